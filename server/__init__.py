@@ -1,0 +1,1 @@
+"""Murmur's REST server: the app factory, storage, domain logic and routes."""

@@ -1,0 +1,91 @@
+"""The app factory: ``create_app(settings)`` builds Murmur; ``uvicorn --factory`` runs it."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.responses import FileResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from . import openapi
+from .db import Database, connect, ensure_indexes
+from .errors import exception_handlers
+from .mail import Mailer
+from .ratelimit import RateLimits
+from .routes import auth, meta, tweets, users
+from .security import AccessTokens, Passwords
+from .services import Clock, Services, utc_now
+from .settings import Settings
+
+log = logging.getLogger("murmur")
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+
+
+def api_routes() -> list[BaseRoute]:
+    # Literal paths come before parameterised ones (/users/me before /users/{user_id}).
+    return [*meta.router.routes, *auth.router.routes, *users.router.routes, *tweets.router.routes]
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> Starlette:
+    """Build the ASGI app. Connections are opened in the lifespan, never at import time."""
+    settings = settings or Settings()
+    if not settings.mongodb_url:
+        raise RuntimeError("MONGODB_URL is not set; start Murmur with `murmur serve`.")
+    mongodb_url = settings.mongodb_url
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        client = connect(mongodb_url)
+        try:
+            app.state.services = await _open_services(settings, client[settings.mongodb_db], clock)
+            log.info("Murmur ready (database %s)", settings.mongodb_db)
+            yield
+        finally:
+            await client.close()
+
+    routes = api_routes()
+    app = Starlette(
+        routes=[
+            *routes,
+            Route("/openapi.json", meta.openapi_json, methods=["GET"]),
+            Route("/docs", meta.docs, methods=["GET"]),
+            Mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static"),
+            Route("/", _web_index, methods=["GET"]),
+        ],
+        exception_handlers=exception_handlers,  # type: ignore[arg-type]
+        lifespan=lifespan,
+    )
+    app.state.openapi = openapi.build(routes, "Murmur", "0.1.0")
+    return app
+
+
+async def _open_services(settings: Settings, db: Database, clock: Clock) -> Services:
+    await ensure_indexes(db)
+    secret = settings.resolved_jwt_secret()
+    return Services(
+        settings=settings,
+        db=db,
+        clock=clock,
+        passwords=Passwords(settings.argon2_time_cost, settings.argon2_memory_cost_kib),
+        tokens=AccessTokens(
+            secret, settings.jwt_issuer, settings.jwt_audience, settings.access_token_ttl_seconds
+        ),
+        token_secret=secret,
+        mailer=Mailer(settings.mail_from, settings.smtp_url, settings.outbox_dir),
+        limits=RateLimits(settings.redis_url, enabled=settings.rate_limits_enabled),
+    )
+
+
+async def _web_index(request: object) -> Response:
+    return FileResponse(WEB_DIR / "index.html")
+
+
+def app_from_env() -> Starlette:
+    """Entry point for ``uvicorn --factory server.app:app_from_env``."""
+    return create_app(Settings())

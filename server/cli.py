@@ -1,0 +1,89 @@
+"""The ``murmur`` command: ``serve`` runs the server (with an embedded database by default)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+import uvicorn
+
+from .embedded import EmbeddedMongo
+from .settings import Settings
+
+
+def serve(args: argparse.Namespace) -> int:
+    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    embedded = None
+    if not settings.mongodb_url:
+        embedded = EmbeddedMongo(settings.data_dir.resolve() / "db")
+        settings = settings.model_copy(update={"mongodb_url": embedded.start()})
+    from .app import create_app
+
+    try:
+        uvicorn.run(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            ws="websockets-sansio",
+            log_level=settings.log_level.lower(),
+            proxy_headers=True,
+            timeout_graceful_shutdown=10,
+        )
+    finally:
+        if embedded:
+            embedded.stop()
+    return 0
+
+
+def make_admin(args: argparse.Namespace) -> int:
+    """Give a user the admin (or moderator) role: the way the first admin is made."""
+    from .db import connect
+    from .store import users as user_store
+
+    settings = Settings()
+    if not settings.mongodb_url:
+        print("Set MONGODB_URL (the server's database) first.", file=sys.stderr)
+        return 2
+
+    async def run() -> int:
+        client = connect(settings.mongodb_url or "")
+        try:
+            db = client[settings.mongodb_db]
+            user = await user_store.by_name(db, user_name=args.user_name)
+            if user is None:
+                print(f"No user named {args.user_name!r}.", file=sys.stderr)
+                return 1
+            await user_store.set_role(db, user_id=user.id, role=args.role)
+            print(f"{user.user_name} is now {args.role}.")
+            return 0
+        finally:
+            await client.close()
+
+    return asyncio.run(run())
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    parser = argparse.ArgumentParser(
+        prog="murmur", description="Murmur, a real-time social network."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_serve = sub.add_parser("serve", help="run the server (embedded database unless MONGODB_URL)")
+    p_serve.add_argument("--host")
+    p_serve.add_argument("--port", type=int)
+    p_serve.set_defaults(func=serve)
+    p_admin = sub.add_parser("make-admin", help="give a user the admin or moderator role")
+    p_admin.add_argument("user_name")
+    p_admin.add_argument("--role", choices=["admin", "moderator", "user"], default="admin")
+    p_admin.set_defaults(func=make_admin)
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

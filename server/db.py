@@ -1,0 +1,59 @@
+"""The MongoDB connection, collection names and every index, declared in one place."""
+
+from __future__ import annotations
+
+import logging
+
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel, WriteConcern
+from pymongo.asynchronous.database import AsyncDatabase
+
+log = logging.getLogger("murmur.db")
+
+Database = AsyncDatabase[dict]
+
+# collection name -> its indexes. ensure_indexes() creates them all at start-up.
+INDEXES: dict[str, list[IndexModel]] = {
+    "users": [
+        IndexModel([("user_name_lower", ASCENDING)], unique=True, name="user_name_unique"),
+        IndexModel([("email_lower", ASCENDING)], unique=True, name="email_unique"),
+        IndexModel([("github_id", ASCENDING)], name="github_id", sparse=True),
+    ],
+    "tweets": [
+        IndexModel([("user_id", ASCENDING), ("_id", DESCENDING)], name="by_author"),
+        IndexModel([("in_reply_to", ASCENDING), ("_id", ASCENDING)], name="replies"),
+        IndexModel([("tags", ASCENDING), ("_id", DESCENDING)], name="by_tag"),
+    ],
+    "sessions": [
+        IndexModel([("user_id", ASCENDING)], name="by_user"),
+    ],
+    "refresh_tokens": [
+        IndexModel([("token_hash", ASCENDING)], unique=True, name="token_hash"),
+        IndexModel([("session_id", ASCENDING)], name="by_session"),
+    ],
+    "otps": [
+        IndexModel([("user_id", ASCENDING)], unique=True, name="one_per_user"),
+    ],
+}
+
+
+def connect(url: str) -> AsyncMongoClient[dict]:
+    """A client whose writes are acknowledged by a majority when the server is a replica set."""
+    return AsyncMongoClient(
+        url,
+        tz_aware=True,
+        w="majority",
+        serverSelectionTimeoutMS=5000,
+        connectTimeoutMS=5000,
+        appname="murmur",
+    )
+
+
+async def ensure_indexes(db: Database) -> None:
+    """Create every declared index (idempotent: creating an existing index is a no-op)."""
+    for name, indexes in INDEXES.items():
+        await db[name].create_indexes(indexes)
+    log.info("indexes ensured on %d collections", len(INDEXES))
+
+
+def majority(db: Database) -> Database:
+    return db.with_options(write_concern=WriteConcern("majority"))

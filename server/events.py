@@ -1,0 +1,65 @@
+"""Every event the server can push, as one discriminated pydantic union, and the publisher seam.
+
+The tweet an event carries is the same ``Tweet`` model a REST call returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .models import Tweet
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TweetDeletedData(_Event):
+    tweet_id: str
+    user_id: str
+
+
+class TweetCountsData(_Event):
+    tweet_id: str
+    like_count: int
+    reply_count: int
+
+
+class TweetCreated(_Event):
+    event: Literal["tweet.created"] = "tweet.created"
+    data: Tweet
+
+
+class TweetUpdated(_Event):
+    event: Literal["tweet.updated"] = "tweet.updated"
+    data: Tweet
+
+
+class TweetDeleted(_Event):
+    event: Literal["tweet.deleted"] = "tweet.deleted"
+    data: TweetDeletedData
+
+
+class TweetCounts(_Event):
+    event: Literal["tweet.counts"] = "tweet.counts"
+    data: TweetCountsData
+
+
+class ReplyCreated(_Event):
+    event: Literal["reply.created"] = "reply.created"
+    data: Tweet
+
+
+Event = Annotated[
+    TweetCreated | TweetUpdated | TweetDeleted | TweetCounts | ReplyCreated,
+    Field(discriminator="event"),
+]
+
+
+class Publisher(Protocol):
+    """Where domain code hands events: the realtime hub implements it."""
+
+    async def publish(self, streams: Sequence[str], event: _Event) -> None: ...

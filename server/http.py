@@ -1,0 +1,130 @@
+"""Request parsing and response shaping shared by every route."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from bson import ObjectId
+from bson.errors import InvalidId
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .errors import (
+    BadRequest,
+    NotFound,
+    PayloadTooLarge,
+    Unprocessable,
+    UnsupportedMediaType,
+)
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def json_response(body: BaseModel | dict[str, Any], status: int = 200) -> Response:
+    if isinstance(body, BaseModel):
+        data = body.model_dump_json().encode()
+    else:
+        data = json.dumps(body).encode()
+    return Response(data, status_code=status, media_type="application/json")
+
+
+def _validation_details(exc: ValidationError) -> list[dict[str, Any]]:
+    return [
+        {"field": ".".join(str(p) for p in err["loc"]), "message": err["msg"], "type": err["type"]}
+        for err in exc.errors(include_url=False, include_context=False, include_input=False)
+    ]
+
+
+async def read_json(request: Request, model: type[M], max_bytes: int) -> M:
+    """The body parsed into ``model``: 415 for non-JSON, 413 over the cap, 400/422 for bad input."""
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype != "application/json":
+        raise UnsupportedMediaType("Send the body as application/json.")
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_bytes:
+        raise PayloadTooLarge(f"The body is larger than {max_bytes} bytes.")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise PayloadTooLarge(f"The body is larger than {max_bytes} bytes.")
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    try:
+        return model.model_validate_json(raw or b"null")
+    except ValidationError as exc:
+        if any(e["type"] == "json_invalid" for e in exc.errors()):
+            raise BadRequest("The body is not valid JSON.", code="malformed_json") from exc
+        if any(e["type"] == "model_type" and not e["loc"] for e in exc.errors()):
+            raise Unprocessable("The body must be a JSON object.") from exc
+        details = _validation_details(exc)
+        raise Unprocessable("The request body is not valid.", details=details) from exc
+
+
+def validate(model: type[M], data: Any) -> M:
+    """Validate already-parsed data (e.g. query parameters) with the same 422 envelope."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise Unprocessable("The request is not valid.", details=_validation_details(exc)) from exc
+
+
+def object_id(value: str, what: str = "resource") -> ObjectId:
+    """Parse a path id; a malformed id is simply a thing that does not exist (404)."""
+    try:
+        return ObjectId(value)
+    except (InvalidId, TypeError) as exc:
+        raise NotFound(f"No such {what}.") from exc
+
+
+def query_int(request: Request, name: str, default: int, lo: int, hi: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise Unprocessable(f"'{name}' must be an integer.", details=[{"field": name}]) from exc
+    if not lo <= value <= hi:
+        raise Unprocessable(f"'{name}' must be between {lo} and {hi}.", details=[{"field": name}])
+    return value
+
+
+def query_bool(request: Request, name: str) -> bool:
+    raw = (request.query_params.get(name) or "").lower()
+    if raw in ("", "0", "false", "no"):
+        return False
+    if raw in ("1", "true", "yes"):
+        return True
+    raise Unprocessable(f"'{name}' must be true or false.", details=[{"field": name}])
+
+
+@dataclass(frozen=True)
+class PageQuery:
+    """``limit`` plus an opaque ``cursor`` (an id to continue after) or a 1-based ``page``."""
+
+    limit: int
+    after: ObjectId | None
+    skip: int
+
+
+def encode_cursor(last_id: ObjectId) -> str:
+    return base64.urlsafe_b64encode(last_id.binary).decode().rstrip("=")
+
+
+def page_query(request: Request, default_limit: int = 20) -> PageQuery:
+    limit = query_int(request, "limit", default_limit, 1, 100)
+    cursor = request.query_params.get("cursor")
+    if cursor:
+        try:
+            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+            return PageQuery(limit=limit, after=ObjectId(raw), skip=0)
+        except (binascii.Error, InvalidId, TypeError, ValueError) as exc:
+            raise BadRequest("The cursor is not valid.", code="invalid_cursor") from exc
+    page = query_int(request, "page", 1, 1, 10_000)
+    return PageQuery(limit=limit, after=None, skip=(page - 1) * limit)

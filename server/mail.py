@@ -1,0 +1,56 @@
+"""Outgoing e-mail: real SMTP when SMTP_URL is set, otherwise .eml files in an outbox folder."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import smtplib
+import time
+import uuid
+from email.message import EmailMessage
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+log = logging.getLogger("murmur.mail")
+
+
+class Mailer:
+    def __init__(self, sender: str, smtp_url: str | None, outbox_dir: Path) -> None:
+        self.sender = sender
+        self.smtp_url = smtp_url
+        self.outbox_dir = outbox_dir
+
+    async def send(self, to: str, subject: str, body: str) -> None:
+        msg = EmailMessage()
+        msg["From"] = self.sender
+        msg["To"] = to
+        msg["Subject"] = subject
+        msg["Message-ID"] = f"<{uuid.uuid4().hex}@murmur>"
+        msg.set_content(body)
+        if self.smtp_url:
+            await asyncio.to_thread(self._send_smtp, msg)
+        else:
+            await asyncio.to_thread(self._write_outbox, msg)
+
+    def _send_smtp(self, msg: EmailMessage) -> None:
+        """smtp://user:pass@host:port, smtps:// for implicit TLS, ?starttls=1 to upgrade."""
+        url = urlsplit(self.smtp_url or "")
+        host, port = url.hostname or "127.0.0.1", url.port
+        smtp: smtplib.SMTP
+        if url.scheme == "smtps":
+            smtp = smtplib.SMTP_SSL(host, port or 465, timeout=10)
+        else:
+            smtp = smtplib.SMTP(host, port or 25, timeout=10)
+        with smtp:
+            if "starttls=1" in url.query:
+                smtp.starttls()
+            if url.username:
+                smtp.login(unquote(url.username), unquote(url.password or ""))
+            smtp.send_message(msg)
+        log.info("mail sent via SMTP to %s: %s", msg["To"], msg["Subject"])
+
+    def _write_outbox(self, msg: EmailMessage) -> None:
+        self.outbox_dir.mkdir(parents=True, exist_ok=True)
+        name = f"{time.time_ns()}-{uuid.uuid4().hex[:8]}.eml"
+        (self.outbox_dir / name).write_bytes(bytes(msg))
+        log.info("mail to %s written to %s: %s", msg["To"], self.outbox_dir / name, msg["Subject"])

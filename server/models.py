@@ -1,0 +1,165 @@
+"""Pydantic models: one per shape, shared by REST responses, events and the OpenAPI document."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Generic, Literal, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, PlainSerializer
+
+USER_NAME_RE = re.compile(r"^[A-Za-z0-9_]{3,30}$")
+
+
+def _utc_iso(value: datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+# Every time leaves the API as ISO-8601 UTC with a trailing Z.
+UtcTime = Annotated[datetime, PlainSerializer(_utc_iso, return_type=str, when_used="json")]
+
+
+def user_name_problem(name: str) -> str | None:
+    """Why a user name is not allowed, or None when its shape is fine."""
+    if not 3 <= len(name) <= 30:
+        return "User names are 3 to 30 characters long."
+    if not USER_NAME_RE.match(name):
+        return "User names may contain only letters, digits and underscores."
+    return None
+
+
+def _check_user_name(name: str) -> str:
+    problem = user_name_problem(name)
+    if problem:
+        raise ValueError(problem)
+    return name
+
+
+UserName = Annotated[str, AfterValidator(_check_user_name)]
+
+
+class Strict(BaseModel):
+    """Request bodies: unknown fields are an error, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class UserMetadata(Strict):
+    display_name: str | None = Field(default=None, max_length=50)
+    bio: str | None = Field(default=None, max_length=160)
+    location: str | None = Field(default=None, max_length=30)
+    website: str | None = Field(default=None, max_length=100, pattern=r"^https?://\S+$")
+
+
+class PublicUser(BaseModel):
+    user_id: str
+    user_name: str
+    user_metadata: UserMetadata
+    created_at: UtcTime
+    follower_count: int = 0
+    following_count: int = 0
+    tweet_count: int = 0
+    role: Literal["user", "moderator", "admin"] = "user"
+    suspended: bool = False
+
+
+class Me(PublicUser):
+    email: str
+    email_verified: bool
+
+
+# --- auth -----------------------------------------------------------------
+
+
+class SignupRequest(Strict):
+    user_name: UserName
+    email: EmailStr = Field(max_length=254)
+    password: str = Field(min_length=8, max_length=128)
+    user_metadata: UserMetadata = Field(default_factory=UserMetadata)
+
+
+class VerifyOtpRequest(Strict):
+    user_name: str = Field(min_length=1, max_length=254)
+    otp: str = Field(pattern=r"^\d{6}$")
+
+
+class ResendOtpRequest(Strict):
+    user_name: str = Field(min_length=1, max_length=254)
+
+
+class LoginRequest(Strict):
+    user_name: str | None = Field(default=None, max_length=254)
+    email: str | None = Field(default=None, max_length=254)
+    password: str = Field(min_length=1, max_length=128)
+
+
+class RefreshRequest(Strict):
+    refresh_token: str = Field(min_length=1, max_length=512)
+
+
+class LogoutRequest(Strict):
+    refresh_token: str | None = Field(default=None, max_length=512)
+
+
+class TokenPair(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+    user: Me
+
+
+class UsernameAvailability(BaseModel):
+    username: str
+    available: bool
+    reason: str | None = None
+
+
+# --- tweets ---------------------------------------------------------------
+
+
+class TweetContent(Strict):
+    content: str = Field(min_length=1)
+
+
+class TweetEdit(BaseModel):
+    content: str
+    edited_at: UtcTime
+
+
+class Tweet(BaseModel):
+    tweet_id: str
+    user_id: str
+    user_name: str
+    content: str
+    html: str
+    tags: list[str]
+    mentions: list[str]
+    created_at: UtcTime
+    edited: bool = False
+    edited_at: UtcTime | None = None
+    original_content: str | None = None
+    like_count: int = 0
+    reply_count: int = 0
+    in_reply_to: str | None = None
+    parent_deleted: bool = False
+    liked_by_me: bool | None = None
+
+
+class TweetHistory(BaseModel):
+    tweet_id: str
+    original_content: str
+    edits: list[TweetEdit]
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = None
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    database: str | None = None

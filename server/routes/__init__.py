@@ -1,0 +1,1 @@
+"""HTTP routes by resource. Each module exposes ``router``; handlers stay thin."""

@@ -1,0 +1,126 @@
+"""/auth: user-name checks, sign-up with an e-mail code, sign-in, refresh, sign-out."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .. import accounts
+from ..api import Param, Router
+from ..http import json_response, read_json
+from ..models import (
+    LoginRequest,
+    LogoutRequest,
+    Me,
+    RefreshRequest,
+    ResendOtpRequest,
+    SignupRequest,
+    TokenPair,
+    UsernameAvailability,
+    VerifyOtpRequest,
+    user_name_problem,
+)
+from ..services import services
+from ..store import users as user_store
+
+router = Router("auth")
+
+
+@router.get(
+    "/auth/username-availability",
+    "Is a user name free to take?",
+    response=UsernameAvailability,
+    params=(Param("username", "the name to check", required=True),),
+)
+async def username_availability(request: Request) -> Response:
+    svc = services(request)
+    name = request.query_params.get("username", "")
+    reason = user_name_problem(name)
+    if reason is None and await user_store.name_taken(svc.db, user_name=name):
+        reason = "That user name is already taken."
+    body = UsernameAvailability(username=name, available=reason is None, reason=reason)
+    return json_response(body)
+
+
+@router.post(
+    "/auth/user/signup",
+    "Create an account; a 6-digit code is e-mailed",
+    body=SignupRequest,
+    response=Me,
+    status=201,
+    errors=(409, 422, 429),
+)
+async def signup(request: Request) -> Response:
+    svc = services(request)
+    req = await read_json(request, SignupRequest, svc.settings.max_body_bytes)
+    client = request.client.host if request.client else "unknown"
+    await svc.limits.hit(svc.settings.rate_limit_signup, "signup", client)
+    user = await accounts.sign_up(svc, req)
+    return json_response(user.me(), status=201)
+
+
+@router.post(
+    "/auth/verify-otp",
+    "Confirm the e-mail code; returns tokens",
+    body=VerifyOtpRequest,
+    response=TokenPair,
+    errors=(400, 403, 404),
+)
+async def verify_otp(request: Request) -> Response:
+    svc = services(request)
+    req = await read_json(request, VerifyOtpRequest, svc.settings.max_body_bytes)
+    return json_response(await accounts.verify_otp(svc, req.user_name, req.otp))
+
+
+@router.post(
+    "/auth/resend-otp",
+    "Send a new e-mail code",
+    body=ResendOtpRequest,
+    status=202,
+    errors=(400, 404, 429),
+)
+async def resend_otp(request: Request) -> Response:
+    svc = services(request)
+    req = await read_json(request, ResendOtpRequest, svc.settings.max_body_bytes)
+    await accounts.resend_otp(svc, req.user_name)
+    return json_response({"sent": True}, status=202)
+
+
+@router.post(
+    "/auth/login",
+    "Sign in with user name or e-mail and password",
+    body=LoginRequest,
+    response=TokenPair,
+    errors=(401, 403, 429),
+)
+async def login(request: Request) -> Response:
+    svc = services(request)
+    req = await read_json(request, LoginRequest, svc.settings.max_body_bytes)
+    return json_response(await accounts.log_in(svc, req))
+
+
+@router.post(
+    "/auth/refresh",
+    "Trade a refresh token for a new pair (the old one stops working)",
+    body=RefreshRequest,
+    response=TokenPair,
+    errors=(401,),
+)
+async def refresh(request: Request) -> Response:
+    svc = services(request)
+    req = await read_json(request, RefreshRequest, svc.settings.max_body_bytes)
+    return json_response(await accounts.refresh(svc, req.refresh_token))
+
+
+@router.post(
+    "/auth/logout",
+    "End this session (its refresh tokens and open sockets)",
+    body=LogoutRequest,
+    status=204,
+    auth=True,
+)
+async def logout(request: Request) -> Response:
+    svc = services(request)
+    who = await accounts.caller(request)
+    await accounts.revoke(svc, who.session_id)
+    return Response(status_code=204)

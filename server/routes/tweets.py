@@ -1,0 +1,125 @@
+"""/tweets: compose, read, edit, delete, and the lists of tweets."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .. import accounts, tweets
+from ..api import Param, Router
+from ..errors import Unprocessable
+from ..http import encode_cursor, json_response, page_query, read_json
+from ..models import Page, Tweet, TweetContent, TweetHistory
+from ..services import services
+from ..store import tweets as tweet_store
+from .users import resolve_user
+
+router = Router("tweets")
+
+TWEET_ID = Param("tweet_id", location="path", required=True)
+PAGING = (
+    Param("limit", "1–100, default 20", type="integer"),
+    Param("cursor", "opaque; from next_cursor of the previous page"),
+    Param("page", "1-based page number (when no cursor is given)", type="integer"),
+)
+
+
+def tweet_page(items: list[Tweet], after: object) -> Response:
+    cursor = encode_cursor(after) if after is not None else None  # type: ignore[arg-type]
+    return json_response(Page[Tweet](items=items, next_cursor=cursor))
+
+
+@router.post(
+    "/tweets",
+    "Post a tweet (Markdown, 1–280 characters)",
+    body=TweetContent,
+    response=Tweet,
+    status=201,
+    auth=True,
+    errors=(413, 415, 422, 429),
+)
+async def create_tweet(request: Request) -> Response:
+    svc = services(request)
+    who = await accounts.caller(request)
+    req = await read_json(request, TweetContent, svc.settings.max_body_bytes)
+    return json_response(await tweets.compose(svc, who, req.content), status=201)
+
+
+@router.get(
+    "/tweets",
+    "Newest tweets from everyone",
+    response=Page[Tweet],
+    params=(Param("sort", "only 'latest'"), *PAGING),
+)
+async def list_tweets(request: Request) -> Response:
+    _check_sort(request)
+    items, after = await tweet_store.find_page(
+        services(request).db, query={}, page=page_query(request)
+    )
+    return tweet_page(items, after)
+
+
+@router.get("/tweets/{tweet_id}", "One tweet", response=Tweet, params=(TWEET_ID,))
+async def get_tweet(request: Request) -> Response:
+    return json_response(await tweets.get(services(request), request.path_params["tweet_id"]))
+
+
+@router.get(
+    "/tweets/{tweet_id}/history",
+    "The original text and every edit",
+    response=TweetHistory,
+    params=(TWEET_ID,),
+)
+async def tweet_history(request: Request) -> Response:
+    return json_response(await tweets.history(services(request), request.path_params["tweet_id"]))
+
+
+@router.patch(
+    "/tweets/{tweet_id}",
+    "Edit your tweet (the history is kept)",
+    body=TweetContent,
+    response=Tweet,
+    auth=True,
+    params=(TWEET_ID,),
+    errors=(403, 404, 422),
+)
+async def edit_tweet(request: Request) -> Response:
+    svc = services(request)
+    who = await accounts.caller(request)
+    req = await read_json(request, TweetContent, svc.settings.max_body_bytes)
+    return json_response(await tweets.edit(svc, who, request.path_params["tweet_id"], req.content))
+
+
+@router.delete(
+    "/tweets/{tweet_id}",
+    "Delete your tweet (replies stay readable)",
+    status=204,
+    auth=True,
+    params=(TWEET_ID,),
+    errors=(403, 404),
+)
+async def delete_tweet(request: Request) -> Response:
+    svc = services(request)
+    who = await accounts.caller(request)
+    await tweets.delete(svc, who, request.path_params["tweet_id"])
+    return Response(status_code=204)
+
+
+@router.get(
+    "/users/{user_id}/tweets",
+    "One user's tweets, newest first (user_id may be 'me')",
+    response=Page[Tweet],
+    params=(Param("user_id", location="path", required=True), *PAGING),
+)
+async def user_tweets(request: Request) -> Response:
+    user = await resolve_user(request)
+    items, after = await tweet_store.find_page(
+        services(request).db, query={"user_id": user.id}, page=page_query(request)
+    )
+    return tweet_page(items, after)
+
+
+def _check_sort(request: Request) -> None:
+    sort = request.query_params.get("sort", "latest")
+    if sort != "latest":
+        raise Unprocessable("sort must be 'latest'.", details=[{"field": "sort"}])

@@ -1,0 +1,77 @@
+"""/users: profiles and the signed-in user's own account."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .. import accounts
+from ..api import Param, Router
+from ..errors import NotFound
+from ..http import json_response, read_json
+from ..models import Me, PublicUser, UserMetadata
+from ..services import services
+from ..store import users as user_store
+
+router = Router("users")
+
+
+@router.get("/users/me", "The signed-in user, with private fields", response=Me, auth=True)
+async def get_me(request: Request) -> Response:
+    who = await accounts.caller(request)
+    return json_response(who.user.me())
+
+
+@router.patch(
+    "/users/me",
+    "Change profile fields (null clears a field)",
+    body=UserMetadata,
+    response=Me,
+    auth=True,
+    errors=(422,),
+)
+async def patch_me(request: Request) -> Response:
+    svc = services(request)
+    who = await accounts.caller(request)
+    changes = await read_json(request, UserMetadata, svc.settings.max_body_bytes)
+    user = await user_store.update_metadata(
+        svc.db, user_id=who.id, changes=changes.model_dump(exclude_unset=True)
+    )
+    return json_response(user.me())
+
+
+@router.get(
+    "/users/by-name/{user_name}",
+    "A public profile by user name",
+    response=PublicUser,
+    params=(Param("user_name", location="path", required=True),),
+)
+async def by_name(request: Request) -> Response:
+    user = await user_store.by_name(
+        services(request).db, user_name=request.path_params["user_name"]
+    )
+    if user is None:
+        raise NotFound("No such user.", code="user_not_found")
+    return json_response(user.public())
+
+
+@router.get(
+    "/users/{user_id}",
+    "A public profile with follower, following and tweet counts",
+    response=PublicUser,
+    params=(Param("user_id", location="path", required=True),),
+)
+async def by_id(request: Request) -> Response:
+    user = await resolve_user(request)
+    return json_response(user.public())
+
+
+async def resolve_user(request: Request) -> user_store.UserRecord:
+    """The user named by the ``user_id`` path parameter; ``me`` is the caller."""
+    raw = request.path_params["user_id"]
+    if raw == "me":
+        return (await accounts.caller(request)).user
+    user = await user_store.by_id(services(request).db, user_id=raw)
+    if user is None:
+        raise NotFound("No such user.", code="user_not_found")
+    return user

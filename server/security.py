@@ -1,0 +1,101 @@
+"""Passwords, one-time codes and tokens. JWT algorithm is pinned to HS256."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from .errors import Unauthorized
+
+JWT_ALGORITHM = "HS256"
+
+
+class Passwords:
+    """argon2id hashing; the cost comes from settings."""
+
+    def __init__(self, time_cost: int, memory_cost_kib: int) -> None:
+        self._hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost_kib)
+        # A real hash to verify against when the user does not exist, so both paths cost the same.
+        self._dummy = self._hasher.hash(secrets.token_urlsafe(16))
+
+    def hash(self, password: str) -> str:
+        return self._hasher.hash(password)
+
+    def verify(self, stored_hash: str | None, password: str) -> bool:
+        try:
+            return self._hasher.verify(stored_hash or self._dummy, password) and bool(stored_hash)
+        except (VerificationError, InvalidHashError):
+            return False
+
+
+def new_otp() -> str:
+    return f"{secrets.randbelow(1_000_000):06d}"
+
+
+def new_opaque_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def keyed_hash(secret: str, value: str) -> str:
+    """A keyed digest for secrets we store but never show again (OTPs, refresh tokens)."""
+    return hmac.new(secret.encode(), value.encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    user_id: str
+    session_id: str
+    expires_at: datetime
+
+
+class AccessTokens:
+    """Issues and checks short-lived JWT access tokens."""
+
+    def __init__(self, secret: str, issuer: str, audience: str, ttl_seconds: int) -> None:
+        self._secret = secret
+        self._issuer = issuer
+        self._audience = audience
+        self.ttl_seconds = ttl_seconds
+
+    def issue(self, user_id: str, session_id: str, now: datetime) -> str:
+        claims = {
+            "sub": user_id,
+            "sid": session_id,
+            "iss": self._issuer,
+            "aud": self._audience,
+            "iat": int(now.timestamp()),
+            "exp": int((now + timedelta(seconds=self.ttl_seconds)).timestamp()),
+        }
+        return jwt.encode(claims, self._secret, algorithm=JWT_ALGORITHM)
+
+    def verify(self, token: str, now: datetime) -> AccessClaims:
+        """Checks signature, algorithm, issuer, audience and expiry; raises Unauthorized."""
+        try:
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[JWT_ALGORITHM],
+                audience=self._audience,
+                issuer=self._issuer,
+                options={
+                    "require": ["exp", "iat", "sub", "iss", "aud", "sid"],
+                    "verify_exp": False,
+                },
+            )
+        except jwt.InvalidTokenError as exc:
+            raise Unauthorized("The access token is not valid.", code="invalid_token") from exc
+        # Expiry is checked against the app's clock so tests can move time.
+        if claims["exp"] <= int(now.timestamp()):
+            raise Unauthorized("The access token has expired.", code="token_expired")
+        return AccessClaims(
+            user_id=str(claims["sub"]),
+            session_id=str(claims["sid"]),
+            expires_at=datetime.fromtimestamp(claims["exp"], tz=now.tzinfo),
+        )

@@ -1,0 +1,90 @@
+"""The one settings object. Nothing else in Murmur reads the environment."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+log = logging.getLogger("murmur.settings")
+
+
+class Settings(BaseSettings):
+    """Murmur's configuration, read from environment variables (see the README)."""
+
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_base_url: str = "http://127.0.0.1:8000"
+    data_dir: Path = Path("data")
+
+    mongodb_url: str | None = None
+    mongodb_db: str = "murmur"
+    redis_url: str | None = None
+
+    jwt_secret: str | None = None
+    jwt_issuer: str = "murmur"
+    jwt_audience: str = "murmur-api"
+    access_token_ttl_seconds: int = 15 * 60
+    refresh_token_ttl_seconds: int = 30 * 24 * 3600
+
+    # argon2id cost; tests lower these to keep the suite fast.
+    argon2_time_cost: int = 3
+    argon2_memory_cost_kib: int = 64 * 1024
+
+    smtp_url: str | None = None
+    mail_from: str = "Murmur <no-reply@murmur.local>"
+    mail_outbox_dir: Path | None = None
+
+    otp_ttl_seconds: int = 600
+    otp_max_attempts: int = 5
+
+    max_body_bytes: int = 64 * 1024
+    tweet_max_chars: int = 280
+
+    rate_limit_signup: str = "20/hour"
+    rate_limit_login: str = "30/minute"
+    rate_limit_otp_resend: str = "5/hour"
+    rate_limit_tweet: str = "100/hour"
+    rate_limit_reply: str = "200/hour"
+    rate_limit_like: str = "300/hour"
+    rate_limit_follow: str = "200/hour"
+    rate_limits_enabled: bool = True
+
+    fanout_max_followers: int = 10_000
+    timeline_max_entries: int = 800
+
+    admin_token: str | None = None
+    admin_user_names: list[str] = Field(default_factory=list)
+
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _refuse_default_secret_in_production(self) -> Settings:
+        if self.environment == "production" and not self.jwt_secret:
+            raise ValueError("JWT_SECRET must be set when ENVIRONMENT=production")
+        return self
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.mail_outbox_dir or self.data_dir / "outbox"
+
+    def resolved_jwt_secret(self) -> str:
+        """The JWT secret; in development one is generated once and kept in the data dir."""
+        if self.jwt_secret:
+            return self.jwt_secret
+        path = self.data_dir / "jwt_secret"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        secret = secrets.token_urlsafe(48)
+        path.write_text(secret)
+        path.chmod(0o600)
+        log.warning("JWT_SECRET not set: generated one and stored it in %s", path)
+        return secret

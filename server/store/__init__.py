@@ -1,0 +1,1 @@
+"""MongoDB queries, one module per collection. Functions take keyword arguments, return models."""

@@ -1,0 +1,108 @@
+"""Sign-in state: one-time codes (``otps``), sessions and their rotating refresh tokens.
+
+A session is one sign-in (its id is the access token's ``sid``). Each refresh hands out a
+new refresh token in the same session and marks the old one used; presenting a used one
+again means it leaked, so the whole session is revoked.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from bson import ObjectId
+from pymongo import ReturnDocument
+
+from ..db import Database
+
+
+async def put_otp(
+    db: Database, *, user_id: str, code_hash: str, now: datetime, ttl_seconds: int
+) -> None:
+    await db.otps.replace_one(
+        {"user_id": user_id},
+        {
+            "user_id": user_id,
+            "code_hash": code_hash,
+            "attempts": 0,
+            "sent_at": now,
+            "expires_at": now + timedelta(seconds=ttl_seconds),
+        },
+        upsert=True,
+    )
+
+
+async def get_otp(db: Database, *, user_id: str) -> dict[str, Any] | None:
+    return await db.otps.find_one({"user_id": user_id})
+
+
+async def count_otp_failure(db: Database, *, user_id: str, max_attempts: int) -> int | None:
+    """Record one wrong try atomically; the attempts so far, or None if already locked."""
+    doc = await db.otps.find_one_and_update(
+        {"user_id": user_id, "attempts": {"$lt": max_attempts}},
+        {"$inc": {"attempts": 1}},
+        return_document=ReturnDocument.AFTER,
+    )
+    return None if doc is None else int(doc["attempts"])
+
+
+async def consume_otp(db: Database, *, user_id: str, code_hash: str) -> bool:
+    """Delete the code if it matches; True once, for exactly one caller."""
+    result = await db.otps.delete_one({"user_id": user_id, "code_hash": code_hash})
+    return result.deleted_count == 1
+
+
+async def create_session(db: Database, *, user_id: str, now: datetime) -> str:
+    result = await db.sessions.insert_one(
+        {"user_id": user_id, "created_at": now, "revoked_at": None}
+    )
+    return str(result.inserted_id)
+
+
+async def session_active(db: Database, *, session_id: str) -> bool:
+    if not ObjectId.is_valid(session_id):
+        return False
+    found = await db.sessions.count_documents(
+        {"_id": ObjectId(session_id), "revoked_at": None}, limit=1
+    )
+    return found > 0
+
+
+async def revoke_session(db: Database, *, session_id: str, now: datetime) -> None:
+    await db.sessions.update_one(
+        {"_id": ObjectId(session_id), "revoked_at": None}, {"$set": {"revoked_at": now}}
+    )
+    await db.refresh_tokens.update_many({"session_id": session_id}, {"$set": {"used": True}})
+
+
+async def revoke_user_sessions(db: Database, *, user_id: str, now: datetime) -> list[str]:
+    ids = [str(d["_id"]) async for d in db.sessions.find({"user_id": user_id, "revoked_at": None})]
+    for sid in ids:
+        await revoke_session(db, session_id=sid, now=now)
+    return ids
+
+
+async def add_refresh_token(
+    db: Database, *, session_id: str, user_id: str, token_hash: str, expires_at: datetime
+) -> None:
+    await db.refresh_tokens.insert_one(
+        {
+            "token_hash": token_hash,
+            "session_id": session_id,
+            "user_id": user_id,
+            "used": False,
+            "expires_at": expires_at,
+        }
+    )
+
+
+async def find_refresh_token(db: Database, *, token_hash: str) -> dict[str, Any] | None:
+    return await db.refresh_tokens.find_one({"token_hash": token_hash})
+
+
+async def use_refresh_token(db: Database, *, token_hash: str) -> bool:
+    """Mark a refresh token used; True only for the one caller that got there first."""
+    doc = await db.refresh_tokens.find_one_and_update(
+        {"token_hash": token_hash, "used": False}, {"$set": {"used": True}}
+    )
+    return doc is not None

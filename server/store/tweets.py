@@ -1,0 +1,169 @@
+"""The ``tweets`` collection. Ids are ObjectIds, so ``_id`` order is creation order."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bson import ObjectId
+from pymongo import ReturnDocument
+
+from ..db import Database
+from ..http import PageQuery
+from ..models import Tweet
+
+_HIDDEN = {"edits": 0}
+
+
+def to_model(doc: dict[str, Any]) -> Tweet:
+    return Tweet(
+        tweet_id=str(doc["_id"]),
+        user_id=doc["user_id"],
+        user_name=doc["user_name"],
+        content=doc["content"],
+        html=doc["html"],
+        tags=doc.get("tags", []),
+        mentions=doc.get("mentions", []),
+        created_at=doc["created_at"],
+        edited=doc.get("edited", False),
+        edited_at=doc.get("edited_at"),
+        original_content=doc.get("original_content"),
+        like_count=doc.get("like_count", 0),
+        reply_count=doc.get("reply_count", 0),
+        in_reply_to=doc.get("in_reply_to"),
+        parent_deleted=doc.get("parent_deleted", False),
+    )
+
+
+async def insert(
+    db: Database,
+    *,
+    user_id: str,
+    user_name: str,
+    content: str,
+    html: str,
+    tags: list[str],
+    mentions: list[str],
+    now: datetime,
+    in_reply_to: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Tweet:
+    doc: dict[str, Any] = {
+        "_id": ObjectId(),
+        "user_id": user_id,
+        "user_name": user_name,
+        "content": content,
+        "html": html,
+        "tags": tags,
+        "mentions": mentions,
+        "created_at": now,
+        "edited": False,
+        "edited_at": None,
+        "original_content": None,
+        "edits": [],
+        "like_count": 0,
+        "reply_count": 0,
+        "in_reply_to": in_reply_to,
+        "hidden": False,
+        **(extra or {}),
+    }
+    await db.tweets.insert_one(doc)
+    return to_model(doc)
+
+
+async def get(db: Database, *, tweet_id: ObjectId, include_hidden: bool = False) -> Tweet | None:
+    query: dict[str, Any] = {"_id": tweet_id}
+    if not include_hidden:
+        query["hidden"] = {"$ne": True}
+    doc = await db.tweets.find_one(query, _HIDDEN)
+    return None if doc is None else to_model(doc)
+
+
+async def history(db: Database, *, tweet_id: ObjectId) -> dict[str, Any] | None:
+    return await db.tweets.find_one(
+        {"_id": tweet_id, "hidden": {"$ne": True}},
+        {"content": 1, "original_content": 1, "edits": 1},
+    )
+
+
+async def edit(
+    db: Database,
+    *,
+    tweet_id: ObjectId,
+    previous: str,
+    content: str,
+    html: str,
+    tags: list[str],
+    mentions: list[str],
+    now: datetime,
+    extra: dict[str, Any] | None = None,
+) -> Tweet | None:
+    """Replace the text, but only if it is still ``previous`` (no lost concurrent edit)."""
+    fields = {
+        "content": content,
+        "html": html,
+        "tags": tags,
+        "mentions": mentions,
+        "edited": True,
+        "edited_at": now,
+        **(extra or {}),
+    }
+    doc = await db.tweets.find_one_and_update(
+        {"_id": tweet_id, "content": previous},
+        [
+            {
+                "$set": {
+                    "original_content": {"$ifNull": ["$original_content", "$content"]},
+                    "edits": {
+                        "$concatArrays": [
+                            {"$ifNull": ["$edits", []]},
+                            [{"content": {"$literal": content}, "edited_at": now}],
+                        ]
+                    },
+                    # $literal: user text that starts with "$" must not be read as a field path.
+                    **{k: {"$literal": v} for k, v in fields.items()},
+                }
+            }
+        ],
+        projection=_HIDDEN,
+        return_document=ReturnDocument.AFTER,
+    )
+    return None if doc is None else to_model(doc)
+
+
+async def delete(db: Database, *, tweet_id: ObjectId) -> bool:
+    result = await db.tweets.delete_one({"_id": tweet_id})
+    if result.deleted_count:
+        await db.tweets.update_many(
+            {"in_reply_to": str(tweet_id)}, {"$set": {"parent_deleted": True}}
+        )
+    return result.deleted_count == 1
+
+
+async def find_page(
+    db: Database, *, query: dict[str, Any], page: PageQuery, oldest_first: bool = False
+) -> tuple[list[Tweet], ObjectId | None]:
+    """One page of tweets matching ``query``, by id, and the id to continue after (or None)."""
+    query = {**query, "hidden": {"$ne": True}}
+    if page.after is not None:
+        query["_id"] = {"$gt" if oldest_first else "$lt": page.after}
+    cursor = (
+        db.tweets.find(query, _HIDDEN)
+        .sort("_id", 1 if oldest_first else -1)
+        .skip(page.skip)
+        .limit(page.limit + 1)
+    )
+    docs = await cursor.to_list(length=page.limit + 1)
+    more = len(docs) > page.limit
+    docs = docs[: page.limit]
+    return [to_model(d) for d in docs], (docs[-1]["_id"] if more and docs else None)
+
+
+async def add_to_counter(db: Database, *, tweet_id: str, field: str, delta: int) -> Tweet | None:
+    doc = await db.tweets.find_one_and_update(
+        {"_id": ObjectId(tweet_id)},
+        {"$inc": {field: delta}},
+        projection=_HIDDEN,
+        return_document=ReturnDocument.AFTER,
+    )
+    return None if doc is None else to_model(doc)

@@ -1,0 +1,161 @@
+"""The ``users`` collection."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from bson import ObjectId
+from pydantic import BaseModel
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from ..db import Database
+from ..errors import Conflict
+from ..models import Me, PublicUser, UserMetadata
+
+Role = Literal["user", "moderator", "admin"]
+
+
+class UserRecord(BaseModel):
+    id: str
+    user_name: str
+    email: str
+    password_hash: str | None
+    email_verified: bool
+    user_metadata: UserMetadata
+    created_at: datetime
+    follower_count: int = 0
+    following_count: int = 0
+    tweet_count: int = 0
+    role: Role = "user"
+    suspended: bool = False
+
+    def public(self) -> PublicUser:
+        return PublicUser(user_id=self.id, **self.model_dump(include=_PUBLIC_FIELDS))
+
+    def me(self) -> Me:
+        return Me(
+            user_id=self.id,
+            email=self.email,
+            email_verified=self.email_verified,
+            **self.model_dump(include=_PUBLIC_FIELDS),
+        )
+
+
+_PUBLIC_FIELDS = {
+    "user_name", "user_metadata", "created_at", "follower_count",
+    "following_count", "tweet_count", "role", "suspended",
+}  # fmt: skip
+
+
+def _record(doc: dict[str, Any] | None) -> UserRecord | None:
+    if doc is None:
+        return None
+    return UserRecord(id=str(doc["_id"]), **{k: v for k, v in doc.items() if k != "_id"})
+
+
+async def create(
+    db: Database,
+    *,
+    user_name: str,
+    email: str,
+    password_hash: str | None,
+    metadata: UserMetadata,
+    now: datetime,
+    email_verified: bool = False,
+    role: Role = "user",
+    extra: dict[str, Any] | None = None,
+) -> UserRecord:
+    doc: dict[str, Any] = {
+        "user_name": user_name,
+        "user_name_lower": user_name.lower(),
+        "email": email,
+        "email_lower": email.lower(),
+        "password_hash": password_hash,
+        "email_verified": email_verified,
+        "user_metadata": metadata.model_dump(exclude_none=True),
+        "created_at": now,
+        "follower_count": 0,
+        "following_count": 0,
+        "tweet_count": 0,
+        "role": role,
+        "suspended": False,
+        **(extra or {}),
+    }
+    try:
+        result = await db.users.insert_one(doc)
+    except DuplicateKeyError as exc:
+        field = "email" if "email" in str(exc) else "user_name"
+        raise Conflict(
+            f"That {field.replace('_', ' ')} is already taken.",
+            code=f"{field}_taken",
+            details=[{"field": field}],
+        ) from exc
+    doc["_id"] = result.inserted_id
+    record = _record(doc)
+    assert record is not None
+    return record
+
+
+async def by_id(db: Database, *, user_id: str | ObjectId) -> UserRecord | None:
+    try:
+        oid = ObjectId(user_id)
+    except Exception:
+        return None
+    return _record(await db.users.find_one({"_id": oid}))
+
+
+async def by_name(db: Database, *, user_name: str) -> UserRecord | None:
+    return _record(await db.users.find_one({"user_name_lower": user_name.lower()}))
+
+
+async def by_email(db: Database, *, email: str) -> UserRecord | None:
+    return _record(await db.users.find_one({"email_lower": email.lower()}))
+
+
+async def name_taken(db: Database, *, user_name: str) -> bool:
+    return await db.users.count_documents({"user_name_lower": user_name.lower()}, limit=1) > 0
+
+
+async def by_ids(db: Database, *, user_ids: list[str]) -> dict[str, UserRecord]:
+    oids = [ObjectId(u) for u in user_ids if ObjectId.is_valid(u)]
+    found: dict[str, UserRecord] = {}
+    async for doc in db.users.find({"_id": {"$in": oids}}):
+        record = _record(doc)
+        assert record is not None
+        found[record.id] = record
+    return found
+
+
+async def set_verified(db: Database, *, user_id: str) -> None:
+    await db.users.update_one({"_id": ObjectId(user_id)}, {"$set": {"email_verified": True}})
+
+
+async def update_metadata(db: Database, *, user_id: str, changes: dict[str, Any]) -> UserRecord:
+    sets = {f"user_metadata.{k}": v for k, v in changes.items() if v is not None}
+    unsets = {f"user_metadata.{k}": "" for k, v in changes.items() if v is None}
+    update: dict[str, Any] = {}
+    if sets:
+        update["$set"] = sets
+    if unsets:
+        update["$unset"] = unsets
+    if not update:
+        record = await by_id(db, user_id=user_id)
+    else:
+        record = _record(
+            await db.users.find_one_and_update(
+                {"_id": ObjectId(user_id)}, update, return_document=ReturnDocument.AFTER
+            )
+        )
+    assert record is not None
+    return record
+
+
+async def add_to_counter(db: Database, *, user_id: str, field: str, delta: int) -> None:
+    """Atomic $inc: counters stay exact under concurrent writers."""
+    await db.users.update_one({"_id": ObjectId(user_id)}, {"$inc": {field: delta}})
+
+
+async def set_role(db: Database, *, user_id: str, role: Role) -> None:
+    await db.users.update_one({"_id": ObjectId(user_id)}, {"$set": {"role": role}})

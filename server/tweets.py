@@ -1,0 +1,110 @@
+"""Tweets: compose, edit with history, delete, read."""
+
+from __future__ import annotations
+
+from bson import ObjectId
+
+from . import markdown
+from .accounts import Caller
+from .errors import Forbidden, NotFound, Unprocessable
+from .models import Tweet, TweetEdit, TweetHistory
+from .services import Services
+from .store import tweets as tweet_store
+from .store import users as user_store
+
+
+def checked_content(svc: Services, content: str) -> str:
+    text = content.strip()
+    limit = svc.settings.tweet_max_chars
+    if not text:
+        raise Unprocessable("A tweet needs some text.", code="tweet_empty")
+    if len(text) > limit:
+        raise Unprocessable(
+            f"A tweet is at most {limit} characters; this one has {len(text)}.",
+            code="tweet_too_long",
+            details=[{"field": "content", "max_length": limit, "length": len(text)}],
+        )
+    return text
+
+
+async def compose(
+    svc: Services, caller: Caller, content: str, in_reply_to: str | None = None
+) -> Tweet:
+    text = checked_content(svc, content)
+    await svc.limits.hit(svc.settings.rate_limit_tweet, "tweet", caller.id)
+    rendered = markdown.render(text)
+    tweet = await tweet_store.insert(
+        svc.db,
+        user_id=caller.id,
+        user_name=caller.user.user_name,
+        content=text,
+        html=rendered.html,
+        tags=rendered.tags,
+        mentions=rendered.mentions,
+        now=svc.clock(),
+        in_reply_to=in_reply_to,
+    )
+    await user_store.add_to_counter(svc.db, user_id=caller.id, field="tweet_count", delta=1)
+    return tweet
+
+
+async def get(svc: Services, tweet_id: str) -> Tweet:
+    tweet = await tweet_store.get(svc.db, tweet_id=_oid(tweet_id))
+    if tweet is None:
+        raise NotFound("No such tweet.", code="tweet_not_found")
+    return tweet
+
+
+async def own(svc: Services, caller: Caller, tweet_id: str) -> Tweet:
+    tweet = await get(svc, tweet_id)
+    if tweet.user_id != caller.id:
+        raise Forbidden("Only the author can change this tweet.", code="not_author")
+    return tweet
+
+
+async def edit(svc: Services, caller: Caller, tweet_id: str, content: str) -> Tweet:
+    text = checked_content(svc, content)
+    current = await own(svc, caller, tweet_id)
+    if text == current.content:
+        return current
+    rendered = markdown.render(text)
+    updated = await tweet_store.edit(
+        svc.db,
+        tweet_id=_oid(tweet_id),
+        previous=current.content,
+        content=text,
+        html=rendered.html,
+        tags=rendered.tags,
+        mentions=rendered.mentions,
+        now=svc.clock(),
+    )
+    if updated is None:
+        # Deleted or edited by a concurrent request between our read and write.
+        raise NotFound("The tweet changed while editing; reload it.", code="tweet_changed")
+    return updated
+
+
+async def history(svc: Services, tweet_id: str) -> TweetHistory:
+    doc = await tweet_store.history(svc.db, tweet_id=_oid(tweet_id))
+    if doc is None:
+        raise NotFound("No such tweet.", code="tweet_not_found")
+    return TweetHistory(
+        tweet_id=tweet_id,
+        original_content=doc.get("original_content") or doc["content"],
+        edits=[TweetEdit(**e) for e in doc.get("edits", [])],
+    )
+
+
+async def delete(svc: Services, caller: Caller, tweet_id: str) -> Tweet:
+    tweet = await own(svc, caller, tweet_id)
+    if await tweet_store.delete(svc.db, tweet_id=_oid(tweet_id)):
+        await user_store.add_to_counter(
+            svc.db, user_id=tweet.user_id, field="tweet_count", delta=-1
+        )
+    return tweet
+
+
+def _oid(tweet_id: str) -> ObjectId:
+    if not ObjectId.is_valid(tweet_id):
+        raise NotFound("No such tweet.", code="tweet_not_found")
+    return ObjectId(tweet_id)

@@ -1,0 +1,149 @@
+"""Shared fixtures: one real SecantusDB per session, one database per test, real HTTP."""
+
+from __future__ import annotations
+
+import email
+import re
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from pymongo import AsyncMongoClient
+
+from server.app import create_app
+from server.embedded import EmbeddedMongo
+from server.settings import Settings
+
+
+@pytest.fixture(scope="session")
+def mongo_url() -> Iterator[str]:
+    """A real secantusd-py on a free port, ephemeral storage, shared by the whole session."""
+    server = EmbeddedMongo(":memory:")
+    url = server.start()
+    yield url
+    server.stop()
+
+
+class FakeClock:
+    """A controllable clock handed to the app; starts at the real time, moves only when told."""
+
+    def __init__(self) -> None:
+        now = datetime.now(UTC)
+        self.now = now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> None:
+        self.now += timedelta(**kwargs)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def db_name() -> str:
+    return f"t_{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def settings(mongo_url: str, db_name: str, tmp_path: Path) -> Settings:
+    return Settings(
+        environment="test",
+        mongodb_url=mongo_url,
+        mongodb_db=db_name,
+        data_dir=tmp_path,
+        mail_outbox_dir=tmp_path / "outbox",
+        jwt_secret="test-secret-" + "x" * 32,
+        argon2_time_cost=1,
+        argon2_memory_cost_kib=64,
+    )
+
+
+@pytest.fixture
+async def app(settings: Settings, clock: FakeClock, mongo_url: str) -> AsyncIterator[Any]:
+    application = create_app(settings, clock=clock)
+    async with application.router.lifespan_context(application):
+        yield application
+    cleaner: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url)
+    await cleaner.drop_database(settings.mongodb_db)
+    await cleaner.close()
+
+
+@pytest.fixture
+async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://murmur.test") as c:
+        yield c
+
+
+def read_otp(outbox: Path, to: str) -> str:
+    """The newest code e-mailed to ``to``, read from the outbox folder like a person would."""
+    for path in sorted(outbox.glob("*.eml"), reverse=True):
+        msg = email.message_from_bytes(path.read_bytes())
+        if msg["To"] == to:
+            found = re.search(r"\b(\d{6})\b", msg["Subject"])
+            assert found, msg["Subject"]
+            return found.group(1)
+    raise AssertionError(f"no mail to {to} in {outbox}")
+
+
+@dataclass
+class TestUser:
+    __test__ = False
+    id: str
+    user_name: str
+    email: str
+    password: str
+    access_token: str
+    refresh_token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.access_token}"}
+
+
+@pytest.fixture
+def make_user(client: httpx.AsyncClient, settings: Settings) -> Any:
+    """Sign up and verify a user through the API; returns a TestUser with tokens."""
+    counter = iter(range(1, 10_000))
+
+    async def make(user_name: str | None = None, password: str = "correct horse") -> TestUser:
+        name = user_name or f"user{next(counter)}_{uuid.uuid4().hex[:6]}"
+        mail = f"{name.lower()}@example.com"
+        r = await client.post(
+            "/auth/user/signup", json={"user_name": name, "email": mail, "password": password}
+        )
+        assert r.status_code == 201, r.text
+        code = read_otp(settings.outbox_dir, mail)
+        r = await client.post("/auth/verify-otp", json={"user_name": name, "otp": code})
+        assert r.status_code == 200, r.text
+        body = r.json()
+        return TestUser(
+            id=body["user"]["user_id"],
+            user_name=name,
+            email=mail,
+            password=password,
+            access_token=body["access_token"],
+            refresh_token=body["refresh_token"],
+        )
+
+    return make
+
+
+@pytest.fixture
+def make_tweet(client: httpx.AsyncClient) -> Any:
+    async def make(user: TestUser, content: str = "hello #murmur") -> dict[str, Any]:
+        r = await client.post("/tweets", json={"content": content}, headers=user.headers)
+        assert r.status_code == 201, r.text
+        body: dict[str, Any] = r.json()
+        return body
+
+    return make
