@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from starlette.requests import HTTPConnection
 
 from .db import Database
+from .events import Publisher, _Event
 from .mail import Mailer
 from .ratelimit import RateLimits
 from .security import AccessTokens, Passwords
@@ -35,6 +36,13 @@ class Services:
     limits: RateLimits
     # Called after a session is revoked (the realtime hub closes that session's sockets).
     on_session_revoked: Callable[[str], Awaitable[None]] | None = None
+    # Where events go; the realtime hub's publisher, set in the lifespan.
+    events: Publisher | None = None
+
+    async def publish(self, streams: Sequence[str], event: _Event) -> None:
+        """Hand an event to the realtime hub (if one is wired) for the given streams."""
+        if self.events is not None and streams:
+            await self.events.publish(streams, event)
 
 
 def services(conn: HTTPConnection) -> Services:
