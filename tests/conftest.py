@@ -147,3 +147,40 @@ def make_tweet(client: httpx.AsyncClient) -> Any:
         return body
 
     return make
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[Any]:
+    """A real redis-server on a free port for the whole session (tests may kill/restart it)."""
+    from tests.servers import RedisServer
+
+    server = RedisServer().start()
+    yield server
+    server.kill()
+
+
+@pytest.fixture
+def live_app(mongo_url: str, db_name: str, tmp_path: Path) -> Iterator[Any]:
+    """Factory for real `murmur serve` processes sharing this test's database.
+
+    ``live_app(redis_url=...)`` starts one and returns a ``tests.servers.AppProcess``; every
+    process started is stopped after the test, and the database dropped.
+    """
+    from pymongo import MongoClient
+
+    from tests.servers import AppProcess, live_env
+
+    started: list[Any] = []
+
+    def start(redis_url: str | None = None, **extra_env: str) -> Any:
+        env = {**live_env(mongo_url, db_name, tmp_path, redis_url), **extra_env}
+        proc = AppProcess(env, tmp_path / f"app{len(started)}.log").start()
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        proc.stop()
+    sync: MongoClient[dict[str, Any]] = MongoClient(mongo_url)
+    sync.drop_database(db_name)
+    sync.close()
