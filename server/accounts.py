@@ -147,13 +147,14 @@ async def refresh(svc: Services, refresh_token: str) -> TokenPair:
     if stored is None or stored["expires_at"] <= svc.clock():
         raise Unauthorized("The refresh token is not valid.", code="invalid_refresh_token")
     session_id = stored["session_id"]
+    # A signed-out (or already revoked) session says so, rather than looking like a reuse.
+    if not await session_store.session_active(svc.db, session_id=session_id):
+        raise Unauthorized("This session has ended; sign in again.", code="session_revoked")
     if not await session_store.use_refresh_token(svc.db, token_hash=token_hash):
         # A used token came back: it was copied. End the whole session, for both holders.
         await revoke(svc, session_id)
         log.warning("refresh token reuse in session %s: session revoked", session_id)
         raise Unauthorized("The refresh token was already used.", code="refresh_token_reused")
-    if not await session_store.session_active(svc.db, session_id=session_id):
-        raise Unauthorized("This session has ended.", code="session_revoked")
     user = await user_store.by_id(svc.db, user_id=stored["user_id"])
     if user is None or user.suspended:
         raise Unauthorized("This account cannot sign in.", code="invalid_refresh_token")

@@ -15,6 +15,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from .errors import Unauthorized
 
 JWT_ALGORITHM = "HS256"
+# Tolerated difference between our clock and the issuer's (several app processes).
+CLOCK_SKEW_SECONDS = 60
 
 
 class Passwords:
@@ -86,12 +88,17 @@ class AccessTokens:
                 issuer=self._issuer,
                 options={
                     "require": ["exp", "iat", "sub", "iss", "aud", "sid"],
+                    # Both are checked below against the app's clock, so tests can move time.
                     "verify_exp": False,
+                    "verify_iat": False,
                 },
             )
         except jwt.InvalidTokenError as exc:
             raise Unauthorized("The access token is not valid.", code="invalid_token") from exc
-        # Expiry is checked against the app's clock so tests can move time.
+        if not isinstance(claims["iat"], int) or not isinstance(claims["exp"], int):
+            raise Unauthorized("The access token is not valid.", code="invalid_token")
+        if claims["iat"] > int(now.timestamp()) + CLOCK_SKEW_SECONDS:
+            raise Unauthorized("The access token is not valid yet.", code="invalid_token")
         if claims["exp"] <= int(now.timestamp()):
             raise Unauthorized("The access token has expired.", code="token_expired")
         return AccessClaims(

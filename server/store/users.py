@@ -86,7 +86,9 @@ async def create(
     try:
         result = await db.users.insert_one(doc)
     except DuplicateKeyError as exc:
-        field = "email" if "email" in str(exc) else "user_name"
+        # keyPattern names the index's field; the message would also contain the user's text.
+        pattern = (exc.details or {}).get("keyPattern") or {}
+        field = "email" if "email_lower" in pattern else "user_name"
         raise Conflict(
             f"That {field.replace('_', ' ')} is already taken.",
             code=f"{field}_taken",
