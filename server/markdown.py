@@ -67,7 +67,14 @@ def _text(content: str) -> Token:
     return tok
 
 
-_md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+class _Markdown(MarkdownIt):
+    def validateLink(self, url: str) -> bool:
+        # Parse every link: nh3 below drops any href whose scheme is not allowed, so a refused
+        # link shows its text without the destination (as GitHub does), not raw Markdown.
+        return True
+
+
+_md = _Markdown("commonmark", {"html": False, "linkify": False, "typographer": False})
 _md.disable(["image", "html_block", "html_inline"])
 _md.core.ruler.push("murmur_entities", _link_entities)
 
