@@ -18,6 +18,8 @@ from .errors import exception_handlers
 from .mail import Mailer
 from .ratelimit import RateLimits
 from .routes import auth, meta, tweets, users
+from .routes import search as search_routes
+from .search.engine import choose_backend
 from .security import AccessTokens, Passwords
 from .services import Clock, Services, utc_now
 from .settings import Settings
@@ -29,7 +31,13 @@ WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
 def api_routes() -> list[BaseRoute]:
     # Literal paths come before parameterised ones (/users/me before /users/{user_id}).
-    return [*meta.router.routes, *auth.router.routes, *users.router.routes, *tweets.router.routes]
+    return [
+        *meta.router.routes,
+        *auth.router.routes,
+        *users.router.routes,
+        *search_routes.router.routes,  # /tweets/search before /tweets/{tweet_id}
+        *tweets.router.routes,
+    ]
 
 
 def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> Starlette:
@@ -79,6 +87,7 @@ async def _open_services(settings: Settings, db: Database, clock: Clock) -> Serv
         token_secret=secret,
         mailer=Mailer(settings.mail_from, settings.smtp_url, settings.outbox_dir),
         limits=RateLimits(settings.redis_url, enabled=settings.rate_limits_enabled),
+        search_backend=await choose_backend(db, settings.search_backend),
     )
 
 

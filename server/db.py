@@ -22,6 +22,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("user_id", ASCENDING), ("_id", DESCENDING)], name="by_author"),
         IndexModel([("in_reply_to", ASCENDING), ("_id", ASCENDING)], name="replies"),
         IndexModel([("tags", ASCENDING), ("_id", DESCENDING)], name="by_tag"),
+        # Search's keyword back-end: the analyzed terms array (multikey).
+        IndexModel([("terms", ASCENDING), ("_id", DESCENDING)], name="by_term"),
     ],
     "sessions": [
         IndexModel([("user_id", ASCENDING)], name="by_user"),
@@ -32,6 +34,25 @@ INDEXES: dict[str, list[IndexModel]] = {
     ],
     "otps": [
         IndexModel([("user_id", ASCENDING)], unique=True, name="one_per_user"),
+    ],
+    # --- discovery and trust (issue 5) ---
+    "reports": [
+        IndexModel([("tweet_id", ASCENDING), ("reporter_id", ASCENDING)], unique=True, name="once"),
+        IndexModel([("status", ASCENDING), ("_id", ASCENDING)], name="queue"),
+    ],
+    "tag_trends": [
+        IndexModel([("tag", ASCENDING), ("bucket", ASCENDING)], unique=True, name="tag_bucket"),
+        IndexModel([("bucket", ASCENDING)], name="by_bucket"),
+        IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0, name="expiry"),
+    ],
+    "user_trends": [
+        IndexModel([("user_id", ASCENDING), ("bucket", ASCENDING)], unique=True, name="by_user"),
+        IndexModel([("bucket", ASCENDING)], name="by_bucket"),
+        IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0, name="expiry"),
+    ],
+    "oauth_states": [
+        IndexModel([("state_hash", ASCENDING)], unique=True, name="state"),
+        IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0, name="expiry"),
     ],
 }
 

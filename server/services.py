@@ -14,6 +14,7 @@ from .mail import Mailer
 from .ratelimit import RateLimits
 from .security import AccessTokens, Passwords
 from .settings import Settings
+from .store.search import Backend
 
 Clock = Callable[[], datetime]
 
@@ -38,6 +39,8 @@ class Services:
     on_session_revoked: Callable[[str], Awaitable[None]] | None = None
     # Where events go; the realtime hub's publisher, set in the lifespan.
     events: Publisher | None = None
+    # Which search back-end the start-up probe chose (server/search/engine.py).
+    search_backend: Backend = "keyword"
 
     async def publish(self, streams: Sequence[str], event: _Event) -> None:
         """Hand an event to the realtime hub (if one is wired) for the given streams."""

@@ -60,6 +60,16 @@ class Settings(BaseSettings):
     fanout_max_followers: int = 10_000
     timeline_max_entries: int = 800
 
+    # Search: "auto" probes the server for text indexes at start-up.
+    search_backend: Literal["auto", "keyword", "text"] = "auto"
+
+    # Sign in with GitHub (OAuth 2.0 + PKCE); unset id/secret turns it off.
+    github_client_id: str | None = None
+    github_client_secret: str | None = None
+    github_authorize_url: str = "https://github.com/login/oauth/authorize"
+    github_token_url: str = "https://github.com/login/oauth/access_token"
+    github_api_url: str = "https://api.github.com"
+
     admin_token: str | None = None
     admin_user_names: list[str] = Field(default_factory=list)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bson import ObjectId
 
-from . import markdown
+from . import discovery, markdown
 from .accounts import Caller
 from .errors import Forbidden, NotFound, Unprocessable
 from .models import Tweet, TweetEdit, TweetHistory
@@ -43,8 +43,10 @@ async def compose(
         mentions=rendered.mentions,
         now=svc.clock(),
         in_reply_to=in_reply_to,
+        extra=discovery.search_fields(text, rendered.tags, rendered.mentions),
     )
     await user_store.add_to_counter(svc.db, user_id=caller.id, field="tweet_count", delta=1)
+    await discovery.tweet_created(svc, tweet)
     return tweet
 
 
@@ -77,10 +79,12 @@ async def edit(svc: Services, caller: Caller, tweet_id: str, content: str) -> Tw
         tags=rendered.tags,
         mentions=rendered.mentions,
         now=svc.clock(),
+        extra=discovery.search_fields(text, rendered.tags, rendered.mentions),
     )
     if updated is None:
         # Deleted or edited by a concurrent request between our read and write.
         raise NotFound("The tweet changed while editing; reload it.", code="tweet_changed")
+    await discovery.tweet_edited(svc, current, updated)
     return updated
 
 
@@ -101,6 +105,7 @@ async def delete(svc: Services, caller: Caller, tweet_id: str) -> Tweet:
         await user_store.add_to_counter(
             svc.db, user_id=tweet.user_id, field="tweet_count", delta=-1
         )
+        await discovery.tweet_removed(svc, tweet)
     return tweet
 
 

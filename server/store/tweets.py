@@ -167,3 +167,29 @@ async def add_to_counter(db: Database, *, tweet_id: str, field: str, delta: int)
         return_document=ReturnDocument.AFTER,
     )
     return None if doc is None else to_model(doc)
+
+async def count_identical(
+    db: Database, *, user_id: str, content: str, since: datetime, exclude: str
+) -> int:
+    """How many other tweets by ``user_id`` since ``since`` have exactly this text (spam)."""
+    return await db.tweets.count_documents(
+        {
+            "user_id": user_id,
+            "content": content,
+            "created_at": {"$gte": since},
+            "_id": {"$ne": ObjectId(exclude)},
+        }
+    )
+
+
+async def set_hidden(
+    db: Database, *, tweet_id: ObjectId, hidden: bool, by: str, now: datetime
+) -> Tweet | None:
+    """Hide or restore a tweet (moderation); None when it is missing or already so."""
+    doc = await db.tweets.find_one_and_update(
+        {"_id": tweet_id, "hidden": {"$ne": hidden} if hidden else True},
+        {"$set": {"hidden": hidden, "moderated_by": by, "moderated_at": now}},
+        projection=_HIDDEN,
+        return_document=ReturnDocument.AFTER,
+    )
+    return None if doc is None else to_model(doc)

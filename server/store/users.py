@@ -161,3 +161,11 @@ async def add_to_counter(db: Database, *, user_id: str, field: str, delta: int) 
 
 async def set_role(db: Database, *, user_id: str, role: Role) -> None:
     await db.users.update_one({"_id": ObjectId(user_id)}, {"$set": {"role": role}})
+
+async def set_suspended(db: Database, *, user_id: str, suspended: bool) -> bool:
+    """Suspend or reinstate; True when the flag changed."""
+    result = await db.users.update_one(
+        {"_id": ObjectId(user_id), "suspended": not suspended},
+        {"$set": {"suspended": suspended}},
+    )
+    return result.modified_count == 1

@@ -1,0 +1,110 @@
+"""Search queries over the ``tweets`` collection, for both back-ends.
+
+The keyword back-end filters on the analyzed ``terms`` array (multikey index ``by_term``);
+the ``$text`` back-end on a text index created at start-up when the server has them.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any, Literal
+
+from bson import ObjectId
+from pymongo.errors import OperationFailure
+
+from ..db import Database
+from ..models import Tweet
+from ..search.query import SearchQuery
+from .tweets import to_model
+
+Backend = Literal["keyword", "text"]
+
+TEXT_INDEX = "search_text"
+
+
+async def create_text_index(db: Database) -> bool:
+    """Try to create the text index (tags weigh more than content); False when unsupported."""
+    try:
+        await db.tweets.create_index(
+            [("content", "text"), ("tags", "text")],
+            weights={"content": 1, "tags": 3},
+            default_language="english",
+            name=TEXT_INDEX,
+        )
+    except OperationFailure as exc:
+        # 67 CannotCreateIndex (SecantusDB), 115/303 on servers with text search disabled.
+        if exc.code in (67, 115, 303) or "text" in str(exc).lower():
+            return False
+        raise
+    return True
+
+
+def _phrase_regex(phrase: str) -> str:
+    return "(^| )" + re.escape(phrase) + "( |$)"
+
+
+def build_filter(
+    backend: Backend,
+    q: SearchQuery,
+    *,
+    user_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> dict[str, Any]:
+    """The MongoDB filter for ``q`` (hidden tweets are always left out)."""
+    f: dict[str, Any] = {"hidden": {"$ne": True}}
+    if backend == "keyword":
+        terms: dict[str, Any] = {}
+        if q.terms:
+            terms["$all"] = q.terms
+        if q.excluded:
+            terms["$nin"] = q.excluded
+        if terms:
+            f["terms"] = terms
+    else:
+        search = [*q.words, *(f'"{p}"' for p in q.phrases), *(f"-{w}" for w in q.excluded_words)]
+        if q.words or q.phrases:
+            f["$text"] = {"$search": " ".join(search)}
+        entity_terms = [t for t in q.terms if t[0] in "#@"]
+        excluded_entities = [t for t in q.excluded if t[0] in "#@"]
+        if entity_terms or excluded_entities:
+            f["terms"] = {
+                **({"$all": entity_terms} if entity_terms else {}),
+                **({"$nin": excluded_entities} if excluded_entities else {}),
+            }
+    clauses: list[dict[str, Any]] = [
+        {"search_text": {"$regex": _phrase_regex(p)}} for p in q.phrases
+    ]
+    clauses += [{"search_text": {"$not": re.compile(_phrase_regex(p))}} for p in q.excluded_phrases]
+    if clauses:
+        f["$and"] = clauses
+    if user_id is not None:
+        f["user_id"] = user_id
+    if since is not None or until is not None:
+        f["created_at"] = {
+            **({"$gte": since} if since else {}),
+            **({"$lt": until} if until else {}),
+        }
+    return f
+
+
+async def candidates(
+    db: Database, *, backend: Backend, query: dict[str, Any], limit: int
+) -> list[dict[str, Any]]:
+    """The newest ``limit`` matches, light: id, terms, creation time (and text score)."""
+    projection: dict[str, Any] = {"terms": 1, "created_at": 1}
+    cursor = db.tweets.find(query, projection)
+    if backend == "text" and "$text" in query:
+        projection["score"] = {"$meta": "textScore"}
+        cursor = db.tweets.find(query, projection).sort([("score", {"$meta": "textScore"})])
+    else:
+        cursor = cursor.sort("_id", -1)
+    return await cursor.limit(limit).to_list(length=limit)
+
+
+async def by_ids(db: Database, *, ids: list[ObjectId]) -> list[Tweet]:
+    """Tweets in the order of ``ids`` (ones hidden or deleted meanwhile are skipped)."""
+    docs = db.tweets.find({"_id": {"$in": ids}, "hidden": {"$ne": True}}, {"edits": 0})
+    found = {d["_id"]: d async for d in docs}
+    return [to_model(found[i]) for i in ids if i in found]

@@ -1,0 +1,58 @@
+"""Trending rollups: per-tag and per-user counters in 5-minute buckets.
+
+Each tweet ``$inc``-s one counter per tag in its bucket, so ranking reads a few hundred small
+documents per window instead of scanning tweets. Old buckets expire after ``RETENTION``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from ..db import Database
+
+BUCKET_SECONDS = 300
+RETENTION = timedelta(days=8)
+
+
+def bucket_of(when: datetime) -> datetime:
+    """The start of the 5-minute bucket ``when`` falls into."""
+    epoch = int(when.timestamp())
+    return datetime.fromtimestamp(epoch - epoch % BUCKET_SECONDS, tz=when.tzinfo)
+
+
+async def add_tag_uses(db: Database, *, tags: list[str], when: datetime, delta: int) -> None:
+    bucket = bucket_of(when)
+    for tag in tags:
+        await db.tag_trends.update_one(
+            {"tag": tag, "bucket": bucket},
+            {"$inc": {"count": delta}, "$setOnInsert": {"expires_at": bucket + RETENTION}},
+            upsert=True,
+        )
+
+
+async def add_user_activity(
+    db: Database, *, user_id: str, kind: str, when: datetime, delta: int = 1
+) -> None:
+    """Count one follower gained (``kind="followers"``) or engagement (``"engagement"``)."""
+    bucket = bucket_of(when)
+    await db.user_trends.update_one(
+        {"user_id": user_id, "bucket": bucket},
+        {"$inc": {kind: delta}, "$setOnInsert": {"expires_at": bucket + RETENTION}},
+        upsert=True,
+    )
+
+
+async def tag_buckets(db: Database, *, since: datetime) -> list[dict[str, Any]]:
+    cursor = db.tag_trends.find(
+        {"bucket": {"$gte": bucket_of(since)}, "count": {"$gt": 0}},
+        {"_id": 0, "tag": 1, "bucket": 1, "count": 1},
+    )
+    return await cursor.to_list(length=None)
+
+
+async def user_buckets(db: Database, *, since: datetime) -> list[dict[str, Any]]:
+    cursor = db.user_trends.find(
+        {"bucket": {"$gte": bucket_of(since)}}, {"_id": 0, "expires_at": 0}
+    )
+    return await cursor.to_list(length=None)
