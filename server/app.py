@@ -12,12 +12,12 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from . import openapi
+from . import fanout, openapi
 from .db import Database, connect, ensure_indexes
 from .errors import exception_handlers
 from .mail import Mailer
 from .ratelimit import RateLimits
-from .routes import auth, meta, tweets, users
+from .routes import auth, meta, notifications, social, timeline, tweets, users
 from .routes import search as search_routes
 from .search.engine import choose_backend
 from .security import AccessTokens, Passwords
@@ -34,9 +34,12 @@ def api_routes() -> list[BaseRoute]:
     return [
         *meta.router.routes,
         *auth.router.routes,
+        *social.router.routes,  # /users/me/blocks before /users/{user_id}
         *users.router.routes,
         *search_routes.router.routes,  # /tweets/search before /tweets/{tweet_id}
+        *timeline.router.routes,  # /tweets/following before /tweets/{tweet_id}
         *tweets.router.routes,
+        *notifications.router.routes,
     ]
 
 
@@ -53,7 +56,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> S
         try:
             app.state.services = await _open_services(settings, client[settings.mongodb_db], clock)
             log.info("Murmur ready (database %s)", settings.mongodb_db)
-            yield
+            # The timeline fan-out worker (issue 3) runs for the app's lifetime.
+            async with fanout.running(app.state.services):
+                yield
         finally:
             await client.close()
 

@@ -17,6 +17,7 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("user_name_lower", ASCENDING)], unique=True, name="user_name_unique"),
         IndexModel([("email_lower", ASCENDING)], unique=True, name="email_unique"),
         IndexModel([("github_id", ASCENDING)], name="github_id", sparse=True),
+        IndexModel([("follower_count", DESCENDING)], name="by_follower_count"),
     ],
     "tweets": [
         IndexModel([("user_id", ASCENDING), ("_id", DESCENDING)], name="by_author"),
@@ -53,6 +54,43 @@ INDEXES: dict[str, list[IndexModel]] = {
     "oauth_states": [
         IndexModel([("state_hash", ASCENDING)], unique=True, name="state"),
         IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0, name="expiry"),
+    ],
+    # --- social graph, likes, timelines, notifications (issue 3) ---
+    "follows": [
+        IndexModel([("follower", ASCENDING), ("followee", ASCENDING)], unique=True, name="edge"),
+        IndexModel([("followee", ASCENDING), ("_id", DESCENDING)], name="followers"),
+        IndexModel([("follower", ASCENDING), ("_id", DESCENDING)], name="following"),
+    ],
+    "relations": [
+        IndexModel(
+            [("owner", ASCENDING), ("kind", ASCENDING), ("target", ASCENDING)],
+            unique=True,
+            name="relation",
+        ),
+        IndexModel([("owner", ASCENDING), ("kind", ASCENDING), ("_id", DESCENDING)], name="list"),
+        IndexModel([("target", ASCENDING), ("kind", ASCENDING)], name="by_target"),
+    ],
+    "likes": [
+        IndexModel([("tweet_id", ASCENDING), ("user_id", ASCENDING)], unique=True, name="like"),
+        IndexModel([("tweet_id", ASCENDING), ("_id", DESCENDING)], name="likers"),
+        IndexModel([("user_id", ASCENDING), ("tweet_id", ASCENDING)], name="by_user"),
+    ],
+    "timelines": [
+        # One entry per (owner, tweet): a retried fan-out can never duplicate an entry.
+        IndexModel([("owner", ASCENDING), ("tweet_id", DESCENDING)], unique=True, name="entry"),
+        IndexModel([("tweet_id", ASCENDING)], name="by_tweet"),
+        IndexModel([("owner", ASCENDING), ("author", ASCENDING)], name="by_author"),
+    ],
+    "fanout_jobs": [
+        IndexModel([("state", ASCENDING), ("next_at", ASCENDING), ("_id", ASCENDING)], name="due"),
+    ],
+    "notifications": [
+        IndexModel([("recipient", ASCENDING), ("_id", DESCENDING)], name="inbox"),
+        IndexModel([("recipient", ASCENDING), ("read", ASCENDING)], name="unread"),
+        IndexModel(
+            [("recipient", ASCENDING), ("kind", ASCENDING), ("actor_id", ASCENDING)],
+            name="dedupe",
+        ),
     ],
 }
 

@@ -10,7 +10,7 @@ from typing import Annotated, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .models import Tweet
+from .models import Notification, Tweet
 
 
 class _Event(BaseModel):
@@ -53,8 +53,13 @@ class ReplyCreated(_Event):
     data: Tweet
 
 
+class NotificationCreated(_Event):
+    event: Literal["notification.created"] = "notification.created"
+    data: Notification
+
+
 Event = Annotated[
-    TweetCreated | TweetUpdated | TweetDeleted | TweetCounts | ReplyCreated,
+    TweetCreated | TweetUpdated | TweetDeleted | TweetCounts | ReplyCreated | NotificationCreated,
     Field(discriminator="event"),
 ]
 

@@ -163,3 +163,35 @@ class Page(BaseModel, Generic[T]):
 class Health(BaseModel):
     status: Literal["ok"]
     database: str | None = None
+
+
+# --- social graph and notifications ---------------------------------------
+
+
+class Relationship(BaseModel):
+    """How the signed-in user and ``user_id`` are related, from the signed-in user's side."""
+
+    user_id: str
+    following: bool
+    followed_by: bool
+    blocking: bool
+    blocked_by: bool
+    muting: bool
+
+
+class Notification(BaseModel):
+    notification_id: str
+    kind: Literal["follow", "like", "reply", "mention"]
+    actor_id: str
+    actor_name: str
+    tweet_id: str | None = None
+    created_at: UtcTime
+    read: bool = False
+
+
+class MarkRead(Strict):
+    up_to_id: str = Field(min_length=1, max_length=64)
+
+
+class UnreadCount(BaseModel):
+    unread_count: int

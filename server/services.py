@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from starlette.requests import HTTPConnection
 
@@ -12,9 +13,13 @@ from .db import Database
 from .events import Publisher, _Event
 from .mail import Mailer
 from .ratelimit import RateLimits
+from .relcache import RelationCache
 from .security import AccessTokens, Passwords
 from .settings import Settings
 from .store.search import Backend
+
+if TYPE_CHECKING:
+    from .fanout import FanoutWorker
 
 Clock = Callable[[], datetime]
 
@@ -41,6 +46,10 @@ class Services:
     events: Publisher | None = None
     # Which search back-end the start-up probe chose (server/search/engine.py).
     search_backend: Backend = "keyword"
+    # Social graph (issue 3): cached block/mute sets (server/social.py) and the timeline
+    # fan-out worker (server/fanout.py), started in the lifespan.
+    social_cache: RelationCache = field(default_factory=RelationCache)
+    fanout: FanoutWorker | None = None
 
     async def publish(self, streams: Sequence[str], event: _Event) -> None:
         """Hand an event to the realtime hub (if one is wired) for the given streams."""

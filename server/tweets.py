@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bson import ObjectId
 
-from . import discovery, markdown
+from . import discovery, markdown, tweet_hooks
 from .accounts import Caller
 from .errors import Forbidden, NotFound, Unprocessable
 from .models import Tweet, TweetEdit, TweetHistory
@@ -31,7 +31,10 @@ async def compose(
     svc: Services, caller: Caller, content: str, in_reply_to: str | None = None
 ) -> Tweet:
     text = checked_content(svc, content)
-    await svc.limits.hit(svc.settings.rate_limit_tweet, "tweet", caller.id)
+    if in_reply_to:  # replies have their own (larger) budget
+        await svc.limits.hit(svc.settings.rate_limit_reply, "reply", caller.id)
+    else:
+        await svc.limits.hit(svc.settings.rate_limit_tweet, "tweet", caller.id)
     rendered = markdown.render(text)
     tweet = await tweet_store.insert(
         svc.db,
@@ -47,6 +50,7 @@ async def compose(
     )
     await user_store.add_to_counter(svc.db, user_id=caller.id, field="tweet_count", delta=1)
     await discovery.tweet_created(svc, tweet)
+    await tweet_hooks.created(svc, caller.user, tweet)
     return tweet
 
 
@@ -85,6 +89,7 @@ async def edit(svc: Services, caller: Caller, tweet_id: str, content: str) -> Tw
         # Deleted or edited by a concurrent request between our read and write.
         raise NotFound("The tweet changed while editing; reload it.", code="tweet_changed")
     await discovery.tweet_edited(svc, current, updated)
+    await tweet_hooks.updated(svc, updated)
     return updated
 
 
@@ -106,6 +111,7 @@ async def delete(svc: Services, caller: Caller, tweet_id: str) -> Tweet:
             svc.db, user_id=tweet.user_id, field="tweet_count", delta=-1
         )
         await discovery.tweet_removed(svc, tweet)
+        await tweet_hooks.deleted(svc, tweet)
     return tweet
 
 

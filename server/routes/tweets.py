@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .. import accounts, tweets
+from .. import accounts, likes, tweets
 from ..api import Param, Router
 from ..errors import Unprocessable
 from ..http import encode_cursor, json_response, page_query, read_json
@@ -56,12 +56,13 @@ async def list_tweets(request: Request) -> Response:
     items, after = await tweet_store.find_page(
         services(request).db, query={}, page=page_query(request)
     )
-    return tweet_page(items, after)
+    return tweet_page(await with_liked(request, items), after)
 
 
 @router.get("/tweets/{tweet_id}", "One tweet", response=Tweet, params=(TWEET_ID,))
 async def get_tweet(request: Request) -> Response:
-    return json_response(await tweets.get(services(request), request.path_params["tweet_id"]))
+    tweet = await tweets.get(services(request), request.path_params["tweet_id"])
+    return json_response((await with_liked(request, [tweet]))[0])
 
 
 @router.get(
@@ -116,7 +117,13 @@ async def user_tweets(request: Request) -> Response:
     items, after = await tweet_store.find_page(
         services(request).db, query={"user_id": user.id}, page=page_query(request)
     )
-    return tweet_page(items, after)
+    return tweet_page(await with_liked(request, items), after)
+
+
+async def with_liked(request: Request, items: list[Tweet]) -> list[Tweet]:
+    """Set ``liked_by_me`` when the caller is signed in (one query per page)."""
+    caller = await accounts.optional_caller(request)
+    return await likes.with_liked_by_me(services(request), caller, items)
 
 
 def _check_sort(request: Request) -> None:

@@ -168,6 +168,40 @@ async def add_to_counter(db: Database, *, tweet_id: str, field: str, delta: int)
     )
     return None if doc is None else to_model(doc)
 
+
+async def recent_ids(
+    db: Database, *, authors: list[str], before: ObjectId | None, limit: int
+) -> list[ObjectId]:
+    """The newest tweet ids by any of ``authors`` below ``before`` (the timeline's pull path)."""
+    if not authors:
+        return []
+    query: dict[str, Any] = {"user_id": {"$in": authors}, "hidden": {"$ne": True}}
+    if before is not None:
+        query["_id"] = {"$lt": before}
+    cursor = db.tweets.find(query, {"_id": 1}).sort("_id", -1).limit(limit)
+    return [d["_id"] async for d in cursor]
+
+
+async def since_ids(
+    db: Database, *, author: str, after: ObjectId | None, limit: int
+) -> list[ObjectId]:
+    """The newest ``limit`` tweet ids of ``author`` above ``after`` (a follow's back-fill)."""
+    query: dict[str, Any] = {"user_id": author, "hidden": {"$ne": True}}
+    if after is not None:
+        query["_id"] = {"$gt": after}
+    cursor = db.tweets.find(query, {"_id": 1}).sort("_id", -1).limit(limit)
+    return [d["_id"] async for d in cursor]
+
+
+async def by_ids(db: Database, *, tweet_ids: list[ObjectId]) -> list[Tweet]:
+    """The visible tweets among ``tweet_ids``, in the order given (missing ones left out)."""
+    found = {
+        d["_id"]: to_model(d)
+        async for d in db.tweets.find({"_id": {"$in": tweet_ids}, "hidden": {"$ne": True}}, _HIDDEN)
+    }
+    return [found[t] for t in tweet_ids if t in found]
+
+
 async def count_identical(
     db: Database, *, user_id: str, content: str, since: datetime, exclude: str
 ) -> int:
@@ -193,3 +227,8 @@ async def set_hidden(
         return_document=ReturnDocument.AFTER,
     )
     return None if doc is None else to_model(doc)
+
+
+async def mark_parent_deleted(db: Database, *, tweet_id: str) -> None:
+    """A reply whose parent vanished while it was being written."""
+    await db.tweets.update_one({"_id": ObjectId(tweet_id)}, {"$set": {"parent_deleted": True}})

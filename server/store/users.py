@@ -162,6 +162,13 @@ async def add_to_counter(db: Database, *, user_id: str, field: str, delta: int) 
 async def set_role(db: Database, *, user_id: str, role: Role) -> None:
     await db.users.update_one({"_id": ObjectId(user_id)}, {"$set": {"role": role}})
 
+
+async def ids_with_followers_above(db: Database, *, threshold: int) -> list[str]:
+    """Users with more than ``threshold`` followers (the timeline's pull-path authors)."""
+    query = {"follower_count": {"$gt": threshold}}
+    return [str(d["_id"]) async for d in db.users.find(query, {"_id": 1})]
+
+
 async def set_suspended(db: Database, *, user_id: str, suspended: bool) -> bool:
     """Suspend or reinstate; True when the flag changed."""
     result = await db.users.update_one(

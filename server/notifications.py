@@ -1,0 +1,81 @@
+"""Notifications: follow, like, reply and mention, persisted and pushed to the recipient."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Literal
+
+from bson import ObjectId
+
+from realtime.channels import notifications_stream
+
+from .events import NotificationCreated
+from .http import PageQuery, object_id
+from .models import Notification
+from .services import Services
+from .store import notifications as store
+from .store import relations as relation_store
+from .store.users import UserRecord
+
+Kind = Literal["follow", "like", "reply", "mention"]
+
+# A like, unlike and like again (or follow, unfollow, follow) inside this window notifies once.
+DEDUPE_WINDOW = timedelta(minutes=1)
+
+
+async def notify(
+    svc: Services,
+    *,
+    recipient: str,
+    kind: Kind,
+    actor: UserRecord,
+    tweet_id: str | None = None,
+) -> Notification | None:
+    """Store and push one notification, unless it is about yourself, between users who block
+    each other, or a repeat of one made within the last minute."""
+    if recipient == actor.id:
+        return None
+    if await _blocked(svc, recipient, actor.id):
+        return None
+    now = svc.clock()
+    if await store.exists_since(
+        svc.db,
+        recipient=recipient,
+        kind=kind,
+        actor_id=actor.id,
+        tweet_id=tweet_id,
+        since=now - DEDUPE_WINDOW,
+    ):
+        return None
+    note = await store.insert(
+        svc.db,
+        recipient=recipient,
+        kind=kind,
+        actor_id=actor.id,
+        actor_name=actor.user_name,
+        tweet_id=tweet_id,
+        now=now,
+    )
+    await svc.publish([notifications_stream(recipient)], NotificationCreated(data=note))
+    return note
+
+
+async def _blocked(svc: Services, a: str, b: str) -> bool:
+    rels = await relation_store.between(svc.db, a=a, b=b)
+    return any(r["kind"] == "block" for r in rels)
+
+
+async def page(
+    svc: Services, recipient: str, *, unread_only: bool, page: PageQuery
+) -> tuple[list[Notification], ObjectId | None]:
+    return await store.page(svc.db, recipient=recipient, unread_only=unread_only, page=page)
+
+
+async def mark_read(svc: Services, recipient: str, up_to_id: str) -> int:
+    return await store.mark_read(
+        svc.db, recipient=recipient, up_to=object_id(up_to_id, "notification")
+    )
+
+
+async def unread_count(svc: Services, recipient: str) -> int:
+    return await store.unread_count(svc.db, recipient=recipient)

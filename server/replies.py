@@ -1,0 +1,54 @@
+"""Replies (comments): a reply is a tweet with ``in_reply_to``; the parent counts them."""
+
+from __future__ import annotations
+
+from bson import ObjectId
+
+from realtime.channels import tweet_stream
+
+from . import notifications, tweet_hooks, tweets
+from .accounts import Caller
+from .errors import Forbidden
+from .events import ReplyCreated
+from .http import PageQuery
+from .models import Tweet
+from .services import Services
+from .social import blocked_between, hidden_authors
+from .store import tweets as tweet_store
+
+
+async def reply(svc: Services, caller: Caller, parent_id: str, content: str) -> Tweet:
+    """Post a reply; 404 when the parent does not exist (or was deleted)."""
+    tweets.checked_content(svc, content)  # a bad body is a 422 before anything else
+    parent = await tweets.get(svc, parent_id)
+    if await blocked_between(svc, caller.id, parent.user_id):
+        raise Forbidden("You cannot reply to this tweet.", code="blocked")
+    child = await tweets.compose(svc, caller, content, in_reply_to=parent.tweet_id)
+    counted = await tweet_store.add_to_counter(
+        svc.db, tweet_id=parent.tweet_id, field="reply_count", delta=1
+    )
+    if counted is None:
+        # The parent was deleted while we wrote: the reply stays, marked like its siblings.
+        await tweet_store.mark_parent_deleted(svc.db, tweet_id=child.tweet_id)
+        return child.model_copy(update={"parent_deleted": True})
+    await svc.publish([tweet_stream(parent.tweet_id)], ReplyCreated(data=child))
+    await tweet_hooks.publish_counts(svc, counted)
+    await notifications.notify(
+        svc, recipient=parent.user_id, kind="reply", actor=caller.user, tweet_id=child.tweet_id
+    )
+    return child
+
+
+async def comments(
+    svc: Services, caller: Caller | None, parent_id: str, page: PageQuery
+) -> tuple[list[Tweet], ObjectId | None]:
+    """Direct replies, oldest first. A deleted parent's replies stay readable."""
+    items, after = await tweet_store.find_page(
+        svc.db, query={"in_reply_to": parent_id}, page=page, oldest_first=True
+    )
+    if not items and page.after is None and page.skip == 0:
+        await tweets.get(svc, parent_id)  # an unknown tweet (with no replies) is a 404
+    if caller is not None:
+        hidden = await hidden_authors(svc, caller.id)
+        items = [t for t in items if t.user_id not in hidden]
+    return items, after

@@ -1,0 +1,127 @@
+"""/users/{user_id}/follow|block|mute and the lists of followers, following, blocks, mutes."""
+
+from __future__ import annotations
+
+from bson import ObjectId
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .. import accounts, social
+from ..api import Param, Router
+from ..http import encode_cursor, json_response, page_query
+from ..models import Page, PublicUser, Relationship
+from ..services import Services, services
+from ..store import follows as follow_store
+from ..store import relations as relation_store
+from ..store import users as user_store
+from .users import resolve_user
+
+router = Router("social")
+
+USER_ID = Param("user_id", location="path", required=True)
+PAGING = (
+    Param("limit", "1–100, default 20", type="integer"),
+    Param("cursor", "opaque; from next_cursor of the previous page"),
+    Param("page", "1-based page number (when no cursor is given)", type="integer"),
+)
+CHANGE = {
+    "auth": True,
+    "response": Relationship,
+    "params": (USER_ID,),
+    "errors": (403, 404, 422, 429),
+}
+
+
+async def user_page(svc: Services, ids: list[str], after: ObjectId | None) -> Response:
+    found = await user_store.by_ids(svc.db, user_ids=ids)
+    items = [found[i].public() for i in ids if i in found]
+    cursor = encode_cursor(after) if after is not None else None
+    return json_response(Page[PublicUser](items=items, next_cursor=cursor))
+
+
+@router.get("/users/me/blocks", "Users you blocked, newest first", response=Page[PublicUser],
+            auth=True, params=PAGING)  # fmt: skip
+async def my_blocks(request: Request) -> Response:
+    svc, who = services(request), await accounts.caller(request)
+    ids, after = await relation_store.page(
+        svc.db, owner=who.id, kind="block", page=page_query(request)
+    )
+    return await user_page(svc, ids, after)
+
+
+@router.get("/users/me/mutes", "Users you muted, newest first", response=Page[PublicUser],
+            auth=True, params=PAGING)  # fmt: skip
+async def my_mutes(request: Request) -> Response:
+    svc, who = services(request), await accounts.caller(request)
+    ids, after = await relation_store.page(
+        svc.db, owner=who.id, kind="mute", page=page_query(request)
+    )
+    return await user_page(svc, ids, after)
+
+
+@router.get("/users/{user_id}/followers", "Who follows this user, newest first",
+            response=Page[PublicUser], params=(USER_ID, *PAGING), errors=(404,))  # fmt: skip
+async def followers(request: Request) -> Response:
+    user = await resolve_user(request)
+    svc = services(request)
+    ids, after = await follow_store.page(
+        svc.db, field="followee", user_id=user.id, page=page_query(request)
+    )
+    return await user_page(svc, ids, after)
+
+
+@router.get("/users/{user_id}/following", "Whom this user follows, newest first",
+            response=Page[PublicUser], params=(USER_ID, *PAGING), errors=(404,))  # fmt: skip
+async def following(request: Request) -> Response:
+    user = await resolve_user(request)
+    svc = services(request)
+    ids, after = await follow_store.page(
+        svc.db, field="follower", user_id=user.id, page=page_query(request)
+    )
+    return await user_page(svc, ids, after)
+
+
+@router.get("/users/{user_id}/relationship", "How you and this user are related",
+            response=Relationship, auth=True, params=(USER_ID,), errors=(404,))  # fmt: skip
+async def relationship(request: Request) -> Response:
+    svc, who = services(request), await accounts.caller(request)
+    user = await resolve_user(request)
+    return json_response(await social.relationship(svc, who.id, user.id))
+
+
+@router.post("/users/{user_id}/follow", "Follow (idempotent)", **CHANGE)
+async def follow(request: Request) -> Response:
+    svc, who = services(request), await accounts.caller(request)
+    return json_response(await social.follow(svc, who, request.path_params["user_id"]))
+
+
+@router.delete("/users/{user_id}/follow", "Unfollow (idempotent)", **CHANGE)
+async def unfollow(request: Request) -> Response:
+    svc, who = services(request), await accounts.caller(request)
+    return json_response(await social.unfollow(svc, who, request.path_params["user_id"]))
+
+
+async def _relation(request: Request, kind: social.Kind, on: bool) -> Response:
+    svc, who = services(request), await accounts.caller(request)
+    uid = request.path_params["user_id"]
+    return json_response(await social.set_relation(svc, who, uid, kind, on))
+
+
+@router.post("/users/{user_id}/block", "Block (removes follows both ways)", **CHANGE)
+async def block(request: Request) -> Response:
+    return await _relation(request, "block", True)
+
+
+@router.delete("/users/{user_id}/block", "Unblock", **CHANGE)
+async def unblock(request: Request) -> Response:
+    return await _relation(request, "block", False)
+
+
+@router.post("/users/{user_id}/mute", "Mute (their tweets leave your timelines)", **CHANGE)
+async def mute(request: Request) -> Response:
+    return await _relation(request, "mute", True)
+
+
+@router.delete("/users/{user_id}/mute", "Unmute", **CHANGE)
+async def unmute(request: Request) -> Response:
+    return await _relation(request, "mute", False)

@@ -1,0 +1,74 @@
+"""The home timeline, likes and replies: /tweets/following, /tweets/{id}/likes|comments."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .. import accounts, likes, replies, timeline, tweets
+from ..api import Param, Router
+from ..http import json_response, page_query, read_json
+from ..models import Page, PublicUser, Tweet, TweetContent
+from ..services import services
+from ..store import likes as like_store
+from .social import user_page
+from .tweets import PAGING, TWEET_ID, _check_sort, tweet_page
+
+router = Router("timeline")
+
+
+@router.get(
+    "/tweets/following",
+    "Your home timeline: people you follow plus yourself, newest first",
+    response=Page[Tweet],
+    auth=True,
+    params=(Param("sort", "only 'latest'"), *PAGING),
+)
+async def home(request: Request) -> Response:
+    _check_sort(request)
+    svc, who = services(request), await accounts.caller(request)
+    items, after = await timeline.home(svc, who, page_query(request))
+    return tweet_page(await likes.with_liked_by_me(svc, who, items), after)
+
+
+@router.post("/tweets/{tweet_id}/likes", "Like (idempotent)", response=Tweet, auth=True,
+             params=(TWEET_ID,), errors=(403, 404, 429))  # fmt: skip
+async def like(request: Request) -> Response:
+    svc, who = services(request), await accounts.caller(request)
+    return json_response(await likes.like(svc, who, request.path_params["tweet_id"]))
+
+
+@router.delete("/tweets/{tweet_id}/likes", "Unlike (idempotent)", response=Tweet, auth=True,
+               params=(TWEET_ID,), errors=(404,))  # fmt: skip
+async def unlike(request: Request) -> Response:
+    svc, who = services(request), await accounts.caller(request)
+    return json_response(await likes.unlike(svc, who, request.path_params["tweet_id"]))
+
+
+@router.get("/tweets/{tweet_id}/likes", "Who liked this tweet, newest first",
+            response=Page[PublicUser], params=(TWEET_ID, *PAGING), errors=(404,))  # fmt: skip
+async def likers(request: Request) -> Response:
+    svc = services(request)
+    tweet = await tweets.get(svc, request.path_params["tweet_id"])
+    ids, after = await like_store.page(svc.db, tweet_id=tweet.tweet_id, page=page_query(request))
+    return await user_page(svc, ids, after)
+
+
+@router.post("/tweets/{tweet_id}/comments", "Reply to a tweet (a reply is a tweet)",
+             body=TweetContent, response=Tweet, status=201, auth=True, params=(TWEET_ID,),
+             errors=(403, 404, 413, 415, 422, 429))  # fmt: skip
+async def comment(request: Request) -> Response:
+    svc, who = services(request), await accounts.caller(request)
+    req = await read_json(request, TweetContent, svc.settings.max_body_bytes)
+    child = await replies.reply(svc, who, request.path_params["tweet_id"], req.content)
+    return json_response(child, status=201)
+
+
+@router.get("/tweets/{tweet_id}/comments", "Direct replies, oldest first",
+            response=Page[Tweet], params=(TWEET_ID, *PAGING), errors=(404,))  # fmt: skip
+async def comments(request: Request) -> Response:
+    svc, who = services(request), await accounts.optional_caller(request)
+    items, after = await replies.comments(
+        svc, who, request.path_params["tweet_id"], page_query(request)
+    )
+    return tweet_page(await likes.with_liked_by_me(svc, who, items), after)

@@ -1,0 +1,146 @@
+"""The social graph: follow, block, mute, and the cached relationship sets built from them."""
+
+from __future__ import annotations
+
+from . import fanout, notifications
+from .accounts import Caller
+from .errors import Forbidden, NotFound, Unprocessable
+from .models import Relationship
+from .services import Services
+from .store import follows as follow_store
+from .store import relations as relation_store
+from .store import users as user_store
+from .store.relations import Kind
+from .store.users import UserRecord
+
+_BIG = "big-authors"
+
+
+async def target_user(svc: Services, caller: Caller, user_id: str, verb: str) -> UserRecord:
+    """The other end of a relationship: 404 when unknown, 422 when it is the caller."""
+    user = await user_store.by_id(svc.db, user_id=user_id)
+    if user is None:
+        raise NotFound("No such user.", code="user_not_found")
+    if user.id == caller.id:
+        raise Unprocessable(f"You cannot {verb} yourself.", code=f"cannot_{verb}_self")
+    return user
+
+
+async def relationship(svc: Services, me: str, other: str) -> Relationship:
+    """How ``me`` and ``other`` are related, from ``me``'s side."""
+    rels = await relation_store.between(svc.db, a=me, b=other)
+    have = {(r["owner"], r["kind"]) for r in rels}
+    return Relationship(
+        user_id=other,
+        following=await follow_store.exists(svc.db, follower=me, followee=other),
+        followed_by=await follow_store.exists(svc.db, follower=other, followee=me),
+        blocking=(me, "block") in have,
+        blocked_by=(other, "block") in have,
+        muting=(me, "mute") in have,
+    )
+
+
+async def blocked_between(svc: Services, a: str, b: str) -> bool:
+    """Whether either user blocks the other (served from the cached hidden set)."""
+    return b in await _blocked_either_way(svc, a)
+
+
+async def follow(svc: Services, caller: Caller, user_id: str) -> Relationship:
+    user = await target_user(svc, caller, user_id, "follow")
+    if await blocked_between(svc, caller.id, user.id):
+        raise Forbidden("You cannot follow this user.", code="blocked")
+    if not await follow_store.exists(svc.db, follower=caller.id, followee=user.id):
+        # Only a new edge counts against the limit: following twice is a no-op.
+        await svc.limits.hit(svc.settings.rate_limit_follow, "follow", caller.id)
+    if await follow_store.add(svc.db, follower=caller.id, followee=user.id, now=svc.clock()):
+        await _count_edge(svc, caller.id, user.id, +1)
+        await fanout.enqueue(svc, "backfill", owner=caller.id, author=user.id)
+        await notifications.notify(svc, recipient=user.id, kind="follow", actor=caller.user)
+    return await relationship(svc, caller.id, user.id)
+
+
+async def unfollow(svc: Services, caller: Caller, user_id: str) -> Relationship:
+    user = await target_user(svc, caller, user_id, "follow")
+    await _drop_edge(svc, caller.id, user.id)
+    return await relationship(svc, caller.id, user.id)
+
+
+async def set_relation(
+    svc: Services, caller: Caller, user_id: str, kind: Kind, on: bool
+) -> Relationship:
+    """Block/unblock or mute/unmute. A block also removes the follows both ways."""
+    user = await target_user(svc, caller, user_id, kind)
+    if on:
+        await relation_store.add(
+            svc.db, owner=caller.id, kind=kind, target=user.id, now=svc.clock()
+        )
+    else:
+        await relation_store.remove(svc.db, owner=caller.id, kind=kind, target=user.id)
+    svc.social_cache.invalidate(f"hidden:{caller.id}", f"hidden:{user.id}")
+    svc.social_cache.invalidate(f"blocks:{caller.id}", f"blocks:{user.id}")
+    if kind == "block" and on:
+        await _drop_edge(svc, caller.id, user.id)
+        await _drop_edge(svc, user.id, caller.id)
+    return await relationship(svc, caller.id, user.id)
+
+
+async def _drop_edge(svc: Services, follower: str, followee: str) -> None:
+    if await follow_store.remove(svc.db, follower=follower, followee=followee):
+        await _count_edge(svc, follower, followee, -1)
+        await fanout.enqueue(svc, "unfollow", owner=follower, author=followee)
+
+
+async def _count_edge(svc: Services, follower: str, followee: str, delta: int) -> None:
+    await user_store.add_to_counter(svc.db, user_id=follower, field="following_count", delta=delta)
+    await user_store.add_to_counter(svc.db, user_id=followee, field="follower_count", delta=delta)
+
+
+async def hidden_authors(svc: Services, user_id: str) -> frozenset[str]:
+    """Users whose tweets ``user_id`` must not see: blocked either way, plus muted.
+
+    Served from a per-process cache (invalidated on block/mute changes made here, expiring
+    after a few seconds for changes made by other processes)."""
+    key = f"hidden:{user_id}"
+    cached = svc.social_cache.get(key)
+    if cached is not None:
+        return cached
+    hidden: set[str] = set()
+    blocked: set[str] = set()
+    for rel in await relation_store.involving(svc.db, user_id=user_id):
+        other = rel["target"] if rel["owner"] == user_id else rel["owner"]
+        hidden.add(other)
+        if rel["kind"] == "block":
+            blocked.add(other)
+    value = frozenset(hidden)
+    svc.social_cache.put(key, value)
+    svc.social_cache.put(f"blocks:{user_id}", frozenset(blocked))
+    return value
+
+
+async def _blocked_either_way(svc: Services, user_id: str) -> frozenset[str]:
+    cached = svc.social_cache.get(f"blocks:{user_id}")
+    if cached is None:
+        svc.social_cache.invalidate(f"hidden:{user_id}")
+        await hidden_authors(svc, user_id)
+        cached = svc.social_cache.get(f"blocks:{user_id}") or frozenset()
+    return cached
+
+
+async def big_authors(svc: Services) -> frozenset[str]:
+    """Authors above ``fanout_max_followers``: their tweets are pulled at read time."""
+    cached = svc.social_cache.get(_BIG)
+    if cached is not None:
+        return cached
+    value = frozenset(
+        await user_store.ids_with_followers_above(
+            svc.db, threshold=svc.settings.fanout_max_followers
+        )
+    )
+    svc.social_cache.put(_BIG, value)
+    return value
+
+
+async def pull_authors_followed(svc: Services, user_id: str) -> list[str]:
+    """The authors ``user_id`` follows who are above the fan-out threshold (pull path)."""
+    big = await big_authors(svc)
+    return await follow_store.followees_among(svc.db, follower=user_id, candidates=sorted(big))

@@ -1,0 +1,88 @@
+"""The ``follows`` collection: one document per edge, ``follower`` → ``followee``.
+
+A unique index on the pair makes "follow twice" one edge even under concurrent requests:
+whoever inserts the edge is the one who bumps the counters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+
+from bson import ObjectId
+from pymongo.errors import DuplicateKeyError
+
+from ..db import Database
+from ..http import PageQuery
+
+
+async def add(db: Database, *, follower: str, followee: str, now: datetime) -> bool:
+    """Create the edge; True when it is new (False when it already existed)."""
+    try:
+        await db.follows.insert_one(
+            {"_id": ObjectId(), "follower": follower, "followee": followee, "created_at": now}
+        )
+    except DuplicateKeyError:
+        return False
+    return True
+
+
+async def remove(db: Database, *, follower: str, followee: str) -> bool:
+    """Delete the edge; True when there was one."""
+    result = await db.follows.delete_one({"follower": follower, "followee": followee})
+    return result.deleted_count == 1
+
+
+async def exists(db: Database, *, follower: str, followee: str) -> bool:
+    query = {"follower": follower, "followee": followee}
+    return await db.follows.count_documents(query, limit=1) > 0
+
+
+async def page(
+    db: Database, *, field: str, user_id: str, page: PageQuery
+) -> tuple[list[str], ObjectId | None]:
+    """Newest edges first where ``field`` (follower/followee) is ``user_id``: the other ends."""
+    other = "followee" if field == "follower" else "follower"
+    query: dict[str, Any] = {field: user_id}
+    if page.after is not None:
+        query["_id"] = {"$lt": page.after}
+    cursor = (
+        db.follows.find(query, {other: 1}).sort("_id", -1).skip(page.skip).limit(page.limit + 1)
+    )
+    docs = await cursor.to_list(length=page.limit + 1)
+    more = len(docs) > page.limit
+    docs = docs[: page.limit]
+    return [d[other] for d in docs], (docs[-1]["_id"] if more and docs else None)
+
+
+async def follower_batches(
+    db: Database, *, followee: str, after: ObjectId | None, size: int
+) -> AsyncIterator[tuple[list[str], ObjectId]]:
+    """Every follower of ``followee`` in edge order, ``size`` at a time, with the last edge id
+    of each batch (so a retried fan-out can resume after it)."""
+    while True:
+        query: dict[str, Any] = {"followee": followee}
+        if after is not None:
+            query["_id"] = {"$gt": after}
+        cursor = db.follows.find(query, {"follower": 1}).sort("_id", 1).limit(size)
+        docs = await cursor.to_list(length=size)
+        if not docs:
+            return
+        after = docs[-1]["_id"]
+        yield [d["follower"] for d in docs], after
+        if len(docs) < size:
+            return
+
+
+async def followees_among(db: Database, *, follower: str, candidates: list[str]) -> list[str]:
+    """Which of ``candidates`` ``follower`` follows."""
+    if not candidates:
+        return []
+    query = {"follower": follower, "followee": {"$in": candidates}}
+    return [d["followee"] async for d in db.follows.find(query, {"followee": 1})]
+
+
+async def followees(db: Database, *, follower: str) -> list[str]:
+    """Everyone ``follower`` follows (used by the timeline's pull fallback)."""
+    return [d["followee"] async for d in db.follows.find({"follower": follower}, {"followee": 1})]

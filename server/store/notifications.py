@@ -1,0 +1,96 @@
+"""The ``notifications`` collection: one document per notification, newest id last."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bson import ObjectId
+
+from ..db import Database
+from ..http import PageQuery
+from ..models import Notification
+
+
+def to_model(doc: dict[str, Any]) -> Notification:
+    return Notification(
+        notification_id=str(doc["_id"]),
+        kind=doc["kind"],
+        actor_id=doc["actor_id"],
+        actor_name=doc["actor_name"],
+        tweet_id=doc.get("tweet_id"),
+        created_at=doc["created_at"],
+        read=doc.get("read", False),
+    )
+
+
+async def insert(
+    db: Database,
+    *,
+    recipient: str,
+    kind: str,
+    actor_id: str,
+    actor_name: str,
+    tweet_id: str | None,
+    now: datetime,
+) -> Notification:
+    doc = {
+        "_id": ObjectId(),
+        "recipient": recipient,
+        "kind": kind,
+        "actor_id": actor_id,
+        "actor_name": actor_name,
+        "tweet_id": tweet_id,
+        "created_at": now,
+        "read": False,
+    }
+    await db.notifications.insert_one(doc)
+    return to_model(doc)
+
+
+async def exists_since(
+    db: Database,
+    *,
+    recipient: str,
+    kind: str,
+    actor_id: str,
+    tweet_id: str | None,
+    since: datetime,
+) -> bool:
+    """Whether the same notification was already made at or after ``since``."""
+    query = {
+        "recipient": recipient,
+        "kind": kind,
+        "actor_id": actor_id,
+        "tweet_id": tweet_id,
+        "created_at": {"$gte": since},
+    }
+    return await db.notifications.count_documents(query, limit=1) > 0
+
+
+async def page(
+    db: Database, *, recipient: str, unread_only: bool, page: PageQuery
+) -> tuple[list[Notification], ObjectId | None]:
+    query: dict[str, Any] = {"recipient": recipient}
+    if unread_only:
+        query["read"] = False
+    if page.after is not None:
+        query["_id"] = {"$lt": page.after}
+    cursor = db.notifications.find(query).sort("_id", -1).skip(page.skip).limit(page.limit + 1)
+    docs = await cursor.to_list(length=page.limit + 1)
+    more = len(docs) > page.limit
+    docs = docs[: page.limit]
+    return [to_model(d) for d in docs], (docs[-1]["_id"] if more and docs else None)
+
+
+async def mark_read(db: Database, *, recipient: str, up_to: ObjectId) -> int:
+    """Mark every notification up to and including ``up_to`` read; how many changed."""
+    result = await db.notifications.update_many(
+        {"recipient": recipient, "read": False, "_id": {"$lte": up_to}},
+        {"$set": {"read": True}},
+    )
+    return result.modified_count
+
+
+async def unread_count(db: Database, *, recipient: str) -> int:
+    return await db.notifications.count_documents({"recipient": recipient, "read": False})

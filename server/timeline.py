@@ -1,0 +1,87 @@
+"""The home timeline: hybrid fan-out on write (push) and merge on read (pull).
+
+- Push: when an ordinary author posts, ``server/fanout.py`` writes the tweet id into each
+  follower's stored timeline (``timelines``), off the request path.
+- Pull: authors above ``FANOUT_MAX_FOLLOWERS``, and the reader's own tweets, are merged in
+  from ``tweets`` at read time.
+- Stored timelines are capped; below the oldest stored entry every followed author is
+  pulled from ``tweets``, so scrolling never ends early.
+"""
+
+from __future__ import annotations
+
+from bson import ObjectId
+
+from realtime.channels import hashtag_stream, home_stream, public_stream, tweet_stream, user_stream
+
+from . import fanout
+from .accounts import Caller
+from .events import TweetCreated, TweetDeleted, TweetDeletedData, TweetUpdated
+from .http import PageQuery
+from .models import Tweet
+from .services import Services
+from .social import hidden_authors, pull_authors_followed
+from .store import follows as follow_store
+from .store import timelines as timeline_store
+from .store import tweets as tweet_store
+
+__all__ = ["home", "pull_authors_followed", "tweet_created", "tweet_deleted", "tweet_updated"]
+
+
+def _public_streams(tweet: Tweet) -> list[str]:
+    return [user_stream(tweet.user_id), public_stream(), *(hashtag_stream(t) for t in tweet.tags)]
+
+
+async def tweet_created(svc: Services, tweet: Tweet) -> None:
+    """A tweet was stored: announce it and queue its fan-out to followers' timelines."""
+    await fanout.enqueue(svc, "created", tweet_id=tweet.tweet_id, author=tweet.user_id)
+    await svc.publish(
+        [home_stream(tweet.user_id), *_public_streams(tweet)], TweetCreated(data=tweet)
+    )
+
+
+async def tweet_updated(svc: Services, tweet: Tweet) -> None:
+    await fanout.enqueue(svc, "updated", tweet_id=tweet.tweet_id, author=tweet.user_id)
+    streams = [home_stream(tweet.user_id), tweet_stream(tweet.tweet_id), *_public_streams(tweet)]
+    await svc.publish(streams, TweetUpdated(data=tweet))
+
+
+async def tweet_deleted(svc: Services, tweet: Tweet) -> None:
+    """A tweet is gone: remove it from every stored timeline (via the worker) and announce it."""
+    await fanout.enqueue(svc, "deleted", tweet_id=tweet.tweet_id, author=tweet.user_id)
+    streams = [home_stream(tweet.user_id), tweet_stream(tweet.tweet_id), *_public_streams(tweet)]
+    data = TweetDeletedData(tweet_id=tweet.tweet_id, user_id=tweet.user_id)
+    await svc.publish(streams, TweetDeleted(data=data))
+
+
+async def home(
+    svc: Services, caller: Caller, page: PageQuery
+) -> tuple[list[Tweet], ObjectId | None]:
+    """One page of ``caller``'s home timeline, newest first, and the id to continue after."""
+    db, me = svc.db, caller.id
+    hidden = await hidden_authors(svc, me)
+    need = page.skip + page.limit + 1
+    before = page.after
+    if page.after is None and page.skip == 0:
+        # Keep the stored timeline at its cap; reading page one is a cheap moment to do it.
+        await timeline_store.trim(db, owner=me, keep=svc.settings.timeline_max_entries)
+    stored = await timeline_store.newest_ids(
+        db, owner=me, before=before, limit=need, exclude=hidden
+    )
+    pull = [a for a in [me, *await pull_authors_followed(svc, me)] if a not in hidden]
+    candidates = set(stored)
+    candidates.update(await tweet_store.recent_ids(db, authors=pull, before=before, limit=need))
+    if len(stored) < need:
+        # The stored timeline ran out (or was capped): below its last entry, pull from
+        # everyone followed.
+        boundary = stored[-1] if stored else before
+        followed = await follow_store.followees(db, follower=me)
+        authors = [a for a in {me, *followed} if a not in hidden]
+        candidates.update(
+            await tweet_store.recent_ids(db, authors=authors, before=boundary, limit=need)
+        )
+    ordered = sorted(candidates, reverse=True)[page.skip : need]
+    more = len(ordered) > page.limit
+    ordered = ordered[: page.limit]
+    items = await tweet_store.by_ids(db, tweet_ids=ordered)
+    return items, (ordered[-1] if more and ordered else None)
