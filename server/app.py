@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
@@ -18,11 +19,14 @@ from .errors import exception_handlers
 from .mail import Mailer
 from .ratelimit import RateLimits
 from .routes import auth, meta, notifications, social, timeline, tweets, users
+from .routes import moderation as moderation_routes
 from .routes import search as search_routes
+from .routes import trending as trending_routes
 from .search.engine import choose_backend
 from .security import AccessTokens, Passwords
 from .services import Clock, Services, utc_now
 from .settings import Settings
+from .webclient import ClientPages
 
 log = logging.getLogger("murmur")
 
@@ -35,8 +39,10 @@ def api_routes() -> list[BaseRoute]:
         *meta.router.routes,
         *auth.router.routes,
         *social.router.routes,  # /users/me/blocks before /users/{user_id}
+        *trending_routes.router.routes,  # /users/trending before /users/{user_id}
         *users.router.routes,
         *search_routes.router.routes,  # /tweets/search before /tweets/{tweet_id}
+        *moderation_routes.router.routes,
         *timeline.router.routes,  # /tweets/following before /tweets/{tweet_id}
         *tweets.router.routes,
         *notifications.router.routes,
@@ -72,6 +78,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> S
             Route("/", _web_index, methods=["GET"]),
         ],
         exception_handlers=exception_handlers,  # type: ignore[arg-type]
+        # Page loads of client routes (/@name, /tweets/<id>, ...) get web/index.html.
+        middleware=[Middleware(ClientPages)],
         lifespan=lifespan,
     )
     app.state.openapi = openapi.build(routes, "Murmur", "0.1.0")

@@ -1,0 +1,172 @@
+// Murmur's browser client: a router over the History API, the header, and the screens.
+// No build step: modern ES modules served as they are (see docs/ARCHITECTURE.md).
+
+import { api, currentUser, onSessionChange, signOut, updateUser } from "./api.js";
+import { h, replace } from "./dom.js";
+import { live } from "./live.js";
+import { toast } from "./ui.js";
+import { loginView, signupView, verifyView } from "./views/auth.js";
+import { homeView, publicView, tagView } from "./views/feeds.js";
+import { notificationsView, startBell } from "./views/notifications.js";
+import { operatorView } from "./views/operator.js";
+import { followListView, profileView } from "./views/profile.js";
+import { searchView } from "./views/search.js";
+import { renderSidebar } from "./views/sidebar.js";
+import { tweetView } from "./views/tweetpage.js";
+
+const ROUTES = [
+  [/^\/$/, homeView],
+  [/^\/public\/?$/, publicView],
+  [/^\/login\/?$/, loginView],
+  [/^\/signup\/?$/, signupView],
+  [/^\/verify\/?$/, verifyView],
+  [/^\/notifications\/?$/, notificationsView],
+  [/^\/search\/?$/, searchView],
+  [/^\/operator\/?$/, operatorView],
+  [/^\/tags\/([^/]+)\/?$/, tagView],
+  [/^\/tweets\/([A-Za-z0-9_-]+)\/?$/, tweetView],
+  [/^\/@([A-Za-z0-9_]+)\/(followers|following)\/?$/, followListView],
+  [/^\/@([A-Za-z0-9_]+)\/?$/, profileView],
+];
+
+const main = document.getElementById("main");
+let cleanup = null;
+let bellStop = null;
+
+export function navigate(path, { replace: swap = false } = {}) {
+  if (swap) history.replaceState({}, "", path);
+  else history.pushState({}, "", path);
+  route();
+}
+
+async function route() {
+  if (cleanup) {
+    try {
+      cleanup();
+    } catch (err) {
+      console.error(err);
+    }
+    cleanup = null;
+  }
+  const path = location.pathname;
+  let view = notFoundView;
+  let params = [];
+  for (const [pattern, fn] of ROUTES) {
+    const match = path.match(pattern);
+    if (match) {
+      view = fn;
+      params = match.slice(1).map(decodeURIComponent);
+      break;
+    }
+  }
+  replace(main);
+  main.setAttribute("aria-busy", "true");
+  renderNav();
+  const query = new URLSearchParams(location.search);
+  const searchBox = document.getElementById("search-q");
+  if (path.startsWith("/search")) searchBox.value = query.get("q") || "";
+  try {
+    cleanup = (await view({ main, params, query, navigate })) || null;
+  } catch (err) {
+    replace(main, h("h1", {}, "Something went wrong"), h("p", { role: "alert" }, err.message || String(err)));
+  } finally {
+    main.setAttribute("aria-busy", "false");
+  }
+  const heading = main.querySelector("h1");
+  if (heading && document.activeElement === document.body) document.title = `${heading.textContent} · Murmur`;
+}
+
+function notFoundView({ main: root }) {
+  replace(root, h("h1", {}, "Not found"), h("p", {}, "There is nothing at this address. ", h("a", { href: "/" }, "Go home")));
+}
+
+function renderNav() {
+  const nav = document.getElementById("nav");
+  const me = currentUser();
+  const here = location.pathname;
+  const link = (href, label, extra = {}) =>
+    h("a", { href, "aria-current": here === href ? "page" : undefined, ...extra }, label);
+  if (!me) {
+    replace(nav, link("/public", "Explore"), link("/login", "Sign in"), link("/signup", "Sign up", { class: "button primary" }));
+    return;
+  }
+  const bell = link("/notifications", "", { class: "bell", id: "bell" });
+  bell.append(h("span", { "aria-hidden": "true" }, "🔔"), h("span", { class: "visually-hidden" }, "Notifications"), h("span", { class: "badge", id: "bell-count", hidden: true }));
+  const out = h("button", { type: "button", class: "link-button", id: "sign-out" }, "Sign out");
+  out.addEventListener("click", async () => {
+    await signOut();
+    toast("You are signed out.");
+    navigate("/login");
+  });
+  replace(
+    nav,
+    link("/", "Home"),
+    link("/public", "Explore"),
+    bell,
+    link(`/@${me.user_name}`, `@${me.user_name}`, { class: "me" }),
+    me.role === "admin" ? link("/operator", "Operator") : null,
+    out,
+  );
+  if (bellStop) bellStop.refresh();
+}
+
+function onLinkClick(event) {
+  if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+  const a = event.target.closest("a[href]");
+  if (!a || a.target === "_blank" || a.hasAttribute("download")) return;
+  const url = new URL(a.href, location.href);
+  if (url.origin !== location.origin || url.pathname.startsWith("/docs") || url.pathname.startsWith("/static/")) return;
+  event.preventDefault();
+  if (url.pathname + url.search !== location.pathname + location.search) navigate(url.pathname + url.search);
+}
+
+function setupSearch() {
+  const form = document.querySelector("form.search");
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const q = form.q.value.trim();
+    if (q) navigate(`/search?q=${encodeURIComponent(q)}`);
+  });
+}
+
+function setupConnectionBanner() {
+  const banner = document.getElementById("connection");
+  live.onStatus((status) => {
+    banner.dataset.status = status;
+    if (status === "reconnecting" || status === "offline") {
+      banner.textContent = status === "offline" ? "Live updates are not connected — retrying…" : "Reconnecting…";
+      banner.hidden = false;
+    } else {
+      banner.hidden = true;
+      banner.textContent = "";
+    }
+  });
+}
+
+function startSession() {
+  if (bellStop) bellStop.stop();
+  bellStop = currentUser() ? startBell() : null;
+}
+
+onSessionChange(() => {
+  live.restart();
+  startSession();
+  renderNav();
+});
+
+document.addEventListener("click", onLinkClick);
+window.addEventListener("popstate", route);
+window.addEventListener("offline", () => toast("You are offline.", "error"));
+window.addEventListener("online", () => toast("Back online."));
+setupSearch();
+setupConnectionBanner();
+startSession();
+renderSidebar(document.getElementById("sidebar"));
+route();
+
+// Keep the stored user fresh (role, counts) without blocking the first paint.
+if (currentUser()) {
+  api("GET", "/users/me").then(updateUser).catch(() => {});
+}
+// For tests and curious people: which build of the client is running.
+window.murmur = { live, navigate };

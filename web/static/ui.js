@@ -1,0 +1,121 @@
+// Shared bits of interface: toasts, form errors, the compose box with its counter.
+
+import { api } from "./api.js";
+import { charCount, h, nextId, replace } from "./dom.js";
+import { preview } from "./markdown.js";
+
+export const MAX_TWEET = 280;
+
+export function toast(message, kind = "info") {
+  const region = document.getElementById("toasts");
+  const item = h("div", { class: `toast toast-${kind}`, role: kind === "error" ? "alert" : "status" }, message);
+  region.append(item);
+  setTimeout(() => item.remove(), kind === "error" ? 8000 : 4000);
+}
+
+/** An element that shows an API error (role=alert so screen readers announce it). */
+export function errorBox() {
+  const box = h("p", { class: "form-error", role: "alert", hidden: true });
+  box.show = (err) => {
+    if (!err) {
+      box.hidden = true;
+      box.textContent = "";
+      return;
+    }
+    box.textContent = err.message || String(err);
+    box.hidden = false;
+  };
+  return box;
+}
+
+export function field({ label, type = "text", name, autocomplete, required = true, hint, ...rest }) {
+  const id = nextId(name);
+  const input = h("input", { id, name, type, autocomplete, required, ...rest });
+  const hintEl = hint ? h("small", { id: `${id}-hint`, class: "hint", "aria-live": "polite" }, hint) : null;
+  if (hintEl) input.setAttribute("aria-describedby", hintEl.id);
+  const wrap = h("div", { class: "field" }, h("label", { for: id }, label), input, hintEl);
+  return { wrap, input, hint: hintEl };
+}
+
+/**
+ * The compose box: a labelled textarea, a live 280 counter, a Markdown preview toggle.
+ * `submit(content)` posts it and resolves when done; errors are shown in the box.
+ */
+export function composer({ label = "What's happening?", button = "Post", initial = "", submit, onCancel }) {
+  const id = nextId("compose");
+  const textarea = h("textarea", { id, name: "content", rows: 3, maxlength: 2000, required: true });
+  textarea.value = initial;
+  const counter = h("span", { class: "counter", "aria-live": "polite", id: `${id}-count` });
+  textarea.setAttribute("aria-describedby", counter.id);
+  const previewBox = h("div", { class: "preview tweet-body", hidden: true, "aria-label": "Preview" });
+  const previewBtn = h("button", { type: "button", class: "link-button", "aria-pressed": "false" }, "Preview");
+  const send = h("button", { type: "submit", class: "primary" }, button);
+  const error = errorBox();
+  const form = h(
+    "form",
+    { class: "composer" },
+    h("label", { for: id, class: "composer-label" }, label),
+    textarea,
+    previewBox,
+    error,
+    h(
+      "div",
+      { class: "composer-bar" },
+      previewBtn,
+      counter,
+      onCancel ? h("button", { type: "button", onclick: onCancel }, "Cancel") : null,
+      send,
+    ),
+  );
+
+  function update() {
+    const n = charCount(textarea.value);
+    counter.textContent = `${n}/${MAX_TWEET}`;
+    counter.classList.toggle("over", n > MAX_TWEET);
+    send.disabled = n === 0 || n > MAX_TWEET || textarea.value.trim() === "";
+    if (!previewBox.hidden) replace(previewBox, preview(textarea.value));
+  }
+  textarea.addEventListener("input", update);
+  textarea.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) form.requestSubmit();
+  });
+  previewBtn.addEventListener("click", () => {
+    previewBox.hidden = !previewBox.hidden;
+    previewBtn.setAttribute("aria-pressed", String(!previewBox.hidden));
+    previewBtn.textContent = previewBox.hidden ? "Preview" : "Hide preview";
+    update();
+  });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (send.disabled) return;
+    send.disabled = true;
+    error.show(null);
+    try {
+      await submit(textarea.value);
+      if (!initial) textarea.value = "";
+    } catch (err) {
+      error.show(err);
+    } finally {
+      update();
+    }
+  });
+  update();
+  form.focusInput = () => textarea.focus();
+  return form;
+}
+
+/** A user name linked to its profile. */
+export function userLink(name, extra = {}) {
+  return h("a", { href: `/@${name}`, class: "user-link", ...extra }, `@${name}`);
+}
+
+export async function safely(fn) {
+  try {
+    return await fn();
+  } catch (err) {
+    toast(err.message || String(err), "error");
+    return undefined;
+  }
+}
+
+export { api };

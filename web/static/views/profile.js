@@ -1,0 +1,177 @@
+// Profiles (/@name): counts, follow/unfollow, their tweets; followers and following lists.
+
+import { api, currentUser, updateUser } from "../api.js";
+import { h, replace, timeEl } from "../dom.js";
+import { errorBox, field, safely, toast, userLink } from "../ui.js";
+import { timeline } from "./timeline.js";
+
+async function loadUser(name) {
+  return api("GET", `/users/by-name/${encodeURIComponent(name)}`);
+}
+
+function followState(user) {
+  // The social API may tell us directly; otherwise we learn it from the follow call.
+  for (const key of ["followed_by_me", "following", "is_following", "you_follow"]) {
+    if (typeof user[key] === "boolean") return user[key];
+  }
+  if (user.relationship && typeof user.relationship.following === "boolean") return user.relationship.following;
+  return null;
+}
+
+function counts(user) {
+  const stat = (n, label, href) =>
+    h(href ? "a" : "span", { class: "stat", href }, h("strong", { class: `count-${label}` }, String(n ?? 0)), ` ${label}`);
+  return h(
+    "p",
+    { class: "stats" },
+    stat(user.tweet_count, "tweets"),
+    stat(user.following_count, "following", `/@${user.user_name}/following`),
+    stat(user.follower_count, "followers", `/@${user.user_name}/followers`),
+  );
+}
+
+function followButton(user, onChange) {
+  let following = followState(user);
+  const btn = h("button", { type: "button", class: "follow" });
+  const paint = () => {
+    btn.textContent = following ? "Unfollow" : "Follow";
+    btn.className = following ? "follow" : "follow primary";
+    btn.setAttribute("aria-pressed", String(Boolean(following)));
+  };
+  btn.addEventListener("click", () =>
+    safely(async () => {
+      btn.disabled = true;
+      try {
+        const result = await api(following ? "DELETE" : "POST", `/users/${user.user_id}/follow`);
+        following = !following;
+        if (result && typeof result.following === "boolean") following = result.following;
+        paint();
+        toast(following ? `You follow @${user.user_name}.` : `You unfollowed @${user.user_name}.`);
+        onChange();
+      } finally {
+        btn.disabled = false;
+      }
+    }),
+  );
+  paint();
+  return btn;
+}
+
+function editProfile(user, done) {
+  const meta = user.user_metadata || {};
+  const display = field({ label: "Display name", name: "display_name", required: false, maxlength: 50, value: meta.display_name || "" });
+  const bio = field({ label: "Bio", name: "bio", required: false, maxlength: 160, value: meta.bio || "" });
+  const where = field({ label: "Location", name: "location", required: false, maxlength: 30, value: meta.location || "" });
+  const site = field({ label: "Website", name: "website", type: "url", required: false, maxlength: 100, value: meta.website || "", placeholder: "https://" });
+  const error = errorBox();
+  const form = h("form", { class: "card form" }, display.wrap, bio.wrap, where.wrap, site.wrap, error, h("div", { class: "row" }, h("button", { type: "submit", class: "primary" }, "Save"), h("button", { type: "button", onclick: () => done(null) }, "Cancel")));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const value = (input) => input.value.trim() || null;
+    try {
+      const me = await api("PATCH", "/users/me", {
+        body: { display_name: value(display.input), bio: value(bio.input), location: value(where.input), website: value(site.input) },
+      });
+      updateUser(me);
+      done(me);
+    } catch (err) {
+      error.show(err);
+    }
+  });
+  return form;
+}
+
+export async function profileView({ main, params }) {
+  let user;
+  try {
+    user = await loadUser(params[0]);
+  } catch (err) {
+    replace(main, h("h1", {}, `@${params[0]}`), h("p", { role: "alert" }, err.status === 404 ? "There is no one with that name." : err.message));
+    return null;
+  }
+  const me = currentUser();
+  const head = h("section", { class: "profile card" });
+  const refreshCounts = async () => {
+    try {
+      user = { ...user, ...(await loadUser(user.user_name)) };
+      paint();
+    } catch {
+      // counts stay as they were
+    }
+  };
+  let follow = me && me.user_id !== user.user_id ? followButton(user, refreshCounts) : null;
+  function paint() {
+    const meta = user.user_metadata || {};
+    const mine = me && me.user_id === user.user_id;
+    const edit = mine
+      ? h("button", {
+          type: "button",
+          onclick: () =>
+            replace(head, editProfile(user, (updated) => {
+              if (updated) user = { ...user, ...updated };
+              paint();
+            })),
+        }, "Edit profile")
+      : null;
+    replace(
+      head,
+      h("div", { class: "profile-top" }, h("div", {}, h("h1", {}, meta.display_name || user.user_name), h("p", { class: "muted handle" }, `@${user.user_name}`, user.role !== "user" ? ` · ${user.role}` : "")), follow || edit),
+      meta.bio ? h("p", { class: "bio" }, meta.bio) : null,
+      h(
+        "p",
+        { class: "muted meta" },
+        meta.location ? `${meta.location} · ` : "",
+        meta.website && /^https?:\/\//.test(meta.website) ? [h("a", { href: meta.website, rel: "nofollow noopener", target: "_blank" }, meta.website.replace(/^https?:\/\//, "")), " · "] : "",
+        "Joined ",
+        timeEl(user.created_at),
+      ),
+      user.suspended ? h("p", { class: "form-error" }, "This account is suspended.") : null,
+      counts(user),
+    );
+  }
+  paint();
+  const feed = timeline({
+    label: `Tweets by @${user.user_name}`,
+    stream: `user:${user.user_id}`,
+    empty: `@${user.user_name} has not posted yet.`,
+    load: (cursor) => api("GET", `/users/${user.user_id}/tweets`, { query: { limit: 20, cursor } }),
+  });
+  replace(main, head, h("h2", { class: "section-title" }, "Tweets"), feed.el);
+  void follow;
+  return () => feed.destroy();
+}
+
+export async function followListView({ main, params }) {
+  const [name, which] = params;
+  let user;
+  try {
+    user = await loadUser(name);
+  } catch (err) {
+    replace(main, h("h1", {}, `@${name}`), h("p", { role: "alert" }, err.message));
+    return null;
+  }
+  const list = h("ul", { class: "user-list" });
+  const status = h("p", { class: "muted", role: "status" }, "Loading…");
+  const more = h("button", { type: "button", class: "load-more", hidden: true }, "Load more");
+  let cursor = null;
+  async function load() {
+    more.hidden = true;
+    try {
+      const page = await api("GET", `/users/${user.user_id}/${which}`, { query: { limit: 50, cursor } });
+      for (const u of page.items) {
+        const meta = u.user_metadata || {};
+        list.append(h("li", { class: "card user-row" }, h("div", {}, userLink(u.user_name), meta.display_name ? h("span", { class: "muted" }, ` ${meta.display_name}`) : null), meta.bio ? h("p", { class: "bio" }, meta.bio) : null));
+      }
+      cursor = page.next_cursor;
+      more.hidden = !cursor;
+      status.textContent = list.children.length ? "" : which === "followers" ? "No followers yet." : "Not following anyone yet.";
+    } catch (err) {
+      status.textContent = err.status === 404 && err.code === "not_found" ? "Follower lists are not available on this server yet." : err.message;
+    }
+  }
+  more.addEventListener("click", load);
+  const title = which === "followers" ? `People following @${user.user_name}` : `People @${user.user_name} follows`;
+  replace(main, h("p", {}, h("a", { href: `/@${user.user_name}` }, `← @${user.user_name}`)), h("h1", {}, title), list, status, more);
+  await load();
+  return null;
+}

@@ -1,0 +1,158 @@
+// One tweet on screen. The card keeps its tweet and can be updated in place by live events.
+
+import { api, currentUser } from "../api.js";
+import { h, replace, timeEl, trustedTweetHtml } from "../dom.js";
+import { composer, safely, toast, userLink } from "../ui.js";
+
+export function tweetCard(tweet, { compact = false } = {}) {
+  const card = h("article", { class: "tweet", dataset: { tweetId: tweet.tweet_id } });
+  card.tweet = tweet;
+  card.showOriginal = false;
+  card.editing = false;
+  card.update = (next) => {
+    card.tweet = { ...card.tweet, ...next };
+    render(card, compact);
+  };
+  card.setCounts = ({ like_count, reply_count }) => {
+    card.tweet = { ...card.tweet, like_count, reply_count };
+    const likes = card.querySelector(".like-count");
+    const replies = card.querySelector(".reply-count");
+    if (likes) likes.textContent = String(like_count);
+    if (replies) replies.textContent = String(reply_count);
+  };
+  card.markDeleted = () => {
+    card.classList.add("deleted");
+    replace(card, h("p", { class: "muted" }, "This tweet was deleted."));
+  };
+  render(card, compact);
+  return card;
+}
+
+function render(card, compact) {
+  const t = card.tweet;
+  const me = currentUser();
+  const mine = me && me.user_id === t.user_id;
+  if (card.editing) {
+    replace(card, editForm(card, compact));
+    return;
+  }
+  const header = h(
+    "header",
+    { class: "tweet-head" },
+    userLink(t.user_name, { class: "user-link author" }),
+    h("span", { class: "dot", "aria-hidden": "true" }, "·"),
+    h("a", { href: `/tweets/${t.tweet_id}`, class: "permalink", "aria-label": "Open tweet" }, timeEl(t.created_at)),
+    t.edited
+      ? h(
+          "button",
+          {
+            type: "button",
+            class: "link-button edited",
+            "aria-expanded": String(card.showOriginal),
+            title: t.edited_at ? `Edited ${new Date(t.edited_at).toLocaleString()}` : "Edited",
+            onclick: () => {
+              card.showOriginal = !card.showOriginal;
+              render(card, compact);
+            },
+          },
+          card.showOriginal ? "edited · hide original" : "edited · show original",
+        )
+      : null,
+  );
+  const context = t.in_reply_to
+    ? h(
+        "p",
+        { class: "reply-context muted" },
+        t.parent_deleted ? "Replying to a deleted tweet" : h("a", { href: `/tweets/${t.in_reply_to}` }, "Replying to a tweet"),
+      )
+    : null;
+  const body = h("div", { class: "tweet-body" }, trustedTweetHtml(t.html));
+  const original =
+    t.edited && card.showOriginal
+      ? h("div", { class: "original" }, h("p", { class: "muted" }, "Original:"), h("p", { class: "original-text" }, t.original_content || ""))
+      : null;
+
+  const liked = Boolean(t.liked_by_me);
+  const likeBtn = h(
+    "button",
+    {
+      type: "button",
+      class: `action like${liked ? " on" : ""}`,
+      "aria-pressed": String(liked),
+      "aria-label": liked ? "Unlike" : "Like",
+      disabled: !me,
+      onclick: () => toggleLike(card, compact),
+    },
+    h("span", { "aria-hidden": "true" }, liked ? "♥" : "♡"),
+    " ",
+    h("span", { class: "like-count" }, String(t.like_count || 0)),
+  );
+  const replyLink = h(
+    "a",
+    { href: `/tweets/${t.tweet_id}`, class: "action reply", "aria-label": "Replies" },
+    h("span", { "aria-hidden": "true" }, "💬"),
+    " ",
+    h("span", { class: "reply-count" }, String(t.reply_count || 0)),
+  );
+  const own = mine
+    ? [
+        h("button", { type: "button", class: "action", onclick: () => { card.editing = true; render(card, compact); } }, "Edit"),
+        deleteButton(card),
+      ]
+    : [];
+  replace(card, context, header, body, original, h("footer", { class: "tweet-actions" }, replyLink, likeBtn, own));
+}
+
+function deleteButton(card) {
+  const wrap = h("span", { class: "delete-wrap" });
+  const ask = h("button", { type: "button", class: "action danger" }, "Delete");
+  ask.addEventListener("click", () => {
+    const yes = h("button", { type: "button", class: "danger" }, "Yes, delete");
+    const no = h("button", { type: "button" }, "Keep");
+    replace(wrap, h("span", { role: "group", "aria-label": "Confirm delete" }, "Delete this tweet? ", yes, " ", no));
+    yes.focus();
+    no.addEventListener("click", () => replace(wrap, ask));
+    yes.addEventListener("click", () =>
+      safely(async () => {
+        await api("DELETE", `/tweets/${card.tweet.tweet_id}`);
+        card.markDeleted();
+        toast("Tweet deleted.");
+      }),
+    );
+  });
+  wrap.append(ask);
+  return wrap;
+}
+
+function editForm(card, compact) {
+  return composer({
+    label: "Edit your tweet",
+    button: "Save",
+    initial: card.tweet.content,
+    submit: async (content) => {
+      const updated = await api("PATCH", `/tweets/${card.tweet.tweet_id}`, { body: { content } });
+      card.editing = false;
+      card.update(updated);
+    },
+    onCancel: () => {
+      card.editing = false;
+      render(card, compact);
+    },
+  });
+}
+
+async function toggleLike(card, compact) {
+  const t = card.tweet;
+  const liked = Boolean(t.liked_by_me);
+  // Optimistic: flip now, settle with the server's answer (or undo on error).
+  card.update({ liked_by_me: !liked, like_count: Math.max(0, (t.like_count || 0) + (liked ? -1 : 1)) });
+  try {
+    const result = await api(liked ? "DELETE" : "POST", `/tweets/${t.tweet_id}/likes`);
+    if (result && typeof result.like_count === "number") card.setCounts({ like_count: result.like_count, reply_count: card.tweet.reply_count });
+  } catch (err) {
+    card.update({ liked_by_me: liked, like_count: t.like_count });
+    toast(err.message, "error");
+  }
+  card.querySelector(".like")?.focus();
+  void compact;
+}

@@ -1,0 +1,55 @@
+// One tweet with its reply thread; new replies and counters arrive live.
+
+import { api, currentUser } from "../api.js";
+import { h, replace } from "../dom.js";
+import { live } from "../live.js";
+import { composer, toast } from "../ui.js";
+import { timeline } from "./timeline.js";
+import { tweetCard } from "./tweetcard.js";
+
+export async function tweetView({ main, params }) {
+  const id = params[0];
+  let tweet;
+  try {
+    tweet = await api("GET", `/tweets/${encodeURIComponent(id)}`);
+  } catch (err) {
+    replace(main, h("h1", {}, "Tweet"), h("p", { role: "alert" }, err.status === 404 ? "This tweet does not exist or was deleted." : err.message));
+    return null;
+  }
+  const card = tweetCard(tweet);
+  card.classList.add("focus");
+  const stop = live.subscribe(`tweet:${id}`, (frame) => {
+    const data = frame.data || {};
+    if (frame.type === "resync") {
+      api("GET", `/tweets/${encodeURIComponent(id)}`).then((t) => card.update(t)).catch(() => {});
+    } else if (data.tweet_id !== id) {
+      return;
+    } else if (frame.event === "tweet.counts") card.setCounts(data);
+    else if (frame.event === "tweet.updated") card.update(data);
+    else if (frame.event === "tweet.deleted") card.markDeleted();
+  });
+  const replies = timeline({
+    label: "Replies",
+    stream: `tweet:${id}`,
+    oldestFirst: true,
+    empty: "No replies yet.",
+    accept: (t) => t.in_reply_to === id,
+    load: (cursor) => api("GET", `/tweets/${encodeURIComponent(id)}/comments`, { query: { limit: 50, cursor } }),
+  });
+  const reply = currentUser()
+    ? composer({
+        label: `Reply to @${tweet.user_name}`,
+        button: "Reply",
+        submit: async (content) => {
+          const created = await api("POST", `/tweets/${encodeURIComponent(id)}/comments`, { body: { content } });
+          replies.added(created);
+          toast("Reply posted.");
+        },
+      })
+    : h("p", { class: "muted" }, h("a", { href: `/login?next=/tweets/${id}` }, "Sign in"), " to reply.");
+  replace(main, h("h1", { class: "visually-hidden" }, `Tweet by @${tweet.user_name}`), card, reply, h("h2", { class: "section-title" }, "Replies"), replies.el);
+  return () => {
+    stop();
+    replies.destroy();
+  };
+}
