@@ -29,3 +29,8 @@ async def tweet_edited(svc: Services, before: Tweet, after: Tweet) -> None:
 async def tweet_removed(svc: Services, tweet: Tweet) -> None:
     """Deleted or hidden: its hashtags stop counting."""
     await trending.tweet_counted(svc, tweet, -1)
+
+
+async def tweet_restored(svc: Services, tweet: Tweet) -> None:
+    """A hidden tweet is back: its hashtags count again (no new engagement)."""
+    await trending.tweet_tags_counted(svc, tweet, +1)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import notifications, tweet_hooks, tweets
+from . import notifications, trending, tweet_hooks, tweets
 from .accounts import Caller
 from .errors import Forbidden
 from .models import Tweet
@@ -27,6 +27,7 @@ async def like(svc: Services, caller: Caller, tweet_id: str) -> Tweet:
             return await tweets.get(svc, tweet_id)  # raises 404
         tweet = updated
         await tweet_hooks.publish_counts(svc, tweet)
+        await trending.engaged(svc, tweet.user_id)
         await notifications.notify(
             svc, recipient=tweet.user_id, kind="like", actor=caller.user, tweet_id=tweet.tweet_id
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import fanout, notifications
+from . import fanout, notifications, trending
 from .accounts import Caller
 from .errors import Forbidden, NotFound, Unprocessable
 from .models import Relationship
@@ -54,6 +54,7 @@ async def follow(svc: Services, caller: Caller, user_id: str) -> Relationship:
         await svc.limits.hit(svc.settings.rate_limit_follow, "follow", caller.id)
     if await follow_store.add(svc.db, follower=caller.id, followee=user.id, now=svc.clock()):
         await _count_edge(svc, caller.id, user.id, +1)
+        await trending.follower_gained(svc, user.id)
         await fanout.enqueue(svc, "backfill", owner=caller.id, author=user.id)
         await notifications.notify(svc, recipient=user.id, kind="follow", actor=caller.user)
     return await relationship(svc, caller.id, user.id)

@@ -11,11 +11,13 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime, timedelta
 
+from bson import ObjectId
 from pydantic import BaseModel
 
 from .models import PublicUser, Tweet
 from .services import Services
 from .store import trends as trend_store
+from .store import tweets as tweet_store
 from .store import users as user_store
 
 WINDOWS = {"1h": timedelta(hours=1), "24h": timedelta(hours=24)}
@@ -89,6 +91,11 @@ async def tweet_counted(svc: Services, tweet: Tweet, delta: int) -> None:
         await _engagement(svc, tweet)
 
 
+async def tweet_tags_counted(svc: Services, tweet: Tweet, delta: int) -> None:
+    """Only the hashtag counts (a moderator hid or restored the tweet)."""
+    await trend_store.add_tag_uses(svc.db, tags=tweet.tags, when=tweet.created_at, delta=delta)
+
+
 async def tweet_retagged(svc: Services, before: Tweet, after: Tweet) -> None:
     """An edit changed the hashtags: move the counts in the tweet's own bucket."""
     removed = [t for t in before.tags if t not in after.tags]
@@ -110,7 +117,11 @@ async def engaged(svc: Services, user_id: str) -> None:
 
 
 async def _engagement(svc: Services, tweet: Tweet) -> None:
-    # Mentioning someone engages with them; replies are counted by the reply code's hook.
+    # Replying to or mentioning someone engages with them (likes call ``engaged`` directly).
+    if tweet.in_reply_to and ObjectId.is_valid(tweet.in_reply_to):
+        parent = await tweet_store.get(svc.db, tweet_id=ObjectId(tweet.in_reply_to))
+        if parent is not None and parent.user_id != tweet.user_id:
+            await engaged(svc, parent.user_id)
     mentioned = [await user_store.by_name(svc.db, user_name=m) for m in tweet.mentions[:10]]
     for user in mentioned:
         if user is not None and user.id != tweet.user_id:

@@ -1,0 +1,82 @@
+"""Discovery lists: trending hashtags and users, and a hashtag's timeline."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .. import trending
+from ..api import Param, Router
+from ..errors import Unprocessable
+from ..http import encode_cursor, json_response, page_query, query_int
+from ..models import Page, Tweet
+from ..services import services
+from ..store import tweets as tweet_store
+from ..trending import TrendingTag, TrendingUser
+
+router = Router("trending")
+
+WINDOW = Param("window", "'1h' or '24h' (default)")
+LIMIT = Param("limit", "1–50, default 10", type="integer")
+
+
+class TrendingTags(BaseModel):
+    items: list[TrendingTag]
+
+
+class TrendingUsers(BaseModel):
+    items: list[TrendingUser]
+
+
+def _window(request: Request) -> str:
+    window = request.query_params.get("window", "24h")
+    if window not in trending.WINDOWS:
+        raise Unprocessable("window must be '1h' or '24h'.", details=[{"field": "window"}])
+    return window
+
+
+@router.get(
+    "/tags/trending",
+    "Hashtags ranked by recent use, with time decay",
+    response=TrendingTags,
+    params=(WINDOW, LIMIT),
+    errors=(422,),
+)
+async def trending_tags(request: Request) -> Response:
+    window, limit = _window(request), query_int(request, "limit", 10, 1, 50)
+    items = await trending.tags(services(request), window, limit)
+    return json_response(TrendingTags(items=items))
+
+
+@router.get(
+    "/users/trending",
+    "Users gaining followers and engagement fastest",
+    response=TrendingUsers,
+    params=(WINDOW, LIMIT),
+    errors=(422,),
+)
+async def trending_users(request: Request) -> Response:
+    window, limit = _window(request), query_int(request, "limit", 10, 1, 50)
+    items = await trending.users(services(request), window, limit)
+    return json_response(TrendingUsers(items=items))
+
+
+@router.get(
+    "/tags/{tag}/tweets",
+    "A hashtag's timeline, newest first",
+    response=Page[Tweet],
+    params=(
+        Param("tag", "without '#'", location="path", required=True),
+        Param("limit", "1–100, default 20", type="integer"),
+        Param("cursor", "opaque; from next_cursor of the previous page"),
+        Param("page", "1-based page number (when no cursor is given)", type="integer"),
+    ),
+)
+async def tag_tweets(request: Request) -> Response:
+    tag = request.path_params["tag"].lstrip("#").lower()
+    items, after = await tweet_store.find_page(
+        services(request).db, query={"tags": tag}, page=page_query(request)
+    )
+    cursor = encode_cursor(after) if after is not None else None
+    return json_response(Page[Tweet](items=items, next_cursor=cursor))
