@@ -13,7 +13,7 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from . import fanout, openapi
+from . import fanout, live, openapi
 from .db import Database, connect, ensure_indexes
 from .errors import exception_handlers
 from .mail import Mailer
@@ -64,7 +64,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> S
             log.info("Murmur ready (database %s)", settings.mongodb_db)
             # The timeline fan-out worker (issue 3) runs for the app's lifetime.
             async with fanout.running(app.state.services):
-                yield
+                # The realtime hub (/ws) runs inside it: it stops first, closing sockets.
+                async with live.running(app, app.state.services):
+                    yield
         finally:
             await client.close()
 
@@ -72,6 +74,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> S
     app = Starlette(
         routes=[
             *routes,
+            *live.routes(),
             Route("/openapi.json", meta.openapi_json, methods=["GET"]),
             Route("/docs", meta.docs, methods=["GET"]),
             Mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static"),

@@ -71,6 +71,18 @@ class Settings(BaseSettings):
     github_api_url: str = "https://api.github.com"
 
     admin_token: str | None = None
+
+    # The realtime hub (/ws); see docs/realtime.md.
+    ws_max_frame_bytes: int = 16 * 1024
+    ws_max_subscriptions: int = 50
+    ws_max_sockets_per_user: int = 20
+    ws_subscribe_rate: float = 5.0  # subscribe frames per second per socket, after the burst
+    ws_subscribe_burst: int = 50
+    ws_send_backlog: int = 256  # frames queued for a socket that is behind, then resync
+    ws_heartbeat_seconds: float = 20.0  # server ping interval; no pong within it closes
+    ws_sweep_seconds: float = 5.0  # how often token expiry and blocks/mutes are re-checked
+    ws_log_max_entries: int = 1000  # per-stream replay log length (home, notifications, user)
+    ws_replay_max: int = 500  # more missed events than this on resume: resync instead
     admin_user_names: list[str] = Field(default_factory=list)
 
     log_level: str = "INFO"

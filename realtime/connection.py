@@ -1,0 +1,108 @@
+"""One open socket and its subscriptions: who it is, what it follows, where each stream is."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Iterator
+
+from . import protocol
+from .log import parse_id
+from .sender import Send, Sender
+from .types import Identity
+
+Position = tuple[int, int]
+ZERO: Position = (0, 0)
+
+
+class Subscription:
+    """A socket's subscription to one client stream (``home``), fed by one or more channels
+    (``home:<me>`` plus the ``user:`` channels of pulled authors).
+
+    For replayable streams it remembers, per channel, the id of the newest event delivered,
+    so a replay followed by the live tail has neither gap nor duplicate: while replaying,
+    live events are buffered, and afterwards any at or before the replayed position dropped.
+    """
+
+    __slots__ = ("conn", "stream", "channels", "replayable", "origin", "last", "buffer", "paused")
+
+    def __init__(
+        self, conn: Connection, stream: str, channels: list[str], replayable: bool, origin: str
+    ) -> None:
+        self.conn = conn
+        self.origin = origin  # when it began: where a replay starts if nothing came yet
+        self.stream = stream
+        self.channels = channels
+        self.replayable = replayable
+        self.last: dict[str, Position] = {}
+        self.buffer: list[tuple[str, Position, str | None, str]] | None = None
+        self.paused = False  # the token expired: per-user events wait for re-authentication
+
+    def deliver(self, channel: str, position: Position, author: str | None, frame: str) -> None:
+        """Hand one live event (already encoded for this stream) to the socket."""
+        if self.buffer is not None:
+            self.buffer.append((channel, position, author, frame))
+            return
+        if self.replayable:
+            if self.paused or position <= self.last.get(channel, ZERO):
+                return
+            self.last[channel] = position
+        conn = self.conn
+        if author is not None and author in conn.hidden:
+            return
+        conn.sender.push(frame, conn.resync_frames)
+
+    def position(self) -> str:
+        """Where this subscription is: the newest id delivered (for a replay after a gap)."""
+        if not self.last:
+            return self.origin
+        newest = max(self.last.values())
+        return f"{newest[0]}-{newest[1]}"
+
+    def start_at(self, since: str) -> None:
+        position = parse_id(since) or ZERO
+        self.last = dict.fromkeys(self.channels, position)
+
+
+class Connection:
+    """An accepted socket: identity, subscriptions, limits, and its bounded sender."""
+
+    def __init__(
+        self,
+        send: Send,
+        identity: Identity | None,
+        *,
+        max_backlog: int,
+        on_drop: Callable[[int], None],
+        subscribe_rate: float,
+        subscribe_burst: int,
+    ) -> None:
+        self.identity = identity
+        self.expired = False
+        self.close: Callable[[int, str], Awaitable[None]] | None = None  # set by the endpoint
+        self.hidden: frozenset[str] = frozenset()
+        self.subscriptions: dict[str, Subscription] = {}
+        self.sender = Sender(send, max_backlog, on_drop)
+        # Token bucket for subscribe frames: ``subscribe_burst`` at once, then ``rate``/s.
+        self._rate = subscribe_rate
+        self._burst = float(subscribe_burst)
+        self._tokens = float(subscribe_burst)
+        self._refilled = time.monotonic()
+
+    @property
+    def user_id(self) -> str | None:
+        return self.identity.user_id if self.identity else None
+
+    def take_subscribe_token(self) -> bool:
+        now = time.monotonic()
+        self._tokens = min(self._burst, self._tokens + (now - self._refilled) * self._rate)
+        self._refilled = now
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True
+
+    def resync_frames(self) -> Iterator[str]:
+        """After this socket fell too far behind: every stream it follows must be refetched."""
+        for sub in self.subscriptions.values():
+            sub.last.clear()
+            yield protocol.resync(sub.stream)

@@ -1,0 +1,427 @@
+"""The hub: one broadcaster subscription per channel per process, fanned out to local sockets.
+
+A published event is encoded once (``<id>|<author>|<event JSON>``), appended to the bounded
+log of each replayable stream (which gives it its id) and published on one channel per
+stream. Each process subscribes to a channel once, however many of its sockets want it,
+turns each message into a frame once per client stream name, and pushes that same string
+into every subscribed socket's bounded sender.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from broadcaster._backends.base import BroadcastBackend
+from pydantic import BaseModel
+
+from . import protocol
+from .channels import stream_kind
+from .connection import ZERO, Connection, Subscription
+from .log import REPLAYABLE_KINDS, EventLog, IdClock, parse_id
+from .metrics import HubMetrics
+from .redis_backend import GAP_CHANNEL
+from .streams import StreamError, resolve
+from .types import Authenticate, AuthFailed, HiddenAuthors, Now, PullAuthors
+
+log = logging.getLogger("murmur.realtime")
+
+CONTROL_CHANNEL = "murmur:control"
+RESYNC_MARK = "!"  # an event body meaning "events were lost here": the client must resync
+
+
+@dataclass(frozen=True)
+class HubLimits:
+    max_frame_bytes: int = 16 * 1024
+    max_subscriptions: int = 50
+    max_sockets_per_user: int = 20
+    subscribe_rate: float = 5.0  # per second, after a burst of ``subscribe_burst``
+    subscribe_burst: int = 50
+    send_backlog: int = 256  # frames queued for a socket that is behind
+    replay_max: int = 500  # more missed events than this: resync instead
+    sweep_seconds: float = 5.0  # token expiry and block/mute refresh
+
+
+class Hub:
+    """Murmur's realtime hub; implements the server's ``Publisher`` protocol."""
+
+    def __init__(
+        self,
+        backend: BroadcastBackend,
+        event_log: EventLog,
+        *,
+        authenticate: Authenticate,
+        pull_authors: PullAuthors | None = None,
+        hidden_authors: HiddenAuthors | None = None,
+        limits: HubLimits | None = None,
+        now: Now = time.time,
+    ) -> None:
+        self.backend = backend
+        self.log = event_log
+        self.authenticate = authenticate
+        self.pull_authors = pull_authors
+        self.hidden_authors = hidden_authors
+        self.limits = limits or HubLimits()
+        self.now = now
+        self.connections: set[Connection] = set()
+        self.sockets_per_user: Counter[str] = Counter()
+        self._channels: dict[str, set[Subscription]] = {}
+        self._ready: dict[str, asyncio.Future[None]] = {}
+        self._ids = IdClock()
+        self._gapped: set[str] = set()  # streams whose events could not be published
+        self._tasks: list[asyncio.Task[None]] = []
+        self.metrics = HubMetrics(lambda: len(self.connections), self.subscription_counts)
+        self.events_out = 0  # frames delivered, for events-per-second in stats
+
+    # --- lifecycle ---
+
+    async def start(self) -> None:
+        await self.backend.connect()
+        await self.backend.subscribe(CONTROL_CHANNEL)
+        self._tasks = [
+            asyncio.create_task(self._dispatch(), name="murmur-hub-dispatch"),
+            asyncio.create_task(self._sweep(), name="murmur-hub-sweep"),
+        ]
+
+    async def stop(self) -> None:
+        await self.close_all(protocol.CLOSE_GOING_AWAY, "server shutting down")
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.backend.disconnect()
+
+    async def close_all(self, code: int, reason: str) -> None:
+        """Close every local socket (graceful shutdown sends 1001 so clients reconnect)."""
+        for conn in list(self.connections):
+            await self._close(conn, code, reason)
+
+    # --- publishing (the server's Publisher) ---
+
+    async def publish(self, streams: Sequence[str], event: BaseModel) -> None:
+        """Log and broadcast one event to ``streams``; never raises into the request."""
+        body = event.model_dump_json()  # encoded once, for every stream and every process
+        data = getattr(event, "data", None)
+        author = getattr(data, "user_id", None) or getattr(data, "actor_id", None) or ""
+        await self._publish_entries([(s, f"{author}|{body}") for s in streams])
+
+    async def _publish_entries(self, entries: list[tuple[str, str]]) -> None:
+        if self._gapped:
+            await self._flush_gaps()
+        try:
+            logged = [e for e in entries if stream_kind(e[0]) in REPLAYABLE_KINDS]
+            ids = iter(await self.log.append(logged)) if logged else iter(())
+            messages = [
+                (s, f"{next(ids) if stream_kind(s) in REPLAYABLE_KINDS else self._ids.next()}|{e}")
+                for s, e in entries
+            ]
+            publish_many = getattr(self.backend, "publish_many", None)
+            if publish_many is not None:
+                await publish_many(messages)
+            else:
+                for channel, message in messages:
+                    await self.backend.publish(channel, message)
+            self.metrics.published.inc(len(messages))
+        except Exception as exc:  # Redis away: remember, and mark the gap once it is back
+            log.warning("publishing to %d streams failed: %s", len(entries), exc)
+            self.metrics.dropped.inc(len(entries))
+            self._gapped.update(s for s, _ in entries)
+
+    async def _flush_gaps(self) -> None:
+        """Publish (and log) a resync mark on every stream whose events were lost."""
+        streams, self._gapped = sorted(self._gapped), set()
+        await self._publish_entries([(s, "|" + RESYNC_MARK) for s in streams])
+
+    async def revoke_session(self, session_id: str) -> None:
+        """Close the sockets of a revoked session, on every process."""
+        message = json.dumps({"op": "revoke", "session_id": session_id})
+        try:
+            await self.backend.publish(CONTROL_CHANNEL, message)
+        except Exception as exc:
+            log.warning("revocation broadcast failed (%s); closing local sockets only", exc)
+            await self._revoke_local(session_id)
+
+    # --- sockets ---
+
+    def add(self, conn: Connection) -> bool:
+        """Register an accepted socket; False if its user already has too many."""
+        user = conn.user_id
+        if user is not None:
+            if self.sockets_per_user[user] >= self.limits.max_sockets_per_user:
+                return False
+            self.sockets_per_user[user] += 1
+        self.connections.add(conn)
+        return True
+
+    async def remove(self, conn: Connection) -> None:
+        if conn not in self.connections:
+            return
+        self.connections.discard(conn)
+        conn.sender.cancel()
+        if conn.user_id is not None:
+            self.sockets_per_user[conn.user_id] -= 1
+            if self.sockets_per_user[conn.user_id] <= 0:
+                del self.sockets_per_user[conn.user_id]
+        for sub in list(conn.subscriptions.values()):
+            await self._detach(sub)
+        conn.subscriptions.clear()
+
+    async def subscribe(self, conn: Connection, stream: str, since: str | None) -> None:
+        """Subscribe ``conn`` to ``stream``; replay from ``since`` if given. Sends the answer."""
+        send = conn.sender.send_now
+        if stream in conn.subscriptions:
+            await send(protocol.subscribed(stream))
+            return
+        if len(conn.subscriptions) >= self.limits.max_subscriptions:
+            limit = self.limits.max_subscriptions
+            message = f"At most {limit} subscriptions per socket."
+            await send(protocol.error(protocol.TOO_MANY_SUBSCRIPTIONS, message, stream))
+            return
+        if not conn.take_subscribe_token():
+            message = "Too many subscribe frames; slow down."
+            await send(protocol.error(protocol.RATE_LIMITED, message, stream))
+            return
+        user = None if conn.expired else conn.user_id
+        try:
+            channels = resolve(stream, user)
+        except StreamError as exc:
+            await send(protocol.error(exc.code, str(exc), stream))
+            return
+        replayable = stream_kind(channels[0]) in REPLAYABLE_KINDS
+        if stream == "home" and user is not None and self.pull_authors is not None:
+            channels += [f"user:{a}" for a in await self.pull_authors(user)]
+        if user is not None and self.hidden_authors is not None:
+            conn.hidden = await self.hidden_authors(user)
+        sub = Subscription(conn, stream, channels, replayable, self._ids.next())
+        if replayable and since is not None:
+            sub.buffer = []  # live events wait while the backlog is replayed
+        conn.subscriptions[stream] = sub
+        for channel in channels:
+            await self._attach(channel, sub)
+        await send(protocol.subscribed(stream))
+        if since is not None and sub.buffer is not None:
+            await self._replay(sub, since)
+        # (Public streams keep no log: ``since`` means nothing there and is ignored.)
+
+    async def unsubscribe(self, conn: Connection, stream: str) -> None:
+        sub = conn.subscriptions.pop(stream, None)
+        if sub is None:
+            message = "Not subscribed to this stream."
+            await conn.sender.send_now(protocol.error(protocol.NOT_SUBSCRIBED, message, stream))
+            return
+        await self._detach(sub)
+        await conn.sender.send_now(protocol.unsubscribed(stream))
+
+    async def reauthenticate(self, conn: Connection, token: str) -> None:
+        """``{"type": "auth"}``: a fresh token for the same user resumes paused streams."""
+        try:
+            identity = await self.authenticate(token)
+        except AuthFailed as exc:
+            await conn.sender.send_now(protocol.error(exc.code, exc.message))
+            return
+        if conn.identity is not None and identity.user_id != conn.identity.user_id:
+            message = "A socket cannot change users; open a new one."
+            await conn.sender.send_now(protocol.error(protocol.FORBIDDEN, message))
+            return
+        if conn.identity is None:
+            if not self.add_user(conn, identity.user_id):
+                await self._close(conn, protocol.CLOSE_POLICY, "too many sockets for this user")
+                return
+        conn.identity, conn.expired = identity, False
+        for sub in list(conn.subscriptions.values()):
+            if sub.paused:
+                sub.paused = False
+                sub.buffer = []
+                await self._replay(sub, sub.position())
+
+    def add_user(self, conn: Connection, user_id: str) -> bool:
+        if self.sockets_per_user[user_id] >= self.limits.max_sockets_per_user:
+            return False
+        self.sockets_per_user[user_id] += 1
+        return True
+
+    # --- channels ---
+
+    async def _attach(self, channel: str, sub: Subscription) -> None:
+        listeners = self._channels.get(channel)
+        if listeners is None:
+            self._channels[channel] = {sub}
+            ready = self._ready[channel] = asyncio.get_running_loop().create_future()
+            try:
+                await self.backend.subscribe(channel)
+            finally:
+                ready.set_result(None)
+                del self._ready[channel]
+        else:
+            listeners.add(sub)
+            pending = self._ready.get(channel)
+            if pending is not None:  # someone else's SUBSCRIBE is in flight: wait for it
+                await asyncio.shield(pending)
+
+    async def _detach(self, sub: Subscription) -> None:
+        for channel in sub.channels:
+            listeners = self._channels.get(channel)
+            if listeners is None:
+                continue
+            listeners.discard(sub)
+            if not listeners and channel not in self._ready:
+                del self._channels[channel]
+                with contextlib.suppress(Exception):
+                    await self.backend.unsubscribe(channel)
+
+    async def _replay(self, sub: Subscription, since: str) -> None:
+        """Send what ``sub`` missed after ``since``, then the buffered live tail, seamlessly."""
+        found: list[tuple[str, str]] | None = []
+        for channel in sub.channels:
+            try:
+                part = await self.log.read_after(channel, since, self.limits.replay_max)
+            except Exception as exc:
+                log.warning("replay of %s failed: %s", channel, exc)
+                part = None
+            if part is None or found is None:
+                found = None
+                continue
+            found += [(i, channel + "|" + entry) for i, entry in part]
+        buffered, sub.buffer = sub.buffer or [], None
+        conn = sub.conn
+        if found is None or any(entry.endswith("|" + RESYNC_MARK) for _, entry in found):
+            # Too old for the log, or the log says events were lost: refetch over REST.
+            sub.last.clear()
+            conn.sender.push(protocol.resync(sub.stream), conn.resync_frames)
+            for channel, _, author, frame in buffered:
+                sub.deliver(channel, ZERO, author, frame)
+            return
+        sub.start_at(since)
+        found.sort(key=lambda item: parse_id(item[0]) or ZERO)
+        for event_id, entry in found:
+            channel, author, body = entry.split("|", 2)
+            position = parse_id(event_id) or ZERO
+            sub.deliver(channel, position, author or None, _frame(sub.stream, event_id, body))
+        for channel, position, author, frame in buffered:
+            sub.deliver(channel, position, author, frame)
+
+    # --- the dispatch loop ---
+
+    async def _dispatch(self) -> None:
+        while True:
+            event = await self.backend.next_published()
+            try:
+                if event.channel == GAP_CHANNEL:
+                    await self._on_gap()
+                elif event.channel == CONTROL_CHANNEL:
+                    await self._on_control(event.message)
+                else:
+                    self._fan_out(event.channel, event.message)
+            except Exception:
+                log.exception("dispatching an event on %s failed", event.channel)
+
+    def _fan_out(self, channel: str, message: str) -> None:
+        listeners = self._channels.get(channel)
+        if not listeners:
+            return
+        event_id, author, body = message.split("|", 2)
+        position = parse_id(event_id) or ZERO
+        self.metrics.latency.observe(max(0.0, time.time() - position[0] / 1000))
+        frames: dict[str, str] = {}
+        who = author or None
+        for sub in list(listeners):
+            frame = frames.get(sub.stream)
+            if frame is None:
+                frame = frames[sub.stream] = (
+                    protocol.resync(sub.stream)
+                    if body == RESYNC_MARK
+                    else _frame(sub.stream, event_id, body)
+                )
+            sub.deliver(channel, position, who, frame)
+        self.events_out += len(listeners)
+        self.metrics.delivered.inc(len(listeners))
+
+    async def _on_gap(self) -> None:
+        """Redis came back: mark lost publishes, then replay or resync every subscription."""
+        if self._gapped:
+            await self._flush_gaps()
+        for conn in list(self.connections):
+            for sub in list(conn.subscriptions.values()):
+                if sub.replayable and not sub.paused:
+                    sub.buffer = []
+                    await self._replay(sub, sub.position())
+                elif not sub.replayable:
+                    conn.sender.push(protocol.resync(sub.stream), conn.resync_frames)
+
+    async def _on_control(self, message: str) -> None:
+        command = json.loads(message)
+        if command.get("op") == "revoke":
+            await self._revoke_local(str(command.get("session_id")))
+
+    async def _revoke_local(self, session_id: str) -> None:
+        for conn in list(self.connections):
+            if conn.identity is not None and conn.identity.session_id == session_id:
+                await self._close(conn, protocol.CLOSE_SESSION_REVOKED, "session revoked")
+
+    async def _close(self, conn: Connection, code: int, reason: str) -> None:
+        await self.remove(conn)
+        if conn.close is not None:
+            with contextlib.suppress(Exception):
+                await conn.close(code, reason)
+
+    # --- housekeeping ---
+
+    async def _sweep(self) -> None:
+        """Token expiry and block/mute refresh, for every socket, every few seconds."""
+        while True:
+            await asyncio.sleep(self.limits.sweep_seconds)
+            try:
+                await self.check_expiry()
+                await self._refresh_hidden()
+            except Exception:
+                log.exception("hub sweep failed")
+
+    async def check_expiry(self) -> None:
+        now = self.now()
+        for conn in list(self.connections):
+            ident = conn.identity
+            if ident is not None and not conn.expired and ident.expires_at <= now:
+                await self.expire(conn)
+
+    async def expire(self, conn: Connection) -> None:
+        conn.expired = True
+        for sub in conn.subscriptions.values():
+            if sub.replayable:
+                sub.paused = True
+        message = 'The access token expired; send {"type": "auth", "token": ...}.'
+        await conn.sender.send_now(protocol.error(protocol.TOKEN_EXPIRED, message))
+
+    async def _refresh_hidden(self) -> None:
+        if self.hidden_authors is None:
+            return
+        for conn in list(self.connections):
+            if conn.user_id is not None and conn.subscriptions:
+                conn.hidden = await self.hidden_authors(conn.user_id)
+
+    def subscription_counts(self) -> dict[str, int]:
+        counts: Counter[str] = Counter()
+        for conn in self.connections:
+            for stream in conn.subscriptions:
+                counts[stream_kind(stream)] += 1
+        return dict(counts)
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "connections": len(self.connections),
+            "users": len(self.sockets_per_user),
+            "channels": len(self._channels),
+            "subscriptions": self.subscription_counts(),
+        }
+
+
+def _frame(stream: str, event_id: str, body: str) -> str:
+    # body is '{"event":...,"data":...}': splice the envelope in front, no re-encoding.
+    return f'{{"type":"event","stream":{json.dumps(stream)},"id":"{event_id}",{body[1:]}'

@@ -1,0 +1,133 @@
+"""Bounded per-stream event logs: where a reconnecting client's missed events come from.
+
+Redis pub/sub is at-most-once, so every event on a replayable stream (``home``,
+``notifications``, and ``user`` for authors whose tweets are pulled into ``home``) is also
+appended to a bounded log, and the id the log gives it is the id the client sees. A client
+that comes back with ``since`` gets everything after that id from the log, or — when the log
+cannot prove it still holds everything after ``since`` — ``None``, meaning "resync".
+
+Ids are ``<milliseconds>-<sequence>`` (Redis Stream ids), ordered within a stream.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from typing import Any, Protocol
+
+REPLAYABLE_KINDS = frozenset({"home", "notifications", "user"})
+
+
+def parse_id(event_id: str) -> tuple[int, int] | None:
+    """``"1700000000000-3"`` → ``(1700000000000, 3)``; ``None`` if it is not an id."""
+    ms, sep, seq = event_id.partition("-")
+    if not sep or not ms.isdigit() or not seq.isdigit():
+        return None
+    return int(ms), int(seq)
+
+
+class EventLog(Protocol):
+    """Appends events to bounded per-stream logs and reads back what came after an id."""
+
+    async def append(self, entries: list[tuple[str, str]]) -> list[str]:
+        """Append ``(stream, body)`` pairs; returns the id each was given, in order."""
+        ...
+
+    async def read_after(self, stream: str, since: str, limit: int) -> list[tuple[str, str]] | None:
+        """``(id, body)`` after ``since``, oldest first; ``None`` if some may be gone."""
+        ...
+
+
+class IdClock:
+    """Monotonic ``ms-seq`` ids for one process (for the memory log and unlogged streams)."""
+
+    def __init__(self) -> None:
+        self._last = (0, 0)
+
+    def next(self) -> str:
+        ms = time.time_ns() // 1_000_000
+        last_ms, last_seq = self._last
+        self._last = (ms, 0) if ms > last_ms else (last_ms, last_seq + 1)
+        return f"{self._last[0]}-{self._last[1]}"
+
+
+class MemoryLog:
+    """The single-process log (no ``REDIS_URL``): a bounded deque per stream."""
+
+    def __init__(self, max_entries: int, ids: IdClock | None = None) -> None:
+        self._max = max_entries
+        self._ids = ids or IdClock()
+        self._logs: dict[str, deque[tuple[tuple[int, int], str, str]]] = {}
+        # Per stream, the newest id trimmed away: a `since` before it may have lost events.
+        self._trimmed: dict[str, tuple[int, int]] = {}
+        # Nothing from before this process started is kept.
+        self._epoch = parse_id(self._ids.next()) or (0, 0)
+
+    async def append(self, entries: list[tuple[str, str]]) -> list[str]:
+        ids = []
+        for stream, body in entries:
+            event_id = self._ids.next()
+            log = self._logs.setdefault(stream, deque())
+            if len(log) >= self._max:
+                self._trimmed[stream] = log.popleft()[0]
+            log.append((parse_id(event_id) or (0, 0), event_id, body))
+            ids.append(event_id)
+        return ids
+
+    async def read_after(self, stream: str, since: str, limit: int) -> list[tuple[str, str]] | None:
+        position = parse_id(since)
+        if position is None or position < self._epoch:
+            return None
+        if self._trimmed.get(stream, (0, 0)) > position:
+            return None
+        found = [(i, body) for key, i, body in self._logs.get(stream, ()) if key > position]
+        return None if len(found) > limit else found
+
+
+class RedisLog:
+    """Redis Streams: ``XADD murmur:log:<stream> MAXLEN ~ N``, replay with ``XRANGE``.
+
+    A Redis restart loses the logs, so an *epoch* key records when the current logs began;
+    a ``since`` older than the epoch, or older than the first entry of a log that has been
+    trimmed, cannot be replayed.
+    """
+
+    EPOCH_KEY = "murmur:log:epoch"
+
+    def __init__(self, redis: Any, max_entries: int) -> None:
+        self._redis = redis  # a redis.asyncio.Redis (decode_responses=True)
+        self._max = max_entries
+
+    @staticmethod
+    def key(stream: str) -> str:
+        return f"murmur:log:{stream}"
+
+    async def append(self, entries: list[tuple[str, str]]) -> list[str]:
+        pipe = self._redis.pipeline(transaction=False)
+        for stream, body in entries:
+            pipe.xadd(self.key(stream), {"b": body}, maxlen=self._max, approximate=True)
+        return [str(i) for i in await pipe.execute()]
+
+    async def epoch(self) -> tuple[int, int]:
+        """When the current logs began (set now if Redis lost it)."""
+        await self._redis.set(self.EPOCH_KEY, f"{time.time_ns() // 1_000_000}-0", nx=True)
+        return parse_id(await self._redis.get(self.EPOCH_KEY) or "") or (0, 0)
+
+    async def read_after(self, stream: str, since: str, limit: int) -> list[tuple[str, str]] | None:
+        position = parse_id(since)
+        if position is None or position < await self.epoch():
+            return None
+        key = self.key(stream)
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.xinfo_stream(key)
+        pipe.xrange(key, min=f"({since}", count=limit + 1)
+        info, found = await pipe.execute(raise_on_error=False)
+        if isinstance(info, Exception):  # no such key: nothing was ever logged here
+            return []
+        first = info.get("first-entry")
+        trimmed = int(info.get("entries-added", 0)) > int(info.get("length", 0))
+        if trimmed and (first is None or (parse_id(first[0]) or (0, 0)) > position):
+            return None
+        if isinstance(found, Exception) or len(found) > limit:
+            return None
+        return [(str(i), fields["b"]) for i, fields in found]

@@ -1,0 +1,186 @@
+"""Murmur's Redis backend for broadcaster: correct subscribe readiness, reconnection, and gaps.
+
+broadcaster 0.3.1's bundled ``RedisBackend`` marks itself ready before ``SUBSCRIBE`` has
+completed (with redis-py 8 its listener then finds no subscription and stops for good) and
+never reconnects after Redis drops (upstream issue #144). This one implements the same
+``BroadcastBackend`` interface (``Broadcast(backend=RedisBackend(url))`` works) and:
+
+- ``subscribe()`` returns only once Redis has confirmed the subscription, so a caller may
+  read a backlog right after it without a window in which live events are lost;
+- one listener task owns the pub/sub connection; when it breaks, it reconnects with
+  exponential backoff and jitter and resubscribes every channel;
+- after a reconnect it emits an ``Event`` on ``GAP_CHANNEL``: messages published while it
+  was away are gone, and the hub must tell its sockets (replay or ``resync``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Iterable
+from typing import Any
+
+from broadcaster import Event
+from broadcaster._backends.base import BroadcastBackend
+from redis import asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+
+log = logging.getLogger("murmur.realtime.redis")
+
+GAP_CHANNEL = "murmur:gap"  # never a real channel: an Event here means "you missed messages"
+_BATCH = 500  # channels per SUBSCRIBE command when resubscribing
+
+
+def connect_redis(url: str) -> aioredis.Redis:
+    """A client that fails fast instead of retrying behind our back (we handle reconnects)."""
+    return aioredis.Redis.from_url(
+        url,
+        decode_responses=True,
+        retry=Retry(NoBackoff(), 0),
+        socket_connect_timeout=2,
+        health_check_interval=0,
+    )
+
+
+class RedisBackend(BroadcastBackend):
+    """Redis pub/sub for broadcaster, with reconnect, resubscribe and gap notification."""
+
+    def __init__(self, url: str, *, min_backoff: float = 0.05, max_backoff: float = 5.0) -> None:
+        self._url = url
+        self._min_backoff = min_backoff
+        self._max_backoff = max_backoff
+        self._channels: set[str] = set()
+        self._confirmations: dict[str, list[asyncio.Future[None]]] = {}
+        self._queue: asyncio.Queue[Event] = asyncio.Queue()
+        self._pubsub: Any = None
+        self._connected = asyncio.Event()
+        self._listener: asyncio.Task[None] | None = None
+        self.publisher: aioredis.Redis = connect_redis(url)
+        self.reconnects = 0
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    async def connect(self) -> None:
+        self._listener = asyncio.create_task(self._listen(), name="murmur-redis-listener")
+        # Wait for the first connection, but do not fail start-up if Redis is late: the
+        # listener keeps trying, and sockets are served locally meanwhile.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._connected.wait(), timeout=5)
+
+    async def disconnect(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+        await self._close_pubsub()
+        await self.publisher.aclose()
+
+    async def subscribe(self, channel: str) -> None:
+        """Subscribe, returning once Redis has confirmed it (or at once while disconnected:
+        the channel is then subscribed on reconnect, followed by a gap event)."""
+        self._channels.add(channel)
+        if not self._connected.is_set():
+            return
+        confirmed = asyncio.get_running_loop().create_future()
+        self._confirmations.setdefault(channel, []).append(confirmed)
+        try:
+            await self._pubsub.subscribe(channel)
+            await asyncio.wait_for(asyncio.shield(confirmed), timeout=5)
+        except (RedisError, OSError, TimeoutError) as exc:
+            # The listener notices the broken connection and resubscribes after reconnecting.
+            log.warning(
+                "subscribe %s not confirmed (%s); will resubscribe on reconnect", channel, exc
+            )
+        finally:
+            waiting = self._confirmations.get(channel, [])
+            if confirmed in waiting:
+                waiting.remove(confirmed)
+
+    async def unsubscribe(self, channel: str) -> None:
+        self._channels.discard(channel)
+        if self._connected.is_set():
+            with contextlib.suppress(RedisError, OSError):
+                await self._pubsub.unsubscribe(channel)
+
+    async def publish(self, channel: str, message: Any) -> None:
+        await self.publisher.publish(channel, message)
+
+    async def publish_many(self, messages: Iterable[tuple[str, str]]) -> None:
+        """Publish several messages in one round trip (a pipeline)."""
+        pipe = self.publisher.pipeline(transaction=False)
+        for channel, message in messages:
+            pipe.publish(channel, message)
+        await pipe.execute()
+
+    async def next_published(self) -> Event:
+        return await self._queue.get()
+
+    async def _listen(self) -> None:
+        backoff = self._min_backoff
+        first = True
+        while True:
+            try:
+                await self._open_pubsub()
+                if not first:
+                    self.reconnects += 1
+                    log.warning("redis pub/sub reconnected; %d channels", len(self._channels))
+                    self._queue.put_nowait(Event(GAP_CHANNEL, ""))
+                first = False
+                backoff = self._min_backoff
+                await self._read_forever()
+            except asyncio.CancelledError:
+                raise
+            except (RedisError, OSError) as exc:
+                if self._connected.is_set():
+                    log.warning("redis pub/sub connection lost: %s", exc)
+                self._connected.clear()
+                self._release_waiters()
+                await self._close_pubsub()
+                # Jitter spreads the reconnects of many processes after a Redis restart.
+                await asyncio.sleep(backoff * random.uniform(0.5, 1.5))
+                backoff = min(backoff * 2, self._max_backoff)
+
+    async def _open_pubsub(self) -> None:
+        client = connect_redis(self._url)
+        self._pubsub = client.pubsub()
+        await client.ping()  # fails fast while Redis is down
+        # redis-py reads nothing on a pub/sub connection without a subscription: keep one.
+        channels = [GAP_CHANNEL, *sorted(self._channels)]
+        for start in range(0, len(channels), _BATCH):
+            await self._pubsub.subscribe(*channels[start : start + _BATCH])
+        self._connected.set()
+
+    async def _read_forever(self) -> None:
+        while True:
+            message = await self._pubsub.get_message(timeout=None)
+            if message is None:
+                continue
+            kind = message["type"]
+            if kind == "message" and message["channel"] != GAP_CHANNEL:
+                self._queue.put_nowait(Event(message["channel"], message["data"]))
+            elif kind == "subscribe":
+                for waiter in self._confirmations.pop(message["channel"], []):
+                    if not waiter.done():
+                        waiter.set_result(None)
+
+    def _release_waiters(self) -> None:
+        # Their channels are resubscribed on reconnect, followed by a gap event.
+        for waiters in self._confirmations.values():
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+        self._confirmations.clear()
+
+    async def _close_pubsub(self) -> None:
+        pubsub, self._pubsub = self._pubsub, None
+        if pubsub is not None:
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()
+            with contextlib.suppress(Exception):
+                await pubsub.connection_pool.disconnect()

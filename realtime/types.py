@@ -1,0 +1,34 @@
+"""What the hub needs from the rest of Murmur, as small types: it never imports ``server``."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who a socket belongs to: what a valid access token says."""
+
+    user_id: str
+    session_id: str
+    expires_at: float  # seconds since the epoch
+
+
+class AuthFailed(Exception):
+    """The token is not accepted; ``code`` is the API's error code (``token_expired``, ...)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+# Checks an access token (signature, expiry, session still active, account not suspended).
+Authenticate = Callable[[str], Awaitable[Identity]]
+# Authors whose tweets ``user_id``'s home timeline pulls at read time (not pushed).
+PullAuthors = Callable[[str], Awaitable[list[str]]]
+# Authors ``user_id`` must not see (blocked either way, muted).
+HiddenAuthors = Callable[[str], Awaitable[frozenset[str]]]
+# The current time in seconds since the epoch (the app's clock, so tests can move it).
+Now = Callable[[], float]

@@ -1,0 +1,138 @@
+"""Wiring the realtime hub into the app: /ws, /metrics, /admin/stats, and the lifespan.
+
+``realtime/`` never imports ``server/``; this module hands it what it needs (token checks,
+pulled authors, blocks and mutes) as callables.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+from collections.abc import AsyncIterator
+from typing import Any
+
+from broadcaster._backends.memory import MemoryBackend
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+
+from realtime.endpoint import Endpoint
+from realtime.hub import Hub, HubLimits
+from realtime.log import MemoryLog, RedisLog
+from realtime.metrics import CONTENT_TYPE
+from realtime.redis_backend import RedisBackend
+from realtime.stats import Reporter, summary
+from realtime.types import AuthFailed, Identity
+
+from . import accounts, social
+from .errors import ApiError, Forbidden, Unauthorized
+from .services import Services
+from .settings import Settings
+
+
+def limits(settings: Settings) -> HubLimits:
+    return HubLimits(
+        max_frame_bytes=settings.ws_max_frame_bytes,
+        max_subscriptions=settings.ws_max_subscriptions,
+        max_sockets_per_user=settings.ws_max_sockets_per_user,
+        subscribe_rate=settings.ws_subscribe_rate,
+        subscribe_burst=settings.ws_subscribe_burst,
+        send_backlog=settings.ws_send_backlog,
+        replay_max=settings.ws_replay_max,
+        sweep_seconds=settings.ws_sweep_seconds,
+    )
+
+
+def build_hub(svc: Services) -> Hub:
+    """The hub for these services: Redis when ``REDIS_URL`` is set, else in-process."""
+    settings = svc.settings
+
+    async def authenticate(token: str) -> Identity:
+        try:
+            caller = await accounts.authenticate(svc, token)
+        except ApiError as exc:
+            raise AuthFailed(exc.code, exc.message) from exc
+        expires = svc.tokens.verify(token, svc.clock()).expires_at
+        return Identity(caller.id, caller.session_id, expires.timestamp())
+
+    async def pull_authors(user_id: str) -> list[str]:
+        return await social.pull_authors_followed(svc, user_id)
+
+    async def hidden_authors(user_id: str) -> frozenset[str]:
+        return await social.hidden_authors(svc, user_id)
+
+    backend: Any
+    if settings.redis_url:
+        backend = RedisBackend(settings.redis_url)
+        event_log: Any = RedisLog(backend.publisher, settings.ws_log_max_entries)
+    else:
+        backend = MemoryBackend("memory://")
+        event_log = MemoryLog(settings.ws_log_max_entries)
+    return Hub(
+        backend,
+        event_log,
+        authenticate=authenticate,
+        pull_authors=pull_authors,
+        hidden_authors=hidden_authors,
+        limits=limits(settings),
+        now=lambda: svc.clock().timestamp(),
+    )
+
+
+@contextlib.asynccontextmanager
+async def running(app: Any, svc: Services) -> AsyncIterator[Hub]:
+    """Start the hub for the app's lifetime and plug it into the services."""
+    hub = build_hub(svc)
+    await hub.start()
+    redis = getattr(hub.backend, "publisher", None)
+    reporter = Reporter(hub, redis)
+    reporter.start()
+    app.state.hub, app.state.ws_endpoint, app.state.stats = hub, Endpoint(hub), reporter
+    svc.events, svc.on_session_revoked = hub, hub.revoke_session
+    try:
+        yield hub
+    finally:
+        svc.events = svc.on_session_revoked = None
+        await reporter.stop()
+        await hub.stop()
+
+
+class _WebSocketApp:
+    # A plain ASGI callable (not a function), so Starlette routes to it without wrapping.
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await scope["app"].state.ws_endpoint(scope, receive, send)
+
+
+async def metrics(request: Request) -> Response:
+    hub: Hub = request.app.state.hub
+    return Response(hub.metrics.render(), media_type=CONTENT_TYPE)
+
+
+async def admin_stats(request: Request) -> Response:
+    """This process and the whole cluster: connections, subscriptions, events per second."""
+    svc: Services = request.app.state.services
+    await _require_admin(svc, accounts.bearer_token(request))
+    reporter: Reporter = request.app.state.stats
+    processes = await reporter.cluster()
+    return JSONResponse(
+        {"process": reporter.snapshot(), "cluster": summary(processes), "processes": processes}
+    )
+
+
+async def _require_admin(svc: Services, token: str | None) -> None:
+    if token is None:
+        raise Unauthorized("Sign in as an admin, or use the admin token.")
+    admin_token = svc.settings.admin_token
+    if admin_token and hmac.compare_digest(token.encode(), admin_token.encode()):
+        return
+    caller = await accounts.authenticate(svc, token)
+    if caller.user.role != "admin":
+        raise Forbidden("Admins only.", code="admin_only")
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        WebSocketRoute("/ws", _WebSocketApp()),
+        Route("/metrics", metrics, methods=["GET"]),
+        Route("/admin/stats", admin_stats, methods=["GET"]),
+    ]

@@ -1,0 +1,100 @@
+"""Realtime fixtures: the app served by a real uvicorn inside the test's event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import uvicorn
+from pymongo import AsyncMongoClient
+
+from server.app import create_app
+from server.embedded import free_port
+from server.settings import Settings
+from tests.realtime.wsclient import WsClient
+
+
+class Served:
+    """A running app (lifespan started) behind a real uvicorn on a free port."""
+
+    def __init__(self, app: Any, port: int) -> None:
+        self.app = app
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.ws_url = f"ws://127.0.0.1:{port}/ws"
+
+    @property
+    def hub(self) -> Any:
+        return self.app.state.hub
+
+    async def ws(self, token: str | None = None, **kwargs: Any) -> WsClient:
+        return await WsClient.open(self.ws_url, token, **kwargs)
+
+
+@contextlib.asynccontextmanager
+async def serve(app: Any, **config: Any) -> AsyncIterator[Served]:
+    """Serve an app whose lifespan is already running, with uvicorn's sansio WebSockets."""
+    port = free_port()
+    cfg = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        ws="websockets-sansio",
+        lifespan="off",
+        log_level="warning",
+        **config,
+    )
+    server = uvicorn.Server(cfg)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    try:
+        yield Served(app, port)
+    finally:
+        server.should_exit = True
+        await task
+
+
+@pytest.fixture
+async def served(app: Any) -> AsyncIterator[Served]:
+    """The test's app (memory broadcaster) on a real socket."""
+    async with serve(app) as s:
+        yield s
+
+
+@pytest.fixture
+def start_app(settings: Settings, clock: Any, mongo_url: str) -> Any:
+    """Start further apps on the same database (``start_app(redis_url=...)``): each is a
+    whole Murmur with its own hub, as a separate process would have."""
+    stack = contextlib.AsyncExitStack()
+
+    async def start(**overrides: Any) -> Served:
+        application = create_app(settings.model_copy(update=overrides), clock=clock)
+        await stack.enter_async_context(application.router.lifespan_context(application))
+        return await stack.enter_async_context(serve(application))
+
+    yield start
+    # Closed by the finalizer below (pytest cannot await in a sync fixture's teardown).
+    start.stack = stack  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+async def apps(start_app: Any, settings: Settings, mongo_url: str) -> AsyncIterator[Any]:
+    """``await apps(n, redis_url=...)``: n apps sharing Redis and the database."""
+    started: list[Served] = []
+
+    async def make(n: int, **overrides: Any) -> list[Served]:
+        for _ in range(n):
+            started.append(await start_app(**overrides))
+        return started[-n:]
+
+    yield make
+    await start_app.stack.aclose()
+    cleaner: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url)
+    await cleaner.drop_database(settings.mongodb_db)
+    await cleaner.close()

@@ -1,0 +1,76 @@
+"""A WebSocket test client that validates every server frame against the protocol models."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from realtime.protocol import server_frame
+
+
+class WsClient:
+    """Wraps a ``websockets`` connection; every frame received is checked against
+    ``realtime.protocol.ServerFrame`` (Zulip's idea: each event kind the server emits is
+    validated)."""
+
+    def __init__(self, conn: ClientConnection) -> None:
+        self.conn = conn
+
+    @classmethod
+    async def open(cls, url: str, token: str | None = None, **kwargs: Any) -> WsClient:
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        conn = await connect(url, additional_headers=headers, open_timeout=5, **kwargs)
+        return cls(conn)
+
+    async def send(self, frame: dict[str, Any] | str) -> None:
+        await self.conn.send(frame if isinstance(frame, str) else json.dumps(frame))
+
+    async def recv(self, wait: float = 5) -> dict[str, Any]:
+        raw = await asyncio.wait_for(self.conn.recv(), wait)
+        frame: dict[str, Any] = json.loads(raw)
+        server_frame.validate_python(frame)
+        return frame
+
+    async def expect(self, type_: str, wait: float = 5, **fields: Any) -> dict[str, Any]:
+        """The next frame, which must be of ``type_`` and carry ``fields``."""
+        frame = await self.recv(wait)
+        assert frame["type"] == type_, frame
+        for key, value in fields.items():
+            assert frame.get(key) == value, (key, frame)
+        return frame
+
+    async def subscribe(self, stream: str, since: str | None = None) -> None:
+        body: dict[str, Any] = {"type": "subscribe", "stream": stream}
+        if since is not None:
+            body["since"] = since
+        await self.send(body)
+        await self.expect("subscribed", stream=stream)
+
+    async def events(self, count: int, wait: float = 5) -> list[dict[str, Any]]:
+        frames = [await self.expect("event", wait) for _ in range(count)]
+        return frames
+
+    async def quiet(self, wait: float = 0.3) -> None:
+        """Nothing more arrives within ``wait`` seconds (a short poll, not a fixed sleep)."""
+        try:
+            frame = await asyncio.wait_for(self.conn.recv(), wait)
+        except TimeoutError:
+            return
+        raise AssertionError(f"unexpected frame {frame}")
+
+    async def closed(self, wait: float = 5) -> tuple[int | None, str | None]:
+        """Wait until the server closes; returns (code, reason)."""
+        with contextlib.suppress(ConnectionClosed):
+            async with asyncio.timeout(wait):
+                while True:
+                    await self.conn.recv()
+        received = self.conn.protocol.close_rcvd
+        return (received.code, received.reason) if received else (None, None)
+
+    async def close(self) -> None:
+        await self.conn.close()
