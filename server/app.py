@@ -20,6 +20,7 @@ from .mail import Mailer
 from .ratelimit import RateLimits
 from .routes import auth, meta, notifications, social, timeline, tweets, users
 from .routes import moderation as moderation_routes
+from .routes import oauth as oauth_routes
 from .routes import search as search_routes
 from .routes import trending as trending_routes
 from .search.engine import choose_backend
@@ -38,6 +39,7 @@ def api_routes() -> list[BaseRoute]:
     return [
         *meta.router.routes,
         *auth.router.routes,
+        *oauth_routes.router.routes,
         *social.router.routes,  # /users/me/blocks before /users/{user_id}
         *trending_routes.router.routes,  # /users/trending before /users/{user_id}
         *users.router.routes,

@@ -176,3 +176,14 @@ async def set_suspended(db: Database, *, user_id: str, suspended: bool) -> bool:
         {"$set": {"suspended": suspended}},
     )
     return result.modified_count == 1
+
+
+async def by_github_id(db: Database, *, github_id: int) -> UserRecord | None:
+    return _record(await db.users.find_one({"github_id": github_id}))
+
+
+async def link_github(db: Database, *, user_id: str, github_id: int) -> None:
+    """Attach a GitHub account; the provider verified the e-mail, so it counts as verified."""
+    await db.users.update_one(
+        {"_id": ObjectId(user_id)}, {"$set": {"github_id": github_id, "email_verified": True}}
+    )

@@ -1,0 +1,221 @@
+"""Sign in with GitHub: OAuth 2.0 authorization code with PKCE (S256) and a one-time ``state``.
+
+``start`` stores the state (as an HMAC) with its PKCE verifier and returns the provider's
+authorize URL. ``finish`` consumes the state (so a replayed callback fails), trades the code
+for a token, reads the user and their verified e-mails, then signs in the linked account,
+links an account with the same verified e-mail, or creates one (no e-mail code needed: the
+provider verified the address).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Literal
+
+import httpx
+from authlib.common.security import generate_token
+from authlib.common.urls import add_params_to_uri
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
+
+from . import accounts
+from .errors import ApiError, BadRequest, Forbidden
+from .models import TokenPair, UserMetadata
+from .security import keyed_hash
+from .services import Services
+from .settings import Settings
+from .store import oauth as oauth_store
+from .store import users as user_store
+from .store.users import UserRecord
+
+log = logging.getLogger("murmur.oauth")
+
+STATE_TTL = timedelta(minutes=10)
+SCOPE = "read:user user:email"
+Mode = Literal["json", "web"]
+
+
+class NotConfigured(ApiError):
+    status, code = 503, "oauth_not_configured"
+
+
+class ProviderFailed(ApiError):
+    status, code = 502, "oauth_provider_error"
+
+
+@dataclass(frozen=True)
+class Finished:
+    tokens: TokenPair
+    mode: Mode
+
+
+def callback_url(settings: Settings) -> str:
+    return settings.public_base_url.rstrip("/") + "/auth/oauth/github/callback"
+
+
+def _credentials(settings: Settings) -> tuple[str, str]:
+    if not (settings.github_client_id and settings.github_client_secret):
+        raise NotConfigured("Sign-in with GitHub is not configured on this server.")
+    return settings.github_client_id, settings.github_client_secret
+
+
+def _state_hash(svc: Services, state: str) -> str:
+    return keyed_hash(svc.token_secret, f"oauth-state:{state}")
+
+
+async def start(svc: Services, mode: Mode) -> str:
+    """Remember a fresh state and PKCE verifier; the URL to send the browser to."""
+    settings = svc.settings
+    client_id, _ = _credentials(settings)
+    verifier = generate_token(64)
+    state = secrets.token_urlsafe(32)
+    url = add_params_to_uri(
+        settings.github_authorize_url,
+        [
+            ("response_type", "code"),
+            ("client_id", client_id),
+            ("redirect_uri", callback_url(settings)),
+            ("scope", SCOPE),
+            ("state", state),
+            ("code_challenge", create_s256_code_challenge(verifier)),
+            ("code_challenge_method", "S256"),
+        ],
+    )
+    await oauth_store.put_state(
+        svc.db,
+        state_hash=_state_hash(svc, state),
+        code_verifier=verifier,
+        mode=mode,
+        expires_at=svc.clock() + STATE_TTL,
+    )
+    return str(url)
+
+
+async def finish(svc: Services, params: dict[str, str]) -> Finished:
+    """Handle the provider's redirect back; every failure is a clear 4xx (or 502)."""
+    _credentials(svc.settings)
+    state = params.get("state", "")
+    stored = (
+        await oauth_store.take_state(svc.db, state_hash=_state_hash(svc, state)) if state else None
+    )
+    if stored is None:
+        raise BadRequest(
+            "This sign-in link is not valid or was already used; start again.",
+            code="oauth_state_invalid",
+        )
+    if stored["expires_at"] <= svc.clock():
+        raise BadRequest("This sign-in took too long; start again.", code="oauth_state_expired")
+    if params.get("error"):
+        detail = params.get("error_description") or params["error"]
+        raise BadRequest(
+            f"GitHub did not sign you in: {detail}.",
+            code="oauth_denied",
+            details=[{"error": params["error"]}],
+        )
+    code = params.get("code")
+    if not code:
+        raise BadRequest("The callback carries no code.", code="oauth_code_missing")
+    async with httpx.AsyncClient(timeout=10.0, headers={"Accept": "application/json"}) as http:
+        profile, emails = await _exchange(svc.settings, http, code, stored["code_verifier"])
+    user = await _account(svc, profile, emails)
+    if user.suspended:
+        raise Forbidden("This account is suspended.", code="account_suspended")
+    mode: Mode = "web" if stored.get("mode") == "web" else "json"
+    return Finished(await accounts.start_session(svc, user), mode)
+
+
+async def _exchange(
+    settings: Settings, http: httpx.AsyncClient, code: str, verifier: str
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    client_id, client_secret = _credentials(settings)
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": callback_url(settings),
+        "client_id": client_id,
+        "client_secret": client_secret,
+        "code_verifier": verifier,
+    }
+    try:
+        r = await http.post(settings.github_token_url, data=form)
+        body = r.json() if r.status_code < 500 else None
+    except (httpx.HTTPError, ValueError) as exc:
+        raise ProviderFailed("Could not reach GitHub to finish signing in.") from exc
+    if not isinstance(body, dict):
+        raise ProviderFailed("GitHub did not answer the sign-in code.")
+    token = body.get("access_token")
+    if r.status_code >= 400 or body.get("error") or not isinstance(token, str):
+        # A used, expired or forged code: GitHub says e.g. bad_verification_code.
+        raise BadRequest(
+            "GitHub refused the sign-in code; start again.",
+            code="oauth_code_rejected",
+            details=[{"error": str(body.get("error") or r.status_code)}],
+        )
+    api = settings.github_api_url.rstrip("/")
+    auth = {"Authorization": f"Bearer {token}"}
+    try:
+        r_user = await http.get(f"{api}/user", headers=auth)
+        r_emails = await http.get(f"{api}/user/emails", headers=auth)
+        r_user.raise_for_status()
+        r_emails.raise_for_status()
+        profile, emails = r_user.json(), r_emails.json()
+    except (httpx.HTTPError, ValueError) as exc:
+        raise ProviderFailed("GitHub did not return your profile.") from exc
+    if not isinstance(profile, dict) or "id" not in profile or not isinstance(emails, list):
+        raise ProviderFailed("GitHub returned a profile Murmur does not understand.")
+    return profile, [e for e in emails if isinstance(e, dict)]
+
+
+def _verified_email(emails: list[dict[str, Any]]) -> str | None:
+    verified = [e for e in emails if e.get("verified") and isinstance(e.get("email"), str)]
+    verified.sort(key=lambda e: not e.get("primary"))  # the primary address first
+    return verified[0]["email"] if verified else None
+
+
+async def _account(
+    svc: Services, profile: dict[str, Any], emails: list[dict[str, Any]]
+) -> UserRecord:
+    github_id = int(profile["id"])
+    user = await user_store.by_github_id(svc.db, github_id=github_id)
+    if user is not None:
+        return user
+    email = _verified_email(emails)
+    if email is None:
+        raise Forbidden(
+            "Your GitHub account has no verified e-mail address; verify one there first.",
+            code="oauth_email_unverified",
+        )
+    user = await user_store.by_email(svc.db, email=email)
+    if user is not None:
+        await user_store.link_github(svc.db, user_id=user.id, github_id=github_id)
+        log.info("linked GitHub account %s to %s", github_id, user.user_name)
+        return user.model_copy(update={"email_verified": True})
+    name = await _free_name(svc, str(profile.get("login") or "github"))
+    display = profile.get("name") if isinstance(profile.get("name"), str) else None
+    return await user_store.create(
+        svc.db,
+        user_name=name,
+        email=email,
+        password_hash=None,
+        metadata=UserMetadata(display_name=(display or name)[:50]),
+        now=svc.clock(),
+        email_verified=True,
+        role="admin"
+        if name.lower() in {n.lower() for n in svc.settings.admin_user_names}
+        else "user",
+        extra={"github_id": github_id},
+    )
+
+
+async def _free_name(svc: Services, login: str) -> str:
+    """The GitHub login as a Murmur user name, with a suffix when it is taken."""
+    base = re.sub(r"[^A-Za-z0-9_]", "_", login)[:24].ljust(3, "_")
+    name = base
+    for _ in range(20):
+        if not await user_store.name_taken(svc.db, user_name=name):
+            return name
+        name = f"{base}_{secrets.randbelow(100_000)}"
+    raise BadRequest("Could not find a free user name; sign up instead.", code="user_name_taken")

@@ -1,0 +1,54 @@
+"""/auth/oauth/github: sign in with GitHub (start, then the provider's callback)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from .. import oauth
+from ..api import Param, Router
+from ..errors import Unprocessable
+from ..http import json_response
+from ..models import TokenPair
+from ..services import services
+
+router = Router("auth")
+
+
+@router.get(
+    "/auth/oauth/github/start",
+    "Redirect to GitHub to sign in (mode=web: the callback redirects to /#tokens)",
+    status=302,
+    params=(Param("mode", "'json' (default): the callback answers with tokens; 'web'"),),
+    errors=(422, 503),
+)
+async def github_start(request: Request) -> Response:
+    mode = request.query_params.get("mode", "json")
+    if mode not in ("json", "web"):
+        raise Unprocessable("mode must be 'json' or 'web'.", details=[{"field": "mode"}])
+    url = await oauth.start(services(request), "web" if mode == "web" else "json")
+    return RedirectResponse(url, status_code=302)
+
+
+@router.get(
+    "/auth/oauth/github/callback",
+    "GitHub sends the browser back here; answers with tokens (or redirects, mode=web)",
+    response=TokenPair,
+    params=(Param("code"), Param("state", required=True), Param("error")),
+    errors=(400, 403, 502, 503),
+)
+async def github_callback(request: Request) -> Response:
+    done = await oauth.finish(services(request), dict(request.query_params))
+    if done.mode == "web":
+        # The fragment never reaches a server or a log; the web client reads and clears it.
+        fragment = urlencode(
+            {
+                "access_token": done.tokens.access_token,
+                "refresh_token": done.tokens.refresh_token,
+                "expires_in": done.tokens.expires_in,
+            }
+        )
+        return RedirectResponse(f"/#{fragment}", status_code=302)
+    return json_response(done.tokens)
