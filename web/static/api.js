@@ -42,11 +42,17 @@ export function onSessionChange(fn) {
   return () => listeners.delete(fn);
 }
 
-function emit() {
-  for (const fn of listeners) fn(session);
+function userId(s) {
+  return s && s.user ? s.user.user_id : null;
+}
+
+// Listeners hear `(session, identityChanged)`: token rotation alone is not news to them.
+function emit(identityChanged = true) {
+  for (const fn of listeners) fn(session, identityChanged);
 }
 
 export function saveSession(pair) {
+  const before = userId(session);
   session = {
     access: pair.access_token,
     refresh: pair.refresh_token,
@@ -54,14 +60,14 @@ export function saveSession(pair) {
     user: pair.user,
   };
   localStorage.setItem(STORAGE_KEY, JSON.stringify(session));
-  emit();
+  emit(before !== userId(session));
 }
 
 export function updateUser(user) {
   if (!session) return;
   session = { ...session, user };
   localStorage.setItem(STORAGE_KEY, JSON.stringify(session));
-  emit();
+  emit(false);
 }
 
 export function clearSession() {
@@ -73,10 +79,9 @@ export function clearSession() {
 // Another tab signed in, out, or rotated the tokens.
 window.addEventListener("storage", (event) => {
   if (event.key !== STORAGE_KEY) return;
-  const before = session && session.user && session.user.user_id;
+  const before = userId(session);
   session = load();
-  const after = session && session.user && session.user.user_id;
-  if (before !== after) emit();
+  if (before !== userId(session)) emit(true);
 });
 
 let refreshing = null;

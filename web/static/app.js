@@ -2,7 +2,7 @@
 // No build step: modern ES modules served as they are (see docs/ARCHITECTURE.md).
 
 import { api, currentUser, onSessionChange, signOut, updateUser } from "./api.js";
-import { h, replace } from "./dom.js";
+import { h, icon, replace } from "./dom.js";
 import { live } from "./live.js";
 import { toast } from "./ui.js";
 import { loginView, signupView, verifyView } from "./views/auth.js";
@@ -91,7 +91,7 @@ function renderNav() {
     return;
   }
   const bell = link("/notifications", "", { class: "bell", id: "bell" });
-  bell.append(h("span", { "aria-hidden": "true" }, "🔔"), h("span", { class: "visually-hidden" }, "Notifications"), h("span", { class: "badge", id: "bell-count", hidden: true }));
+  bell.append(icon("bell"), h("span", { class: "visually-hidden" }, "Notifications"), h("span", { class: "badge", id: "bell-count", hidden: true }));
   const out = h("button", { type: "button", class: "link-button", id: "sign-out" }, "Sign out");
   out.addEventListener("click", async () => {
     await signOut();
@@ -148,9 +148,11 @@ function startSession() {
   bellStop = currentUser() ? startBell() : null;
 }
 
-onSessionChange(() => {
-  live.restart();
-  startSession();
+onSessionChange((session, identityChanged) => {
+  if (identityChanged) {
+    live.restart();
+    startSession();
+  }
   renderNav();
 });
 

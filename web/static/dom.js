@@ -55,10 +55,14 @@ function copySafe(source, target) {
       if (tag !== "script" && tag !== "style") copySafe(node, target);
       continue;
     }
+    const href = (node.getAttribute("href") || "").trim();
+    if (tag === "a" && !SAFE_HREF.test(href)) {
+      copySafe(node, target); // a link the server refused: keep its text only
+      continue;
+    }
     const el = document.createElement(tag);
     if (tag === "a") {
-      const href = node.getAttribute("href") || "";
-      if (SAFE_HREF.test(href.trim())) el.setAttribute("href", href.trim());
+      el.setAttribute("href", href);
       if (node.getAttribute("class")) el.className = node.getAttribute("class");
       if (!href.startsWith("/")) {
         el.setAttribute("rel", "nofollow noopener noreferrer");
@@ -102,4 +106,29 @@ let uid = 0;
 export function nextId(prefix) {
   uid += 1;
   return `${prefix}-${uid}`;
+}
+
+// Icons drawn as inline SVG (built node by node), so they need no font or image file.
+const ICONS = {
+  bell: "M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22zm7-6V11a7 7 0 0 0-5.5-6.84V3.5a1.5 1.5 0 0 0-3 0v.66A7 7 0 0 0 5 11v5l-2 2v1h18v-1z",
+  reply: "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2zm1 2v11.2L7.2 15H20V6z",
+  heart: "M12 21s-7.5-4.6-9.5-9.3C1.1 8.4 3.1 5 6.5 5c2 0 3.5 1.1 4.5 2.6C12 6.1 13.5 5 15.5 5 18.9 5 20.9 8.4 21.5 11.7 19.5 16.4 12 21 12 21z",
+  heartOutline: "M12 21s-7.5-4.6-9.5-9.3C1.1 8.4 3.1 5 6.5 5c2 0 3.5 1.1 4.5 2.6C12 6.1 13.5 5 15.5 5 18.9 5 20.9 8.4 21.5 11.7 19.5 16.4 12 21 12 21zm0-2.4c2.2-1.5 6.3-4.6 7.6-7.5-.5-2.3-1.9-4.1-4.1-4.1-1.6 0-2.7 1-3.5 2.6-.8-1.6-1.9-2.6-3.5-2.6-2.2 0-3.6 1.8-4.1 4.1 1.3 2.9 5.4 6 7.6 7.5z",
+};
+
+export function icon(name) {
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("width", "18");
+  svg.setAttribute("height", "18");
+  svg.setAttribute("aria-hidden", "true");
+  svg.setAttribute("focusable", "false");
+  svg.setAttribute("class", `icon icon-${name}`);
+  const path = document.createElementNS(ns, "path");
+  path.setAttribute("d", ICONS[name]);
+  path.setAttribute("fill", "currentColor");
+  path.setAttribute("fill-rule", "evenodd");
+  svg.append(path);
+  return svg;
 }

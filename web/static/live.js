@@ -7,11 +7,16 @@
 // A `resync` frame (or a reconnect to a stream that was never resumable) tells the view to
 // refetch over REST instead.
 
-import { accessToken, refreshTokens } from "./api.js";
+import { accessToken, clearSession, currentSession, refreshTokens } from "./api.js";
 
 const PING_MS = 25_000;
 const MAX_BACKOFF_MS = 10_000;
 const RESUMABLE = new Set(["home", "notifications"]);
+// Close codes (realtime/protocol.py).
+const CLOSE_POLICY = 1008;
+const CLOSE_TRY_LATER = 1013;
+const CLOSE_SESSION_REVOKED = 4001;
+const CLOSE_UNAUTHORIZED = 4003;
 
 export class Live {
   constructor() {
@@ -139,17 +144,23 @@ export class Live {
       }
       this.handle(frame);
     });
-    socket.addEventListener("close", () => {
+    socket.addEventListener("close", async (event) => {
       clearInterval(this.pingTimer);
       if (this.socket !== socket) return;
       this.socket = null;
-      if (this.wanted) this.scheduleReconnect();
+      if (event.code === CLOSE_SESSION_REVOKED && currentSession()) {
+        clearSession(); // signed out elsewhere or suspended: the app shows signed-out screens
+      } else if (event.code === CLOSE_UNAUTHORIZED && currentSession()) {
+        const token = await refreshTokens().catch(() => null);
+        if (!token) clearSession();
+      }
+      if (this.wanted) this.scheduleReconnect(event.code === CLOSE_TRY_LATER || event.code === CLOSE_POLICY);
     });
   }
 
-  scheduleReconnect() {
+  scheduleReconnect(slow = false) {
     this.setStatus(this.everOpened ? "reconnecting" : "offline");
-    const base = Math.min(MAX_BACKOFF_MS, 500 * 2 ** this.attempt);
+    const base = slow ? MAX_BACKOFF_MS : Math.min(MAX_BACKOFF_MS, 500 * 2 ** this.attempt);
     this.attempt += 1;
     const delay = base / 2 + Math.random() * (base / 2);
     clearTimeout(this.timer);

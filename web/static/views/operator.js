@@ -5,7 +5,7 @@ import { api, currentUser } from "../api.js";
 import { h, replace } from "../dom.js";
 
 const POLL_MS = 1000;
-const HISTORY = 120;
+const HISTORY = 60; // one sample a second: the last minute
 
 /** Every numeric leaf of a JSON value, as [dotted.path, number]. */
 export function numbers(value, prefix = "") {
@@ -24,6 +24,13 @@ function pick(flat, patterns) {
     if (hit) return hit[1];
   }
   return null;
+}
+
+function subscriptionKinds(flat) {
+  const rows = flat.filter(([key]) => /^cluster\.subscriptions\./.test(key));
+  const shown = rows.length ? rows : flat.filter(([key]) => /^process\.subscriptions\./.test(key));
+  if (!shown.length) return h("p", { class: "muted" }, "No subscriptions.");
+  return shown.map(([key, value]) => h("div", { class: "kind" }, h("dt", {}, key.split(".").pop()), h("dd", {}, String(value))));
 }
 
 function draw(canvas, series) {
@@ -46,12 +53,14 @@ function draw(canvas, series) {
     ctx.stroke();
   }
   series.forEach(({ values, color }, index) => {
-    const max = Math.max(1, ...values);
+    const max = Math.max(1, ...values) * 1.25; // headroom above the highest point
     ctx.strokeStyle = color;
     ctx.lineWidth = 2;
     ctx.beginPath();
+    // The newest sample sits at the right edge; older ones march left, one step a poll.
+    const step = width / (HISTORY - 1);
     values.forEach((v, i) => {
-      const x = (i / (HISTORY - 1)) * width;
+      const x = width - (values.length - 1 - i) * step;
       const y = height - 4 - (v / max) * (height - 8);
       if (i === 0) ctx.moveTo(x, y);
       else ctx.lineTo(x, y);
@@ -59,7 +68,8 @@ function draw(canvas, series) {
     ctx.stroke();
     ctx.fillStyle = color;
     ctx.font = "12px system-ui, sans-serif";
-    ctx.fillText(`${series[index].label} (max ${max})`, 8, 16 + index * 16);
+    const now = values.length ? values[values.length - 1] : 0;
+    ctx.fillText(`${series[index].label}: ${Math.round(now * 10) / 10} (peak ${Math.max(0, ...values)})`, 8, 16 + index * 16);
   });
 }
 
@@ -72,8 +82,9 @@ export function operatorView({ main }) {
   const cluster = h("strong", { class: "big", id: "op-cluster" }, "–");
   const local = h("strong", { class: "big", id: "op-process" }, "–");
   const eps = h("strong", { class: "big", id: "op-eps" }, "–");
-  const canvas = h("canvas", { class: "chart", role: "img", "aria-label": "Open connections and events per second over the last two minutes" });
+  const canvas = h("canvas", { class: "chart", role: "img", "aria-label": "Open connections and events per second over the last minute" });
   const table = h("table", { class: "stats-table" });
+  const kinds = h("dl", { class: "kinds", "aria-label": "Subscriptions by kind (cluster)" });
   const status = h("p", { class: "muted", role: "status" });
   const connections = [];
   const rates = [];
@@ -94,11 +105,11 @@ export function operatorView({ main }) {
       rates.push(e ?? 0);
       while (connections.length > HISTORY) connections.shift();
       while (rates.length > HISTORY) rates.shift();
-      const pad = (values) => [...Array(HISTORY - values.length).fill(0), ...values];
       draw(canvas, [
-        { values: pad(connections), color: "#1d7bd8", label: "connections" },
-        { values: pad(rates), color: "#d8731d", label: "events/s" },
+        { values: connections, color: "#1d7bd8", label: "open connections" },
+        { values: rates, color: "#d8731d", label: "events/s" },
       ]);
+      replace(kinds, subscriptionKinds(flat));
       replace(table, h("caption", {}, "Everything the server reports"), h("tbody", {}, flat.map(([k, v]) => h("tr", {}, h("th", { scope: "row" }, k), h("td", {}, String(v))))));
       status.textContent = `Updated ${new Date().toLocaleTimeString()}`;
     } catch (err) {
@@ -118,6 +129,7 @@ export function operatorView({ main }) {
       h("div", { class: "card tile" }, h("span", {}, "Events per second"), eps),
     ),
     h("div", { class: "card" }, canvas),
+    h("section", { class: "card" }, h("h2", { class: "section-title" }, "Subscriptions by kind (cluster)"), kinds),
     status,
     table,
   );

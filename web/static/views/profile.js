@@ -10,12 +10,8 @@ async function loadUser(name) {
 }
 
 function followState(user) {
-  // The social API may tell us directly; otherwise we learn it from the follow call.
-  for (const key of ["followed_by_me", "following", "is_following", "you_follow"]) {
-    if (typeof user[key] === "boolean") return user[key];
-  }
-  if (user.relationship && typeof user.relationship.following === "boolean") return user.relationship.following;
-  return null;
+  // From GET /users/{id}/relationship (the signed-in user's side).
+  return user.relationship ? Boolean(user.relationship.following) : false;
 }
 
 function counts(user) {
@@ -45,6 +41,7 @@ function followButton(user, onChange) {
         const result = await api(following ? "DELETE" : "POST", `/users/${user.user_id}/follow`);
         following = !following;
         if (result && typeof result.following === "boolean") following = result.following;
+        user.relationship = result;
         paint();
         toast(following ? `You follow @${user.user_name}.` : `You unfollowed @${user.user_name}.`);
         onChange();
@@ -99,7 +96,15 @@ export async function profileView({ main, params }) {
       // counts stay as they were
     }
   };
-  let follow = me && me.user_id !== user.user_id ? followButton(user, refreshCounts) : null;
+  if (me && me.user_id !== user.user_id) {
+    try {
+      const rel = await api("GET", `/users/${user.user_id}/relationship`);
+      user = { ...user, relationship: rel };
+    } catch {
+      // unknown: the button starts as "Follow" and learns from the server's answer
+    }
+  }
+  const follow = me && me.user_id !== user.user_id ? followButton(user, refreshCounts) : null;
   function paint() {
     const meta = user.user_metadata || {};
     const mine = me && me.user_id === user.user_id;
@@ -137,7 +142,6 @@ export async function profileView({ main, params }) {
     load: (cursor) => api("GET", `/users/${user.user_id}/tweets`, { query: { limit: 20, cursor } }),
   });
   replace(main, head, h("h2", { class: "section-title" }, "Tweets"), feed.el);
-  void follow;
   return () => feed.destroy();
 }
 

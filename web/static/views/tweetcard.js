@@ -1,7 +1,7 @@
 // One tweet on screen. The card keeps its tweet and can be updated in place by live events.
 
 import { api, currentUser } from "../api.js";
-import { h, replace, timeEl, trustedTweetHtml } from "../dom.js";
+import { h, icon, replace, timeEl, trustedTweetHtml } from "../dom.js";
 import { composer, safely, toast, userLink } from "../ui.js";
 
 export function tweetCard(tweet, { compact = false } = {}) {
@@ -83,14 +83,14 @@ function render(card, compact) {
       disabled: !me,
       onclick: () => toggleLike(card, compact),
     },
-    h("span", { "aria-hidden": "true" }, liked ? "♥" : "♡"),
+    icon(liked ? "heart" : "heartOutline"),
     " ",
     h("span", { class: "like-count" }, String(t.like_count || 0)),
   );
   const replyLink = h(
     "a",
     { href: `/tweets/${t.tweet_id}`, class: "action reply", "aria-label": "Replies" },
-    h("span", { "aria-hidden": "true" }, "💬"),
+    icon("reply"),
     " ",
     h("span", { class: "reply-count" }, String(t.reply_count || 0)),
   );
@@ -148,7 +148,7 @@ async function toggleLike(card, compact) {
   card.update({ liked_by_me: !liked, like_count: Math.max(0, (t.like_count || 0) + (liked ? -1 : 1)) });
   try {
     const result = await api(liked ? "DELETE" : "POST", `/tweets/${t.tweet_id}/likes`);
-    if (result && typeof result.like_count === "number") card.setCounts({ like_count: result.like_count, reply_count: card.tweet.reply_count });
+    if (result && result.tweet_id) card.update(result); // the server's tweet, liked_by_me included
   } catch (err) {
     card.update({ liked_by_me: liked, like_count: t.like_count });
     toast(err.message, "error");
