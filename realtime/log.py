@@ -104,9 +104,11 @@ class RedisLog:
 
     async def append(self, entries: list[tuple[str, str]]) -> list[str]:
         pipe = self._redis.pipeline(transaction=False)
+        # The epoch is set before anything is logged after a (re)start of Redis.
+        pipe.set(self.EPOCH_KEY, f"{time.time_ns() // 1_000_000}-0", nx=True)
         for stream, body in entries:
             pipe.xadd(self.key(stream), {"b": body}, maxlen=self._max, approximate=True)
-        return [str(i) for i in await pipe.execute()]
+        return [str(i) for i in (await pipe.execute())[1:]]
 
     async def epoch(self) -> tuple[int, int]:
         """When the current logs began (set now if Redis lost it)."""

@@ -35,12 +35,13 @@ GAP_CHANNEL = "murmur:gap"  # never a real channel: an Event here means "you mis
 _BATCH = 500  # channels per SUBSCRIBE command when resubscribing
 
 
-def connect_redis(url: str) -> aioredis.Redis:
-    """A client that fails fast instead of retrying behind our back (we handle reconnects)."""
+def connect_redis(url: str, retries: int = 1) -> aioredis.Redis:
+    """A client that fails fast: one retry, on a fresh connection, replaces a pooled one that
+    died with a Redis restart; anything longer is for the caller to handle."""
     return aioredis.Redis.from_url(
         url,
         decode_responses=True,
-        retry=Retry(NoBackoff(), 0),
+        retry=Retry(NoBackoff(), retries),
         socket_connect_timeout=2,
         health_check_interval=0,
     )
@@ -147,7 +148,8 @@ class RedisBackend(BroadcastBackend):
                 backoff = min(backoff * 2, self._max_backoff)
 
     async def _open_pubsub(self) -> None:
-        client = connect_redis(self._url)
+        # No retries here: a broken pub/sub connection must surface, so we know of the gap.
+        client = connect_redis(self._url, retries=0)
         self._pubsub = client.pubsub()
         await client.ping()  # fails fast while Redis is down
         # redis-py reads nothing on a pub/sub connection without a subscription: keep one.

@@ -68,33 +68,20 @@ async def served(app: Any) -> AsyncIterator[Served]:
 
 
 @pytest.fixture
-def start_app(settings: Settings, clock: Any, mongo_url: str) -> Any:
-    """Start further apps on the same database (``start_app(redis_url=...)``): each is a
-    whole Murmur with its own hub, as a separate process would have."""
-    stack = contextlib.AsyncExitStack()
+async def apps(settings: Settings, clock: Any, mongo_url: str) -> AsyncIterator[Any]:
+    """``await apps(n, redis_url=...)``: n more Murmurs on the test's database, each with its
+    own hub and uvicorn, as separate processes would have (in this event loop, for speed)."""
+    async with contextlib.AsyncExitStack() as stack:
 
-    async def start(**overrides: Any) -> Served:
-        application = create_app(settings.model_copy(update=overrides), clock=clock)
-        await stack.enter_async_context(application.router.lifespan_context(application))
-        return await stack.enter_async_context(serve(application))
+        async def make(n: int, **overrides: Any) -> list[Served]:
+            started = []
+            for _ in range(n):
+                application = create_app(settings.model_copy(update=overrides), clock=clock)
+                await stack.enter_async_context(application.router.lifespan_context(application))
+                started.append(await stack.enter_async_context(serve(application)))
+            return started
 
-    yield start
-    # Closed by the finalizer below (pytest cannot await in a sync fixture's teardown).
-    start.stack = stack  # type: ignore[attr-defined]
-
-
-@pytest.fixture
-async def apps(start_app: Any, settings: Settings, mongo_url: str) -> AsyncIterator[Any]:
-    """``await apps(n, redis_url=...)``: n apps sharing Redis and the database."""
-    started: list[Served] = []
-
-    async def make(n: int, **overrides: Any) -> list[Served]:
-        for _ in range(n):
-            started.append(await start_app(**overrides))
-        return started[-n:]
-
-    yield make
-    await start_app.stack.aclose()
+        yield make
     cleaner: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url)
     await cleaner.drop_database(settings.mongodb_db)
     await cleaner.close()
