@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
@@ -13,6 +15,8 @@ from ..services import services
 
 router = Router("meta")
 
+READY_TIMEOUT_SECONDS = 2.0
+
 
 @router.get("/healthz", "The process is up", response=Health)
 async def healthz(request: Request) -> Response:
@@ -23,7 +27,8 @@ async def healthz(request: Request) -> Response:
 async def readyz(request: Request) -> Response:
     svc = services(request)
     try:
-        await svc.db.command("ping")
+        # Bounded: a probe must answer quickly, not wait out the driver's server selection.
+        await asyncio.wait_for(svc.db.command("ping"), READY_TIMEOUT_SECONDS)
     except Exception as exc:
         raise Unavailable("The database is not reachable.", code="database_unavailable") from exc
     return json_response(Health(status="ok", database="ok"))
