@@ -6,8 +6,8 @@ import httpx
 from openapi_spec_validator import validate
 
 from server.api import ApiRoute
-from server.embedded import EmbeddedMongo
 from server.app import create_app
+from server.embedded import EmbeddedMongo
 
 from .test_auth import error_code
 
