@@ -62,7 +62,10 @@ def test_screenshots_of_home_profile_and_operator(murmur, tabs, screenshots, dev
     page = tab.goto("/operator")
     expect(page.get_by_role("heading", name="Operator")).to_be_visible()
     expect(page.locator(".list-status, [role=status]").last).not_to_be_empty()
-    page.wait_for_timeout(2500)  # a few polls, so the chart has a line
+    for i in range(4):  # some traffic while it polls, so the chart has something to draw
+        murmur.tweet(admin, f"Operator check {i} #ops")
+        page.wait_for_timeout(700)
+    expect(page.locator("#op-cluster")).not_to_have_text("–")
     page.screenshot(path=screenshots / f"operator-{device}.png", full_page=True)
 
     for name in ("home", "profile", "operator"):
