@@ -119,8 +119,6 @@ class FanoutWorker:
         elif kind == "backfill":
             await self._backfill(job["owner"], job["author"])
         elif kind == "deleted":
-            tweet_id = ObjectId(job["tweet_id"])
-            await timeline_store.remove_tweet(db, tweet_id=tweet_id)
             event = TweetDeleted(
                 data=TweetDeletedData(tweet_id=job["tweet_id"], user_id=job["author"])
             )
@@ -154,7 +152,9 @@ class FanoutWorker:
             self.svc.db, followee=author, after=job.get("after"), size=self.batch_size
         )
         async for owners, last_edge in batches:
-            if store:
+            if isinstance(event, TweetDeleted):
+                await timeline_store.remove_tweet(self.svc.db, owners=owners, tweet_id=tweet_id)
+            elif store:
                 await timeline_store.push(
                     self.svc.db, owners=owners, tweet_id=tweet_id, author=author
                 )

@@ -40,11 +40,14 @@ async def backfill(db: Database, *, owner: str, author: str, tweet_ids: Iterable
     return await _insert(db, [{"owner": owner, "tweet_id": t, "author": author} for t in tweet_ids])
 
 
-async def remove_tweet(db: Database, *, tweet_id: ObjectId) -> int:
-    return (await db.timelines.delete_many({"tweet_id": tweet_id})).deleted_count
+async def remove_tweet(db: Database, *, owners: list[str], tweet_id: ObjectId) -> int:
+    """Remove a tweet from these owners' timelines (by the entry index, batch by batch)."""
+    query = {"owner": {"$in": owners}, "tweet_id": tweet_id}
+    return (await db.timelines.delete_many(query)).deleted_count
 
 
 async def remove_author(db: Database, *, owner: str, author: str) -> int:
+    """An unfollow: scans only this owner's (capped) entries, by the entry index."""
     return (await db.timelines.delete_many({"owner": owner, "author": author})).deleted_count
 
 
