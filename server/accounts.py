@@ -7,7 +7,8 @@ from datetime import timedelta
 
 from starlette.requests import HTTPConnection
 
-from .errors import BadRequest, Forbidden, NotFound, Unauthorized, Unprocessable
+from .errors import BadRequest, Forbidden, NotFound, Unauthorized, Unavailable, Unprocessable
+from .mail import MailError
 from .models import LoginRequest, SignupRequest, TokenPair
 from .security import keyed_hash, new_opaque_token, new_otp
 from .services import Services, services
@@ -28,8 +29,18 @@ async def sign_up(svc: Services, req: SignupRequest) -> UserRecord:
         now=svc.clock(),
         role="admin" if req.user_name.lower() in _admin_names(svc) else "user",
     )
-    await send_otp(svc, user)
+    try:
+        await send_otp(svc, user)
+    except MailError as exc:
+        # No account without a way to confirm it: undo, so that signing up again works.
+        await session_store.delete_otp(svc.db, user_id=user.id)
+        await user_store.delete(svc.db, user_id=user.id)
+        raise _mail_unavailable() from exc
     return user
+
+
+def _mail_unavailable() -> Unavailable:
+    return Unavailable("The e-mail could not be sent; try again later.", code="mail_unavailable")
 
 
 def _admin_names(svc: Services) -> set[str]:
@@ -68,7 +79,10 @@ async def resend_otp(svc: Services, name_or_email: str) -> None:
     if user.email_verified:
         raise BadRequest("This e-mail address is already verified.", code="already_verified")
     await svc.limits.hit(svc.settings.rate_limit_otp_resend, "otp-resend", user.id)
-    await send_otp(svc, user)
+    try:
+        await send_otp(svc, user)
+    except MailError as exc:
+        raise _mail_unavailable() from exc
 
 
 async def verify_otp(svc: Services, name_or_email: str, code: str) -> TokenPair:

@@ -14,6 +14,10 @@ from urllib.parse import unquote, urlsplit
 log = logging.getLogger("murmur.mail")
 
 
+class MailError(Exception):
+    """The message could not be handed to the mail server."""
+
+
 class Mailer:
     def __init__(self, sender: str, smtp_url: str | None, outbox_dir: Path) -> None:
         self.sender = sender
@@ -28,7 +32,11 @@ class Mailer:
         msg["Message-ID"] = f"<{uuid.uuid4().hex}@murmur>"
         msg.set_content(body)
         if self.smtp_url:
-            await asyncio.to_thread(self._send_smtp, msg)
+            try:
+                await asyncio.to_thread(self._send_smtp, msg)
+            except (OSError, smtplib.SMTPException) as exc:
+                log.warning("mail to %s not sent: %r", to, exc)
+                raise MailError(f"could not send mail to {to}") from exc
         else:
             await asyncio.to_thread(self._write_outbox, msg)
 

@@ -48,7 +48,7 @@ async def username_availability(request: Request) -> Response:
     body=SignupRequest,
     response=Me,
     status=201,
-    errors=(409, 422, 429),
+    errors=(409, 422, 429, 503),
 )
 async def signup(request: Request) -> Response:
     svc = services(request)
@@ -77,7 +77,7 @@ async def verify_otp(request: Request) -> Response:
     "Send a new e-mail code",
     body=ResendOtpRequest,
     status=202,
-    errors=(400, 404, 429),
+    errors=(400, 404, 429, 503),
 )
 async def resend_otp(request: Request) -> Response:
     svc = services(request)

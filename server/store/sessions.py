@@ -46,6 +46,10 @@ async def count_otp_failure(db: Database, *, user_id: str, max_attempts: int) ->
     return None if doc is None else int(doc["attempts"])
 
 
+async def delete_otp(db: Database, *, user_id: str) -> None:
+    await db.otps.delete_one({"user_id": user_id})
+
+
 async def consume_otp(db: Database, *, user_id: str, code_hash: str) -> bool:
     """Delete the code if it matches; True once, for exactly one caller."""
     result = await db.otps.delete_one({"user_id": user_id, "code_hash": code_hash})

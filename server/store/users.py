@@ -130,6 +130,10 @@ async def by_ids(db: Database, *, user_ids: list[str]) -> dict[str, UserRecord]:
     return found
 
 
+async def delete(db: Database, *, user_id: str) -> None:
+    await db.users.delete_one({"_id": ObjectId(user_id)})
+
+
 async def set_verified(db: Database, *, user_id: str) -> None:
     await db.users.update_one({"_id": ObjectId(user_id)}, {"$set": {"email_verified": True}})
 

@@ -1,0 +1,68 @@
+"""Every index declared in server/db.py exists after start-up, exactly as declared."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pymongo.errors import DuplicateKeyError
+
+from server.db import INDEXES, connect, ensure_indexes
+
+OPTIONS = ("unique", "sparse", "partialFilterExpression", "expireAfterSeconds")
+
+
+@pytest.fixture
+async def db(mongo_url: str, db_name: str) -> Any:
+    client = connect(mongo_url)
+    yield client[db_name]
+    await client.drop_database(db_name)
+    await client.close()
+
+
+async def _existing(db: Any) -> dict[str, dict[str, dict[str, Any]]]:
+    found: dict[str, dict[str, dict[str, Any]]] = {}
+    for collection in INDEXES:
+        cursor = await db[collection].list_indexes()
+        found[collection] = {ix["name"]: dict(ix) async for ix in cursor}
+    return found
+
+
+async def test_ensure_indexes_creates_every_declared_index(db):
+    await ensure_indexes(db)
+    existing = await _existing(db)
+    for collection, models in INDEXES.items():
+        for model in models:
+            wanted = model.document
+            got = existing[collection].get(wanted["name"])
+            assert got is not None, (collection, wanted["name"])
+            assert list(got["key"].items()) == list(wanted["key"].items()), wanted["name"]
+            for option in OPTIONS:
+                assert got.get(option) == wanted.get(option), (wanted["name"], option)
+
+
+async def test_ensure_indexes_is_idempotent(db):
+    await ensure_indexes(db)
+    before = await _existing(db)
+    await ensure_indexes(db)
+    assert await _existing(db) == before
+
+
+async def test_declared_names_are_unique_per_collection():
+    for collection, models in INDEXES.items():
+        names = [m.document["name"] for m in models]
+        assert len(names) == len(set(names)), collection
+
+
+async def test_user_names_and_emails_are_unique_lower_cased(db):
+    await ensure_indexes(db)
+    await db.users.insert_one({"user_name_lower": "alice", "email_lower": "a@example.com"})
+    with pytest.raises(DuplicateKeyError):
+        await db.users.insert_one({"user_name_lower": "alice", "email_lower": "b@example.com"})
+    with pytest.raises(DuplicateKeyError):
+        await db.users.insert_one({"user_name_lower": "bob", "email_lower": "a@example.com"})
+    assert await db.users.count_documents({}) == 1
+
+
+async def test_writes_wait_for_a_majority(db):
+    assert db.write_concern.document == {"w": "majority"}
