@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterator
 
@@ -79,6 +80,7 @@ class Connection:
         self.identity = identity
         self.expired = False
         self.close: Callable[[int, str], Awaitable[None]] | None = None  # set by the endpoint
+        self.closing: asyncio.Future[None] | None = None  # the close frame on its way
         self.hidden: frozenset[str] = frozenset()
         self.subscriptions: dict[str, Subscription] = {}
         self.sender = Sender(send, max_backlog, on_drop)

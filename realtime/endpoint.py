@@ -174,7 +174,7 @@ def _closer(conn: Connection, send: Send) -> Callable[[int, str], Coroutine[Any,
         # Never wait on a slow socket here (the hub's dispatch loop may be the caller).
         conn.sender.cancel()
         message = {"type": "websocket.close", "code": code, "reason": reason}
-        task = asyncio.ensure_future(send(message))
+        task = conn.closing = asyncio.ensure_future(send(message))
         task.add_done_callback(lambda t: t.cancelled() or t.exception())
 
     return close

@@ -101,8 +101,12 @@ class Hub:
 
     async def close_all(self, code: int, reason: str) -> None:
         """Close every local socket (graceful shutdown sends 1001 so clients reconnect)."""
-        for conn in list(self.connections):
+        conns = list(self.connections)
+        for conn in conns:
             await self._close(conn, code, reason)
+        closing = [c.closing for c in conns if c.closing is not None]
+        if closing:
+            await asyncio.wait(closing, timeout=2)
 
     # --- publishing (the server's Publisher) ---
 

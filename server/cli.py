@@ -7,8 +7,6 @@ import asyncio
 import logging
 import sys
 
-import uvicorn
-
 from .embedded import EmbeddedMongo
 from .settings import Settings
 
@@ -20,14 +18,15 @@ def serve(args: argparse.Namespace) -> int:
     if not settings.mongodb_url:
         embedded = EmbeddedMongo(settings.data_dir.resolve() / "db")
         settings = settings.model_copy(update={"mongodb_url": embedded.start()})
+    from . import live
     from .app import create_app
 
     try:
-        uvicorn.run(
+        live.run(
             create_app(settings),
+            settings,
             host=settings.host,
             port=settings.port,
-            ws="websockets-sansio",
             log_level=settings.log_level.lower(),
             proxy_headers=True,
             timeout_graceful_shutdown=10,
@@ -65,6 +64,17 @@ def make_admin(args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
+def stats(args: argparse.Namespace) -> int:
+    """The cluster's live connection counts, as each process last reported them to Redis."""
+    from realtime.stats import print_cluster
+
+    settings = Settings()
+    if not settings.redis_url:
+        print("Set REDIS_URL (the cluster's Redis) first.", file=sys.stderr)
+        return 2
+    return print_cluster(settings.redis_url)
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -81,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     p_admin.add_argument("user_name")
     p_admin.add_argument("--role", choices=["admin", "moderator", "user"], default="admin")
     p_admin.set_defaults(func=make_admin)
+    p_stats = sub.add_parser("stats", help="print the cluster's live WebSocket connections")
+    p_stats.set_defaults(func=stats)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

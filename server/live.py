@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import hmac
+import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
+import uvicorn
 from broadcaster._backends.memory import MemoryBackend
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -20,6 +22,7 @@ from realtime.endpoint import Endpoint
 from realtime.hub import Hub, HubLimits
 from realtime.log import MemoryLog, RedisLog
 from realtime.metrics import CONTENT_TYPE
+from realtime.protocol import CLOSE_GOING_AWAY
 from realtime.redis_backend import RedisBackend
 from realtime.stats import Reporter, summary
 from realtime.types import AuthFailed, Identity
@@ -128,6 +131,32 @@ async def _require_admin(svc: Services, token: str | None) -> None:
     caller = await accounts.authenticate(svc, token)
     if caller.user.role != "admin":
         raise Forbidden("Admins only.", code="admin_only")
+
+
+class _Server(uvicorn.Server):
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        # uvicorn would close WebSockets with 1012; close ours first with 1001 ("going
+        # away": reconnect, to another process) and let the frames leave.
+        app: Any = self.config.app
+        hub: Hub | None = getattr(app.state, "hub", None)
+        if hub is not None:
+            await hub.close_all(CLOSE_GOING_AWAY, "server shutting down")
+        await super().shutdown(sockets)
+
+
+def run(app: Any, settings: Settings, **uvicorn_options: Any) -> None:
+    """Serve ``app`` with uvicorn's sansio WebSockets, heartbeats and frame limit."""
+    config = uvicorn.Config(
+        app,
+        ws="websockets-sansio",
+        # Transport-level heartbeat: ping every interval; no pong within it closes the socket.
+        ws_ping_interval=settings.ws_heartbeat_seconds,
+        ws_ping_timeout=settings.ws_heartbeat_seconds,
+        # A hard cap well above the protocol's limit (which answers with an error frame).
+        ws_max_size=max(4 * settings.ws_max_frame_bytes, 64 * 1024),
+        **uvicorn_options,
+    )
+    _Server(config).run()
 
 
 def routes() -> list[BaseRoute]:
