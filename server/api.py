@@ -29,6 +29,7 @@ class Spec:
     tag: str
     status: int = 200
     body: type[BaseModel] | None = None
+    body_required: bool = True
     response: Any = None
     auth: bool = False
     params: tuple[Param, ...] = ()

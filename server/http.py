@@ -66,6 +66,12 @@ async def read_json(request: Request, model: type[M], max_bytes: int) -> M:
         raise Unprocessable("The request body is not valid.", details=details) from exc
 
 
+def has_body(request: Request) -> bool:
+    """Whether the request carries a body at all (for endpoints where one is optional)."""
+    length = request.headers.get("content-length")
+    return "transfer-encoding" in request.headers or (length is not None and length != "0")
+
+
 def validate(model: type[M], data: Any) -> M:
     """Validate already-parsed data (e.g. query parameters) with the same 422 envelope."""
     try:

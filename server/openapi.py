@@ -78,7 +78,7 @@ def build(routes: list[BaseRoute], title: str, version: str) -> dict[str, Any]:
         }
         if spec.body is not None:
             op["requestBody"] = {
-                "required": True,
+                "required": spec.body_required,
                 "content": {"application/json": {"schema": _ref(spec.body)}},
             }
         ok: dict[str, Any] = {"description": "OK"}

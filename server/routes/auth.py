@@ -7,7 +7,7 @@ from starlette.responses import Response
 
 from .. import accounts
 from ..api import Param, Router
-from ..http import json_response, read_json
+from ..http import has_body, json_response, read_json
 from ..models import (
     LoginRequest,
     LogoutRequest,
@@ -116,11 +116,15 @@ async def refresh(request: Request) -> Response:
     "/auth/logout",
     "End this session (its refresh tokens and open sockets)",
     body=LogoutRequest,
+    body_required=False,
     status=204,
     auth=True,
 )
 async def logout(request: Request) -> Response:
     svc = services(request)
     who = await accounts.caller(request)
+    if has_body(request):
+        # Optional and only checked: the session named by the access token is what ends.
+        await read_json(request, LogoutRequest, svc.settings.max_body_bytes)
     await accounts.revoke(svc, who.session_id)
     return Response(status_code=204)

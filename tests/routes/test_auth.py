@@ -423,3 +423,17 @@ async def test_signing_in_after_the_clock_moved_on(client, make_user, clock):
     assert r.status_code == 200
     r = await client.get("/users/me", headers=bearer(r.json()["access_token"]))
     assert r.status_code == 200, r.text
+
+
+async def test_logout_body_is_optional_but_checked(client, make_user):
+    xena = await make_user("xena")
+    r = await client.post("/auth/logout", json={"refresh_token": 5}, headers=xena.headers)
+    assert r.status_code == 422
+    r = await client.post("/auth/logout", json={"everything": True}, headers=xena.headers)
+    assert r.status_code == 422
+    assert (await client.get("/users/me", headers=xena.headers)).status_code == 200
+    r = await client.post(
+        "/auth/logout", json={"refresh_token": xena.refresh_token}, headers=xena.headers
+    )
+    assert r.status_code == 204
+    assert (await client.get("/users/me", headers=xena.headers)).status_code == 401
