@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import sys
 
 from .embedded import EmbeddedMongo
@@ -21,6 +22,9 @@ def serve(args: argparse.Namespace) -> int:
     from . import live
     from .app import create_app
 
+    # uvicorn re-raises the signal that stopped it once it has shut down; SIGTERM's default
+    # action would kill us on the spot and orphan the embedded database, so make it an exit.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
         live.run(
             create_app(settings),
@@ -35,6 +39,10 @@ def serve(args: argparse.Namespace) -> int:
         if embedded:
             embedded.stop()
     return 0
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def make_admin(args: argparse.Namespace) -> int:
