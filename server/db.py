@@ -51,6 +51,11 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("bucket", ASCENDING)], name="by_bucket"),
         IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0, name="expiry"),
     ],
+    # Search's keyword back-end: postings in buckets, read by (term) or (term, seq); see
+    # store/postings.py. search_terms and search_slots are read by _id only.
+    "search_postings": [
+        IndexModel([("term", ASCENDING), ("seq", ASCENDING)], unique=True, name="bucket"),
+    ],
     "oauth_states": [
         IndexModel([("state_hash", ASCENDING)], unique=True, name="state"),
         IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0, name="expiry"),

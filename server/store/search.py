@@ -1,12 +1,14 @@
-"""Search queries over the ``tweets`` collection, for both back-ends.
+"""Search queries over the ``tweets`` collection.
 
-The keyword back-end filters on the analyzed ``terms`` array (multikey index ``by_term``);
-the ``$text`` back-end on a text index created at start-up when the server has them.
+The ``$text`` back-end filters on a text index created at start-up when the server has
+them; the keyword back-end finds ids in its postings (``store/postings.py``) and comes here
+only to check candidates against their text and to fetch the page.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Literal
 
@@ -45,34 +47,25 @@ def _phrase_regex(phrase: str) -> str:
 
 
 def build_filter(
-    backend: Backend,
     q: SearchQuery,
     *,
     user_id: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    exclude_authors: Iterable[str] = (),
 ) -> dict[str, Any]:
-    """The MongoDB filter for ``q`` (hidden tweets are always left out)."""
+    """The ``$text`` back-end's filter for ``q`` (hidden tweets are always left out)."""
     f: dict[str, Any] = {"hidden": {"$ne": True}}
-    if backend == "keyword":
-        terms: dict[str, Any] = {}
-        if q.terms:
-            terms["$all"] = q.terms
-        if q.excluded:
-            terms["$nin"] = q.excluded
-        if terms:
-            f["terms"] = terms
-    else:
-        search = [*q.words, *(f'"{p}"' for p in q.phrases), *(f"-{w}" for w in q.excluded_words)]
-        if q.words or q.phrases:
-            f["$text"] = {"$search": " ".join(search)}
-        entity_terms = [t for t in q.terms if t[0] in "#@"]
-        excluded_entities = [t for t in q.excluded if t[0] in "#@"]
-        if entity_terms or excluded_entities:
-            f["terms"] = {
-                **({"$all": entity_terms} if entity_terms else {}),
-                **({"$nin": excluded_entities} if excluded_entities else {}),
-            }
+    search = [*q.words, *(f'"{p}"' for p in q.phrases), *(f"-{w}" for w in q.excluded_words)]
+    if q.words or q.phrases:
+        f["$text"] = {"$search": " ".join(search)}
+    entity_terms = [t for t in q.terms if t[0] in "#@"]
+    excluded_entities = [t for t in q.excluded if t[0] in "#@"]
+    if entity_terms or excluded_entities:
+        f["terms"] = {
+            **({"$all": entity_terms} if entity_terms else {}),
+            **({"$nin": excluded_entities} if excluded_entities else {}),
+        }
     clauses: list[dict[str, Any]] = [
         {"search_text": {"$regex": _phrase_regex(p)}} for p in q.phrases
     ]
@@ -81,6 +74,8 @@ def build_filter(
         f["$and"] = clauses
     if user_id is not None:
         f["user_id"] = user_id
+    elif exclude_authors:
+        f["user_id"] = {"$nin": sorted(exclude_authors)}
     if since is not None or until is not None:
         f["created_at"] = {
             **({"$gte": since} if since else {}),
@@ -89,18 +84,25 @@ def build_filter(
     return f
 
 
-async def candidates(
-    db: Database, *, backend: Backend, query: dict[str, Any], limit: int
-) -> list[dict[str, Any]]:
-    """The newest ``limit`` matches, light: id, terms, creation time (and text score)."""
+async def candidates(db: Database, *, query: dict[str, Any], limit: int) -> list[dict[str, Any]]:
+    """The best ``limit`` matches by text score, light: id, terms, creation time, score."""
     projection: dict[str, Any] = {"terms": 1, "created_at": 1}
     cursor = db.tweets.find(query, projection)
-    if backend == "text" and "$text" in query:
+    if "$text" in query:
         projection["score"] = {"$meta": "textScore"}
         cursor = db.tweets.find(query, projection).sort([("score", {"$meta": "textScore"})])
     else:
         cursor = cursor.sort("_id", -1)
     return await cursor.limit(limit).to_list(length=limit)
+
+
+async def check_fields(db: Database, *, ids: list[ObjectId]) -> dict[ObjectId, dict[str, Any]]:
+    """``terms``, ``search_text``, ``user_id`` of the visible tweets among ``ids`` (a few dozen)."""
+    docs = db.tweets.find(
+        {"_id": {"$in": ids}, "hidden": {"$ne": True}},
+        {"terms": 1, "search_text": 1, "user_id": 1},
+    )
+    return {d["_id"]: d async for d in docs}
 
 
 async def by_ids(db: Database, *, ids: list[ObjectId]) -> list[Tweet]:

@@ -1,0 +1,186 @@
+"""The keyword back-end's inverted index: ``search_terms``, ``search_postings``, ``search_slots``.
+
+A term's postings are packed into bucket documents of at most ``BUCKET_SIZE`` entries
+(``{term, seq, s}``, ``s`` a string of fixed-width entries), so reading a term that occurs in
+5,000 tweets touches 5 small documents instead of 5,000: the cost of a query on a server
+that scans or fetches document by document is the number of documents, not their size.
+Each entry is ``|`` + tweet id (24 hex) + ``created_at`` in ms (11 hex) + term count (2 hex).
+
+``search_terms`` holds ``{_id: term, df, slots}``: ``df`` (live postings) picks the rarest term
+before anything is read; ``slots`` only grows and numbers the entries, so a bucket's ``seq``
+is ``slot // BUCKET_SIZE``. ``search_slots`` remembers where each tweet's entries went, so a
+delete, hide or edit removes exactly those entries without scanning a term's buckets.
+Every read and write is a single-equality (or ``$in``) lookup on an index.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from bson import ObjectId
+from pymongo import ReturnDocument, UpdateOne
+
+from ..db import Database
+
+BUCKET_SIZE = 1000
+AUTHOR_PREFIX = "~"  # the author's term ("~<user_id>"); no query word can produce it
+_MAX_COUNT = 0xFF
+
+
+@dataclass(frozen=True)
+class Posting:
+    created_at: datetime
+    count: int  # how often the term occurs in the tweet
+
+
+def author_term(user_id: str) -> str:
+    return AUTHOR_PREFIX + user_id
+
+
+def tweet_terms(terms: Iterable[str], user_id: str) -> Counter[str]:
+    """A tweet's posting terms with their counts: its analyzed terms plus its author."""
+    counts = Counter(terms)
+    counts[author_term(user_id)] = 1
+    return counts
+
+
+def encode(tweet_id: ObjectId, created_at: datetime, count: int) -> str:
+    ms = int(created_at.timestamp() * 1000)
+    return f"|{tweet_id}{ms:011x}{min(count, _MAX_COUNT):02x}"
+
+
+def decode(s: str) -> dict[ObjectId, Posting]:
+    out: dict[ObjectId, Posting] = {}
+    for e in s.split("|")[1:]:
+        if len(e) == 37:
+            created = datetime.fromtimestamp(int(e[24:35], 16) / 1000, UTC)
+            out[ObjectId(e[:24])] = Posting(created, int(e[35:], 16))
+    return out
+
+
+async def document_frequencies(db: Database, *, terms: list[str]) -> dict[str, int]:
+    """How many live tweets hold each term (a term with none is left out)."""
+    cursor = db.search_terms.find({"_id": {"$in": terms}}, {"df": 1})
+    return {d["_id"]: d["df"] async for d in cursor if d.get("df", 0) > 0}
+
+
+async def read(db: Database, *, terms: list[str]) -> dict[str, dict[ObjectId, Posting]]:
+    """Every posting of each term, read bucket by bucket in one query."""
+    out: dict[str, dict[ObjectId, Posting]] = {t: {} for t in terms}
+    async for bucket in db.search_postings.find({"term": {"$in": terms}}, {"term": 1, "s": 1}):
+        out[bucket["term"]].update(decode(bucket.get("s", "")))
+    return out
+
+
+async def add(
+    db: Database, *, tweet_id: ObjectId, created_at: datetime, user_id: str, terms: list[str]
+) -> None:
+    """Index a tweet (on create, edit and restore); entries it no longer has are removed."""
+    before = await db.search_slots.find_one({"_id": tweet_id})
+    old = {term: [term, seq, entry] for term, seq, entry in (before or {}).get("at", [])}
+    wanted = {
+        term: encode(tweet_id, created_at, count)
+        for term, count in tweet_terms(terms, user_id).items()
+    }
+    kept = [old[t] for t, entry in wanted.items() if t in old and old[t][2] == entry]
+    fresh = [t for t in wanted if t not in old or old[t][2] != wanted[t]]
+    slots = await asyncio.gather(*(_take_slot(db, term) for term in fresh))
+    added = [[t, slot // BUCKET_SIZE, wanted[t]] for t, slot in zip(fresh, slots, strict=True)]
+    if added:
+        await db.search_postings.bulk_write(
+            [
+                UpdateOne(
+                    {"term": term, "seq": seq},
+                    [{"$set": {"s": {"$concat": [{"$ifNull": ["$s", ""]}, {"$literal": entry}]}}}],
+                    upsert=True,
+                )
+                for term, seq, entry in added
+            ],
+            ordered=False,
+        )
+    # New entries first, then the old ones go: an edited tweet is never missing meanwhile.
+    await db.search_slots.replace_one(
+        {"_id": tweet_id}, {"_id": tweet_id, "at": kept + added}, upsert=True
+    )
+    await _remove_entries(db, [a for a in old.values() if a not in kept])
+
+
+async def remove(db: Database, *, tweet_id: ObjectId) -> None:
+    """Take a tweet out of the index (on delete and hide). Idempotent."""
+    before = await db.search_slots.find_one_and_delete({"_id": tweet_id})
+    if before is not None:
+        await _remove_entries(db, before["at"])
+
+
+async def _take_slot(db: Database, term: str) -> int:
+    doc = await db.search_terms.find_one_and_update(
+        {"_id": term},
+        {"$inc": {"df": 1, "slots": 1}},
+        upsert=True,
+        return_document=ReturnDocument.AFTER,
+    )
+    assert doc is not None
+    return int(doc["slots"]) - 1
+
+
+async def _remove_entries(db: Database, at: list[list[Any]]) -> None:
+    if not at:
+        return
+    await db.search_postings.bulk_write(
+        [
+            UpdateOne(
+                {"term": term, "seq": seq},
+                [
+                    {
+                        "$set": {
+                            "s": {"$replaceAll": {"input": "$s", "find": entry, "replacement": ""}}
+                        }
+                    }
+                ],
+            )
+            for term, seq, entry in at
+        ],
+        ordered=False,
+    )
+    await db.search_terms.bulk_write(
+        [UpdateOne({"_id": term}, {"$inc": {"df": -1}}) for term, _seq, _entry in at],
+        ordered=False,
+    )
+
+
+async def bulk_load(db: Database, tweets: list[dict[str, Any]]) -> None:
+    """Index many tweets at once into an empty index (seeding, benchmarks, rebuilds).
+
+    Builds exactly what ``add`` would have built for the same tweets in ``_id`` order.
+    """
+    by_term: dict[str, list[str]] = defaultdict(list)
+    slots: list[dict[str, Any]] = []
+    for doc in sorted(tweets, key=lambda d: d["_id"]):
+        at = []
+        for term, count in tweet_terms(doc["terms"], doc["user_id"]).items():
+            entry = encode(doc["_id"], doc["created_at"], count)
+            at.append([term, len(by_term[term]) // BUCKET_SIZE, entry])
+            by_term[term].append(entry)
+        slots.append({"_id": doc["_id"], "at": at})
+    buckets = [
+        {
+            "term": term,
+            "seq": seq,
+            "s": "".join(entries[seq * BUCKET_SIZE : (seq + 1) * BUCKET_SIZE]),
+        }
+        for term, entries in by_term.items()
+        for seq in range((len(entries) + BUCKET_SIZE - 1) // BUCKET_SIZE)
+    ]
+    counts = [{"_id": t, "df": len(e), "slots": len(e)} for t, e in by_term.items()]
+    for name, docs in (
+        ("search_postings", buckets),
+        ("search_terms", counts),
+        ("search_slots", slots),
+    ):
+        for start in range(0, len(docs), 1000):
+            await db[name].insert_many(docs[start : start + 1000], ordered=False)
