@@ -70,6 +70,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> S
                 async with live.running(app, app.state.services):
                     yield
         finally:
+            if hasattr(app.state, "services"):
+                await app.state.services.limits.close()
             await client.close()
 
     routes = api_routes()
@@ -104,7 +106,11 @@ async def _open_services(settings: Settings, db: Database, clock: Clock) -> Serv
         ),
         token_secret=secret,
         mailer=Mailer(settings.mail_from, settings.smtp_url, settings.outbox_dir),
-        limits=RateLimits(settings.redis_url, enabled=settings.rate_limits_enabled),
+        limits=RateLimits(
+            settings.redis_url,
+            enabled=settings.rate_limits_enabled,
+            prefix=f"murmur:{settings.mongodb_db}",
+        ),
         search_backend=await choose_backend(db, settings.search_backend),
     )
 

@@ -2,29 +2,45 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
+from limits.errors import StorageError
 from limits.storage import storage_from_string
+from redis.asyncio import ConnectionPool
 
 from .errors import RateLimited
 
+log = logging.getLogger("murmur.ratelimit")
+
 
 class RateLimits:
-    def __init__(self, redis_url: str | None, enabled: bool = True) -> None:
-        storage: Storage
-        if redis_url:
-            storage = storage_from_string(  # type: ignore[assignment]
-                "async+" + redis_url, implementation="redispy"
-            )
-        else:
-            storage = MemoryStorage()
-        self.storage = storage
+    """Moving-window limits shared by every process through Redis.
+
+    When Redis cannot be reached the limits still apply, per process, from memory: a Redis
+    outage neither turns every request into an error nor switches the limits off.
+    """
+
+    def __init__(self, redis_url: str | None, enabled: bool = True, prefix: str = "murmur") -> None:
         self.enabled = enabled
-        self._limiter = MovingWindowRateLimiter(storage)
+        self._local = MovingWindowRateLimiter(MemoryStorage())
+        self._shared: MovingWindowRateLimiter | None = None
+        self._pool: ConnectionPool | None = None
+        if redis_url:
+            # Our own pool, so close() can release its connections.
+            self._pool = ConnectionPool.from_url(redis_url, socket_connect_timeout=2)
+            storage: Storage = storage_from_string(  # type: ignore[assignment]
+                "async+" + redis_url,
+                implementation="redispy",
+                wrap_exceptions=True,
+                key_prefix=f"{prefix}:limits",
+                connection_pool=self._pool,
+            )
+            self._shared = MovingWindowRateLimiter(storage)
         self._parsed: dict[str, RateLimitItem] = {}
 
     async def hit(self, limit: str, *keys: str) -> None:
@@ -32,8 +48,31 @@ class RateLimits:
         if not self.enabled:
             return
         item = self._parsed.get(limit) or self._parsed.setdefault(limit, parse(limit))
-        if await self._limiter.hit(item, *keys):
+        limiter = self._shared
+        allowed = await self._shared_hit(item, keys) if limiter else None
+        if limiter is None or allowed is None:
+            limiter = self._local
+            allowed = await limiter.hit(item, *keys)
+        if allowed:
             return
-        stats = await self._limiter.get_window_stats(item, *keys)
-        retry_after = max(1, math.ceil(stats.reset_time - time.time()))
-        raise RateLimited(retry_after)
+        try:
+            reset = (await limiter.get_window_stats(item, *keys)).reset_time
+        except StorageError:
+            reset = time.time() + item.get_expiry()
+        raise RateLimited(max(1, math.ceil(reset - time.time())))
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.disconnect()
+
+    async def _shared_hit(self, item: RateLimitItem, keys: tuple[str, ...]) -> bool | None:
+        """The shared limiter's answer, or None when Redis cannot be reached."""
+        assert self._shared is not None
+        for attempt in (1, 2):
+            # The retry: the first command after a Redis restart fails on a stale connection.
+            try:
+                return await self._shared.hit(item, *keys)
+            except StorageError as exc:
+                if attempt == 2:
+                    log.warning("rate-limit storage unavailable, limiting locally: %s", exc)
+        return None
