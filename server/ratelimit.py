@@ -38,7 +38,7 @@ class RateLimits:
                 implementation="redispy",
                 wrap_exceptions=True,
                 key_prefix=f"{prefix}:limits",
-                connection_pool=self._pool,
+                connection_pool=self._pool,  # type: ignore[arg-type]
             )
             self._shared = MovingWindowRateLimiter(storage)
         self._parsed: dict[str, RateLimitItem] = {}
