@@ -9,12 +9,12 @@ from bson import ObjectId
 
 from realtime.channels import notifications_stream
 
+from . import social
 from .events import NotificationCreated
 from .http import PageQuery, object_id
 from .models import Notification
 from .services import Services
 from .store import notifications as store
-from .store import relations as relation_store
 from .store.users import UserRecord
 
 Kind = Literal["follow", "like", "reply", "mention"]
@@ -35,7 +35,7 @@ async def notify(
     each other, or a repeat of one made within the last minute."""
     if recipient == actor.id:
         return None
-    if await _blocked(svc, recipient, actor.id):
+    if await social.blocked_between(svc, recipient, actor.id):
         return None
     now = svc.clock()
     if await store.exists_since(
@@ -60,15 +60,17 @@ async def notify(
     return note
 
 
-async def _blocked(svc: Services, a: str, b: str) -> bool:
-    rels = await relation_store.between(svc.db, a=a, b=b)
-    return any(r["kind"] == "block" for r in rels)
-
-
 async def page(
     svc: Services, recipient: str, *, unread_only: bool, page: PageQuery
 ) -> tuple[list[Notification], ObjectId | None]:
-    return await store.page(svc.db, recipient=recipient, unread_only=unread_only, page=page)
+    """Newest first, without those from users blocked either way (made before the block)."""
+    return await store.page(
+        svc.db,
+        recipient=recipient,
+        unread_only=unread_only,
+        page=page,
+        exclude_actors=await social.blocked_authors(svc, recipient),
+    )
 
 
 async def mark_read(svc: Services, recipient: str, up_to_id: str) -> int:
@@ -78,4 +80,5 @@ async def mark_read(svc: Services, recipient: str, up_to_id: str) -> int:
 
 
 async def unread_count(svc: Services, recipient: str) -> int:
-    return await store.unread_count(svc.db, recipient=recipient)
+    blocked = await social.blocked_authors(svc, recipient)
+    return await store.unread_count(svc.db, recipient=recipient, exclude_actors=blocked)

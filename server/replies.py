@@ -8,12 +8,12 @@ from realtime.channels import tweet_stream
 
 from . import notifications, tweet_hooks, tweets
 from .accounts import Caller
-from .errors import Forbidden
+from .errors import Forbidden, NotFound
 from .events import ReplyCreated
 from .http import PageQuery
 from .models import Tweet
 from .services import Services
-from .social import blocked_between, hidden_authors
+from .social import blocked_authors, blocked_between, unseen_authors
 from .store import tweets as tweet_store
 
 
@@ -42,13 +42,20 @@ async def reply(svc: Services, caller: Caller, parent_id: str, content: str) -> 
 async def comments(
     svc: Services, caller: Caller | None, parent_id: str, page: PageQuery
 ) -> tuple[list[Tweet], ObjectId | None]:
-    """Direct replies, oldest first. A deleted parent's replies stay readable."""
+    """Direct replies, oldest first, without those by users the caller blocks, is blocked by
+    or mutes. A deleted parent's replies stay readable; a blocked author's tweet is a 404."""
+    hidden = await unseen_authors(svc, caller, muted=True)
     items, after = await tweet_store.find_page(
-        svc.db, query={"in_reply_to": parent_id}, page=page, oldest_first=True
+        svc.db,
+        query={"in_reply_to": parent_id},
+        page=page,
+        oldest_first=True,
+        exclude_authors=hidden,
     )
     if not items and page.after is None and page.skip == 0:
         await tweets.get(svc, parent_id)  # an unknown tweet (with no replies) is a 404
-    if caller is not None:
-        hidden = await hidden_authors(svc, caller.id)
-        items = [t for t in items if t.user_id not in hidden]
+    if caller is not None and hidden and ObjectId.is_valid(parent_id):
+        parent = await tweet_store.get(svc.db, tweet_id=ObjectId(parent_id))
+        if parent is not None and parent.user_id in await blocked_authors(svc, caller.id):
+            raise NotFound("No such tweet.", code="tweet_not_found")
     return items, after

@@ -42,7 +42,19 @@ async def relationship(svc: Services, me: str, other: str) -> Relationship:
 
 async def blocked_between(svc: Services, a: str, b: str) -> bool:
     """Whether either user blocks the other (served from the cached hidden set)."""
-    return b in await _blocked_either_way(svc, a)
+    return b in await blocked_authors(svc, a)
+
+
+async def unseen_authors(svc: Services, caller: Caller | None, *, muted: bool) -> frozenset[str]:
+    """Authors whose tweets a read by ``caller`` leaves out (cached; nobody when signed out).
+
+    Blocks (either way) hide tweets everywhere; mutes (``muted=True``) only in timelines:
+    the home timeline and the public and hashtag lists, not a profile or a tweet read."""
+    if caller is None:
+        return frozenset()
+    if muted:
+        return await hidden_authors(svc, caller.id)
+    return await blocked_authors(svc, caller.id)
 
 
 async def follow(svc: Services, caller: Caller, user_id: str) -> Relationship:
@@ -118,7 +130,8 @@ async def hidden_authors(svc: Services, user_id: str) -> frozenset[str]:
     return value
 
 
-async def _blocked_either_way(svc: Services, user_id: str) -> frozenset[str]:
+async def blocked_authors(svc: Services, user_id: str) -> frozenset[str]:
+    """Users who block ``user_id`` or whom ``user_id`` blocks (cached like the hidden set)."""
     cached = svc.social_cache.get(f"blocks:{user_id}")
     if cached is None:
         svc.social_cache.invalidate(f"hidden:{user_id}")

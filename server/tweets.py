@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bson import ObjectId
 
-from . import discovery, markdown, tweet_hooks
+from . import discovery, markdown, social, tweet_hooks
 from .accounts import Caller
 from .errors import Forbidden, NotFound, Unprocessable
 from .models import Tweet, TweetEdit, TweetHistory
@@ -61,6 +61,14 @@ async def get(svc: Services, tweet_id: str) -> Tweet:
     return tweet
 
 
+async def visible(svc: Services, caller: Caller | None, tweet_id: str) -> Tweet:
+    """A tweet as ``caller`` may read it: 404 (as if missing) when either blocks the other."""
+    tweet = await get(svc, tweet_id)
+    if tweet.user_id in await social.unseen_authors(svc, caller, muted=False):
+        raise NotFound("No such tweet.", code="tweet_not_found")
+    return tweet
+
+
 async def own(svc: Services, caller: Caller, tweet_id: str) -> Tweet:
     tweet = await get(svc, tweet_id)
     if tweet.user_id != caller.id:
@@ -93,9 +101,10 @@ async def edit(svc: Services, caller: Caller, tweet_id: str, content: str) -> Tw
     return updated
 
 
-async def history(svc: Services, tweet_id: str) -> TweetHistory:
+async def history(svc: Services, caller: Caller | None, tweet_id: str) -> TweetHistory:
     doc = await tweet_store.history(svc.db, tweet_id=_oid(tweet_id))
-    if doc is None:
+    blocked = await social.unseen_authors(svc, caller, muted=False)
+    if doc is None or doc["user_id"] in blocked:
         raise NotFound("No such tweet.", code="tweet_not_found")
     return TweetHistory(
         tweet_id=tweet_id,

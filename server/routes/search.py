@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response
 
+from .. import accounts, social
 from ..api import Param, Router
 from ..errors import BadRequest
 from ..http import PageQuery, encode_cursor, json_response, page_query, query_int, read_json
@@ -132,7 +133,14 @@ async def _run(
         svc.db,
         svc.search_backend,
         q,
-        filters=engine.Filters(user_id=user_id, since=since, until=until),
+        filters=engine.Filters(
+            user_id=user_id,
+            since=since,
+            until=until,
+            exclude_authors=await social.unseen_authors(
+                svc, await accounts.optional_caller(request), muted=False
+            ),
+        ),
         sort=sort,
         page=page,
         now=svc.clock(),

@@ -48,8 +48,8 @@ async def unlike(request: Request) -> Response:
 @router.get("/tweets/{tweet_id}/likes", "Who liked this tweet, newest first",
             response=Page[PublicUser], params=(TWEET_ID, *PAGING), errors=(404,))  # fmt: skip
 async def likers(request: Request) -> Response:
-    svc = services(request)
-    tweet = await tweets.get(svc, request.path_params["tweet_id"])
+    svc, who = services(request), await accounts.optional_caller(request)
+    tweet = await tweets.visible(svc, who, request.path_params["tweet_id"])
     ids, after = await like_store.page(svc.db, tweet_id=tweet.tweet_id, page=page_query(request))
     return await user_page(svc, ids, after)
 

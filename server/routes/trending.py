@@ -6,7 +6,7 @@ from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .. import trending
+from .. import accounts, social, trending
 from ..api import Param, Router
 from ..errors import Unprocessable
 from ..http import encode_cursor, json_response, page_query, query_int
@@ -75,8 +75,12 @@ async def trending_users(request: Request) -> Response:
 )
 async def tag_tweets(request: Request) -> Response:
     tag = request.path_params["tag"].lstrip("#").lower()
+    svc, who = services(request), await accounts.optional_caller(request)
     items, after = await tweet_store.find_page(
-        services(request).db, query={"tags": tag}, page=page_query(request)
+        svc.db,
+        query={"tags": tag},
+        page=page_query(request),
+        exclude_authors=await social.unseen_authors(svc, who, muted=True),
     )
     cursor = encode_cursor(after) if after is not None else None
     return json_response(Page[Tweet](items=items, next_cursor=cursor))

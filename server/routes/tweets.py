@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .. import accounts, likes, tweets
+from .. import accounts, likes, social, tweets
 from ..api import Param, Router
 from ..errors import Unprocessable
 from ..http import encode_cursor, json_response, page_query, read_json
@@ -53,16 +53,21 @@ async def create_tweet(request: Request) -> Response:
 )
 async def list_tweets(request: Request) -> Response:
     _check_sort(request)
+    svc, who = services(request), await accounts.optional_caller(request)
     items, after = await tweet_store.find_page(
-        services(request).db, query={}, page=page_query(request)
+        svc.db,
+        query={},
+        page=page_query(request),
+        exclude_authors=await social.unseen_authors(svc, who, muted=True),
     )
-    return tweet_page(await with_liked(request, items), after)
+    return tweet_page(await likes.with_liked_by_me(svc, who, items), after)
 
 
 @router.get("/tweets/{tweet_id}", "One tweet", response=Tweet, params=(TWEET_ID,))
 async def get_tweet(request: Request) -> Response:
-    tweet = await tweets.get(services(request), request.path_params["tweet_id"])
-    return json_response((await with_liked(request, [tweet]))[0])
+    svc, who = services(request), await accounts.optional_caller(request)
+    tweet = await tweets.visible(svc, who, request.path_params["tweet_id"])
+    return json_response((await likes.with_liked_by_me(svc, who, [tweet]))[0])
 
 
 @router.get(
@@ -72,7 +77,9 @@ async def get_tweet(request: Request) -> Response:
     params=(TWEET_ID,),
 )
 async def tweet_history(request: Request) -> Response:
-    return json_response(await tweets.history(services(request), request.path_params["tweet_id"]))
+    who = await accounts.optional_caller(request)
+    history = await tweets.history(services(request), who, request.path_params["tweet_id"])
+    return json_response(history)
 
 
 @router.patch(
@@ -114,16 +121,14 @@ async def delete_tweet(request: Request) -> Response:
 )
 async def user_tweets(request: Request) -> Response:
     user = await resolve_user(request)
+    svc, who = services(request), await accounts.optional_caller(request)
     items, after = await tweet_store.find_page(
-        services(request).db, query={"user_id": user.id}, page=page_query(request)
+        svc.db,
+        query={"user_id": user.id},
+        page=page_query(request),
+        exclude_authors=await social.unseen_authors(svc, who, muted=False),
     )
-    return tweet_page(await with_liked(request, items), after)
-
-
-async def with_liked(request: Request, items: list[Tweet]) -> list[Tweet]:
-    """Set ``liked_by_me`` when the caller is signed in (one query per page)."""
-    caller = await accounts.optional_caller(request)
-    return await likes.with_liked_by_me(services(request), caller, items)
+    return tweet_page(await likes.with_liked_by_me(svc, who, items), after)
 
 
 def _check_sort(request: Request) -> None:

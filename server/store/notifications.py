@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -69,9 +70,14 @@ async def exists_since(
 
 
 async def page(
-    db: Database, *, recipient: str, unread_only: bool, page: PageQuery
+    db: Database,
+    *,
+    recipient: str,
+    unread_only: bool,
+    page: PageQuery,
+    exclude_actors: Iterable[str] = (),
 ) -> tuple[list[Notification], ObjectId | None]:
-    query: dict[str, Any] = {"recipient": recipient}
+    query = _query(recipient, exclude_actors)
     if unread_only:
         query["read"] = False
     if page.after is not None:
@@ -92,5 +98,15 @@ async def mark_read(db: Database, *, recipient: str, up_to: ObjectId) -> int:
     return result.modified_count
 
 
-async def unread_count(db: Database, *, recipient: str) -> int:
-    return await db.notifications.count_documents({"recipient": recipient, "read": False})
+async def unread_count(db: Database, *, recipient: str, exclude_actors: Iterable[str] = ()) -> int:
+    return await db.notifications.count_documents(
+        {**_query(recipient, exclude_actors), "read": False}
+    )
+
+
+def _query(recipient: str, exclude_actors: Iterable[str]) -> dict[str, Any]:
+    query: dict[str, Any] = {"recipient": recipient}
+    excluded = sorted(exclude_actors)
+    if excluded:
+        query["actor_id"] = {"$nin": excluded}
+    return query

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -82,7 +83,7 @@ async def get(db: Database, *, tweet_id: ObjectId, include_hidden: bool = False)
 async def history(db: Database, *, tweet_id: ObjectId) -> dict[str, Any] | None:
     return await db.tweets.find_one(
         {"_id": tweet_id, "hidden": {"$ne": True}},
-        {"content": 1, "original_content": 1, "edits": 1},
+        {"user_id": 1, "content": 1, "original_content": 1, "edits": 1},
     )
 
 
@@ -141,10 +142,25 @@ async def delete(db: Database, *, tweet_id: ObjectId) -> bool:
 
 
 async def find_page(
-    db: Database, *, query: dict[str, Any], page: PageQuery, oldest_first: bool = False
+    db: Database,
+    *,
+    query: dict[str, Any],
+    page: PageQuery,
+    oldest_first: bool = False,
+    exclude_authors: Iterable[str] = (),
 ) -> tuple[list[Tweet], ObjectId | None]:
-    """One page of tweets matching ``query``, by id, and the id to continue after (or None)."""
+    """One page of tweets matching ``query``, by id, and the id to continue after (or None).
+
+    ``exclude_authors`` (a reader's blocked/muted set) is part of the query, so pages stay full.
+    """
     query = {**query, "hidden": {"$ne": True}}
+    excluded = sorted(exclude_authors)
+    if excluded:
+        if isinstance(query.get("user_id"), str):
+            if query["user_id"] in excluded:
+                return [], None
+        else:
+            query["user_id"] = {"$nin": excluded}
     if page.after is not None:
         query["_id"] = {"$gt" if oldest_first else "$lt": page.after}
     cursor = (
