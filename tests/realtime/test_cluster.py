@@ -10,8 +10,7 @@ import pytest
 
 @pytest.fixture
 async def pair(apps: Any, redis_server: Any) -> list[Any]:
-    # Rate limits off: their Redis storage does not survive the restart test (reported).
-    return list(await apps(2, redis_url=redis_server.url, rate_limits_enabled=False))
+    return list(await apps(2, redis_url=redis_server.url))
 
 
 async def post(app: Any, user: Any, path: str, body: dict[str, Any] | None = None) -> Any:
