@@ -1,0 +1,126 @@
+"""The keyword back-end's postings: kept in step with every change, read rarest term first."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from bson import ObjectId
+
+from server.search import keyword
+from server.settings import Settings
+from server.store import postings
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"admin_user_names": ["boss"]})
+
+
+@pytest.fixture
+def db(app: Any) -> Any:
+    if app.state.services.search_backend != "keyword":
+        pytest.fail("these tests need the keyword back-end (a server without text indexes)")
+    return app.state.services.db
+
+
+async def holders(db: Any, term: str) -> set[str]:
+    """The tweet ids in ``term``'s postings, and its document frequency must agree."""
+    found = (await postings.read(db, terms=[term]))[term]
+    df = (await postings.document_frequencies(db, terms=[term])).get(term, 0)
+    assert df == len(found), (term, df, len(found))
+    return {str(i) for i in found}
+
+
+async def test_create_edit_delete_keep_the_postings_in_step(client, db, make_user, make_tweet):
+    u = await make_user()
+    t = await make_tweet(u, "cats and cats, #pets @bob")
+    tid = t["tweet_id"]
+    for term in ("cat", "#pets", "@bob", postings.author_term(u.id)):
+        assert await holders(db, term) == {tid}
+    [entry] = [e for term, _seq, e in (await slots(db, tid)) if term == "cat"]
+    assert entry == postings.encode(ObjectId(tid), entry_time(entry), 2)  # counted twice
+
+    r = await client.patch(f"/tweets/{tid}", json={"content": "dogs and cats"}, headers=u.headers)
+    assert r.status_code == 200
+    assert await holders(db, "dog") == {tid}
+    assert await holders(db, "cat") == {tid}  # one entry, now counted once
+    assert await holders(db, "#pets") == set()
+
+    r = await client.delete(f"/tweets/{tid}", headers=u.headers)
+    assert r.status_code == 204
+    for term in ("dog", "cat", postings.author_term(u.id)):
+        assert await holders(db, term) == set()
+    assert await db.search_slots.count_documents({}) == 0
+
+
+async def test_hide_and_restore_take_a_tweet_out_and_back(client, db, make_user, make_tweet):
+    boss, u = await make_user("boss"), await make_user()
+    t = await make_tweet(u, "moderated musings")
+    r = await client.post(f"/moderation/tweets/{t['tweet_id']}/hide", headers=boss.headers)
+    assert r.status_code in (200, 204), r.text
+    assert await holders(db, "muse") == set()
+    r = await client.post(f"/moderation/tweets/{t['tweet_id']}/restore", headers=boss.headers)
+    assert r.status_code in (200, 204), r.text
+    assert await holders(db, "muse") == {t["tweet_id"]}
+    r = await client.get("/search/tweets", params={"q": "musings"})
+    assert [i["tweet_id"] for i in r.json()["items"]] == [t["tweet_id"]]
+
+
+async def test_the_rarest_term_is_read_first_and_a_far_commoner_one_checked_on_tweets(
+    client, db, make_user, make_tweet, monkeypatch
+):
+    u = await make_user()
+    for i in range(6):
+        await make_tweet(u, f"common words number {i}")
+    await make_tweet(u, "common and unusual together")
+    await make_tweet(u, "unusual alone")
+    reads: list[list[str]] = []
+    real_read = postings.read
+
+    async def recording_read(db: Any, *, terms: list[str]) -> Any:
+        reads.append(terms)
+        return await real_read(db, terms=terms)
+
+    monkeypatch.setattr(postings, "read", recording_read)
+    r = await client.get("/search/tweets", params={"q": "common unusual"})
+    assert [t["content"] for t in r.json()["items"]] == ["common and unusual together"]
+    assert reads[-1] == ["unusu", "common"]  # rarest first, both read (df 2 vs 7)
+
+    monkeypatch.setattr(keyword, "RESIDUAL_RATIO", 1)  # now 'common' is checked on the tweets
+    for params in ({"q": "common unusual"}, {"q": "common unusual", "sort": "latest"}):
+        r = await client.get("/search/tweets", params=params)
+        assert [t["content"] for t in r.json()["items"]] == ["common and unusual together"]
+        assert reads[-1] == ["unusu"]
+    r = await client.get("/search/tweets", params={"q": "unusual -common"})
+    assert [t["content"] for t in r.json()["items"]] == ["unusual alone"]
+
+
+async def test_bulk_load_builds_what_one_by_one_indexing_builds(db, make_user, make_tweet):
+    u, v = await make_user(), await make_user()
+    for i in range(5):
+        await make_tweet(u if i % 2 else v, f"bulk #load test {i} @someone load")
+    built = await dump(db)
+    tweets = await db.tweets.find({}, {"user_id": 1, "created_at": 1, "terms": 1}).to_list()
+    for name in ("search_postings", "search_terms", "search_slots"):
+        await db[name].delete_many({})
+    await postings.bulk_load(db, tweets)
+    assert await dump(db) == built
+
+
+async def slots(db: Any, tweet_id: str) -> list[list[Any]]:
+    doc = await db.search_slots.find_one({"_id": ObjectId(tweet_id)})
+    return list(doc["at"])
+
+
+def entry_time(entry: str) -> Any:
+    return next(iter(postings.decode(entry).values())).created_at
+
+
+async def dump(db: Any) -> tuple[Any, ...]:
+    buckets = (
+        await db.search_postings.find({}, {"_id": 0}).sort([("term", 1), ("seq", 1)]).to_list()
+    )
+    terms = await db.search_terms.find({}).sort("_id", 1).to_list()
+    at = await db.search_slots.find({}).sort("_id", 1).to_list()
+    return buckets, terms, at
