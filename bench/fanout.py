@@ -1,20 +1,35 @@
 """Fan-out benchmark: real Redis, database and app processes, thousands of real WebSockets.
 
-    .venv/bin/python bench/fanout.py --sockets 2000 --apps 1 --rate 2 --seconds 15
+    .venv/bin/python bench/fanout.py --sockets 5000 --rate 1 --seconds 15 \
+        --sustain-eps 35000 --storm
 
-Starts redis-server, an embedded database and N `murmur serve` processes; creates C signed-in
-users (sessions and access tokens as sign-in makes them); opens C authenticated sockets from
-separate load processes, each subscribed to ``user:<author>`` — the channel a big author's
-followers' ``home`` subscriptions listen on — then the author posts tweets through the REST
-API at a set rate. Reports sockets held, events delivered vs expected (loss), delivery rate,
-publish-to-receive latency percentiles, server RSS per 1,000 sockets and CPU. Writes JSON
-(and a PNG if matplotlib is installed: ``pip install '.[bench]'``).
+Starts redis-server, an embedded database and ``--apps`` ``murmur serve`` processes; creates
+C signed-in users (sessions and access tokens as sign-in makes them); opens C authenticated
+sockets from ``--load-procs`` load processes, each subscribed to ``user:<author>`` — the
+channel a big author's followers' ``home`` subscriptions listen on. Then, in phases:
+
+- ``latency``: the author posts ``--rate`` tweets/s through ``POST /tweets``;
+- ``sustained`` (``--sustain-eps N``): tweets at N / C per second, N delivered events/s;
+- ``storm`` (``--storm``): every socket drops and reconnects at once, resubscribing with
+  ``since`` = the last id it saw, while tweets keep coming at ``--rate``.
+
+Each phase reports events delivered vs expected (loss, counting each id once per socket),
+delivery rate, and two latencies: **publish-to-receive**, from the event id (the Redis Stream
+id the hub's log gives the event when it is published: Redis's clock in ms), and
+**POST-to-receive**, from the time the benchmark sent the POST (carried in the content). Plus
+server RSS per socket and server and load-process CPU. Results are appended to ``--out``
+(JSON, with the command), and a PNG is drawn if matplotlib is installed.
+
+The load clients are cheap on purpose: each load process runs uvloop with one
+``asyncio.Protocol`` per socket speaking just enough RFC 6455 (handshake, unmasked server
+frames, masked client frames, pong) — no task, no queue and no JSON parse per socket or frame.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import multiprocessing as mp
 import os
@@ -22,8 +37,11 @@ import resource
 import shutil
 import subprocess
 import sys
+import threading
 import time
+from array import array
 from datetime import UTC, datetime
+from multiprocessing.connection import Connection as Pipe
 from pathlib import Path
 from typing import Any
 
@@ -87,55 +105,223 @@ async def make_users(mongo_url: str, db_name: str, count: int) -> list[tuple[str
     return [(str(u), tokens.issue(str(u), str(s), now)) for u, s in zip(ids, sids, strict=True)]
 
 
-def load_worker(urls: list[str], tokens: list[str], stream: str, out: Any, go: Any) -> None:
-    """One load process: open sockets, subscribe, count events and their latency."""
+# --- the load process -------------------------------------------------------------------
+
+
+def _client_frame(opcode: int, payload: bytes) -> bytes:
+    """A masked client frame (RFC 6455 §5.3); payloads here are short."""
+    mask = os.urandom(4)
+    n = len(payload)
+    header = bytes([0x80 | opcode, 0x80 | n]) if n < 126 else bytes([0x80 | opcode, 0xFE])
+    if n >= 126:
+        header += n.to_bytes(2, "big")
+    masked = bytes(b ^ mask[i & 3] for i, b in enumerate(payload))
+    return header + mask + masked
+
+
+class Socket(asyncio.Protocol):
+    """One benchmark socket: handshake, subscribe, then count events as they arrive."""
+
+    __slots__ = ("load", "token", "transport", "buf", "open", "last", "since", "subscribed")
+
+    def __init__(self, load: Load, token: str, since: bytes | None, last: bytes) -> None:
+        self.load = load
+        self.token = token
+        self.transport: Any = None
+        self.buf = b""
+        self.open = False
+        self.subscribed = False
+        self.since = since
+        self.last = last  # the newest event id seen, zero-padded so that bytes order = id order
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+        key = base64.b64encode(os.urandom(16)).decode()
+        transport.write(
+            f"GET /ws HTTP/1.1\r\nHost: {self.load.host}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+            f"Sec-WebSocket-Version: 13\r\nAuthorization: Bearer {self.token}\r\n\r\n".encode()
+        )
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.subscribed:
+            self.load.lost_sockets += 1
+        self.subscribed = self.open = False
+
+    def data_received(self, data: bytes) -> None:
+        now = time.time()
+        buf = self.buf + data if self.buf else data
+        if not self.open:
+            end = buf.find(b"\r\n\r\n")
+            if end < 0:
+                self.buf = buf
+                return
+            if not buf.startswith(b"HTTP/1.1 101"):
+                raise RuntimeError(buf[:200].decode("latin-1"))
+            buf = buf[end + 4 :]
+            self.open = True
+            sub: dict[str, str] = {"type": "subscribe", "stream": self.load.stream}
+            if self.since:
+                sub["since"] = self.since.decode()
+            self.transport.write(_client_frame(1, json.dumps(sub).encode()))
+        pos, size = 0, len(buf)
+        while size - pos >= 2:
+            b0, n = buf[pos], buf[pos + 1] & 0x7F
+            start = pos + 2
+            if n == 126:
+                n, start = int.from_bytes(buf[pos + 2 : pos + 4], "big"), pos + 4
+            elif n == 127:
+                n, start = int.from_bytes(buf[pos + 2 : pos + 10], "big"), pos + 10
+            if size < start + n:
+                break
+            payload = buf[start : start + n]
+            pos = start + n
+            opcode = b0 & 0x0F
+            if opcode == 1:
+                self.load.on_text(self, payload, now)
+            elif opcode == 9:
+                self.transport.write(_client_frame(10, payload))
+        self.buf = buf[pos:]
+
+
+class Load:
+    """All the sockets of one load process, and what they measured."""
+
+    def __init__(self, host: str, ports: list[int], tokens: list[str], stream: str) -> None:
+        self.host = host
+        self.ports = ports
+        self.tokens = tokens
+        self.stream = stream
+        self.sockets: list[Socket] = []
+        self.subscribed = 0
+        self.lost_sockets = 0
+        self.all_subscribed: asyncio.Event = asyncio.Event()
+        self.reset()
+
+    def reset(self) -> None:
+        self.received = 0
+        self.duplicates = 0
+        self.resyncs = 0
+        self.publish_lat = array("d")  # receive time - event id's ms
+        self.post_lat = array("d")  # receive time - POST time in the content
+        self.first_recv = 0.0
+        self.last_recv = 0.0
+
+    def on_text(self, sock: Socket, payload: bytes, now: float) -> None:
+        if payload.startswith(b'{"type":"event"'):
+            i = payload.find(b'"id":"') + 6
+            event_id = payload[i : payload.find(b'"', i)]
+            ms, _, seq = event_id.partition(b"-")
+            key = ms.rjust(15, b"0") + b"-" + seq.rjust(8, b"0")
+            if key <= sock.last:
+                self.duplicates += 1
+                return
+            sock.last = key
+            self.received += 1
+            self.first_recv = self.first_recv or now
+            self.last_recv = now
+            self.publish_lat.append(now - int(ms) / 1000)
+            j = payload.find(b'"content":"t ') + 13
+            self.post_lat.append(now - float(payload[j : payload.find(b" ", j)]))
+        elif payload.startswith(b'{"type":"subscribed"'):
+            sock.subscribed = True
+            self.subscribed += 1
+            if self.subscribed == len(self.tokens):
+                self.all_subscribed.set()
+        elif payload.startswith(b'{"type":"resync"'):
+            self.resyncs += 1
+
+    async def connect_all(self, concurrency: int, resume: bool) -> float:
+        """Open (or reopen) every socket; seconds until all are subscribed."""
+        loop = asyncio.get_running_loop()
+        t0 = time.time()
+        self.subscribed = 0
+        self.all_subscribed.clear()
+        old = self.sockets
+        sem = asyncio.Semaphore(concurrency)
+
+        async def one(i: int, token: str) -> Socket:
+            since = None
+            if resume and old[i].last:
+                ms, _, seq = old[i].last.partition(b"-")
+                since = ms.lstrip(b"0") + b"-" + (seq.lstrip(b"0") or b"0")
+            async with sem:
+                port = self.ports[i % len(self.ports)]
+                _, sock = await loop.create_connection(
+                    lambda: Socket(self, token, since, old[i].last if resume else b""),
+                    "127.0.0.1",
+                    port,
+                )
+            return sock
+
+        self.sockets = list(await asyncio.gather(*(one(i, t) for i, t in enumerate(self.tokens))))
+        await self.all_subscribed.wait()
+        return time.time() - t0
+
+    async def storm(self, concurrency: int) -> dict[str, float]:
+        """Drop every socket at once and reconnect each with ``since``."""
+        t0 = time.time()
+        for sock in self.sockets:
+            sock.subscribed = False  # dropped on purpose
+            sock.transport.abort()
+        reconnect = await self.connect_all(concurrency, resume=True)
+        return {"storm_at": t0, "reconnect_seconds": reconnect}
+
+    def report(self) -> dict[str, Any]:
+        return {
+            "received": self.received,
+            "duplicates": self.duplicates,
+            "resyncs": self.resyncs,
+            "lost_sockets": self.lost_sockets,
+            "open": sum(1 for s in self.sockets if s.subscribed),
+            "first_recv": self.first_recv,
+            "last_recv": self.last_recv,
+            "publish_lat": self.publish_lat.tobytes(),
+            "post_lat": self.post_lat.tobytes(),
+        }
+
+
+def load_worker(ports: list[int], tokens: list[str], stream: str, pipe: Pipe) -> None:
+    """One load process: obeys the driver's commands over ``pipe``."""
     raise_fd_limit()
-    asyncio.run(_load(urls, tokens, stream, out, go))
+    import uvloop
+
+    uvloop.run(_load_main(ports, tokens, stream, pipe))
 
 
-async def _load(urls: list[str], tokens: list[str], stream: str, out: Any, go: Any) -> None:
-    from websockets.asyncio.client import connect
+async def _load_main(ports: list[int], tokens: list[str], stream: str, pipe: Pipe) -> None:
+    load = Load("127.0.0.1", ports, tokens, stream)
+    while True:
+        command, arg = await asyncio.to_thread(pipe.recv)
+        if command == "connect":
+            pipe.send(await load.connect_all(arg, resume=False))
+        elif command == "reset":
+            load.reset()
+            pipe.send(None)
+        elif command == "count":
+            pipe.send(load.received)
+        elif command == "storm":
+            pipe.send(await load.storm(arg))
+        elif command == "report":
+            pipe.send(load.report())
+        elif command == "quit":
+            for sock in load.sockets:
+                sock.transport.abort()
+            pipe.send(None)
+            return
 
-    latencies: list[float] = []
-    received = 0
-    conns = []
-    sem = asyncio.Semaphore(100)
 
-    async def open_one(url: str, token: str) -> Any:
-        async with sem:
-            ws = await connect(
-                url,
-                additional_headers={"Authorization": f"Bearer {token}"},
-                open_timeout=60,
-                ping_interval=None,
-                max_queue=None,
-            )
-            await ws.send(json.dumps({"type": "subscribe", "stream": stream}))
-            assert json.loads(await ws.recv())["type"] == "subscribed"
-            return ws
+# --- the driver -------------------------------------------------------------------------
 
-    conns = await asyncio.gather(*(open_one(u, t) for u, t in zip(urls, tokens, strict=True)))
-    out.put(("connected", len(conns)))
 
-    async def reader(ws: Any) -> None:
-        nonlocal received
-        async for raw in ws:
-            now = time.time()
-            frame = json.loads(raw)
-            if frame.get("type") == "event":
-                received += 1
-                sent = float(frame["data"]["content"].split()[1])
-                latencies.append(now - sent)
+class Driver:
+    def __init__(self, pipes: list[Pipe]) -> None:
+        self.pipes = pipes
 
-    tasks = [asyncio.create_task(reader(ws)) for ws in conns]
-    # Wait (in a thread: it is a multiprocessing Event) until the driver's last tweet is out.
-    await asyncio.to_thread(go.wait)
-    await asyncio.sleep(2.0)  # let the tail arrive
-    out.put(("done", received, latencies))
-    for t in tasks:
-        t.cancel()
-    for ws in conns:
-        await ws.close()
+    def all(self, command: str, arg: Any = None) -> list[Any]:
+        for p in self.pipes:
+            p.send((command, arg))
+        return [p.recv() for p in self.pipes]
 
 
 def start_app(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
@@ -158,8 +344,101 @@ def start_app(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[byt
 def pct(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
-    values = sorted(values)
     return values[min(len(values) - 1, int(p / 100 * len(values)))]
+
+
+def post_for(http: httpx.Client, rate: float, seconds: float) -> tuple[int, float]:
+    """POST tweets at ``rate``/s for ``seconds`` (in threads if one POST is too slow)."""
+    posted = 0
+    lock = threading.Lock()
+    start = time.monotonic()
+
+    def poster() -> None:
+        nonlocal posted
+        while True:
+            with lock:
+                n = posted
+                due = start + n / rate
+                if due - start >= seconds:
+                    return
+                posted += 1
+            time.sleep(max(0.0, due - time.monotonic()))
+            r = http.post("/tweets", json={"content": f"t {time.time():.6f} #bench"})
+            r.raise_for_status()
+
+    threads = [threading.Thread(target=poster) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return posted, time.monotonic() - start
+
+
+def phase(
+    name: str,
+    driver: Driver,
+    http: httpx.Client,
+    apps: list[subprocess.Popen[bytes]],
+    workers: list[mp.Process],
+    sockets: int,
+    rate: float,
+    seconds: float,
+    storm_concurrency: int = 0,
+) -> dict[str, Any]:
+    driver.all("reset")
+    before = [proc_stats(p.pid) for p in apps]
+    load_before = [proc_stats(w.pid or 0) for w in workers]
+    storm: list[dict[str, float]] = []
+    if storm_concurrency:
+        # Reconnect everything while the author keeps posting.
+        for p in driver.pipes:
+            p.send(("storm", storm_concurrency))
+    posted, elapsed = post_for(http, rate, seconds)
+    if storm_concurrency:
+        storm = [p.recv() for p in driver.pipes]
+    expected = posted * sockets
+    deadline = time.monotonic() + 30
+    while sum(driver.all("count")) < expected and time.monotonic() < deadline:
+        time.sleep(0.2)
+    after = [proc_stats(p.pid) for p in apps]
+    load_after = [proc_stats(w.pid or 0) for w in workers]
+    reports = driver.all("report")
+    received = sum(r["received"] for r in reports)
+    pub: list[float] = []
+    post: list[float] = []
+    for r in reports:
+        pub += array("d", r["publish_lat"]).tolist()
+        post += array("d", r["post_lat"]).tolist()
+    pub.sort()
+    post.sort()
+    first = min((r["first_recv"] for r in reports if r["first_recv"]), default=0.0)
+    last = max((r["last_recv"] for r in reports), default=0.0)
+    result: dict[str, Any] = {
+        "phase": name,
+        "tweets": posted,
+        "tweets_per_second": round(posted / elapsed, 2),
+        "expected": expected,
+        "delivered": received,
+        "lost": expected - received,
+        "duplicates": sum(r["duplicates"] for r in reports),
+        "resyncs": sum(r["resyncs"] for r in reports),
+        "delivered_per_second": round(received / max(last - first, elapsed)),
+        "publish_to_receive_ms": {str(p): round(pct(pub, p) * 1000, 1) for p in (50, 95, 99, 100)},
+        "post_to_receive_ms": {str(p): round(pct(post, p) * 1000, 1) for p in (50, 95, 99, 100)},
+        "server_cpu_seconds_per_second": round(
+            sum(a[1] - b[1] for a, b in zip(after, before, strict=True)) / elapsed, 2
+        ),
+        "load_cpu_seconds_per_second": round(
+            sum(a[1] - b[1] for a, b in zip(load_after, load_before, strict=True)) / elapsed, 2
+        ),
+    }
+    if storm:
+        storm_at = min(s["storm_at"] for s in storm)
+        result["storm_reconnect_seconds"] = round(
+            max(s["storm_at"] + s["reconnect_seconds"] for s in storm) - storm_at, 2
+        )
+        result["storm_max_delivery_ms"] = round(pub[-1] * 1000, 1) if pub else None
+    return result
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -175,81 +454,79 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     mongo = EmbeddedMongo(":memory:")
     mongo_url = mongo.start()
     apps: list[subprocess.Popen[bytes]] = []
+    workers: list[mp.Process] = []
+    phases: list[dict[str, Any]] = []
     try:
         env = {
             "ENVIRONMENT": "test", "MONGODB_URL": mongo_url, "MONGODB_DB": "bench",
             "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0", "JWT_SECRET": SECRET,
             "ACCESS_TOKEN_TTL_SECONDS": "3600", "DATA_DIR": str(work), "LOG_LEVEL": "WARNING",
             "RATE_LIMITS_ENABLED": "false", "WS_MAX_SOCKETS_PER_USER": "5",
+            **dict(kv.split("=", 1) for kv in args.env),
         }  # fmt: skip
         ports = [free_port() for _ in range(args.apps)]
         apps = [start_app(env, p, work / f"app{i}.log") for i, p in enumerate(ports)]
         users = asyncio.run(make_users(mongo_url, "bench", args.sockets + 1))
         author_id, author_token = users[0]
-        followers = users[1:]
+        tokens = [t for _, t in users[1:]]
         stream = f"user:{author_id}"
+        headers = {"Authorization": f"Bearer {author_token}"}
+        http = httpx.Client(base_url=f"http://127.0.0.1:{ports[0]}", headers=headers)
+        http.post("/tweets", json={"content": f"t {time.time():.6f} warm-up"}).raise_for_status()
         base = [proc_stats(p.pid) for p in apps]
 
-        out: Any = mp.Queue()
-        go = mp.Event()
-        workers = []
+        pipes = []
         for w in range(args.load_procs):
-            mine = followers[w :: args.load_procs]
-            urls = [f"ws://127.0.0.1:{ports[i % len(ports)]}/ws" for i in range(len(mine))]
-            proc = mp.Process(
-                target=load_worker, args=(urls, [t for _, t in mine], stream, out, go)
-            )
+            mine, theirs = mp.Pipe()
+            proc = mp.Process(target=load_worker, args=(ports, tokens[w :: args.load_procs],
+                                                        stream, theirs))  # fmt: skip
             proc.start()
             workers.append(proc)
+            pipes.append(mine)
+        driver = Driver(pipes)
         t0 = time.monotonic()
-        held = sum(out.get(timeout=600)[1] for _ in workers)
+        driver.all("connect", args.connect_concurrency)
         connect_seconds = time.monotonic() - t0
-        held_stats = [proc_stats(p.pid) for p in apps]
-
-        # Post at the set rate through the REST API.
-        posted = 0
-        start = time.monotonic()
-        headers = {"Authorization": f"Bearer {author_token}"}
-        with httpx.Client(base_url=f"http://127.0.0.1:{ports[0]}", headers=headers) as http:
-            while time.monotonic() - start < args.seconds:
-                due = start + posted / args.rate
-                time.sleep(max(0.0, due - time.monotonic()))
-                r = http.post("/tweets", json={"content": f"t {time.time():.6f} #bench"})
-                r.raise_for_status()
-                posted += 1
-        elapsed = time.monotonic() - start
-        go.set()
-        received, latencies = 0, []
-        for _ in workers:
-            _, got, lat = out.get(timeout=120)
-            received += got
-            latencies += lat
-        end_stats = [proc_stats(p.pid) for p in apps]
-        for w in workers:
-            w.join(timeout=30)
+        time.sleep(1.0)  # let the server settle (and gc.freeze after the burst, if it does)
+        held = [proc_stats(p.pid) for p in apps]
+        n = len(tokens)
+        phases.append(phase("latency", driver, http, apps, workers, n, args.rate, args.seconds))
+        if args.sustain_eps:
+            rate = args.sustain_eps / n
+            phases.append(
+                phase("sustained", driver, http, apps, workers, n, rate, args.sustain_seconds)
+            )
+        if args.storm:
+            phases.append(
+                phase("storm", driver, http, apps, workers, n, args.rate, args.storm_seconds,
+                      storm_concurrency=args.connect_concurrency)
+            )  # fmt: skip
+        open_at_end = sum(r["open"] for r in driver.all("report"))
+        driver.all("quit")
+        http.close()
     finally:
+        for w in workers:
+            w.join(timeout=10)
+            if w.is_alive():
+                w.kill()
         for p in apps:
             p.terminate()
             p.wait(timeout=20)
         mongo.stop()
         redis.terminate()
 
-    expected = posted * held
-    rss_per_k = sum((h[0] - b[0]) for h, b in zip(held_stats, base, strict=True)) / held * 1000
-    cpu = sum(e[1] - h[1] for e, h in zip(end_stats, held_stats, strict=True))
+    rss_per_socket = sum((h[0] - b[0]) for h, b in zip(held, base, strict=True)) / n
     return {
+        "command": " ".join([".venv/bin/python", *sys.argv]),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "label": args.label,
         "apps": args.apps,
-        "sockets_held": held,
+        "load_procs": args.load_procs,
+        "sockets_held": n,
+        "sockets_open_at_end": open_at_end,
         "connect_seconds": round(connect_seconds, 1),
-        "tweets": posted,
-        "tweets_per_second": round(posted / elapsed, 2),
-        "expected": expected,
-        "delivered": received,
-        "lost": expected - received,
-        "delivered_per_second": round(received / elapsed),
-        "latency_ms": {p: round(pct(latencies, p) * 1000, 1) for p in (50, 95, 99)},
-        "server_rss_kb_per_1000_sockets": round(rss_per_k / 1024),
-        "server_cpu_seconds_per_second": round(cpu / elapsed, 2),
+        "server_rss_kb_per_socket": round(rss_per_socket / 1024, 1),
+        "phases": phases,
     }
 
 
@@ -258,8 +535,15 @@ def main() -> None:
     parser.add_argument("--sockets", type=int, default=2000)
     parser.add_argument("--apps", type=int, default=1)
     parser.add_argument("--load-procs", type=int, default=2)
-    parser.add_argument("--rate", type=float, default=2.0, help="tweets per second")
+    parser.add_argument("--rate", type=float, default=1.0, help="tweets per second")
     parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--sustain-eps", type=float, default=0, help="delivered events/s")
+    parser.add_argument("--sustain-seconds", type=float, default=15.0)
+    parser.add_argument("--storm", action="store_true", help="all sockets reconnect at once")
+    parser.add_argument("--storm-seconds", type=float, default=10.0)
+    parser.add_argument("--connect-concurrency", type=int, default=1000, help="per load proc")
+    parser.add_argument("--env", action="append", default=[], help="KEY=VALUE for the apps")
+    parser.add_argument("--label", default="")
     parser.add_argument("--workdir", default="/tmp/murmur-bench")
     parser.add_argument("--out", default="bench/results.json")
     args = parser.parse_args()
@@ -267,8 +551,13 @@ def main() -> None:
     print(json.dumps(result, indent=2))
     path = Path(args.out)
     runs = json.loads(path.read_text()) if path.exists() else []
+    runs = [r for r in runs if "phases" in r]  # results of the old benchmark are not comparable
     runs.append(result)
     path.write_text(json.dumps(runs, indent=2) + "\n")
+    plot(runs, path.with_suffix(".png"))
+
+
+def plot(runs: list[dict[str, Any]], path: Path) -> None:
     try:
         import matplotlib
 
@@ -276,16 +565,16 @@ def main() -> None:
         import matplotlib.pyplot as plt
     except ImportError:
         return
-    runs.sort(key=lambda r: r["sockets_held"])
-    xs = [r["sockets_held"] for r in runs]
+    points = sorted(
+        (r["sockets_held"], r["phases"][0]["publish_to_receive_ms"]) for r in runs if r["phases"]
+    )
     fig, ax = plt.subplots()
     for p in ("50", "95", "99"):
-        ax.plot(xs, [r["latency_ms"][p] if p in r["latency_ms"] else r["latency_ms"][int(p)]
-                     for r in runs], marker="o", label=f"p{p}")  # fmt: skip
-    ax.set_xlabel("sockets")
+        ax.plot([x for x, _ in points], [lat[p] for _, lat in points], marker="o", label=f"p{p}")
+    ax.set_xlabel("sockets (one author, every socket follows)")
     ax.set_ylabel("publish-to-receive latency (ms)")
     ax.legend()
-    fig.savefig(path.with_suffix(".png"))
+    fig.savefig(path)
 
 
 if __name__ == "__main__":
