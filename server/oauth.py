@@ -56,6 +56,11 @@ def callback_url(settings: Settings) -> str:
     return settings.public_base_url.rstrip("/") + "/auth/oauth/github/callback"
 
 
+def configured(settings: Settings) -> bool:
+    """True when sign-in with GitHub can work: a client id and secret are set."""
+    return bool(settings.github_client_id and settings.github_client_secret)
+
+
 def _credentials(settings: Settings) -> tuple[str, str]:
     if not (settings.github_client_id and settings.github_client_secret):
         raise NotConfigured("Sign-in with GitHub is not configured on this server.")

@@ -163,7 +163,8 @@ def redis_server() -> Iterator[Any]:
 def live_app(mongo_url: str, db_name: str, tmp_path: Path) -> Iterator[Any]:
     """Factory for real `murmur serve` processes sharing this test's database.
 
-    ``live_app(redis_url=...)`` starts one and returns a ``tests.servers.AppProcess``; every
+    ``live_app(redis_url=..., port=...)`` starts one (on ``port``, or a free one; extra keyword
+    arguments become environment variables) and returns a ``tests.servers.AppProcess``; every
     process started is stopped after the test, and the database dropped.
     """
     from pymongo import MongoClient
@@ -172,9 +173,9 @@ def live_app(mongo_url: str, db_name: str, tmp_path: Path) -> Iterator[Any]:
 
     started: list[Any] = []
 
-    def start(redis_url: str | None = None, **extra_env: str) -> Any:
+    def start(redis_url: str | None = None, port: int | None = None, **extra_env: str) -> Any:
         env = {**live_env(mongo_url, db_name, tmp_path, redis_url), **extra_env}
-        proc = AppProcess(env, tmp_path / f"app{len(started)}.log").start()
+        proc = AppProcess(env, tmp_path / f"app{len(started)}.log", port=port).start()
         started.append(proc)
         return proc
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -15,6 +16,21 @@ from ..models import TokenPair
 from ..services import services
 
 router = Router("auth")
+
+
+class OAuthProviders(BaseModel):
+    """Which sign-in providers this server has configured (clients show only those)."""
+
+    github: bool
+
+
+@router.get(
+    "/auth/oauth/providers",
+    "Which sign-in providers are configured (the web client shows only those)",
+    response=OAuthProviders,
+)
+async def providers(request: Request) -> Response:
+    return json_response(OAuthProviders(github=oauth.configured(services(request).settings)))
 
 
 @router.get(

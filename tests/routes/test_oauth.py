@@ -149,3 +149,18 @@ async def test_without_settings_the_start_endpoint_is_503(app, client):
         svc.settings = original
     assert r.status_code == 503
     assert r.json()["error"]["code"] == "oauth_not_configured"
+
+
+async def test_providers_says_whether_github_is_configured(app, client):
+    r = await client.get("/auth/oauth/providers")
+    assert r.status_code == 200 and r.json() == {"github": True}
+    svc = app.state.services
+    original = svc.settings
+    svc.settings = original.model_copy(update={"github_client_secret": None})
+    try:
+        r = await client.get("/auth/oauth/providers")
+    finally:
+        svc.settings = original
+    assert r.json() == {"github": False}
+    spec = (await client.get("/openapi.json")).json()
+    assert "get" in spec["paths"]["/auth/oauth/providers"]

@@ -19,6 +19,8 @@ JSON = {"Accept": "application/json"}
         "/notifications",
         "/search",
         "/operator",
+        "/moderation",
+        "/settings",
         "/@alice",
         "/@alice/followers",
         "/@alice/following",

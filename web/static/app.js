@@ -1,16 +1,18 @@
 // Murmur's browser client: a router over the History API, the header, and the screens.
 // No build step: modern ES modules served as they are (see docs/ARCHITECTURE.md).
 
-import { api, currentUser, onSessionChange, signOut, updateUser } from "./api.js";
+import { api, currentUser, onSessionChange, saveSession, signOut, updateUser } from "./api.js";
 import { h, icon, replace } from "./dom.js";
 import { live } from "./live.js";
 import { toast } from "./ui.js";
 import { loginView, signupView, verifyView } from "./views/auth.js";
 import { homeView, publicView, tagView } from "./views/feeds.js";
+import { moderationView } from "./views/moderation.js";
 import { notificationsView, startBell } from "./views/notifications.js";
 import { operatorView } from "./views/operator.js";
 import { followListView, profileView } from "./views/profile.js";
 import { searchView } from "./views/search.js";
+import { settingsView } from "./views/settings.js";
 import { renderSidebar } from "./views/sidebar.js";
 import { tweetView } from "./views/tweetpage.js";
 
@@ -23,6 +25,8 @@ const ROUTES = [
   [/^\/notifications\/?$/, notificationsView],
   [/^\/search\/?$/, searchView],
   [/^\/operator\/?$/, operatorView],
+  [/^\/moderation\/?$/, moderationView],
+  [/^\/settings\/?$/, settingsView],
   [/^\/tags\/([^/]+)\/?$/, tagView],
   [/^\/tweets\/([A-Za-z0-9_-]+)\/?$/, tweetView],
   [/^\/@([A-Za-z0-9_]+)\/(followers|following)\/?$/, followListView],
@@ -105,6 +109,8 @@ function renderNav() {
     bell,
     link(`/@${me.user_name}`, `@${me.user_name}`, { class: "me" }),
     me.role === "admin" ? link("/operator", "Operator") : null,
+    me.role === "admin" || me.role === "moderator" ? link("/moderation", "Moderation") : null,
+    link("/settings", "Settings"),
     out,
   );
   if (bellStop) bellStop.refresh();
@@ -113,7 +119,7 @@ function renderNav() {
 function onLinkClick(event) {
   if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
   const a = event.target.closest("a[href]");
-  if (!a || a.target === "_blank" || a.hasAttribute("download")) return;
+  if (!a || a.target === "_blank" || a.hasAttribute("download") || a.hasAttribute("data-native")) return;
   const url = new URL(a.href, location.href);
   if (url.origin !== location.origin || url.pathname.startsWith("/docs") || url.pathname.startsWith("/static/")) return;
   event.preventDefault();
@@ -143,6 +149,28 @@ function setupConnectionBanner() {
   });
 }
 
+/**
+ * Sign-in with GitHub ends at /#access_token=…&refresh_token=…&expires_in=… (a fragment never
+ * reaches a server or a log). Take the tokens, store them like a password sign-in's, and
+ * clear the fragment so they do not linger in the address bar or history.
+ */
+async function takeFragmentTokens() {
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  const access = fragment.get("access_token");
+  const refresh = fragment.get("refresh_token");
+  if (!access || !refresh) return;
+  history.replaceState(history.state, "", location.pathname + location.search);
+  try {
+    const response = await fetch("/users/me", { headers: { Accept: "application/json", Authorization: `Bearer ${access}` } });
+    if (!response.ok) throw new Error(`The server answered ${response.status}.`);
+    const user = await response.json();
+    saveSession({ access_token: access, refresh_token: refresh, expires_in: Number(fragment.get("expires_in")) || 900, user });
+    toast(`Signed in as @${user.user_name}.`);
+  } catch (err) {
+    toast(`Sign-in with GitHub did not finish: ${err.message}`, "error");
+  }
+}
+
 function startSession() {
   if (bellStop) bellStop.stop();
   bellStop = currentUser() ? startBell() : null;
@@ -162,6 +190,7 @@ window.addEventListener("offline", () => toast("You are offline.", "error"));
 window.addEventListener("online", () => toast("Back online."));
 setupSearch();
 setupConnectionBanner();
+await takeFragmentTokens();
 startSession();
 renderSidebar(document.getElementById("sidebar"));
 route();

@@ -6,6 +6,27 @@ import { errorBox, field, toast } from "../ui.js";
 
 const NAME_SHAPE = /^[A-Za-z0-9_]{3,30}$/;
 
+let providers = null;
+
+/**
+ * "Sign in with GitHub", shown only when the server has GitHub configured. It is a plain
+ * link: the server redirects to GitHub and back to /#access_token=… (read by app.js).
+ */
+function oauthButtons() {
+  const box = h("div", { class: "oauth", hidden: true });
+  providers ??= api("GET", "/auth/oauth/providers", { anonymous: true }).catch(() => ({}));
+  providers.then((found) => {
+    if (!found.github) return;
+    replace(
+      box,
+      h("p", { class: "muted or" }, "or"),
+      h("a", { class: "button github", href: "/auth/oauth/github/start?mode=web", "data-native": "" }, "Sign in with GitHub"),
+    );
+    box.hidden = false;
+  });
+  return box;
+}
+
 export function loginView({ main, navigate, query }) {
   if (currentUser()) {
     navigate("/", { replace: true });
@@ -35,7 +56,7 @@ export function loginView({ main, navigate, query }) {
       submit.disabled = false;
     }
   });
-  replace(main, h("h1", { id: "login-title" }, "Sign in to Murmur"), form, h("p", {}, "New here? ", h("a", { href: "/signup" }, "Create an account")));
+  replace(main, h("h1", { id: "login-title" }, "Sign in to Murmur"), form, oauthButtons(), h("p", {}, "New here? ", h("a", { href: "/signup" }, "Create an account")));
   name.input.focus();
   return null;
 }
@@ -112,7 +133,7 @@ export function signupView({ main, navigate }) {
       submit.disabled = false;
     }
   });
-  replace(main, h("h1", {}, "Create your account"), form, h("p", {}, "Already have one? ", h("a", { href: "/login" }, "Sign in")));
+  replace(main, h("h1", {}, "Create your account"), form, oauthButtons(), h("p", {}, "Already have one? ", h("a", { href: "/login" }, "Sign in")));
   name.input.focus();
   return null;
 }

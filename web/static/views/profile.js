@@ -9,11 +9,6 @@ async function loadUser(name) {
   return api("GET", `/users/by-name/${encodeURIComponent(name)}`);
 }
 
-function followState(user) {
-  // From GET /users/{id}/relationship (the signed-in user's side).
-  return user.relationship ? Boolean(user.relationship.following) : false;
-}
-
 function counts(user) {
   const stat = (n, label, href) =>
     h(href ? "a" : "span", { class: "stat", href }, h("strong", { class: `count-${label}` }, String(n ?? 0)), ` ${label}`);
@@ -26,32 +21,47 @@ function counts(user) {
   );
 }
 
-function followButton(user, onChange) {
-  let following = followState(user);
-  const btn = h("button", { type: "button", class: "follow" });
-  const paint = () => {
-    btn.textContent = following ? "Unfollow" : "Follow";
-    btn.className = following ? "follow" : "follow primary";
-    btn.setAttribute("aria-pressed", String(Boolean(following)));
-  };
-  btn.addEventListener("click", () =>
-    safely(async () => {
-      btn.disabled = true;
-      try {
-        const result = await api(following ? "DELETE" : "POST", `/users/${user.user_id}/follow`);
-        following = !following;
-        if (result && typeof result.following === "boolean") following = result.following;
-        user.relationship = result;
-        paint();
-        toast(following ? `You follow @${user.user_name}.` : `You unfollowed @${user.user_name}.`);
-        onChange();
-      } finally {
-        btn.disabled = false;
-      }
-    }),
-  );
+// The signed-in person's buttons for someone else: follow, mute, block. Each toggles one
+// relation and repaints all three from the server's answer (blocking also ends follows).
+const RELATIONS = [
+  { kind: "follow", flag: "following", on: "Unfollow", off: "Follow", primary: true, did: "You follow", undid: "You unfollowed" },
+  { kind: "mute", flag: "muting", on: "Unmute", off: "Mute", did: "You muted", undid: "You unmuted" },
+  { kind: "block", flag: "blocking", on: "Unblock", off: "Block", danger: true, did: "You blocked", undid: "You unblocked" },
+];
+
+function relationButtons(user, onChange) {
+  const rel = () => user.relationship || {};
+  const buttons = RELATIONS.map((spec) => {
+    const btn = h("button", { type: "button", dataset: { relation: spec.kind } });
+    btn.addEventListener("click", () =>
+      safely(async () => {
+        const on = Boolean(rel()[spec.flag]);
+        for (const b of buttons) b.disabled = true;
+        try {
+          user.relationship = await api(on ? "DELETE" : "POST", `/users/${user.user_id}/${spec.kind}`);
+          paint();
+          toast(`${user.relationship[spec.flag] ? spec.did : spec.undid} @${user.user_name}.`);
+          onChange();
+        } finally {
+          for (const b of buttons) b.disabled = false;
+        }
+      }),
+    );
+    return btn;
+  });
+  function paint() {
+    RELATIONS.forEach((spec, i) => {
+      const on = Boolean(rel()[spec.flag]);
+      const btn = buttons[i];
+      btn.textContent = on ? spec.on : spec.off;
+      btn.className = `relation ${spec.kind}${!on && spec.primary ? " primary" : ""}${!on && spec.danger ? " danger" : ""}`;
+      btn.setAttribute("aria-pressed", String(on));
+      // You cannot follow someone you block (the server would refuse).
+      btn.hidden = spec.kind === "follow" && Boolean(rel().blocking);
+    });
+  }
   paint();
-  return btn;
+  return h("div", { class: "relations", role: "group", "aria-label": `Your relationship with @${user.user_name}` }, buttons, rel().blocked_by ? h("p", { class: "muted" }, `@${user.user_name} blocked you.`) : null);
 }
 
 function editProfile(user, done) {
@@ -104,7 +114,7 @@ export async function profileView({ main, params }) {
       // unknown: the button starts as "Follow" and learns from the server's answer
     }
   }
-  const follow = me && me.user_id !== user.user_id ? followButton(user, refreshCounts) : null;
+  const follow = me && me.user_id !== user.user_id ? relationButtons(user, refreshCounts) : null;
   function paint() {
     const meta = user.user_metadata || {};
     const mine = me && me.user_id === user.user_id;

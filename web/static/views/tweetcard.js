@@ -2,7 +2,7 @@
 
 import { api, currentUser } from "../api.js";
 import { h, icon, replace, timeEl, trustedTweetHtml } from "../dom.js";
-import { composer, safely, toast, userLink } from "../ui.js";
+import { composer, errorBox, field, safely, toast, userLink } from "../ui.js";
 
 export function tweetCard(tweet, { compact = false } = {}) {
   const card = h("article", { class: "tweet", dataset: { tweetId: tweet.tweet_id } });
@@ -99,7 +99,9 @@ function render(card, compact) {
         h("button", { type: "button", class: "action", onclick: () => { card.editing = true; render(card, compact); } }, "Edit"),
         deleteButton(card),
       ]
-    : [];
+    : me
+      ? [reportButton(card)]
+      : [];
   replace(card, context, header, body, original, h("footer", { class: "tweet-actions" }, replyLink, likeBtn, own));
 }
 
@@ -122,6 +124,55 @@ function deleteButton(card) {
   });
   wrap.append(ask);
   return wrap;
+}
+
+function reportButton(card) {
+  const btn = h("button", { type: "button", class: "action report", "aria-expanded": "false" }, "Report");
+  const close = () => {
+    card.querySelector(".report-form")?.remove();
+    btn.setAttribute("aria-expanded", "false");
+  };
+  btn.addEventListener("click", () => {
+    if (card.querySelector(".report-form")) {
+      close();
+      return;
+    }
+    const form = reportForm(card, () => {
+      close();
+      btn.focus();
+    });
+    card.append(form);
+    btn.setAttribute("aria-expanded", "true");
+    form.querySelector("input").focus();
+  });
+  return btn;
+}
+
+/** Ask the moderators to look at a tweet: a reason, once per tweet (409 after). */
+function reportForm(card, done) {
+  const reason = field({ label: "Why are you reporting this tweet?", name: "reason", maxlength: 500, hint: "For example: spam, harassment, misleading." });
+  const error = errorBox();
+  const send = h("button", { type: "submit", class: "danger" }, "Send report");
+  const cancel = h("button", { type: "button", onclick: done }, "Cancel");
+  const form = h("form", { class: "report-form form" }, reason.wrap, error, h("div", { class: "row" }, send, cancel));
+  form.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") done();
+  });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    error.show(null);
+    send.disabled = true;
+    try {
+      await api("POST", `/tweets/${card.tweet.tweet_id}/report`, { body: { reason: reason.input.value.trim() } });
+      done();
+      toast("Thank you. The moderators will review this tweet.");
+    } catch (err) {
+      error.show(err.status === 409 ? { message: "You already reported this tweet. The moderators will review it." } : err);
+    } finally {
+      send.disabled = false;
+    }
+  });
+  return form;
 }
 
 function editForm(card, compact) {
