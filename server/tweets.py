@@ -6,7 +6,7 @@ from bson import ObjectId
 
 from . import discovery, markdown, social, tweet_hooks
 from .accounts import Caller
-from .errors import Forbidden, NotFound, Unprocessable
+from .errors import Conflict, Forbidden, NotFound, Unprocessable
 from .models import Tweet, TweetEdit, TweetHistory
 from .services import Services
 from .store import tweets as tweet_store
@@ -94,8 +94,9 @@ async def edit(svc: Services, caller: Caller, tweet_id: str, content: str) -> Tw
         extra=discovery.search_fields(text, rendered.tags, rendered.mentions),
     )
     if updated is None:
-        # Deleted or edited by a concurrent request between our read and write.
-        raise NotFound("The tweet changed while editing; reload it.", code="tweet_changed")
+        # Deleted (404 from get) or edited by a concurrent request since we read it.
+        await get(svc, tweet_id)
+        raise Conflict("The tweet changed while you were editing; reload it.", code="tweet_changed")
     await discovery.tweet_edited(svc, current, updated)
     await tweet_hooks.updated(svc, updated)
     return updated

@@ -362,3 +362,21 @@ async def test_bad_cursors_are_400(client, make_user):
             r = await client.get(path, params={"cursor": cursor})
             assert r.status_code == 400, (path, cursor, r.text)
             assert error_code(r) == "invalid_cursor"
+
+
+async def test_an_edit_based_on_stale_text_is_refused_not_lost(app, make_user, make_tweet):
+    """The edit is one conditional update: it only applies over the text the editor saw."""
+    from bson import ObjectId
+
+    from server.store import tweets as tweet_store
+
+    alice = await make_user()
+    tweet = await make_tweet(alice, "first")
+    db = app.state.services.db
+    fields = {"html": "<p>x</p>", "tags": [], "mentions": [], "now": app.state.services.clock()}
+    oid = ObjectId(tweet["tweet_id"])
+    assert await tweet_store.edit(db, tweet_id=oid, previous="first", content="second", **fields)
+    stale = await tweet_store.edit(db, tweet_id=oid, previous="first", content="third", **fields)
+    assert stale is None
+    current = await tweet_store.get(db, tweet_id=oid)
+    assert current is not None and current.content == "second"
