@@ -15,7 +15,6 @@ Every read and write is a single-equality (or ``$in``) lookup on an index.
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bson import ObjectId
-from pymongo import ReturnDocument, UpdateOne
+from pymongo import UpdateOne
 
 from ..db import Database
 
@@ -89,7 +88,7 @@ async def add(
     }
     kept = [old[t] for t, entry in wanted.items() if t in old and old[t][2] == entry]
     fresh = [t for t in wanted if t not in old or old[t][2] != wanted[t]]
-    slots = await asyncio.gather(*(_take_slot(db, term) for term in fresh))
+    slots = await _take_slots(db, fresh)
     added = [[t, slot // BUCKET_SIZE, wanted[t]] for t, slot in zip(fresh, slots, strict=True)]
     if added:
         await db.search_postings.bulk_write(
@@ -117,15 +116,20 @@ async def remove(db: Database, *, tweet_id: ObjectId) -> None:
         await _remove_entries(db, before["at"])
 
 
-async def _take_slot(db: Database, term: str) -> int:
-    doc = await db.search_terms.find_one_and_update(
-        {"_id": term},
-        {"$inc": {"df": 1, "slots": 1}},
-        upsert=True,
-        return_document=ReturnDocument.AFTER,
+async def _take_slots(db: Database, terms: list[str]) -> list[int]:
+    """Count the new entries in, and number them (two round trips for any number of terms).
+
+    Under concurrent writes a number read back may be a little past ours, so a bucket can
+    hold a few more than ``BUCKET_SIZE`` entries; nothing relies on the exact size.
+    """
+    if not terms:
+        return []
+    await db.search_terms.bulk_write(
+        [UpdateOne({"_id": t}, {"$inc": {"df": 1, "slots": 1}}, upsert=True) for t in terms],
+        ordered=False,
     )
-    assert doc is not None
-    return int(doc["slots"]) - 1
+    found = {d["_id"]: d["slots"] async for d in db.search_terms.find({"_id": {"$in": terms}})}
+    return [int(found[t]) - 1 for t in terms]
 
 
 async def _remove_entries(db: Database, at: list[list[Any]]) -> None:
