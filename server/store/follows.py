@@ -28,6 +28,13 @@ async def add(db: Database, *, follower: str, followee: str, now: datetime) -> b
     return True
 
 
+async def add_many(db: Database, *, edges: list[tuple[str, str]], now: datetime) -> None:
+    """Create many new (follower, followee) edges at once (the demo seed's bulk path)."""
+    docs = [{"_id": ObjectId(), "follower": a, "followee": b, "created_at": now} for a, b in edges]
+    if docs:
+        await db.follows.insert_many(docs, ordered=False)
+
+
 async def remove(db: Database, *, follower: str, followee: str) -> bool:
     """Delete the edge; True when there was one."""
     result = await db.follows.delete_one({"follower": follower, "followee": followee})

@@ -22,6 +22,13 @@ async def add(db: Database, *, tweet_id: str, user_id: str, now: datetime) -> bo
     return True
 
 
+async def add_many(db: Database, *, likes: list[tuple[str, str]], now: datetime) -> None:
+    """Store many new (tweet_id, user_id) likes at once (the demo seed's bulk path)."""
+    docs = [{"_id": ObjectId(), "tweet_id": t, "user_id": u, "created_at": now} for t, u in likes]
+    if docs:
+        await db.likes.insert_many(docs, ordered=False)
+
+
 async def remove(db: Database, *, tweet_id: str, user_id: str) -> bool:
     result = await db.likes.delete_one({"tweet_id": tweet_id, "user_id": user_id})
     return result.deleted_count == 1

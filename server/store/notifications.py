@@ -35,7 +35,34 @@ async def insert(
     tweet_id: str | None,
     now: datetime,
 ) -> Notification:
-    doc = {
+    doc = new_document(
+        recipient=recipient,
+        kind=kind,
+        actor_id=actor_id,
+        actor_name=actor_name,
+        tweet_id=tweet_id,
+        now=now,
+    )
+    await db.notifications.insert_one(doc)
+    return to_model(doc)
+
+
+async def insert_many(db: Database, docs: list[dict[str, Any]]) -> None:
+    """Store notifications built by ``new_document`` at once (the demo seed's bulk path)."""
+    if docs:
+        await db.notifications.insert_many(docs, ordered=False)
+
+
+def new_document(
+    *,
+    recipient: str,
+    kind: str,
+    actor_id: str,
+    actor_name: str,
+    tweet_id: str | None,
+    now: datetime,
+) -> dict[str, Any]:
+    return {
         "_id": ObjectId(),
         "recipient": recipient,
         "kind": kind,
@@ -45,8 +72,6 @@ async def insert(
         "created_at": now,
         "read": False,
     }
-    await db.notifications.insert_one(doc)
-    return to_model(doc)
 
 
 async def exists_since(

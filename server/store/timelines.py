@@ -40,6 +40,11 @@ async def backfill(db: Database, *, owner: str, author: str, tweet_ids: Iterable
     return await _insert(db, [{"owner": owner, "tweet_id": t, "author": author} for t in tweet_ids])
 
 
+async def insert_entries(db: Database, *, entries: list[tuple[str, ObjectId, str]]) -> int:
+    """Many (owner, tweet_id, author) entries at once (the demo seed's bulk path)."""
+    return await _insert(db, [{"owner": o, "tweet_id": t, "author": a} for o, t, a in entries])
+
+
 async def remove_tweet(db: Database, *, owners: list[str], tweet_id: ObjectId) -> int:
     """Remove a tweet from these owners' timelines (by the entry index, batch by batch)."""
     query = {"owner": {"$in": owners}, "tweet_id": tweet_id}

@@ -6,8 +6,11 @@ documents per window instead of scanning tweets. Old buckets expire after ``RETE
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 from typing import Any
+
+from pymongo import UpdateOne
 
 from ..db import Database
 
@@ -41,6 +44,33 @@ async def add_user_activity(
         {"$inc": {kind: delta}, "$setOnInsert": {"expires_at": bucket + RETENTION}},
         upsert=True,
     )
+
+
+async def add_many(
+    db: Database,
+    *,
+    tag_uses: dict[tuple[str, datetime], int],
+    user_activity: dict[tuple[str, str, datetime], int],
+) -> None:
+    """Many counts in two round trips (the demo seed's bulk path): (tag, time) -> uses and
+    (user id, kind, time) -> count, each time counted in its bucket as above."""
+
+    def inc(key: dict[str, Any], counts: Counter[str], bucket: datetime) -> UpdateOne:
+        update = {"$inc": dict(counts), "$setOnInsert": {"expires_at": bucket + RETENTION}}
+        return UpdateOne({**key, "bucket": bucket}, update, upsert=True)
+
+    # One update per document: two upserts of one new bucket in a batch could both insert.
+    by_tag: defaultdict[tuple[str, datetime], Counter[str]] = defaultdict(Counter)
+    for (tag, when), n in tag_uses.items():
+        by_tag[tag, bucket_of(when)]["count"] += n
+    by_user: defaultdict[tuple[str, datetime], Counter[str]] = defaultdict(Counter)
+    for (user, kind, when), n in user_activity.items():
+        by_user[user, bucket_of(when)][kind] += n
+    tags = [inc({"tag": t}, c, b) for (t, b), c in by_tag.items()]
+    users = [inc({"user_id": u}, c, b) for (u, b), c in by_user.items()]
+    for name, ops in (("tag_trends", tags), ("user_trends", users)):
+        if ops:
+            await db[name].bulk_write(ops, ordered=False)
 
 
 async def tag_buckets(db: Database, *, since: datetime) -> list[dict[str, Any]]:

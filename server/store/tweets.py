@@ -49,8 +49,43 @@ async def insert(
     in_reply_to: str | None = None,
     extra: dict[str, Any] | None = None,
 ) -> Tweet:
-    doc: dict[str, Any] = {
-        "_id": ObjectId(),
+    doc = new_document(
+        user_id=user_id,
+        user_name=user_name,
+        content=content,
+        html=html,
+        tags=tags,
+        mentions=mentions,
+        now=now,
+        in_reply_to=in_reply_to,
+        extra=extra,
+    )
+    await db.tweets.insert_one(doc)
+    return to_model(doc)
+
+
+async def insert_many(db: Database, docs: list[dict[str, Any]]) -> None:
+    """Store tweets built by ``new_document`` at once (the demo seed's bulk path)."""
+    if docs:
+        await db.tweets.insert_many(docs, ordered=False)
+
+
+def new_document(
+    *,
+    user_id: str,
+    user_name: str,
+    content: str,
+    html: str,
+    tags: list[str],
+    mentions: list[str],
+    now: datetime,
+    in_reply_to: str | None = None,
+    extra: dict[str, Any] | None = None,
+    tweet_id: ObjectId | None = None,
+) -> dict[str, Any]:
+    """A new tweet's document, as ``insert`` stores it."""
+    return {
+        "_id": tweet_id or ObjectId(),
         "user_id": user_id,
         "user_name": user_name,
         "content": content,
@@ -68,8 +103,6 @@ async def insert(
         "hidden": False,
         **(extra or {}),
     }
-    await db.tweets.insert_one(doc)
-    return to_model(doc)
 
 
 async def get(db: Database, *, tweet_id: ObjectId, include_hidden: bool = False) -> Tweet | None:

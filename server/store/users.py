@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from bson import ObjectId
 from pydantic import BaseModel
-from pymongo import ReturnDocument
+from pymongo import ReturnDocument, UpdateOne
 from pymongo.errors import DuplicateKeyError
 
 from ..db import Database
@@ -156,6 +156,13 @@ async def update_metadata(db: Database, *, user_id: str, changes: dict[str, Any]
         )
     assert record is not None
     return record
+
+
+async def add_to_counters(db: Database, *, deltas: dict[str, dict[str, int]]) -> None:
+    """``$inc`` several counters of many users in one round trip: user id -> field -> delta."""
+    ops = [UpdateOne({"_id": ObjectId(u)}, {"$inc": inc}) for u, inc in deltas.items() if inc]
+    if ops:
+        await db.users.bulk_write(ops, ordered=False)
 
 
 async def add_to_counter(db: Database, *, user_id: str, field: str, delta: int) -> None:
