@@ -91,10 +91,10 @@ INDEXES: dict[str, list[IndexModel]] = {
     "notifications": [
         IndexModel([("recipient", ASCENDING), ("_id", DESCENDING)], name="inbox"),
         IndexModel([("recipient", ASCENDING), ("read", ASCENDING)], name="unread"),
-        IndexModel(
-            [("recipient", ASCENDING), ("kind", ASCENDING), ("actor_id", ASCENDING)],
-            name="dedupe",
-        ),
+    ],
+    # One claim per (recipient, kind, actor, tweet), keyed by _id: see notifications.notify.
+    "notification_claims": [
+        IndexModel([("until", ASCENDING)], expireAfterSeconds=0, name="expiry"),
     ],
 }
 

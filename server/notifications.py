@@ -38,14 +38,9 @@ async def notify(
     if await social.blocked_between(svc, recipient, actor.id):
         return None
     now = svc.clock()
-    if await store.exists_since(
-        svc.db,
-        recipient=recipient,
-        kind=kind,
-        actor_id=actor.id,
-        tweet_id=tweet_id,
-        since=now - DEDUPE_WINDOW,
-    ):
+    # Claim-then-insert, atomically: of simultaneous identical actions only one notifies.
+    key = f"{recipient}|{kind}|{actor.id}|{tweet_id or ''}"
+    if not await store.claim(svc.db, key=key, now=now, window=DEDUPE_WINDOW):
         return None
     note = await store.insert(
         svc.db,

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bson import ObjectId
+from pymongo.errors import DuplicateKeyError
 
 from ..db import Database
 from ..http import PageQuery
@@ -74,24 +75,19 @@ def new_document(
     }
 
 
-async def exists_since(
-    db: Database,
-    *,
-    recipient: str,
-    kind: str,
-    actor_id: str,
-    tweet_id: str | None,
-    since: datetime,
-) -> bool:
-    """Whether the same notification was already made at or after ``since``."""
-    query = {
-        "recipient": recipient,
-        "kind": kind,
-        "actor_id": actor_id,
-        "tweet_id": tweet_id,
-        "created_at": {"$gte": since},
-    }
-    return await db.notifications.count_documents(query, limit=1) > 0
+async def claim(db: Database, *, key: str, now: datetime, window: timedelta) -> bool:
+    """Atomically claim ``key`` for ``window``; False while an earlier claim still holds.
+
+    One document per key (``_id``): the update takes an expired claim, the upsert creates a
+    missing one, and when a live claim exists the upsert's insert hits the ``_id`` and fails,
+    so of many simultaneous callers exactly one gets True."""
+    try:
+        await db.notification_claims.update_one(
+            {"_id": key, "until": {"$lte": now}}, {"$set": {"until": now + window}}, upsert=True
+        )
+    except DuplicateKeyError:
+        return False
+    return True
 
 
 async def page(

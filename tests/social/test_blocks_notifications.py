@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
+from datetime import timedelta
 from typing import Any
 
 import httpx
 from bson import ObjectId
 
 from server.social import hidden_authors
+from server.store.notifications import claim
 
 
 async def home_ids(client: httpx.AsyncClient, user: Any) -> list[str]:
@@ -141,3 +145,34 @@ async def test_notifications_kinds_dedupe_and_read(
     r = await client.get("/notifications", params={"unread_only": "maybe"}, headers=alice.headers)
     assert r.status_code == 422
     assert (await client.get("/notifications")).status_code == 401
+
+
+async def test_notification_dedupe_is_atomic(
+    client: httpx.AsyncClient, make_user: Any, make_users: Any, make_tweet: Any, svc: Any
+) -> None:
+    alice, bob = await make_user(), await make_user()
+    tid = (await make_tweet(alice, "like me"))["tweet_id"]
+    url = f"/tweets/{tid}/likes"
+    # 60 simultaneous like / unlike / like from one user: one notification.
+    methods = ["POST", "DELETE", "POST"] * 20
+    results = await asyncio.gather(*(client.request(m, url, headers=bob.headers) for m in methods))
+    assert {r.status_code for r in results} == {200}
+    assert [(n["kind"], n["actor_id"]) for n in await notes(client, alice)] == [("like", bob.id)]
+    # 50 users each like / unlike / like, all at once: one notification each.
+    fans = await make_users(50)
+
+    async def flip(fan: Any) -> None:
+        for method in ("POST", "DELETE", "POST"):
+            r = await client.request(method, url, headers=fan.headers)
+            assert r.status_code == 200, r.text
+
+    await asyncio.gather(*(flip(f) for f in fans))
+    got = await notes(client, alice, limit=100)
+    assert Counter(n["actor_id"] for n in got) == Counter([bob.id, *(f.id for f in fans)])
+    # The store's claim directly: of 50 simultaneous claims exactly one wins.
+    now = svc.clock()
+    won = await asyncio.gather(
+        *(claim(svc.db, key="k", now=now, window=timedelta(minutes=1)) for _ in range(50))
+    )
+    assert won.count(True) == 1
+    assert await claim(svc.db, key="k", now=now + timedelta(minutes=1), window=timedelta(0))
