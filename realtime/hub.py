@@ -24,17 +24,18 @@ from pydantic import BaseModel
 
 from . import protocol
 from .channels import stream_kind
-from .connection import ZERO, Connection, Subscription
-from .log import REPLAYABLE_KINDS, EventLog, IdClock, parse_id
+from .connection import Connection, Subscription
+from .listeners import Listeners
+from .log import REPLAYABLE_KINDS, EventLog, IdClock
 from .metrics import HubMetrics
 from .redis_backend import GAP_CHANNEL
+from .replay import RESYNC_MARK, recover, replay
 from .streams import StreamError, resolve
 from .types import Authenticate, AuthFailed, HiddenAuthors, Now, PullAuthors
 
 log = logging.getLogger("murmur.realtime")
 
 CONTROL_CHANNEL = "murmur:control"
-RESYNC_MARK = "!"  # an event body meaning "events were lost here": the client must resync
 
 
 @dataclass(frozen=True)
@@ -72,13 +73,11 @@ class Hub:
         self.now = now
         self.connections: set[Connection] = set()
         self.sockets_per_user: Counter[str] = Counter()
-        self._channels: dict[str, set[Subscription]] = {}
-        self._ready: dict[str, asyncio.Future[None]] = {}
         self._ids = IdClock()
         self._gapped: set[str] = set()  # streams whose events could not be published
         self._tasks: list[asyncio.Task[None]] = []
         self.metrics = HubMetrics(lambda: len(self.connections), self.subscription_counts)
-        self.events_out = 0  # frames delivered, for events-per-second in stats
+        self.listeners = Listeners(backend, self.metrics)
 
     # --- lifecycle ---
 
@@ -175,7 +174,7 @@ class Hub:
             if self.sockets_per_user[conn.user_id] <= 0:
                 del self.sockets_per_user[conn.user_id]
         for sub in list(conn.subscriptions.values()):
-            await self._detach(sub)
+            await self.listeners.detach(sub)
         conn.subscriptions.clear()
 
     async def subscribe(self, conn: Connection, stream: str, since: str | None) -> None:
@@ -209,10 +208,10 @@ class Hub:
             sub.buffer = []  # live events wait while the backlog is replayed
         conn.subscriptions[stream] = sub
         for channel in channels:
-            await self._attach(channel, sub)
+            await self.listeners.attach(channel, sub)
         await send(protocol.subscribed(stream))
         if since is not None and sub.buffer is not None:
-            await self._replay(sub, since)
+            await replay(sub, since, self.log, self.limits.replay_max)
         # (Public streams keep no log: ``since`` means nothing there and is ignored.)
 
     async def unsubscribe(self, conn: Connection, stream: str) -> None:
@@ -221,7 +220,7 @@ class Hub:
             message = "Not subscribed to this stream."
             await conn.sender.send_now(protocol.error(protocol.NOT_SUBSCRIBED, message, stream))
             return
-        await self._detach(sub)
+        await self.listeners.detach(sub)
         await conn.sender.send_now(protocol.unsubscribed(stream))
 
     async def reauthenticate(self, conn: Connection, token: str) -> None:
@@ -244,73 +243,13 @@ class Hub:
             if sub.paused:
                 sub.paused = False
                 sub.buffer = []
-                await self._replay(sub, sub.position())
+                await replay(sub, sub.position(), self.log, self.limits.replay_max)
 
     def add_user(self, conn: Connection, user_id: str) -> bool:
         if self.sockets_per_user[user_id] >= self.limits.max_sockets_per_user:
             return False
         self.sockets_per_user[user_id] += 1
         return True
-
-    # --- channels ---
-
-    async def _attach(self, channel: str, sub: Subscription) -> None:
-        listeners = self._channels.get(channel)
-        if listeners is None:
-            self._channels[channel] = {sub}
-            ready = self._ready[channel] = asyncio.get_running_loop().create_future()
-            try:
-                await self.backend.subscribe(channel)
-            finally:
-                ready.set_result(None)
-                del self._ready[channel]
-        else:
-            listeners.add(sub)
-            pending = self._ready.get(channel)
-            if pending is not None:  # someone else's SUBSCRIBE is in flight: wait for it
-                await asyncio.shield(pending)
-
-    async def _detach(self, sub: Subscription) -> None:
-        for channel in sub.channels:
-            listeners = self._channels.get(channel)
-            if listeners is None:
-                continue
-            listeners.discard(sub)
-            if not listeners and channel not in self._ready:
-                del self._channels[channel]
-                with contextlib.suppress(Exception):
-                    await self.backend.unsubscribe(channel)
-
-    async def _replay(self, sub: Subscription, since: str) -> None:
-        """Send what ``sub`` missed after ``since``, then the buffered live tail, seamlessly."""
-        found: list[tuple[str, str]] | None = []
-        for channel in sub.channels:
-            try:
-                part = await self.log.read_after(channel, since, self.limits.replay_max)
-            except Exception as exc:
-                log.warning("replay of %s failed: %s", channel, exc)
-                part = None
-            if part is None or found is None:
-                found = None
-                continue
-            found += [(i, channel + "|" + entry) for i, entry in part]
-        buffered, sub.buffer = sub.buffer or [], None
-        conn = sub.conn
-        if found is None or any(entry.endswith("|" + RESYNC_MARK) for _, entry in found):
-            # Too old for the log, or the log says events were lost: refetch over REST.
-            sub.last.clear()
-            conn.sender.push(protocol.resync(sub.stream), conn.resync_frames)
-            for channel, _, author, frame in buffered:
-                sub.deliver(channel, ZERO, author, frame)
-            return
-        sub.start_at(since)
-        found.sort(key=lambda item: parse_id(item[0]) or ZERO)
-        for event_id, entry in found:
-            channel, author, body = entry.split("|", 2)
-            position = parse_id(event_id) or ZERO
-            sub.deliver(channel, position, author or None, _frame(sub.stream, event_id, body))
-        for channel, position, author, frame in buffered:
-            sub.deliver(channel, position, author, frame)
 
     # --- the dispatch loop ---
 
@@ -323,42 +262,16 @@ class Hub:
                 elif event.channel == CONTROL_CHANNEL:
                     await self._on_control(event.message)
                 else:
-                    self._fan_out(event.channel, event.message)
+                    self.listeners.fan_out(event.channel, event.message)
             except Exception:
                 log.exception("dispatching an event on %s failed", event.channel)
-
-    def _fan_out(self, channel: str, message: str) -> None:
-        listeners = self._channels.get(channel)
-        if not listeners:
-            return
-        event_id, author, body = message.split("|", 2)
-        position = parse_id(event_id) or ZERO
-        self.metrics.latency.observe(max(0.0, time.time() - position[0] / 1000))
-        frames: dict[str, str] = {}
-        who = author or None
-        for sub in list(listeners):
-            frame = frames.get(sub.stream)
-            if frame is None:
-                frame = frames[sub.stream] = (
-                    protocol.resync(sub.stream)
-                    if body == RESYNC_MARK
-                    else _frame(sub.stream, event_id, body)
-                )
-            sub.deliver(channel, position, who, frame)
-        self.events_out += len(listeners)
-        self.metrics.delivered.inc(len(listeners))
 
     async def _on_gap(self) -> None:
         """Redis came back: mark lost publishes, then replay or resync every subscription."""
         if self._gapped:
             await self._flush_gaps()
-        for conn in list(self.connections):
-            for sub in list(conn.subscriptions.values()):
-                if sub.replayable and not sub.paused:
-                    sub.buffer = []
-                    await self._replay(sub, sub.position())
-                elif not sub.replayable:
-                    conn.sender.push(protocol.resync(sub.stream), conn.resync_frames)
+        subs = [sub for conn in list(self.connections) for sub in conn.subscriptions.values()]
+        await recover(subs, self.log, self.limits.replay_max)
 
     async def _on_control(self, message: str) -> None:
         command = json.loads(message)
@@ -421,11 +334,6 @@ class Hub:
         return {
             "connections": len(self.connections),
             "users": len(self.sockets_per_user),
-            "channels": len(self._channels),
+            "channels": len(self.listeners),
             "subscriptions": self.subscription_counts(),
         }
-
-
-def _frame(stream: str, event_id: str, body: str) -> str:
-    # body is '{"event":...,"data":...}': splice the envelope in front, no re-encoding.
-    return f'{{"type":"event","stream":{json.dumps(stream)},"id":"{event_id}",{body[1:]}'

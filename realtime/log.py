@@ -6,7 +6,8 @@ appended to a bounded log, and the id the log gives it is the id the client sees
 that comes back with ``since`` gets everything after that id from the log, or — when the log
 cannot prove it still holds everything after ``since`` — ``None``, meaning "resync".
 
-Ids are ``<milliseconds>-<sequence>`` (Redis Stream ids), ordered within a stream.
+Ids are ``<milliseconds>-<sequence>`` (Redis Stream ids) from one clock for every log, so
+they order events across logs too (a ``home`` subscription merges several).
 """
 
 from __future__ import annotations
@@ -93,22 +94,49 @@ class RedisLog:
     """
 
     EPOCH_KEY = "murmur:log:epoch"
+    LAST_KEY = "murmur:log:last"  # the newest id given out, for every log
+
+    # Ids come from one clock for all logs (Redis's, in one script), not from each Stream's
+    # own ``*`` id: a ``home`` subscription merges several logs, and two Streams would both
+    # hand out ``<ms>-0`` in the same millisecond, so their ids would not order the merge.
+    _APPEND = """
+    local t = redis.call('TIME')
+    local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+    redis.call('SET', KEYS[2], string.format('%.0f-0', ms), 'NX')
+    local last_ms, last_seq = 0, 0
+    local last = redis.call('GET', KEYS[1])
+    if last then
+        local dash = string.find(last, '-', 1, true)
+        last_ms = tonumber(string.sub(last, 1, dash - 1))
+        last_seq = tonumber(string.sub(last, dash + 1))
+    end
+    local ids = {}
+    for i = 3, #KEYS do
+        if ms > last_ms then last_ms, last_seq = ms, 0 else last_seq = last_seq + 1 end
+        local id = string.format('%.0f-%.0f', last_ms, last_seq)
+        local ok = redis.pcall('XADD', KEYS[i], 'MAXLEN', '~', ARGV[1], id, 'b', ARGV[i - 1])
+        if type(ok) == 'table' and ok.err then  -- a Stream written before ids were global
+            ok = redis.call('XADD', KEYS[i], 'MAXLEN', '~', ARGV[1], '*', 'b', ARGV[i - 1])
+        end
+        ids[#ids + 1] = ok
+    end
+    redis.call('SET', KEYS[1], string.format('%.0f-%.0f', last_ms, last_seq))
+    return ids
+    """
 
     def __init__(self, redis: Any, max_entries: int) -> None:
         self._redis = redis  # a redis.asyncio.Redis (decode_responses=True)
         self._max = max_entries
+        self._append = redis.register_script(self._APPEND)
 
     @staticmethod
     def key(stream: str) -> str:
         return f"murmur:log:{stream}"
 
     async def append(self, entries: list[tuple[str, str]]) -> list[str]:
-        pipe = self._redis.pipeline(transaction=False)
-        # The epoch is set before anything is logged after a (re)start of Redis.
-        pipe.set(self.EPOCH_KEY, f"{time.time_ns() // 1_000_000}-0", nx=True)
-        for stream, body in entries:
-            pipe.xadd(self.key(stream), {"b": body}, maxlen=self._max, approximate=True)
-        return [str(i) for i in (await pipe.execute())[1:]]
+        keys = [self.LAST_KEY, self.EPOCH_KEY, *(self.key(s) for s, _ in entries)]
+        ids = await self._append(keys=keys, args=[self._max, *(body for _, body in entries)])
+        return [str(i) for i in ids]
 
     async def epoch(self) -> tuple[int, int]:
         """When the current logs began (set now if Redis lost it)."""

@@ -51,7 +51,7 @@ class Reporter:
                 await self.redis.delete(KEY_PREFIX + self.process_id)
 
     def snapshot(self) -> dict[str, Any]:
-        now, delivered = time.monotonic(), self.hub.events_out
+        now, delivered = time.monotonic(), self.hub.listeners.delivered
         then, before = self._last
         if now - then >= 1.0:
             self.events_per_second = round((delivered - before) / (now - then), 1)

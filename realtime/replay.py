@@ -1,0 +1,85 @@
+"""Replay and gaps: what a subscription missed, read back from the logs and sent in order.
+
+A subscription with ``since`` (a reconnecting client), one whose token was renewed, or every
+subscription after Redis came back, reads each of its channels' logs after its position,
+merges them by id — ids come from one clock for every log (see ``log.py``), so they order
+events across logs too, even within one millisecond — sends them, then the live events it
+buffered meanwhile, skipping those it has already sent. When a log cannot prove it still
+holds everything (too old, too many, or a resync mark left by a failed publish), the client
+is sent ``resync`` and refetches over REST.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from . import protocol
+from .connection import ZERO, Subscription
+from .log import EventLog, parse_id
+
+log = logging.getLogger("murmur.realtime.replay")
+
+RESYNC_MARK = "!"  # an event body meaning "events were lost here": the client must resync
+
+
+def event_frame(stream: str, event_id: str, body: str) -> str:
+    """The ``event`` frame for ``body`` (``{"event":...,"data":...}``) on ``stream``."""
+    # Splice the envelope in front of the body: no re-encoding.
+    return f'{{"type":"event","stream":{json.dumps(stream)},"id":"{event_id}",{body[1:]}'
+
+
+async def read_missed(
+    event_log: EventLog, channels: list[str], since: str, limit: int
+) -> list[tuple[str, str, str]] | None:
+    """``(id, channel, entry)`` after ``since`` on every channel, in id order; ``None`` if
+    some may be gone (the client must resync)."""
+    found: list[tuple[tuple[int, int], str, str, str]] = []
+    for channel in channels:
+        try:
+            part = await event_log.read_after(channel, since, limit)
+        except Exception as exc:
+            log.warning("replay of %s failed: %s", channel, exc)
+            return None
+        if part is None:
+            return None
+        found += [(parse_id(i) or ZERO, i, channel, entry) for i, entry in part]
+    if len(found) > limit or any(entry.endswith("|" + RESYNC_MARK) for *_, entry in found):
+        return None
+    found.sort()
+    return [(i, channel, entry) for _, i, channel, entry in found]
+
+
+async def replay(sub: Subscription, since: str, event_log: EventLog, limit: int) -> None:
+    """Send what ``sub`` missed after ``since``, then its buffered live tail, seamlessly.
+
+    ``sub.buffer`` must have been set (to ``[]``) before the live channels were attached, so
+    that nothing published while the logs are read is lost.
+    """
+    missed = await read_missed(event_log, sub.channels, since, limit)
+    buffered, sub.buffer = sub.buffer or [], None
+    conn = sub.conn
+    if missed is None:
+        sub.last.clear()
+        conn.sender.push(protocol.resync(sub.stream), conn.resync_frames)
+        for channel, _, author, frame in buffered:
+            sub.deliver(channel, ZERO, author, frame)
+        return
+    sub.start_at(since)
+    for event_id, channel, entry in missed:
+        author, body = entry.split("|", 1)
+        position = parse_id(event_id) or ZERO
+        sub.deliver(channel, position, author or None, event_frame(sub.stream, event_id, body))
+    for channel, position, author, frame in buffered:
+        sub.deliver(channel, position, author, frame)
+
+
+async def recover(subs: list[Subscription], event_log: EventLog, limit: int) -> None:
+    """After a gap in the live feed (Redis reconnected): replay each replayable
+    subscription from where it is, and tell the others to resync."""
+    for sub in subs:
+        if sub.replayable and not sub.paused:
+            sub.buffer = []
+            await replay(sub, sub.position(), event_log, limit)
+        elif not sub.replayable:
+            sub.conn.sender.push(protocol.resync(sub.stream), sub.conn.resync_frames)

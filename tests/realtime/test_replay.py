@@ -1,0 +1,42 @@
+"""Replay merges several logs (``home`` plus pulled ``user:`` logs) in the order events
+happened, even when they share a millisecond."""
+
+from __future__ import annotations
+
+import uuid
+
+import redis.asyncio as aioredis
+
+from realtime.log import MemoryLog, RedisLog, parse_id
+from realtime.replay import read_missed
+
+
+async def _interleave(event_log: RedisLog | MemoryLog, home: str, user: str) -> list[str]:
+    """60 events alternating between two logs, in bursts that share milliseconds."""
+    ids = []
+    for burst in range(3):
+        entries = [((home, user)[i % 2], f"author|{burst * 20 + i}") for i in range(20)]
+        ids += await event_log.append(entries)
+    return ids
+
+
+async def test_ids_order_events_across_logs_within_a_millisecond(redis_server):
+    client = aioredis.Redis.from_url(redis_server.url, decode_responses=True)
+    try:
+        for event_log in (RedisLog(client, 1000), MemoryLog(1000)):
+            home, user = f"home:{uuid.uuid4().hex}", f"user:{uuid.uuid4().hex}"
+            start = (await event_log.append([(f"home:{uuid.uuid4().hex}", "author|start")]))[0]
+            ids = await _interleave(event_log, home, user)
+            positions = [parse_id(i) for i in ids]
+            assert positions == sorted(positions) and len(set(ids)) == len(ids)
+
+            missed = await read_missed(event_log, [home, user], start, 500)
+            assert missed is not None
+            assert [entry for _, _, entry in missed] == [f"author|{n}" for n in range(60)]
+            assert [i for i, _, _ in missed] == ids
+
+            # Resuming from the middle gives exactly the rest, in order.
+            rest = await read_missed(event_log, [user, home], ids[29], 500)
+            assert rest is not None and [i for i, _, _ in rest] == ids[30:]
+    finally:
+        await client.aclose()
