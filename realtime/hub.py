@@ -25,6 +25,7 @@ from pydantic import BaseModel
 from . import protocol
 from .channels import stream_kind
 from .connection import Connection, Subscription
+from .gcfreeze import GcFreezer
 from .listeners import Listeners
 from .log import REPLAYABLE_KINDS, EventLog, IdClock
 from .metrics import HubMetrics
@@ -48,6 +49,7 @@ class HubLimits:
     send_backlog: int = 256  # frames queued for a socket that is behind
     replay_max: int = 500  # more missed events than this: resync instead
     sweep_seconds: float = 5.0  # token expiry and block/mute refresh
+    gc_freeze: bool = True  # gc.freeze() after connect bursts (see gcfreeze.py)
 
 
 class Hub:
@@ -78,6 +80,7 @@ class Hub:
         self._tasks: list[asyncio.Task[None]] = []
         self.metrics = HubMetrics(lambda: len(self.connections), self.subscription_counts)
         self.listeners = Listeners(backend, self.metrics)
+        self.gc = GcFreezer()
 
     # --- lifecycle ---
 
@@ -87,6 +90,7 @@ class Hub:
         self._tasks = [
             asyncio.create_task(self._dispatch(), name="murmur-hub-dispatch"),
             asyncio.create_task(self._sweep(), name="murmur-hub-sweep"),
+            asyncio.create_task(self._freeze_gc(), name="murmur-hub-gc"),
         ]
 
     async def stop(self) -> None:
@@ -162,12 +166,14 @@ class Hub:
                 return False
             self.sockets_per_user[user] += 1
         self.connections.add(conn)
+        self.gc.opened()
         return True
 
     async def remove(self, conn: Connection) -> None:
         if conn not in self.connections:
             return
         self.connections.discard(conn)
+        self.gc.closed()
         conn.sender.cancel()
         if conn.user_id is not None:
             self.sockets_per_user[conn.user_id] -= 1
@@ -300,6 +306,11 @@ class Hub:
                 await self._refresh_hidden()
             except Exception:
                 log.exception("hub sweep failed")
+
+    async def _freeze_gc(self) -> None:
+        while self.limits.gc_freeze:
+            await asyncio.sleep(0.5)
+            self.gc.tick(len(self.connections))
 
     async def check_expiry(self) -> None:
         now = self.now()
