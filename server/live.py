@@ -43,6 +43,7 @@ def limits(settings: Settings) -> HubLimits:
         send_backlog=settings.ws_send_backlog,
         replay_max=settings.ws_replay_max,
         sweep_seconds=settings.ws_sweep_seconds,
+        gc_freeze=settings.ws_gc_freeze,
     )
 
 

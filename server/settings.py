@@ -84,6 +84,7 @@ class Settings(BaseSettings):
     ws_log_max_entries: int = 1000  # per-stream replay log length (home, notifications, user)
     ws_replay_max: int = 500  # more missed events than this on resume: resync instead
     admin_user_names: list[str] = Field(default_factory=list)
+    ws_gc_freeze: bool = True  # gc.freeze() after connect bursts (realtime/gcfreeze.py)
 
     log_level: str = "INFO"
 
