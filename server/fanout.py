@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import zlib
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -158,8 +159,19 @@ class FanoutWorker:
                 await timeline_store.push(
                     self.svc.db, owners=owners, tweet_id=tweet_id, author=author
                 )
+                await self._trim_some(owners, tweet_id)
             await self.svc.publish([home_stream(o) for o in owners], event)
             await job_store.progress(self.svc.db, job_id=job["_id"], after=last_edge)
+
+    async def _trim_some(self, owners: list[str], tweet_id: ObjectId) -> None:
+        """Keep timelines near their cap on write, cheaply: each push trims the owners a hash
+        of (owner, tweet) picks, about one in ``timeline_trim_every``, so every timeline is
+        trimmed every few dozen tweets it receives and never grows far past the cap."""
+        every = self.svc.settings.timeline_trim_every
+        keep = self.svc.settings.timeline_max_entries
+        for owner in owners:
+            if zlib.crc32(f"{owner}:{tweet_id}".encode()) % every == 0:
+                await timeline_store.trim(self.svc.db, owner=owner, keep=keep)
 
     async def _backfill(self, owner: str, author: str) -> None:
         """A new follow: copy the author's recent tweets into the follower's stored timeline.

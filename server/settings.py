@@ -59,6 +59,9 @@ class Settings(BaseSettings):
 
     fanout_max_followers: int = 10_000
     timeline_max_entries: int = 800
+    # A push trims about one in this many of the receiving timelines (1: every one), so a
+    # stored timeline stays within about this many entries of its cap without a read.
+    timeline_trim_every: int = Field(default=16, ge=1)
 
     # Search: "auto" probes the server for text indexes at start-up.
     search_backend: Literal["auto", "keyword", "text"] = "auto"
@@ -81,10 +84,10 @@ class Settings(BaseSettings):
     ws_send_backlog: int = 256  # frames queued for a socket that is behind, then resync
     ws_heartbeat_seconds: float = 20.0  # server ping interval; no pong within it closes
     ws_sweep_seconds: float = 5.0  # how often token expiry and blocks/mutes are re-checked
+    ws_gc_freeze: bool = True  # gc.freeze() after connect bursts (realtime/gcfreeze.py)
     ws_log_max_entries: int = 1000  # per-stream replay log length (home, notifications, user)
     ws_replay_max: int = 500  # more missed events than this on resume: resync instead
     admin_user_names: list[str] = Field(default_factory=list)
-    ws_gc_freeze: bool = True  # gc.freeze() after connect bursts (realtime/gcfreeze.py)
 
     log_level: str = "INFO"
 

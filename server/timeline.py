@@ -62,9 +62,6 @@ async def home(
     hidden = await hidden_authors(svc, me)
     need = page.skip + page.limit + 1
     before = page.after
-    if page.after is None and page.skip == 0:
-        # Keep the stored timeline at its cap; reading page one is a cheap moment to do it.
-        await timeline_store.trim(db, owner=me, keep=svc.settings.timeline_max_entries)
     stored = await timeline_store.newest_ids(
         db, owner=me, before=before, limit=need, exclude=hidden
     )

@@ -161,6 +161,7 @@ async def test_cap_and_pull_fallback_never_end_scrolling_early(
     client: httpx.AsyncClient, make_user: Any, make_tweet: Any, svc: Any, drain: Any
 ) -> None:
     svc.settings.timeline_max_entries = 4
+    svc.settings.timeline_trim_every = 1  # trim every receiving timeline on every push
     reader, a, b = await make_user(), await make_user(), await make_user()
     await follow(client, reader, a)
     await follow(client, reader, b)
@@ -170,8 +171,8 @@ async def test_cap_and_pull_fallback_never_end_scrolling_early(
         made.append((await make_tweet(b, f"b{i}"))["tweet_id"])
     await drain()
     newest_first = list(reversed(made))
-    assert await home(client, reader, limit=3) == newest_first  # page one trims the store
-    assert await timeline_store.count(svc.db, owner=reader.id) == 4
+    assert await timeline_store.count(svc.db, owner=reader.id) == 4  # trimmed on write
+    assert await home(client, reader, limit=3) == newest_first
     assert await home(client, reader, limit=3) == newest_first
     assert await home(client, reader, limit=100) == newest_first
     r = await client.get(
