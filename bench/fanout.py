@@ -347,8 +347,8 @@ def pct(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, int(p / 100 * len(values)))]
 
 
-def post_for(http: httpx.Client, rate: float, seconds: float) -> tuple[int, float]:
-    """POST tweets at ``rate``/s for ``seconds`` (in threads if one POST is too slow)."""
+def post_for(http: httpx.Client, rate: float, seconds: float, posters: int) -> tuple[int, float]:
+    """POST tweets at ``rate``/s for ``seconds`` from ``posters`` threads."""
     posted = 0
     lock = threading.Lock()
     start = time.monotonic()
@@ -366,7 +366,7 @@ def post_for(http: httpx.Client, rate: float, seconds: float) -> tuple[int, floa
             r = http.post("/tweets", json={"content": f"t {time.time():.6f} #bench"})
             r.raise_for_status()
 
-    threads = [threading.Thread(target=poster) for _ in range(4)]
+    threads = [threading.Thread(target=poster) for _ in range(posters)]
     for t in threads:
         t.start()
     for t in threads:
@@ -383,6 +383,7 @@ def phase(
     sockets: int,
     rate: float,
     seconds: float,
+    posters: int,
     storm_concurrency: int = 0,
 ) -> dict[str, Any]:
     driver.all("reset")
@@ -393,7 +394,7 @@ def phase(
         # Reconnect everything while the author keeps posting.
         for p in driver.pipes:
             p.send(("storm", storm_concurrency))
-    posted, elapsed = post_for(http, rate, seconds)
+    posted, elapsed = post_for(http, rate, seconds, posters)
     if storm_concurrency:
         storm = [p.recv() for p in driver.pipes]
     expected = posted * sockets
@@ -490,16 +491,28 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         time.sleep(1.0)  # let the server settle (and gc.freeze after the burst, if it does)
         held = [proc_stats(p.pid) for p in apps]
         n = len(tokens)
-        phases.append(phase("latency", driver, http, apps, workers, n, args.rate, args.seconds))
+        phases.append(
+            phase("latency", driver, http, apps, workers, n, args.rate, args.seconds, args.posters)
+        )
         if args.sustain_eps:
             rate = args.sustain_eps / n
             phases.append(
-                phase("sustained", driver, http, apps, workers, n, rate, args.sustain_seconds)
+                phase(
+                    "sustained",
+                    driver,
+                    http,
+                    apps,
+                    workers,
+                    n,
+                    rate,
+                    args.sustain_seconds,
+                    args.posters,
+                )  # fmt: skip
             )
         if args.storm:
             phases.append(
                 phase("storm", driver, http, apps, workers, n, args.rate, args.storm_seconds,
-                      storm_concurrency=args.connect_concurrency)
+                      args.posters, storm_concurrency=args.connect_concurrency)
             )  # fmt: skip
         open_at_end = sum(r["open"] for r in driver.all("report"))
         driver.all("quit")
@@ -542,6 +555,8 @@ def main() -> None:
     parser.add_argument("--storm", action="store_true", help="all sockets reconnect at once")
     parser.add_argument("--storm-seconds", type=float, default=10.0)
     parser.add_argument("--connect-concurrency", type=int, default=1000, help="per load proc")
+    # More than one poster trips a concurrency bug in server/store/postings.py (reported).
+    parser.add_argument("--posters", type=int, default=1, help="threads posting tweets")
     parser.add_argument("--env", action="append", default=[], help="KEY=VALUE for the apps")
     parser.add_argument("--label", default="")
     parser.add_argument("--workdir", default="/tmp/murmur-bench")
