@@ -186,5 +186,6 @@ async def bulk_load(db: Database, tweets: list[dict[str, Any]]) -> None:
         ("search_terms", counts),
         ("search_slots", slots),
     ):
-        for start in range(0, len(docs), 1000):
-            await db[name].insert_many(docs[start : start + 1000], ordered=False)
+        # Small batches: a bucket can be ~40 kB, and one slow giant write invites a retry.
+        for start in range(0, len(docs), 100):
+            await db[name].insert_many(docs[start : start + 100], ordered=False)
