@@ -27,6 +27,7 @@ from .search.engine import choose_backend
 from .security import AccessTokens, Passwords
 from .services import Clock, Services, utc_now
 from .settings import Settings
+from .store.timelines import open_timelines
 from .webclient import ClientPages
 
 log = logging.getLogger("murmur")
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> S
         finally:
             if hasattr(app.state, "services"):
                 await app.state.services.limits.close()
+                await app.state.services.timelines.close()
             await client.close()
 
     routes = api_routes()
@@ -111,6 +113,7 @@ async def _open_services(settings: Settings, db: Database, clock: Clock) -> Serv
             enabled=settings.rate_limits_enabled,
             prefix=f"murmur:{settings.mongodb_db}",
         ),
+        timelines=open_timelines(settings, db),
         search_backend=await choose_backend(db, settings.search_backend),
     )
 

@@ -28,7 +28,6 @@ from .store import follows as follow_store
 from .store import likes as like_store
 from .store import notifications as notification_store
 from .store import postings
-from .store import timelines as timeline_store
 from .store import trends as trend_store
 from .store import tweets as tweet_store
 from .store import users as user_store
@@ -228,7 +227,7 @@ async def seed(
     entries = [(ids[o], docs[t]["_id"], ids[authors[t]]) for o, ts in per_owner.items()
                for t in ts]  # fmt: skip
     await _chunks("timelines", entries,
-                  lambda c: timeline_store.insert_entries(db, entries=c), progress)  # fmt: skip
+                  lambda c: svc.timelines.load(entries=c), progress)  # fmt: skip
 
     notes.sort(key=lambda n: n["created_at"])
     for seq, note in enumerate(notes):

@@ -4,7 +4,8 @@ Requests only *enqueue* durable jobs (``fanout_jobs``); a background task starte
 app's lifespan runs them, oldest first, one at a time per process (so a follow's back-fill,
 an unfollow's removal and a tweet's fan-out apply in the order they happened). A job that
 raises is retried with backoff; a job whose process died is taken over when its lease ends.
-Writes are idempotent (unique (owner, tweet) entries), so a retried batch never duplicates.
+Writes are idempotent (one entry per (owner, tweet) in either timeline store), so a retried
+batch never duplicates. The store (``svc.timelines``) keeps timelines near their cap on write.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import zlib
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -25,7 +25,6 @@ from .events import TweetCreated, TweetDeleted, TweetDeletedData, TweetUpdated
 from .services import Services
 from .store import fanout_jobs as job_store
 from .store import follows as follow_store
-from .store import timelines as timeline_store
 from .store import tweets as tweet_store
 from .store import users as user_store
 
@@ -116,7 +115,7 @@ class FanoutWorker:
         kind = job["kind"]
         db = self.svc.db
         if kind == "unfollow":
-            await timeline_store.remove_author(db, owner=job["owner"], author=job["author"])
+            await self.svc.timelines.remove_author(owner=job["owner"], author=job["author"])
         elif kind == "backfill":
             await self._backfill(job["owner"], job["author"])
         elif kind == "deleted":
@@ -154,24 +153,11 @@ class FanoutWorker:
         )
         async for owners, last_edge in batches:
             if isinstance(event, TweetDeleted):
-                await timeline_store.remove_tweet(self.svc.db, owners=owners, tweet_id=tweet_id)
+                await self.svc.timelines.remove_tweet(owners=owners, tweet_id=tweet_id)
             elif store:
-                await timeline_store.push(
-                    self.svc.db, owners=owners, tweet_id=tweet_id, author=author
-                )
-                await self._trim_some(owners, tweet_id)
+                await self.svc.timelines.push(owners=owners, tweet_id=tweet_id, author=author)
             await self.svc.publish([home_stream(o) for o in owners], event)
             await job_store.progress(self.svc.db, job_id=job["_id"], after=last_edge)
-
-    async def _trim_some(self, owners: list[str], tweet_id: ObjectId) -> None:
-        """Keep timelines near their cap on write, cheaply: each push trims the owners a hash
-        of (owner, tweet) picks, about one in ``timeline_trim_every``, so every timeline is
-        trimmed every few dozen tweets it receives and never grows far past the cap."""
-        every = self.svc.settings.timeline_trim_every
-        keep = self.svc.settings.timeline_max_entries
-        for owner in owners:
-            if zlib.crc32(f"{owner}:{tweet_id}".encode()) % every == 0:
-                await timeline_store.trim(self.svc.db, owner=owner, keep=keep)
 
     async def _backfill(self, owner: str, author: str) -> None:
         """A new follow: copy the author's recent tweets into the follower's stored timeline.
@@ -180,14 +166,12 @@ class FanoutWorker:
         ``tweets`` at read time anyway, and this keeps the stored range complete."""
         if await self._is_pull_author(author):
             return
-        db = self.svc.db
-        oldest = await timeline_store.oldest_id(db, owner=owner)
+        oldest = await self.svc.timelines.oldest_id(owner=owner)
         if oldest is None:
             return
         keep = self.svc.settings.timeline_max_entries
-        ids = await tweet_store.since_ids(db, author=author, after=oldest, limit=keep)
-        await timeline_store.backfill(db, owner=owner, author=author, tweet_ids=ids)
-        await timeline_store.trim(db, owner=owner, keep=keep)
+        ids = await tweet_store.since_ids(self.svc.db, author=author, after=oldest, limit=keep)
+        await self.svc.timelines.backfill(owner=owner, author=author, tweet_ids=ids)
 
 
 @contextlib.asynccontextmanager

@@ -17,6 +17,7 @@ from .relcache import RelationCache
 from .security import AccessTokens, Passwords
 from .settings import Settings
 from .store.search import Backend
+from .store.timelines import TimelineStore
 
 if TYPE_CHECKING:
     from .fanout import FanoutWorker
@@ -40,6 +41,8 @@ class Services:
     token_secret: str
     mailer: Mailer
     limits: RateLimits
+    # Stored home timelines (server/store/timelines.py): Redis or MongoDB, chosen at start-up.
+    timelines: TimelineStore
     # Called after a session is revoked (the realtime hub closes that session's sockets).
     on_session_revoked: Callable[[str], Awaitable[None]] | None = None
     # Where events go; the realtime hub's publisher, set in the lifespan.

@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     # A push trims about one in this many of the receiving timelines (1: every one), so a
     # stored timeline stays within about this many entries of its cap without a read.
     timeline_trim_every: int = Field(default=16, ge=1)
+    # Where stored home timelines live: "auto" is Redis sorted sets when REDIS_URL is set,
+    # else MongoDB (server/store/timelines.py).
+    timeline_store: Literal["auto", "mongodb", "redis"] = "auto"
 
     # Search: "auto" probes the server for text indexes at start-up.
     search_backend: Literal["auto", "keyword", "text"] = "auto"

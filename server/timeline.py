@@ -1,14 +1,19 @@
 """The home timeline: hybrid fan-out on write (push) and merge on read (pull).
 
 - Push: when an ordinary author posts, ``server/fanout.py`` writes the tweet id into each
-  follower's stored timeline (``timelines``), off the request path.
+  follower's stored timeline (``svc.timelines``: Redis sorted sets, or the MongoDB
+  ``timelines`` collection without Redis), off the request path.
 - Pull: authors above ``FANOUT_MAX_FOLLOWERS``, and the reader's own tweets, are merged in
   from ``tweets`` at read time.
 - Stored timelines are capped; below the oldest stored entry every followed author is
   pulled from ``tweets``, so scrolling never ends early.
+- Redis timelines are a cache: one the store lost is rebuilt from ``follows`` and
+  ``tweets`` before it is read, and while Redis is unreachable reads pull everything.
 """
 
 from __future__ import annotations
+
+import logging
 
 from bson import ObjectId
 
@@ -20,12 +25,14 @@ from .events import TweetCreated, TweetDeleted, TweetDeletedData, TweetUpdated
 from .http import PageQuery
 from .models import Tweet
 from .services import Services
-from .social import hidden_authors, pull_authors_followed
+from .social import big_authors, hidden_authors, pull_authors_followed
 from .store import follows as follow_store
-from .store import timelines as timeline_store
 from .store import tweets as tweet_store
+from .store.timelines import TimelinesUnavailable
 
 __all__ = ["home", "pull_authors_followed", "tweet_created", "tweet_deleted", "tweet_updated"]
+
+log = logging.getLogger("murmur.timeline")
 
 
 def _public_streams(tweet: Tweet) -> list[str]:
@@ -62,9 +69,7 @@ async def home(
     hidden = await hidden_authors(svc, me)
     need = page.skip + page.limit + 1
     before = page.after
-    stored = await timeline_store.newest_ids(
-        db, owner=me, before=before, limit=need, exclude=hidden
-    )
+    stored = await _stored_ids(svc, me, before=before, limit=need, exclude=hidden)
     pull = [a for a in [me, *await pull_authors_followed(svc, me)] if a not in hidden]
     candidates = set(stored)
     candidates.update(await tweet_store.recent_ids(db, authors=pull, before=before, limit=need))
@@ -82,3 +87,28 @@ async def home(
     ordered = ordered[: page.limit]
     items = await tweet_store.by_ids(db, tweet_ids=ordered)
     return items, (ordered[-1] if more and ordered else None)
+
+
+async def _stored_ids(
+    svc: Services, owner: str, *, before: ObjectId | None, limit: int, exclude: frozenset[str]
+) -> list[ObjectId]:
+    """The stored part of a page: none when the store is unreachable (``home`` then pulls
+    every followed author, which is right, only slower)."""
+    try:
+        await svc.timelines.ensure_built(owner=owner, rebuild=lambda: _rebuild(svc, owner))
+        return await svc.timelines.newest_ids(
+            owner=owner, before=before, limit=limit, exclude=exclude
+        )
+    except TimelinesUnavailable as exc:
+        log.warning("timeline store unavailable, pulling %s's timeline: %s", owner, exc)
+        return []
+
+
+async def _rebuild(svc: Services, owner: str) -> list[tuple[ObjectId, str]]:
+    """What the fan-out worker would have pushed to ``owner``: the newest tweets of the
+    followed authors below the threshold (big authors and ``owner`` are pulled anyway)."""
+    big = await big_authors(svc)
+    followed = await follow_store.followees(svc.db, follower=owner)
+    authors = [a for a in followed if a not in big and a != owner]
+    limit = svc.settings.timeline_max_entries
+    return await tweet_store.recent_entries(svc.db, authors=authors, limit=limit)

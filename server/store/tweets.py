@@ -231,6 +231,17 @@ async def recent_ids(
     return [d["_id"] async for d in cursor]
 
 
+async def recent_entries(
+    db: Database, *, authors: list[str], limit: int
+) -> list[tuple[ObjectId, str]]:
+    """The newest ``limit`` (tweet id, author) pairs by any of ``authors`` (a timeline rebuild)."""
+    if not authors:
+        return []
+    query: dict[str, Any] = {"user_id": {"$in": authors}, "hidden": {"$ne": True}}
+    cursor = db.tweets.find(query, {"_id": 1, "user_id": 1}).sort("_id", -1).limit(limit)
+    return [(d["_id"], d["user_id"]) async for d in cursor]
+
+
 async def since_ids(
     db: Database, *, author: str, after: ObjectId | None, limit: int
 ) -> list[ObjectId]:

@@ -7,10 +7,14 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 from bson import ObjectId
 
 from server.store import fanout_jobs as job_store
-from server.store import timelines as timeline_store
+from tests.social.conftest import TIMELINE_STORES
+
+# Every test runs against both timeline stores: MongoDB and Redis sorted sets.
+pytestmark = pytest.mark.parametrize("timeline_store", TIMELINE_STORES, indirect=True)
 
 
 async def home(client: httpx.AsyncClient, user: Any, **params: Any) -> list[str]:
@@ -28,7 +32,7 @@ async def home(client: httpx.AsyncClient, user: Any, **params: Any) -> list[str]
 
 
 async def stored(svc: Any, tweet_id: str) -> set[str]:
-    return set(await timeline_store.owners_of(svc.db, tweet_id=ObjectId(tweet_id)))
+    return set(await svc.timelines.owners_of(tweet_id=ObjectId(tweet_id)))
 
 
 async def follow(client: httpx.AsyncClient, who: Any, whom: Any) -> None:
@@ -68,7 +72,7 @@ async def test_push_path_fans_out_and_reads_merge_own_tweets(
     await job_store.enqueue(svc.db, kind="created", now=svc.clock(),
                             fields={"tweet_id": t1["tweet_id"], "author": author.id})  # fmt: skip
     await drain()
-    assert await timeline_store.count(svc.db, owner=fans[0].id) == 2
+    assert await svc.timelines.count(owner=fans[0].id) == 2
     assert await home(client, fans[0]) == [t2["tweet_id"], mine["tweet_id"], t1["tweet_id"]]
 
 
@@ -171,7 +175,7 @@ async def test_cap_and_pull_fallback_never_end_scrolling_early(
         made.append((await make_tweet(b, f"b{i}"))["tweet_id"])
     await drain()
     newest_first = list(reversed(made))
-    assert await timeline_store.count(svc.db, owner=reader.id) == 4  # trimmed on write
+    assert await svc.timelines.count(owner=reader.id) == 4  # trimmed on write
     assert await home(client, reader, limit=3) == newest_first
     assert await home(client, reader, limit=3) == newest_first
     assert await home(client, reader, limit=100) == newest_first

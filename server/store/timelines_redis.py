@@ -1,0 +1,203 @@
+"""Home timelines in Redis sorted sets: a cache of ``follows`` + ``tweets``, rebuilt when lost.
+
+One sorted set per owner, ``murmur:<db>:tl:<owner>``. Every member has score 0 and is
+``<tweet id hex>:<author>``: with equal scores Redis orders members by their bytes, and the
+24 hex digits of an ObjectId sort exactly like the ObjectId itself, so ranks, lexicographic
+ranges and cursors (``before``) match the MongoDB store id for id (a float score cannot hold
+the id's 96 bits). Carrying the author lets an unfollow remove entries without MongoDB.
+
+A second key per owner, ``murmur:<db>:tl-built:<owner>``, holds the ``run_id`` of the Redis
+server the timeline was built on. Before a read, a missing marker (flushed, evicted, never
+built) or one from another server run (a restart, even one restoring a snapshot, or a
+fail-over) has the timeline rebuilt from durable state first; see ``ensure_built``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from typing import cast
+
+from bson import ObjectId
+from redis.asyncio.client import Pipeline
+from redis.exceptions import RedisError
+
+from realtime.redis_backend import connect_redis
+
+from ..settings import Settings
+from .timelines import Entry, Loader, TimelinesUnavailable
+
+log = logging.getLogger("murmur.timelines")
+
+_READ_CHUNK = 200
+
+
+def _member(tweet_id: ObjectId, author: str) -> str:
+    return f"{tweet_id}:{author}"
+
+
+def _parse(member: str) -> tuple[ObjectId, str]:
+    tweet_id, _, author = member.partition(":")
+    return ObjectId(tweet_id), author
+
+
+def _tweet_range(tweet_id: ObjectId) -> tuple[str, str]:
+    """The lexicographic range holding ``tweet_id``'s member, whoever the author (';' > ':')."""
+    return f"[{tweet_id}:", f"({tweet_id};"
+
+
+class RedisTimelines:
+    """Pipelined sorted-set writes: a 1,000-follower batch is one round trip."""
+
+    name = "redis"
+
+    def __init__(self, url: str, *, prefix: str, settings: Settings) -> None:
+        self.redis = connect_redis(url)
+        self.prefix = prefix  # "murmur:<db>:tl:"
+        self.built_prefix = prefix.removesuffix(":") + "-built:"
+        self.settings = settings
+
+    def key(self, owner: str) -> str:
+        return self.prefix + owner
+
+    def built_key(self, owner: str) -> str:
+        return self.built_prefix + owner
+
+    @property
+    def _trim_to(self) -> int:
+        """ZREMRANGEBYRANK's stop: everything below the newest ``timeline_max_entries``."""
+        return -(self.settings.timeline_max_entries + 1)
+
+    async def push(self, *, owners: Sequence[str], tweet_id: ObjectId, author: str) -> int:
+        member = _member(tweet_id, author)
+        pipe = self.redis.pipeline(transaction=False)
+        for owner in owners:
+            pipe.zadd(self.key(owner), {member: 0})
+            pipe.zremrangebyrank(self.key(owner), 0, self._trim_to)
+        results = await self._run(pipe)
+        return sum(int(n) for n in results[::2])
+
+    async def backfill(self, *, owner: str, author: str, tweet_ids: Iterable[ObjectId]) -> int:
+        mapping = {_member(t, author): 0 for t in tweet_ids}
+        if not mapping:
+            return 0
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.zadd(self.key(owner), mapping)  # type: ignore[arg-type]
+        pipe.zremrangebyrank(self.key(owner), 0, self._trim_to)
+        return int((await self._run(pipe))[0])
+
+    async def load(self, *, entries: Sequence[Entry]) -> int:
+        """Whole timelines (the demo seed): written and marked built on this server run."""
+        by_owner: dict[str, dict[str, float]] = {}
+        for owner, tweet_id, author in entries:
+            by_owner.setdefault(owner, {})[_member(tweet_id, author)] = 0
+        if not by_owner:
+            return 0
+        run_id = await self._run_id()
+        pipe = self.redis.pipeline(transaction=False)
+        for owner, mapping in by_owner.items():
+            pipe.zadd(self.key(owner), mapping)  # type: ignore[arg-type]
+            pipe.zremrangebyrank(self.key(owner), 0, self._trim_to)
+            pipe.set(self.built_key(owner), run_id)
+        return sum(int(n) for n in (await self._run(pipe))[::3])
+
+    async def remove_tweet(self, *, owners: Sequence[str], tweet_id: ObjectId) -> int:
+        low, high = _tweet_range(tweet_id)
+        pipe = self.redis.pipeline(transaction=False)
+        for owner in owners:
+            pipe.zremrangebylex(self.key(owner), low, high)
+        return sum(int(n) for n in await self._run(pipe))
+
+    async def remove_author(self, *, owner: str, author: str) -> int:
+        try:
+            members = cast(list[str], await self.redis.zrange(self.key(owner), 0, -1))
+            gone = [m for m in members if m.endswith(":" + author)]
+            return int(await self.redis.zrem(self.key(owner), *gone)) if gone else 0
+        except (RedisError, OSError) as exc:
+            raise TimelinesUnavailable(str(exc)) from exc
+
+    async def newest_ids(
+        self, *, owner: str, before: ObjectId | None, limit: int, exclude: Iterable[str]
+    ) -> list[ObjectId]:
+        excluded = set(exclude)
+        high = "+" if before is None else f"({before}"  # "<before>:..." sorts above "<before>"
+        found: list[ObjectId] = []
+        try:
+            while len(found) < limit:
+                # Excluded authors are filtered here, so read on until the page is full.
+                want = min(_READ_CHUNK, limit - len(found)) if not excluded else _READ_CHUNK
+                chunk = cast(
+                    list[str],
+                    await self.redis.zrevrangebylex(self.key(owner), high, "-", start=0, num=want),
+                )
+                for member in chunk:
+                    tweet_id, author = _parse(member)
+                    if author not in excluded and len(found) < limit:
+                        found.append(tweet_id)
+                if len(chunk) < want:
+                    break
+                high = f"({chunk[-1]}"
+        except (RedisError, OSError) as exc:
+            raise TimelinesUnavailable(str(exc)) from exc
+        return found
+
+    async def oldest_id(self, *, owner: str) -> ObjectId | None:
+        try:
+            first = cast(list[str], await self.redis.zrange(self.key(owner), 0, 0))
+        except (RedisError, OSError) as exc:
+            raise TimelinesUnavailable(str(exc)) from exc
+        return _parse(first[0])[0] if first else None
+
+    async def count(self, *, owner: str) -> int:
+        return int(await self.redis.zcard(self.key(owner)))
+
+    async def owners_of(self, *, tweet_id: ObjectId) -> list[str]:
+        keys = [k async for k in self.redis.scan_iter(match=self.prefix + "*", count=1000)]
+        low, high = _tweet_range(tweet_id)
+        pipe = self.redis.pipeline(transaction=False)
+        for k in keys:
+            pipe.zrangebylex(k, low, high)
+        hits = await pipe.execute()
+        return [k.removeprefix(self.prefix) for k, hit in zip(keys, hits, strict=True) if hit]
+
+    async def ensure_built(self, *, owner: str, rebuild: Loader) -> bool:
+        """Rebuild ``owner``'s timeline unless it was built on this Redis server run.
+
+        Order matters: the old set is dropped *before* durable state is read, so a push
+        landing meanwhile is kept (it is added on top), and every tweet stored before the
+        read is in what the loader returns."""
+        try:
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.get(self.built_key(owner))
+            pipe.info("server")
+            marker, info = await pipe.execute()
+            run_id = str(info["run_id"])
+            if marker == run_id:
+                return False
+            await self.redis.delete(self.key(owner))
+            mapping = {_member(t, a): 0 for t, a in await rebuild()}
+            pipe = self.redis.pipeline(transaction=False)
+            if mapping:
+                pipe.zadd(self.key(owner), mapping)  # type: ignore[arg-type]
+                pipe.zremrangebyrank(self.key(owner), 0, self._trim_to)
+            pipe.set(self.built_key(owner), run_id)
+            await pipe.execute()
+        except (RedisError, OSError) as exc:
+            raise TimelinesUnavailable(str(exc)) from exc
+        log.info("rebuilt the home timeline of %s (%d entries)", owner, len(mapping))
+        return True
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+
+    async def _run_id(self) -> str:
+        return str((await self.redis.info("server"))["run_id"])
+
+    @staticmethod
+    async def _run(pipe: Pipeline) -> list[int]:
+        """Execute a write pipeline; a Redis outage becomes ``TimelinesUnavailable`` (the
+        fan-out job is then retried with backoff, like any failed job)."""
+        try:
+            return list(await pipe.execute())
+        except (RedisError, OSError) as exc:
+            raise TimelinesUnavailable(str(exc)) from exc

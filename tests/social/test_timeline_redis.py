@@ -1,0 +1,95 @@
+"""Redis timelines are a cache: when Redis loses them (flushed, restarted, restored from an
+older snapshot) or is away, the home timeline still reads right."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from bson import ObjectId
+
+from realtime.redis_backend import connect_redis
+from tests.social.test_timeline import follow, home
+
+pytestmark = pytest.mark.parametrize("timeline_store", ["redis"], indirect=True)
+
+
+async def test_flushed_timelines_are_rebuilt_before_a_read(
+    client: httpx.AsyncClient, make_user: Any, make_tweet: Any, svc: Any, drain: Any
+) -> None:
+    reader, a, b = await make_user(), await make_user(), await make_user()
+    await follow(client, reader, a)
+    await follow(client, reader, b)
+    made = [
+        (await make_tweet(w, f"{w.user_name} {i}"))["tweet_id"] for i in range(3) for w in (a, b)
+    ]
+    await drain()
+    assert await home(client, reader) == made[::-1]
+    assert await svc.timelines.count(owner=reader.id) == 6
+
+    redis = connect_redis(svc.settings.redis_url)
+    keys = [k async for k in redis.scan_iter(match=f"murmur:{svc.settings.mongodb_db}:tl*")]
+    assert keys
+    await redis.delete(*keys)  # as an eviction or a restart without persistence would
+    await redis.aclose()
+    newer = (await make_tweet(a, "after the flush"))["tweet_id"]
+    await drain()
+    assert await svc.timelines.count(owner=reader.id) == 1  # only what was pushed since
+
+    assert await home(client, reader, limit=2) == [newer, *made[::-1]]
+    assert await svc.timelines.count(owner=reader.id) == 7  # rebuilt from follows + tweets
+    assert await home(client, reader, limit=2) == [newer, *made[::-1]]
+
+
+async def test_a_restart_restoring_an_older_snapshot_is_rebuilt(
+    client: httpx.AsyncClient,
+    make_user: Any,
+    make_tweet: Any,
+    svc: Any,
+    drain: Any,
+    redis_server: Any,
+) -> None:
+    reader, author = await make_user(), await make_user()
+    await follow(client, reader, author)
+    t1 = (await make_tweet(author, "in the snapshot"))["tweet_id"]
+    await drain()
+    assert await home(client, reader) == [t1]  # built: the marker names this server run
+    keys = [svc.timelines.key(reader.id), svc.timelines.built_key(reader.id)]
+    redis = connect_redis(redis_server.url)
+    snapshot = {k: await redis.dump(k) for k in keys}
+    await redis.aclose()
+    t2 = (await make_tweet(author, "lost with the crash"))["tweet_id"]
+    await drain()
+
+    redis_server.restart()  # a crash, then the snapshot comes back
+    redis = connect_redis(redis_server.url)
+    for k, value in snapshot.items():
+        await redis.restore(k, 0, value)
+    await redis.aclose()
+    t3 = (await make_tweet(author, "after the restart"))["tweet_id"]
+    await drain()
+    assert set(await svc.timelines.owners_of(tweet_id=ObjectId(t2))) == set()  # the gap
+
+    assert await home(client, reader, limit=1) == [t3, t2, t1]
+    assert reader.id in await svc.timelines.owners_of(tweet_id=ObjectId(t2))
+
+
+async def test_reads_pull_everything_while_redis_is_away(
+    client: httpx.AsyncClient,
+    make_user: Any,
+    make_tweet: Any,
+    svc: Any,
+    drain: Any,
+    redis_server: Any,
+) -> None:
+    reader, author = await make_user(), await make_user()
+    await follow(client, reader, author)
+    made = [(await make_tweet(author, f"tweet {i}"))["tweet_id"] for i in range(3)]
+    await drain()
+    redis_server.kill()
+    try:
+        assert await home(client, reader, limit=2) == made[::-1]
+    finally:
+        redis_server.start()
+    assert await home(client, reader, limit=2) == made[::-1]
