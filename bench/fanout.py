@@ -9,7 +9,8 @@ sockets from ``--load-procs`` load processes, each subscribed to ``user:<author>
 channel a big author's followers' ``home`` subscriptions listen on. Then, in phases:
 
 - ``latency``: the author posts ``--rate`` tweets/s through ``POST /tweets``;
-- ``sustained`` (``--sustain-eps N``): tweets at N / C per second, N delivered events/s;
+- ``sustained`` (``--sustain-eps N [N ...]``): tweets at N / C per second, N delivered
+  events/s (one phase per N);
 - ``storm`` (``--storm``): every socket drops and reconnects at once, resubscribing with
   ``since`` = the last id it saw, while tweets keep coming at ``--rate``.
 
@@ -30,6 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import json
 import multiprocessing as mp
 import os
@@ -195,6 +197,7 @@ class Load:
         self.sockets: list[Socket] = []
         self.subscribed = 0
         self.lost_sockets = 0
+        self.failed_connects = 0
         self.all_subscribed: asyncio.Event = asyncio.Event()
         self.reset()
 
@@ -231,41 +234,55 @@ class Load:
         elif payload.startswith(b'{"type":"resync"'):
             self.resyncs += 1
 
-    async def connect_all(self, concurrency: int, resume: bool) -> float:
-        """Open (or reopen) every socket; seconds until all are subscribed."""
+    async def connect_all(self, concurrency: int, resume: bool, limit: float) -> float:
+        """Open (or reopen) every socket; seconds until all are subscribed, or ``limit``
+        (then ``self.subscribed`` says how many made it)."""
         loop = asyncio.get_running_loop()
         t0 = time.time()
         self.subscribed = 0
+        self.failed_connects = 0
         self.all_subscribed.clear()
         old = self.sockets
         sem = asyncio.Semaphore(concurrency)
 
-        async def one(i: int, token: str) -> Socket:
+        def fresh(i: int, token: str) -> Socket:
             since = None
-            if resume and old[i].last:
-                ms, _, seq = old[i].last.partition(b"-")
+            last = old[i].last if resume and old else b""
+            if last:
+                ms, _, seq = last.partition(b"-")
                 since = ms.lstrip(b"0") + b"-" + (seq.lstrip(b"0") or b"0")
+            return Socket(self, token, since, last)
+
+        self.sockets = [fresh(i, t) for i, t in enumerate(self.tokens)]
+
+        async def one(i: int, sock: Socket) -> None:
             async with sem:
                 port = self.ports[i % len(self.ports)]
-                _, sock = await loop.create_connection(
-                    lambda: Socket(self, token, since, old[i].last if resume else b""),
-                    "127.0.0.1",
-                    port,
-                )
-            return sock
+                try:
+                    await asyncio.wait_for(
+                        loop.create_connection(lambda: sock, "127.0.0.1", port),
+                        max(0.1, limit - (time.time() - t0)),
+                    )
+                except (OSError, TimeoutError):
+                    self.failed_connects += 1
 
-        self.sockets = list(await asyncio.gather(*(one(i, t) for i, t in enumerate(self.tokens))))
-        await self.all_subscribed.wait()
+        async def everything() -> None:
+            await asyncio.gather(*(one(i, sock) for i, sock in enumerate(self.sockets)))
+            await self.all_subscribed.wait()
+
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(everything(), limit)
         return time.time() - t0
 
-    async def storm(self, concurrency: int) -> dict[str, float]:
+    async def storm(self, concurrency: int, limit: float) -> dict[str, float]:
         """Drop every socket at once and reconnect each with ``since``."""
         t0 = time.time()
         for sock in self.sockets:
             sock.subscribed = False  # dropped on purpose
-            sock.transport.abort()
-        reconnect = await self.connect_all(concurrency, resume=True)
-        return {"storm_at": t0, "reconnect_seconds": reconnect}
+            if sock.transport is not None:
+                sock.transport.abort()
+        reconnect = await self.connect_all(concurrency, resume=True, limit=limit)
+        return {"storm_at": t0, "reconnect_seconds": reconnect, "resubscribed": self.subscribed}
 
     def report(self) -> dict[str, Any]:
         return {
@@ -274,6 +291,8 @@ class Load:
             "resyncs": self.resyncs,
             "lost_sockets": self.lost_sockets,
             "open": sum(1 for s in self.sockets if s.subscribed),
+            "subscribed": self.subscribed,
+            "failed_connects": self.failed_connects,
             "first_recv": self.first_recv,
             "last_recv": self.last_recv,
             "publish_lat": self.publish_lat.tobytes(),
@@ -294,19 +313,20 @@ async def _load_main(ports: list[int], tokens: list[str], stream: str, pipe: Pip
     while True:
         command, arg = await asyncio.to_thread(pipe.recv)
         if command == "connect":
-            pipe.send(await load.connect_all(arg, resume=False))
+            pipe.send(await load.connect_all(arg[0], resume=False, limit=arg[1]))
         elif command == "reset":
             load.reset()
             pipe.send(None)
         elif command == "count":
             pipe.send(load.received)
         elif command == "storm":
-            pipe.send(await load.storm(arg))
+            pipe.send(await load.storm(*arg))
         elif command == "report":
             pipe.send(load.report())
         elif command == "quit":
             for sock in load.sockets:
-                sock.transport.abort()
+                if sock.transport is not None:
+                    sock.transport.abort()
             pipe.send(None)
             return
 
@@ -314,14 +334,27 @@ async def _load_main(ports: list[int], tokens: list[str], stream: str, pipe: Pip
 # --- the driver -------------------------------------------------------------------------
 
 
+class BenchTimeout(Exception):
+    """A load process did not answer in time."""
+
+
 class Driver:
     def __init__(self, pipes: list[Pipe]) -> None:
         self.pipes = pipes
 
-    def all(self, command: str, arg: Any = None) -> list[Any]:
+    def all(self, command: str, arg: Any = None, timeout: float = 30.0) -> list[Any]:
         for p in self.pipes:
             p.send((command, arg))
-        return [p.recv() for p in self.pipes]
+        return self.answers(timeout)
+
+    def answers(self, timeout: float) -> list[Any]:
+        deadline = time.monotonic() + timeout
+        answers = []
+        for p in self.pipes:
+            if not p.poll(max(0.0, deadline - time.monotonic())):
+                raise BenchTimeout(f"a load process did not answer within {timeout:.0f} s")
+            answers.append(p.recv())
+        return answers
 
 
 def start_app(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
@@ -376,6 +409,7 @@ def post_for(http: httpx.Client, rate: float, seconds: float, posters: int) -> t
 
 def phase(
     name: str,
+    *,
     driver: Driver,
     http: httpx.Client,
     apps: list[subprocess.Popen[bytes]],
@@ -384,7 +418,9 @@ def phase(
     rate: float,
     seconds: float,
     posters: int,
+    drain_seconds: float,
     storm_concurrency: int = 0,
+    storm_timeout: float = 0.0,
 ) -> dict[str, Any]:
     driver.all("reset")
     before = [proc_stats(p.pid) for p in apps]
@@ -393,12 +429,12 @@ def phase(
     if storm_concurrency:
         # Reconnect everything while the author keeps posting.
         for p in driver.pipes:
-            p.send(("storm", storm_concurrency))
+            p.send(("storm", (storm_concurrency, storm_timeout)))
     posted, elapsed = post_for(http, rate, seconds, posters)
     if storm_concurrency:
-        storm = [p.recv() for p in driver.pipes]
+        storm = driver.answers(storm_timeout + 10)
     expected = posted * sockets
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + drain_seconds
     while sum(driver.all("count")) < expected and time.monotonic() < deadline:
         time.sleep(0.2)
     after = [proc_stats(p.pid) for p in apps]
@@ -438,6 +474,7 @@ def phase(
         result["storm_reconnect_seconds"] = round(
             max(s["storm_at"] + s["reconnect_seconds"] for s in storm) - storm_at, 2
         )
+        result["storm_resubscribed"] = sum(int(s["resubscribed"]) for s in storm)
         result["storm_max_delivery_ms"] = round(pub[-1] * 1000, 1) if pub else None
     return result
 
@@ -486,36 +523,35 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             pipes.append(mine)
         driver = Driver(pipes)
         t0 = time.monotonic()
-        driver.all("connect", args.connect_concurrency)
+        # Every wait below has a limit: a run always ends and reports what it saw.
+        connect = (args.connect_concurrency, args.connect_timeout)
+        driver.all("connect", connect, timeout=args.connect_timeout + 30)
         connect_seconds = time.monotonic() - t0
+        connected = sum(r["subscribed"] for r in driver.all("report"))
         time.sleep(1.0)  # let the server settle (and gc.freeze after the burst, if it does)
         held = [proc_stats(p.pid) for p in apps]
         n = len(tokens)
-        phases.append(
-            phase("latency", driver, http, apps, workers, n, args.rate, args.seconds, args.posters)
-        )
-        if args.sustain_eps:
-            rate = args.sustain_eps / n
-            phases.append(
-                phase(
-                    "sustained",
-                    driver,
-                    http,
-                    apps,
-                    workers,
-                    n,
-                    rate,
-                    args.sustain_seconds,
-                    args.posters,
+        common: dict[str, Any] = {
+            "driver": driver, "http": http, "apps": apps, "workers": workers, "sockets": n,
+            "posters": args.posters, "drain_seconds": args.drain_seconds,
+        }  # fmt: skip
+        try:
+            phases.append(phase("latency", rate=args.rate, seconds=args.seconds, **common))
+            for eps in args.sustain_eps:  # one phase per rate asked for, lowest first
+                rate = eps / n
+                phases.append(phase("sustained", rate=rate, seconds=args.sustain_seconds, **common))
+            if args.storm:
+                phases.append(
+                    phase("storm", rate=args.rate, seconds=args.storm_seconds,
+                          storm_concurrency=args.connect_concurrency,
+                          storm_timeout=args.connect_timeout, **common)
                 )  # fmt: skip
-            )
-        if args.storm:
-            phases.append(
-                phase("storm", driver, http, apps, workers, n, args.rate, args.storm_seconds,
-                      args.posters, storm_concurrency=args.connect_concurrency)
-            )  # fmt: skip
-        open_at_end = sum(r["open"] for r in driver.all("report"))
-        driver.all("quit")
+            open_at_end = sum(r["open"] for r in driver.all("report"))
+        except (BenchTimeout, httpx.HTTPError) as exc:
+            phases.append({"phase": "aborted", "error": repr(exc)})
+            open_at_end = -1
+        with contextlib.suppress(BenchTimeout):
+            driver.all("quit", timeout=10)
         http.close()
     finally:
         for w in workers:
@@ -537,6 +573,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "load_procs": args.load_procs,
         "sockets_held": n,
         "sockets_open_at_end": open_at_end,
+        "sockets_subscribed_after_connect": connected,
         "connect_seconds": round(connect_seconds, 1),
         "server_rss_kb_per_socket": round(rss_per_socket / 1024, 1),
         "phases": phases,
@@ -550,11 +587,15 @@ def main() -> None:
     parser.add_argument("--load-procs", type=int, default=2)
     parser.add_argument("--rate", type=float, default=1.0, help="tweets per second")
     parser.add_argument("--seconds", type=float, default=15.0)
-    parser.add_argument("--sustain-eps", type=float, default=0, help="delivered events/s")
+    parser.add_argument(
+        "--sustain-eps", type=float, nargs="*", default=[], help="delivered events/s (each)"
+    )
     parser.add_argument("--sustain-seconds", type=float, default=15.0)
     parser.add_argument("--storm", action="store_true", help="all sockets reconnect at once")
     parser.add_argument("--storm-seconds", type=float, default=10.0)
     parser.add_argument("--connect-concurrency", type=int, default=1000, help="per load proc")
+    parser.add_argument("--connect-timeout", type=float, default=120.0, help="connect/storm")
+    parser.add_argument("--drain-seconds", type=float, default=15.0, help="wait for stragglers")
     # More than one poster trips a concurrency bug in server/store/postings.py (reported).
     parser.add_argument("--posters", type=int, default=1, help="threads posting tweets")
     parser.add_argument("--env", action="append", default=[], help="KEY=VALUE for the apps")

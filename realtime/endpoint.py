@@ -55,6 +55,10 @@ class Endpoint:
             except AuthFailed as exc:
                 failure = exc
         await send({"type": "websocket.accept"})
+        if identity is not None and self.hub.session_revoked(identity.session_id):
+            # Revoked while the handshake was being answered: the control message is gone.
+            identity = None
+            failure = AuthFailed("session_revoked", "This session has ended; sign in again.")
         if failure is not None and failure.code != protocol.TOKEN_EXPIRED:
             # Accept first: browsers cannot read why a handshake was refused.
             await send(

@@ -32,7 +32,7 @@ from .metrics import HubMetrics
 from .redis_backend import GAP_CHANNEL
 from .replay import RESYNC_MARK, recover, replay
 from .streams import StreamError, resolve
-from .types import Authenticate, AuthFailed, HiddenAuthors, Now, PullAuthors
+from .types import AuthCache, Authenticate, AuthFailed, HiddenAuthors, Now, PullAuthors
 
 log = logging.getLogger("murmur.realtime")
 
@@ -50,6 +50,9 @@ class HubLimits:
     replay_max: int = 500  # more missed events than this: resync instead
     sweep_seconds: float = 5.0  # token expiry and block/mute refresh
     gc_freeze: bool = True  # gc.freeze() after connect bursts (see gcfreeze.py)
+    # Subscribe-time reads (pulled authors, blocks and mutes) in flight at once: a connect
+    # storm queues here instead of piling thousands of queries onto the database.
+    read_concurrency: int = 32
 
 
 class Hub:
@@ -61,6 +64,7 @@ class Hub:
         event_log: EventLog,
         *,
         authenticate: Authenticate,
+        auth_cache: AuthCache | None = None,
         pull_authors: PullAuthors | None = None,
         hidden_authors: HiddenAuthors | None = None,
         limits: HubLimits | None = None,
@@ -69,6 +73,7 @@ class Hub:
         self.backend = backend
         self.log = event_log
         self.authenticate = authenticate
+        self.auth_cache = auth_cache
         self.pull_authors = pull_authors
         self.hidden_authors = hidden_authors
         self.limits = limits or HubLimits()
@@ -81,6 +86,7 @@ class Hub:
         self.metrics = HubMetrics(lambda: len(self.connections), self.subscription_counts)
         self.listeners = Listeners(backend, self.metrics)
         self.gc = GcFreezer()
+        self._reads = asyncio.Semaphore(self.limits.read_concurrency)
 
     # --- lifecycle ---
 
@@ -158,6 +164,10 @@ class Hub:
 
     # --- sockets ---
 
+    def session_revoked(self, session_id: str) -> bool:
+        """Whether this process has heard that ``session_id`` was revoked."""
+        return self.auth_cache is not None and self.auth_cache.is_revoked(session_id)
+
     def add(self, conn: Connection) -> bool:
         """Register an accepted socket; False if its user already has too many."""
         user = conn.user_id
@@ -205,10 +215,12 @@ class Hub:
             await send(protocol.error(exc.code, str(exc), stream))
             return
         replayable = stream_kind(channels[0]) in REPLAYABLE_KINDS
-        if stream == "home" and user is not None and self.pull_authors is not None:
-            channels += [f"user:{a}" for a in await self.pull_authors(user)]
-        if user is not None and self.hidden_authors is not None:
-            conn.hidden = await self.hidden_authors(user)
+        if user is not None:
+            async with self._reads:
+                if stream == "home" and self.pull_authors is not None:
+                    channels += [f"user:{a}" for a in await self.pull_authors(user)]
+                if self.hidden_authors is not None:
+                    conn.hidden = await self.hidden_authors(user)
         sub = Subscription(conn, stream, channels, replayable, self._ids.next())
         if replayable and since is not None:
             sub.buffer = []  # live events wait while the backlog is replayed
@@ -274,6 +286,8 @@ class Hub:
 
     async def _on_gap(self) -> None:
         """Redis came back: mark lost publishes, then replay or resync every subscription."""
+        if self.auth_cache is not None:
+            self.auth_cache.clear()  # a revocation may have been published meanwhile
         if self._gapped:
             await self._flush_gaps()
         subs = [sub for conn in list(self.connections) for sub in conn.subscriptions.values()]
@@ -285,6 +299,8 @@ class Hub:
             await self._revoke_local(str(command.get("session_id")))
 
     async def _revoke_local(self, session_id: str) -> None:
+        if self.auth_cache is not None:
+            self.auth_cache.revoked(session_id)
         for conn in list(self.connections):
             if conn.identity is not None and conn.identity.session_id == session_id:
                 await self._close(conn, protocol.CLOSE_SESSION_REVOKED, "session revoked")
@@ -330,9 +346,13 @@ class Hub:
     async def _refresh_hidden(self) -> None:
         if self.hidden_authors is None:
             return
+        fresh: dict[str, frozenset[str]] = {}  # once per user, however many sockets they hold
         for conn in list(self.connections):
-            if conn.user_id is not None and conn.subscriptions:
-                conn.hidden = await self.hidden_authors(conn.user_id)
+            user = conn.user_id
+            if user is not None and conn.subscriptions:
+                if user not in fresh:
+                    fresh[user] = await self.hidden_authors(user)
+                conn.hidden = fresh[user]
 
     def subscription_counts(self) -> dict[str, int]:
         counts: Counter[str] = Counter()

@@ -145,13 +145,19 @@ class RedisLog:
 
     async def read_after(self, stream: str, since: str, limit: int) -> list[tuple[str, str]] | None:
         position = parse_id(since)
-        if position is None or position < await self.epoch():
+        if position is None:
             return None
         key = self.key(stream)
+        # One round trip (a storm of reconnects replays thousands of these): the epoch as
+        # ``epoch()`` reads it, then the log's bounds and entries.
         pipe = self._redis.pipeline(transaction=False)
+        pipe.set(self.EPOCH_KEY, f"{time.time_ns() // 1_000_000}-0", nx=True)
+        pipe.get(self.EPOCH_KEY)
         pipe.xinfo_stream(key)
         pipe.xrange(key, min=f"({since}", count=limit + 1)
-        info, found = await pipe.execute(raise_on_error=False)
+        _, epoch, info, found = await pipe.execute(raise_on_error=False)
+        if isinstance(epoch, Exception) or position < (parse_id(epoch or "") or (0, 0)):
+            return None
         if isinstance(info, Exception):  # no such key: nothing was ever logged here
             return []
         first = info.get("first-entry")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,3 +33,16 @@ PullAuthors = Callable[[str], Awaitable[list[str]]]
 HiddenAuthors = Callable[[str], Awaitable[frozenset[str]]]
 # The current time in seconds since the epoch (the app's clock, so tests can move it).
 Now = Callable[[], float]
+
+
+class AuthCache(Protocol):
+    """What ``authenticate`` remembers, which the hub invalidates from control messages."""
+
+    def revoked(self, session_id: str) -> None:
+        """The session was revoked (on any process): refuse it from now on."""
+
+    def clear(self) -> None:
+        """Forget everything cached (after a Redis gap a revocation may have been missed)."""
+
+    def is_revoked(self, session_id: str) -> bool:
+        """Whether this process has heard that the session was revoked."""

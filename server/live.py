@@ -25,12 +25,12 @@ from realtime.metrics import CONTENT_TYPE
 from realtime.protocol import CLOSE_GOING_AWAY
 from realtime.redis_backend import RedisBackend
 from realtime.stats import Reporter, summary
-from realtime.types import AuthFailed, Identity
 
 from . import accounts, social
-from .errors import ApiError, Forbidden, Unauthorized
+from .errors import Forbidden, Unauthorized
 from .services import Services
 from .settings import Settings
+from .wsauth import SocketAuth
 
 
 def limits(settings: Settings) -> HubLimits:
@@ -51,13 +51,8 @@ def build_hub(svc: Services) -> Hub:
     """The hub for these services: Redis when ``REDIS_URL`` is set, else in-process."""
     settings = svc.settings
 
-    async def authenticate(token: str) -> Identity:
-        try:
-            caller = await accounts.authenticate(svc, token)
-        except ApiError as exc:
-            raise AuthFailed(exc.code, exc.message) from exc
-        expires = svc.tokens.verify(token, svc.clock()).expires_at
-        return Identity(caller.id, caller.session_id, expires.timestamp())
+    # Connect-time auth with a per-process cache that revocations invalidate (wsauth.py).
+    authenticate = SocketAuth(svc)
 
     async def pull_authors(user_id: str) -> list[str]:
         return await social.pull_authors_followed(svc, user_id)
@@ -76,6 +71,7 @@ def build_hub(svc: Services) -> Hub:
         backend,
         event_log,
         authenticate=authenticate,
+        auth_cache=authenticate,
         pull_authors=pull_authors,
         hidden_authors=hidden_authors,
         limits=limits(settings),
