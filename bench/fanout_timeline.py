@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 """Benchmark: from posting a tweet to the last follower's stored home timeline.
 
-    .venv/bin/python bench/fanout_timeline.py                  # N = 1,000 5,000 10,000
-    .venv/bin/python bench/fanout_timeline.py --followers 2000 --batch 500
+    .venv/bin/python bench/fanout_timeline.py            # both stores, N = 1,000 5,000 10,000
+    .venv/bin/python bench/fanout_timeline.py --stores redis --followers 2000 --batch 500
 
-Starts its own SecantusDB (in memory), creates an author with N followers (bulk set-up, not
+Starts its own SecantusDB (in memory) and, for the Redis store, its own redis-server (no
+persistence) on a free port; creates an author with N followers (bulk set-up, not
 measured), then posts through Murmur's compose path with the fan-out worker running as in
 the app, and reports: how long the post itself took (what the client waits for), and how
-long until every follower's stored timeline held the tweet. Prints a table and JSON.
+long until every follower's stored timeline held the tweet. Each store runs as deployed:
+``mongodb`` without REDIS_URL, ``redis`` with it (so the realtime hub publishes through
+Redis too). Prints a table and JSON.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from server.models import UserMetadata  # noqa: E402
 from server.services import Services  # noqa: E402
 from server.settings import Settings  # noqa: E402
 from server.store import users as user_store  # noqa: E402
+from tests.servers import RedisServer  # noqa: E402
 
 
 async def make_author(svc: Services, followers: int, tag: str) -> Caller:
@@ -71,11 +75,12 @@ async def measure(svc: Services, followers: int, runs: int) -> dict[str, Any]:
         assert svc.fanout is not None
         await svc.fanout.drain()  # waits for the background worker's job, runs any left
         done = time.perf_counter()
-        stored = await svc.db.timelines.count_documents({"tweet_id": ObjectId(tweet.tweet_id)})
+        stored = len(await svc.timelines.owners_of(tweet_id=ObjectId(tweet.tweet_id)))
         assert stored == followers, (stored, followers)
         posts.append((posted - start) * 1000)
         totals.append((done - start) * 1000)
     return {
+        "store": svc.timelines.name,
         "followers": followers,
         "post_ms": round(min(posts), 1),
         "to_last_follower_ms": round(min(totals), 1),
@@ -84,14 +89,14 @@ async def measure(svc: Services, followers: int, runs: int) -> dict[str, Any]:
     }
 
 
-async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:
-    server = EmbeddedMongo(":memory:")
-    url = server.start()
+async def run_store(args: argparse.Namespace, mongo_url: str, store: str) -> list[dict[str, Any]]:
+    redis = RedisServer().start() if store == "redis" else None
     try:
         settings = Settings(
-            environment="test", mongodb_url=url, mongodb_db="bench", data_dir=Path("/tmp"),
-            jwt_secret="bench-" + "x" * 40, rate_limits_enabled=False,
+            environment="test", mongodb_url=mongo_url, mongodb_db=f"bench_{store}",
+            data_dir=Path("/tmp"), jwt_secret="bench-" + "x" * 40, rate_limits_enabled=False,
             fanout_max_followers=max(args.followers) + 1, log_level="WARNING",
+            redis_url=redis.url if redis else None, timeline_store=store,
         )  # fmt: skip
         app = create_app(settings)
         async with app.router.lifespan_context(app):
@@ -99,6 +104,16 @@ async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:
             assert svc.fanout is not None
             svc.fanout.batch_size = args.batch
             return [await measure(svc, n, args.runs) for n in args.followers]
+    finally:
+        if redis is not None:
+            redis.kill()
+
+
+async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:
+    server = EmbeddedMongo(":memory:")
+    url = server.start()
+    try:
+        return [r for store in args.stores for r in await run_store(args, url, store)]
     finally:
         server.stop()
 
@@ -108,11 +123,14 @@ def main() -> None:
     parser.add_argument("--followers", type=int, nargs="+", default=[1000, 5000, 10000])
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument("--batch", type=int, default=1000, help="fan-out batch size")
+    stores = ["mongodb", "redis"]
+    parser.add_argument("--stores", nargs="+", choices=stores, default=stores)
     results = asyncio.run(main_async(parser.parse_args()))
-    print(f"{'followers':>10} {'post ms':>9} {'→ last follower ms':>19} {'entries/s':>10}")
+    print(f"{'store':>8} {'followers':>10} {'post ms':>9} {'→ last follower ms':>19} "
+          f"{'entries/s':>10}")  # fmt: skip
     for r in results:
-        print(f"{r['followers']:>10,} {r['post_ms']:>9} {r['to_last_follower_ms']:>19} "
-              f"{r['entries_per_s']:>10,}")  # fmt: skip
+        print(f"{r['store']:>8} {r['followers']:>10,} {r['post_ms']:>9} "
+              f"{r['to_last_follower_ms']:>19} {r['entries_per_s']:>10,}")  # fmt: skip
     print(json.dumps(results))
 
 
