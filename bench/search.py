@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/search.py [--tweets 100000] [--queries 100]
 
-Uses MONGODB_URL when set, else starts an ephemeral embedded SecantusDB. Tweets are made
+Uses MONGODB_URL when set, else an embedded SecantusDB in a temporary directory. Tweets are made
 through the app's analyzer and indexed with ``postings.bulk_load`` (what the app builds one
 tweet at a time), one tweet a second over the last ``--tweets`` seconds. Words follow a
 Zipf-like curve over a 5,000-word vocabulary; the 20 most frequent stand for stop words and
@@ -18,6 +18,7 @@ import itertools
 import os
 import random
 import statistics
+import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -74,7 +75,9 @@ async def main() -> None:
     embedded = None
     url = os.environ.get("MONGODB_URL")
     if not url:
-        embedded = EmbeddedMongo(":memory:")
+        # On disk: 100,000 tweets and their oplog overflow the in-memory engine's cache.
+        storage = tempfile.TemporaryDirectory(prefix="murmur-bench-")
+        embedded = EmbeddedMongo(storage.name)
         url = embedded.start()
     client = connect(url)
     db = client[f"bench_search_{os.getpid()}"]
@@ -114,6 +117,7 @@ async def main() -> None:
         await client.close()
         if embedded:
             embedded.stop()
+            storage.cleanup()
 
 
 if __name__ == "__main__":
