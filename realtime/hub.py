@@ -32,7 +32,15 @@ from .metrics import HubMetrics
 from .redis_backend import GAP_CHANNEL
 from .replay import RESYNC_MARK, recover, replay
 from .streams import StreamError, resolve
-from .types import AuthCache, Authenticate, AuthFailed, HiddenAuthors, Now, PullAuthors
+from .types import (
+    AuthCache,
+    Authenticate,
+    AuthFailed,
+    ForgetHidden,
+    HiddenAuthors,
+    Now,
+    PullAuthors,
+)
 
 log = logging.getLogger("murmur.realtime")
 
@@ -48,7 +56,7 @@ class HubLimits:
     subscribe_burst: int = 50
     send_backlog: int = 256  # frames queued for a socket that is behind
     replay_max: int = 500  # more missed events than this: resync instead
-    sweep_seconds: float = 5.0  # token expiry and block/mute refresh
+    sweep_seconds: float = 5.0  # how often token expiry is checked
     gc_freeze: bool = True  # gc.freeze() after connect bursts (see gcfreeze.py)
     # Subscribe-time reads (pulled authors, blocks and mutes) in flight at once: a connect
     # storm queues here instead of piling thousands of queries onto the database.
@@ -67,6 +75,7 @@ class Hub:
         auth_cache: AuthCache | None = None,
         pull_authors: PullAuthors | None = None,
         hidden_authors: HiddenAuthors | None = None,
+        forget_hidden: ForgetHidden | None = None,
         limits: HubLimits | None = None,
         now: Now = time.time,
     ) -> None:
@@ -76,6 +85,7 @@ class Hub:
         self.auth_cache = auth_cache
         self.pull_authors = pull_authors
         self.hidden_authors = hidden_authors
+        self.forget_hidden = forget_hidden
         self.limits = limits or HubLimits()
         self.now = now
         self.connections: set[Connection] = set()
@@ -161,6 +171,15 @@ class Hub:
         except Exception as exc:
             log.warning("revocation broadcast failed (%s); closing local sockets only", exc)
             await self._revoke_local(session_id)
+
+    async def relations_changed(self, user_ids: list[str]) -> None:
+        """A block or mute changed: re-read these users' hidden authors, on every process."""
+        message = json.dumps({"op": "relations", "users": user_ids})
+        try:
+            await self.backend.publish(CONTROL_CHANNEL, message)
+        except Exception as exc:
+            log.warning("relations broadcast failed (%s); refreshing local sockets only", exc)
+            await self._refresh_hidden(user_ids)
 
     # --- sockets ---
 
@@ -288,6 +307,7 @@ class Hub:
         """Redis came back: mark lost publishes, then replay or resync every subscription."""
         if self.auth_cache is not None:
             self.auth_cache.clear()  # a revocation may have been published meanwhile
+        await self._refresh_hidden(None)  # and blocks or mutes may have changed
         if self._gapped:
             await self._flush_gaps()
         subs = [sub for conn in list(self.connections) for sub in conn.subscriptions.values()]
@@ -297,6 +317,8 @@ class Hub:
         command = json.loads(message)
         if command.get("op") == "revoke":
             await self._revoke_local(str(command.get("session_id")))
+        elif command.get("op") == "relations":
+            await self._refresh_hidden([str(u) for u in command.get("users", [])])
 
     async def _revoke_local(self, session_id: str) -> None:
         if self.auth_cache is not None:
@@ -314,12 +336,12 @@ class Hub:
     # --- housekeeping ---
 
     async def _sweep(self) -> None:
-        """Token expiry and block/mute refresh, for every socket, every few seconds."""
+        """Token expiry, for every socket, every few seconds. (Blocks and mutes are not polled:
+        every change is broadcast, see ``relations_changed``; a Redis gap re-reads them all.)"""
         while True:
             await asyncio.sleep(self.limits.sweep_seconds)
             try:
                 await self.check_expiry()
-                await self._refresh_hidden()
             except Exception:
                 log.exception("hub sweep failed")
 
@@ -343,13 +365,17 @@ class Hub:
         message = 'The access token expired; send {"type": "auth", "token": ...}.'
         await conn.sender.send_now(protocol.error(protocol.TOKEN_EXPIRED, message))
 
-    async def _refresh_hidden(self) -> None:
+    async def _refresh_hidden(self, user_ids: list[str] | None) -> None:
+        """Re-read the hidden authors of these users' sockets (None: of every socket)."""
         if self.hidden_authors is None:
             return
+        if self.forget_hidden is not None:
+            self.forget_hidden(user_ids)
+        wanted = None if user_ids is None else set(user_ids)
         fresh: dict[str, frozenset[str]] = {}  # once per user, however many sockets they hold
         for conn in list(self.connections):
             user = conn.user_id
-            if user is not None and conn.subscriptions:
+            if user is not None and conn.subscriptions and (wanted is None or user in wanted):
                 if user not in fresh:
                     fresh[user] = await self.hidden_authors(user)
                 conn.hidden = fresh[user]

@@ -60,6 +60,13 @@ def build_hub(svc: Services) -> Hub:
     async def hidden_authors(user_id: str) -> frozenset[str]:
         return await social.hidden_authors(svc, user_id)
 
+    def forget_hidden(user_ids: list[str] | None) -> None:
+        if user_ids is None:
+            svc.social_cache.clear()
+        else:
+            keys = [f"{kind}:{u}" for u in user_ids for kind in ("hidden", "blocks")]
+            svc.social_cache.invalidate(*keys)
+
     backend: Any
     if settings.redis_url:
         backend = RedisBackend(settings.redis_url)
@@ -74,6 +81,7 @@ def build_hub(svc: Services) -> Hub:
         auth_cache=authenticate,
         pull_authors=pull_authors,
         hidden_authors=hidden_authors,
+        forget_hidden=forget_hidden,
         limits=limits(settings),
         now=lambda: svc.clock().timestamp(),
     )
@@ -89,10 +97,11 @@ async def running(app: Any, svc: Services) -> AsyncIterator[Hub]:
     reporter.start()
     app.state.hub, app.state.ws_endpoint, app.state.stats = hub, Endpoint(hub), reporter
     svc.events, svc.on_session_revoked = hub, hub.revoke_session
+    svc.on_relations_changed = hub.relations_changed
     try:
         yield hub
     finally:
-        svc.events = svc.on_session_revoked = None
+        svc.events = svc.on_session_revoked = svc.on_relations_changed = None
         await reporter.stop()
         await hub.stop()
 

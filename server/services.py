@@ -45,6 +45,9 @@ class Services:
     timelines: TimelineStore
     # Called after a session is revoked (the realtime hub closes that session's sockets).
     on_session_revoked: Callable[[str], Awaitable[None]] | None = None
+    # Called after a block or mute changes (the hub re-reads those users' hidden authors on
+    # every process).
+    on_relations_changed: Callable[[list[str]], Awaitable[None]] | None = None
     # Where events go; the realtime hub's publisher, set in the lifespan.
     events: Publisher | None = None
     # Which search back-end the start-up probe chose (server/search/engine.py).

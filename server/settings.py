@@ -86,7 +86,7 @@ class Settings(BaseSettings):
     ws_subscribe_burst: int = 50
     ws_send_backlog: int = 256  # frames queued for a socket that is behind, then resync
     ws_heartbeat_seconds: float = 20.0  # server ping interval; no pong within it closes
-    ws_sweep_seconds: float = 5.0  # how often token expiry and blocks/mutes are re-checked
+    ws_sweep_seconds: float = 5.0  # how often token expiry is re-checked
     ws_gc_freeze: bool = True  # gc.freeze() after connect bursts (realtime/gcfreeze.py)
     ws_log_max_entries: int = 1000  # per-stream replay log length (home, notifications, user)
     ws_replay_max: int = 500  # more missed events than this on resume: resync instead

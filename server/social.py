@@ -91,6 +91,8 @@ async def set_relation(
         await relation_store.remove(svc.db, owner=caller.id, kind=kind, target=user.id)
     svc.social_cache.invalidate(f"hidden:{caller.id}", f"hidden:{user.id}")
     svc.social_cache.invalidate(f"blocks:{caller.id}", f"blocks:{user.id}")
+    if svc.on_relations_changed:
+        await svc.on_relations_changed([caller.id, user.id])
     if kind == "block" and on:
         await _drop_edge(svc, caller.id, user.id)
         await _drop_edge(svc, user.id, caller.id)
