@@ -14,7 +14,7 @@ import contextlib
 import json
 import logging
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -61,6 +61,10 @@ class HubLimits:
     # Subscribe-time reads (pulled authors, blocks and mutes) in flight at once: a connect
     # storm queues here instead of piling thousands of queries onto the database.
     read_concurrency: int = 32
+    # Hidden authors (blocks, mutes) known per user on this process. Changes are broadcast,
+    # so entries stay true; the age limit only bounds a change whose broadcast was lost.
+    hidden_max_users: int = 100_000
+    hidden_max_age: float = 600.0
 
 
 class Hub:
@@ -97,6 +101,8 @@ class Hub:
         self.listeners = Listeners(backend, self.metrics)
         self.gc = GcFreezer()
         self._reads = asyncio.Semaphore(self.limits.read_concurrency)
+        self._hidden: OrderedDict[str, tuple[float, frozenset[str]]] = OrderedDict()
+        self._hidden_generation = 0
 
     # --- lifecycle ---
 
@@ -239,7 +245,7 @@ class Hub:
                 if stream == "home" and self.pull_authors is not None:
                     channels += [f"user:{a}" for a in await self.pull_authors(user)]
                 if self.hidden_authors is not None:
-                    conn.hidden = await self.hidden_authors(user)
+                    conn.hidden = await self._hidden_of(user)
         sub = Subscription(conn, stream, channels, replayable, self._ids.next())
         if replayable and since is not None:
             sub.buffer = []  # live events wait while the backlog is replayed
@@ -371,14 +377,35 @@ class Hub:
             return
         if self.forget_hidden is not None:
             self.forget_hidden(user_ids)
+        self._hidden_generation += 1
+        if user_ids is None:
+            self._hidden.clear()
+        for changed in user_ids or ():
+            self._hidden.pop(changed, None)
         wanted = None if user_ids is None else set(user_ids)
         fresh: dict[str, frozenset[str]] = {}  # once per user, however many sockets they hold
         for conn in list(self.connections):
             user = conn.user_id
             if user is not None and conn.subscriptions and (wanted is None or user in wanted):
                 if user not in fresh:
-                    fresh[user] = await self.hidden_authors(user)
+                    fresh[user] = await self._hidden_of(user)
                 conn.hidden = fresh[user]
+
+    async def _hidden_of(self, user: str) -> frozenset[str]:
+        """``user``'s hidden authors, read only when this process does not know them: a storm
+        of reconnecting sockets needs no reads."""
+        assert self.hidden_authors is not None
+        known = self._hidden.get(user)
+        if known is not None and known[0] > time.monotonic():
+            return known[1]
+        generation = self._hidden_generation
+        hidden = await self.hidden_authors(user)
+        if generation == self._hidden_generation:  # no change was broadcast meanwhile
+            self._hidden[user] = (time.monotonic() + self.limits.hidden_max_age, hidden)
+            self._hidden.move_to_end(user)
+            if len(self._hidden) > self.limits.hidden_max_users:
+                self._hidden.popitem(last=False)
+        return hidden
 
     def subscription_counts(self) -> dict[str, int]:
         counts: Counter[str] = Counter()
