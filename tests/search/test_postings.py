@@ -124,3 +124,31 @@ async def dump(db: Any) -> tuple[Any, ...]:
     terms = await db.search_terms.find({}).sort("_id", 1).to_list()
     at = await db.search_slots.find({}).sort("_id", 1).to_list()
     return buckets, terms, at
+
+
+async def test_concurrent_tweets_with_the_same_words_are_all_indexed(client, db, make_user):
+    """Many tweets sharing terms at once: every POST succeeds and every tweet is findable."""
+    import asyncio
+
+    users = [await make_user() for _ in range(5)]
+
+    async def post(i: int) -> Any:
+        who = users[i % len(users)]
+        return await client.post(
+            "/tweets", json={"content": f"shared words storm {i}"}, headers=who.headers
+        )
+
+    answers = await asyncio.gather(*(post(i) for i in range(40)))
+    assert [r.status_code for r in answers] == [201] * 40
+    ids = {r.json()["tweet_id"] for r in answers}
+    assert await holders(db, "storm") == ids
+    seen: set[str] = set()
+    cursor = None
+    while True:
+        params = {"q": "shared storm", "limit": 100, **({"cursor": cursor} if cursor else {})}
+        page = (await client.get("/search/tweets", params=params)).json()
+        seen |= {t["tweet_id"] for t in page["items"]}
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert seen == ids
