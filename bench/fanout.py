@@ -527,7 +527,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         connect = (args.connect_concurrency, args.connect_timeout)
         driver.all("connect", connect, timeout=args.connect_timeout + 30)
         connect_seconds = time.monotonic() - t0
-        connected = sum(r["subscribed"] for r in driver.all("report"))
+        reports = driver.all("report")
+        connected = sum(r["subscribed"] for r in reports)
+        failed = sum(r["failed_connects"] for r in reports)  # refused or timed out, no retry
         time.sleep(1.0)  # let the server settle (and gc.freeze after the burst, if it does)
         held = [proc_stats(p.pid) for p in apps]
         n = len(tokens)
@@ -574,6 +576,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "sockets_held": n,
         "sockets_open_at_end": open_at_end,
         "sockets_subscribed_after_connect": connected,
+        "failed_connects": failed,
         "connect_seconds": round(connect_seconds, 1),
         "server_rss_kb_per_socket": round(rss_per_socket / 1024, 1),
         "phases": phases,

@@ -14,7 +14,7 @@ import contextlib
 import json
 import logging
 import time
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +26,7 @@ from . import protocol
 from .channels import stream_kind
 from .connection import Connection, Subscription
 from .gcfreeze import GcFreezer
+from .hidden import HiddenSets
 from .listeners import Listeners
 from .log import REPLAYABLE_KINDS, EventLog, IdClock
 from .metrics import HubMetrics
@@ -58,13 +59,9 @@ class HubLimits:
     replay_max: int = 500  # more missed events than this: resync instead
     sweep_seconds: float = 5.0  # how often token expiry is checked
     gc_freeze: bool = True  # gc.freeze() after connect bursts (see gcfreeze.py)
-    # Subscribe-time reads (pulled authors, blocks and mutes) in flight at once: a connect
-    # storm queues here instead of piling thousands of queries onto the database.
+    # Subscribe-time reads (pulled authors, blocks and mutes; replays from the log) in flight
+    # at once: a connect storm queues here instead of piling onto the database and Redis.
     read_concurrency: int = 32
-    # Hidden authors (blocks, mutes) known per user on this process. Changes are broadcast,
-    # so entries stay true; the age limit only bounds a change whose broadcast was lost.
-    hidden_max_users: int = 100_000
-    hidden_max_age: float = 600.0
 
 
 class Hub:
@@ -88,8 +85,7 @@ class Hub:
         self.authenticate = authenticate
         self.auth_cache = auth_cache
         self.pull_authors = pull_authors
-        self.hidden_authors = hidden_authors
-        self.forget_hidden = forget_hidden
+        self.hidden = None if hidden_authors is None else HiddenSets(hidden_authors, forget_hidden)
         self.limits = limits or HubLimits()
         self.now = now
         self.connections: set[Connection] = set()
@@ -101,8 +97,6 @@ class Hub:
         self.listeners = Listeners(backend, self.metrics)
         self.gc = GcFreezer()
         self._reads = asyncio.Semaphore(self.limits.read_concurrency)
-        self._hidden: OrderedDict[str, tuple[float, frozenset[str]]] = OrderedDict()
-        self._hidden_generation = 0
 
     # --- lifecycle ---
 
@@ -244,8 +238,8 @@ class Hub:
             async with self._reads:
                 if stream == "home" and self.pull_authors is not None:
                     channels += [f"user:{a}" for a in await self.pull_authors(user)]
-                if self.hidden_authors is not None:
-                    conn.hidden = await self._hidden_of(user)
+                if self.hidden is not None:
+                    conn.hidden = await self.hidden.of(user)
         sub = Subscription(conn, stream, channels, replayable, self._ids.next())
         if replayable and since is not None:
             sub.buffer = []  # live events wait while the backlog is replayed
@@ -254,7 +248,8 @@ class Hub:
             await self.listeners.attach(channel, sub)
         await send(protocol.subscribed(stream))
         if since is not None and sub.buffer is not None:
-            await replay(sub, since, self.log, self.limits.replay_max)
+            async with self._reads:  # a storm of replays must not exhaust Redis's connections
+                await replay(sub, since, self.log, self.limits.replay_max)
         # (Public streams keep no log: ``since`` means nothing there and is ignored.)
 
     async def unsubscribe(self, conn: Connection, stream: str) -> None:
@@ -373,39 +368,17 @@ class Hub:
 
     async def _refresh_hidden(self, user_ids: list[str] | None) -> None:
         """Re-read the hidden authors of these users' sockets (None: of every socket)."""
-        if self.hidden_authors is None:
+        if self.hidden is None:
             return
-        if self.forget_hidden is not None:
-            self.forget_hidden(user_ids)
-        self._hidden_generation += 1
-        if user_ids is None:
-            self._hidden.clear()
-        for changed in user_ids or ():
-            self._hidden.pop(changed, None)
+        self.hidden.forget(user_ids)
         wanted = None if user_ids is None else set(user_ids)
         fresh: dict[str, frozenset[str]] = {}  # once per user, however many sockets they hold
         for conn in list(self.connections):
             user = conn.user_id
             if user is not None and conn.subscriptions and (wanted is None or user in wanted):
                 if user not in fresh:
-                    fresh[user] = await self._hidden_of(user)
+                    fresh[user] = await self.hidden.of(user)
                 conn.hidden = fresh[user]
-
-    async def _hidden_of(self, user: str) -> frozenset[str]:
-        """``user``'s hidden authors, read only when this process does not know them: a storm
-        of reconnecting sockets needs no reads."""
-        assert self.hidden_authors is not None
-        known = self._hidden.get(user)
-        if known is not None and known[0] > time.monotonic():
-            return known[1]
-        generation = self._hidden_generation
-        hidden = await self.hidden_authors(user)
-        if generation == self._hidden_generation:  # no change was broadcast meanwhile
-            self._hidden[user] = (time.monotonic() + self.limits.hidden_max_age, hidden)
-            self._hidden.move_to_end(user)
-            if len(self._hidden) > self.limits.hidden_max_users:
-                self._hidden.popitem(last=False)
-        return hidden
 
     def subscription_counts(self) -> dict[str, int]:
         counts: Counter[str] = Counter()

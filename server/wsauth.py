@@ -51,6 +51,7 @@ class SocketAuth:
         self._waiting: dict[tuple[str, str], asyncio.Future[ApiError | None]] = {}
         self._queue: deque[tuple[str, str]] = deque()
         self._workers: set[asyncio.Task[None]] = set()
+        self._running = 0
         self._generation = 0
 
     async def __call__(self, token: str) -> Identity:
@@ -103,9 +104,10 @@ class SocketAuth:
         if future is None:
             future = self._waiting[key] = asyncio.get_running_loop().create_future()
             self._queue.append(key)
-            if len(self._workers) < self.concurrency:
+            if self._running < self.concurrency:
+                self._running += 1
                 worker = asyncio.create_task(self._work(), name="murmur-ws-auth")
-                self._workers.add(worker)
+                self._workers.add(worker)  # a reference, so the task is not collected
                 worker.add_done_callback(self._workers.discard)
         error = await asyncio.shield(future)
         if error is not None:
@@ -113,16 +115,22 @@ class SocketAuth:
 
     async def _work(self) -> None:
         """Check queued sessions, a few at a time, until none are left."""
-        while self._queue:
-            key = self._queue.popleft()
-            result: ApiError | None
-            try:
-                result = await self._read(*key)
-            except Exception as exc:  # the database is away: fail this connect, not the worker
-                result = Unavailable(f"Cannot check the session now: {exc}", code="unavailable")
-            future = self._waiting.pop(key)
-            if not future.done():
-                future.set_result(result)
+        try:
+            while self._queue:
+                key = self._queue.popleft()
+                result: ApiError | None
+                try:
+                    result = await self._read(*key)
+                except Exception as exc:  # the database is away: fail this connect only
+                    message = f"Cannot check the session now: {exc}"
+                    result = Unavailable(message, code="unavailable")
+                future = self._waiting.pop(key)
+                if not future.done():
+                    future.set_result(result)
+        finally:
+            # Counted down in the same step as the queue was seen empty: a task that is done
+            # but not yet discarded (its callbacks run later) must not stop a new worker.
+            self._running -= 1
 
     async def _read(self, session_id: str, user_id: str) -> ApiError | None:
         # One query per session and user, not one ``$in`` for many: the embedded database
