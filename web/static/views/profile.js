@@ -10,14 +10,15 @@ async function loadUser(name) {
 }
 
 function counts(user) {
-  const stat = (n, label, href) =>
-    h(href ? "a" : "span", { class: "stat", href }, h("strong", { class: `count-${label}` }, String(n ?? 0)), ` ${label}`);
+  // `label` names the count's class (tests and styles); `one` is the word for exactly one.
+  const stat = (n, label, one, href) =>
+    h(href ? "a" : "span", { class: "stat", href }, h("strong", { class: `count-${label}` }, String(n ?? 0)), ` ${n === 1 ? one : label}`);
   return h(
     "p",
     { class: "stats" },
-    stat(user.tweet_count, "tweets"),
-    stat(user.following_count, "following", `/@${user.user_name}/following`),
-    stat(user.follower_count, "followers", `/@${user.user_name}/followers`),
+    stat(user.tweet_count, "tweets", "tweet"),
+    stat(user.following_count, "following", "following", `/@${user.user_name}/following`),
+    stat(user.follower_count, "followers", "follower", `/@${user.user_name}/followers`),
   );
 }
 
