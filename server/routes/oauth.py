@@ -10,7 +10,7 @@ from starlette.responses import RedirectResponse, Response
 
 from .. import oauth
 from ..api import Param, Router
-from ..errors import Unprocessable
+from ..errors import ApiError, Unprocessable
 from ..http import json_response
 from ..models import TokenPair
 from ..services import services
@@ -56,7 +56,14 @@ async def github_start(request: Request) -> Response:
     errors=(400, 403, 502, 503),
 )
 async def github_callback(request: Request) -> Response:
-    done = await oauth.finish(services(request), dict(request.query_params))
+    try:
+        done = await oauth.finish(services(request), dict(request.query_params))
+    except ApiError as exc:
+        if not _browser_navigation(request):
+            raise
+        # A person in a browser gets the sign-in page with the reason, not a JSON body.
+        reason = urlencode({"oauth_error": exc.code, "message": exc.message})
+        return RedirectResponse(f"/login#{reason}", status_code=302)
     if done.mode == "web":
         # The fragment never reaches a server or a log; the web client reads and clears it.
         fragment = urlencode(
@@ -68,3 +75,8 @@ async def github_callback(request: Request) -> Response:
         )
         return RedirectResponse(f"/#{fragment}", status_code=302)
     return json_response(done.tokens)
+
+
+def _browser_navigation(request: Request) -> bool:
+    """A top-level page load (the provider redirected a browser here), not an API call."""
+    return "text/html" in request.headers.get("accept", "")

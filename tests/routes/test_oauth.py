@@ -126,6 +126,23 @@ async def test_provider_errors_are_reported(client, github):
     assert "The user said no" in r.json()["error"]["message"]
 
 
+async def test_a_browser_is_sent_back_to_sign_in_with_the_reason(client, github):
+    """A page load of a failed callback redirects to /login#oauth_error=…; API calls get JSON."""
+    github.deny = True
+    params = await authorize(client, mode="web")
+    r = await client.get(
+        "/auth/oauth/github/callback", params=params, headers={"Accept": "text/html"}
+    )
+    assert r.status_code == 302
+    target = urlsplit(r.headers["location"])
+    assert target.path == "/login"
+    reason = {k: v[0] for k, v in parse_qs(target.fragment).items()}
+    assert reason["oauth_error"] == "oauth_denied"
+    assert "The user said no" in reason["message"]
+    r = await client.get("/auth/oauth/github/callback", params={"state": "forged", "code": "x"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "oauth_state_invalid"
+
+
 async def test_an_unverified_email_is_refused(client, github, app):
     github.emails = [{"email": "octo@example.com", "primary": True, "verified": False}]
     r = await callback(client, await authorize(client))

@@ -49,7 +49,18 @@ def test_sign_in_with_github(
         expect(button).to_be_visible()
         page.screenshot(path=str(screenshots / "sign-in-with-github.png"))
 
+        # The person says no at GitHub: back on the sign-in page with the reason, no session.
+        github.deny = True
+        button.click()
+        expect(
+            page.get_by_role("alert").filter(has_text="GitHub did not sign you in")
+        ).to_be_visible()
+        assert page.url == app.url + "/login"  # the reason left the address bar
+        assert page.evaluate("localStorage.getItem('murmur.session')") is None
+        github.deny = False
+
         # The provider says yes at once; the callback lands on /#access_token=…
+        button = page.get_by_role("link", name="Sign in with GitHub")
         button.click()
         expect(page.get_by_role("heading", name="Home")).to_be_visible()
         expect(page.get_by_role("link", name="@octo_cat")).to_be_visible()

@@ -156,6 +156,13 @@ function setupConnectionBanner() {
  */
 async function takeFragmentTokens() {
   const fragment = new URLSearchParams(location.hash.slice(1));
+  const failure = fragment.get("oauth_error");
+  if (failure) {
+    // The server sends a failed GitHub sign-in back to /login#oauth_error=…&message=….
+    history.replaceState(history.state, "", location.pathname + location.search);
+    toast(fragment.get("message") || `Sign-in with GitHub failed (${failure}).`, "error");
+    return;
+  }
   const access = fragment.get("access_token");
   const refresh = fragment.get("refresh_token");
   if (!access || !refresh) return;
