@@ -35,6 +35,7 @@ import contextlib
 import json
 import multiprocessing as mp
 import os
+import random
 import resource
 import shutil
 import subprocess
@@ -82,7 +83,7 @@ async def make_users(mongo_url: str, db_name: str, count: int) -> list[tuple[str
     tokens = AccessTokens(SECRET, "murmur", "murmur-api", 3600)
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url)
     db = client[db_name]
-    users = [  # the document server/store/users.py:create writes
+    users: list[dict[str, Any]] = [  # the document server/store/users.py:create writes
         {
             "user_name": f"bench{i}",
             "user_name_lower": f"bench{i}",
@@ -124,7 +125,9 @@ def _client_frame(opcode: int, payload: bytes) -> bytes:
 class Socket(asyncio.Protocol):
     """One benchmark socket: handshake, subscribe, then count events as they arrive."""
 
-    __slots__ = ("load", "token", "transport", "buf", "open", "last", "since", "subscribed")
+    __slots__ = (
+        "load", "token", "transport", "buf", "open", "last", "since", "subscribed", "outcome"
+    )  # fmt: skip
 
     def __init__(self, load: Load, token: str, since: bytes | None, last: bytes) -> None:
         self.load = load
@@ -135,6 +138,12 @@ class Socket(asyncio.Protocol):
         self.subscribed = False
         self.since = since
         self.last = last  # the newest event id seen, zero-padded so that bytes order = id order
+        # "ok" once subscribed, else why this attempt failed (the client then retries).
+        self.outcome: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+    def settle(self, result: str) -> None:
+        if not self.outcome.done():
+            self.outcome.set_result(result)
 
     def connection_made(self, transport: Any) -> None:
         self.transport = transport
@@ -148,6 +157,7 @@ class Socket(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         if self.subscribed:
             self.load.lost_sockets += 1
+        self.settle("closed after handshake" if self.open else "closed before handshake")
         self.subscribed = self.open = False
 
     def data_received(self, data: bytes) -> None:
@@ -159,7 +169,9 @@ class Socket(asyncio.Protocol):
                 self.buf = buf
                 return
             if not buf.startswith(b"HTTP/1.1 101"):
-                raise RuntimeError(buf[:200].decode("latin-1"))
+                self.settle("HTTP " + buf[9:12].decode("latin-1"))
+                self.transport.abort()
+                return
             buf = buf[end + 4 :]
             self.open = True
             sub: dict[str, str] = {"type": "subscribe", "stream": self.load.stream}
@@ -197,7 +209,9 @@ class Load:
         self.sockets: list[Socket] = []
         self.subscribed = 0
         self.lost_sockets = 0
-        self.failed_connects = 0
+        self.failed_connects = 0  # sockets that never subscribed within the limit
+        self.retries = 0  # attempts after a failed one
+        self.failures: dict[str, int] = {}  # why attempts failed
         self.all_subscribed: asyncio.Event = asyncio.Event()
         self.reset()
 
@@ -228,19 +242,30 @@ class Load:
             self.post_lat.append(now - float(payload[j : payload.find(b" ", j)]))
         elif payload.startswith(b'{"type":"subscribed"'):
             sock.subscribed = True
+            sock.settle("ok")
             self.subscribed += 1
             if self.subscribed == len(self.tokens):
                 self.all_subscribed.set()
         elif payload.startswith(b'{"type":"resync"'):
             self.resyncs += 1
+        elif payload.startswith(b'{"type":"error"') and not sock.subscribed:
+            i = payload.find(b'"code":"') + 8
+            sock.settle("error " + payload[i : payload.find(b'"', i)].decode())
 
-    async def connect_all(self, concurrency: int, resume: bool, limit: float) -> float:
+    async def connect_all(
+        self, concurrency: int, resume: bool, limit: float, attempt_timeout: float
+    ) -> float:
         """Open (or reopen) every socket; seconds until all are subscribed, or ``limit``
-        (then ``self.subscribed`` says how many made it)."""
+        (then ``self.subscribed`` says how many made it).
+
+        Like a mobile client, a socket whose attempt fails (refused, reset, timed out after
+        ``attempt_timeout``, an HTTP or ``error`` answer instead of ``subscribed``) tries again
+        after an exponential backoff with jitter: 0.5 s, 1 s, 2 s ... at most 8 s."""
         loop = asyncio.get_running_loop()
         t0 = time.time()
         self.subscribed = 0
-        self.failed_connects = 0
+        self.failed_connects = self.retries = 0
+        self.failures = {}
         self.all_subscribed.clear()
         old = self.sockets
         sem = asyncio.Semaphore(concurrency)
@@ -255,34 +280,64 @@ class Load:
 
         self.sockets = [fresh(i, t) for i, t in enumerate(self.tokens)]
 
-        async def one(i: int, sock: Socket) -> None:
-            async with sem:
-                port = self.ports[i % len(self.ports)]
-                try:
+        async def attempt(sock: Socket, port: int) -> str:
+            left = limit - (time.time() - t0)
+            try:
+                async with sem:
                     await asyncio.wait_for(
                         loop.create_connection(lambda: sock, "127.0.0.1", port),
-                        max(0.1, limit - (time.time() - t0)),
+                        max(0.1, min(left, attempt_timeout)),
                     )
-                except (OSError, TimeoutError):
+            except TimeoutError:  # (a subclass of OSError)
+                return "TCP connect timeout"
+            except OSError as exc:
+                return type(exc).__name__
+            left = limit - (time.time() - t0)
+            try:
+                return await asyncio.wait_for(sock.outcome, max(0.1, min(left, attempt_timeout)))
+            except TimeoutError:
+                sock.transport.abort()  # no late second subscription from this attempt
+                return "no answer to the handshake"
+
+        async def one(i: int) -> None:
+            port = self.ports[i % len(self.ports)]
+            for n in range(1_000_000):
+                sock = self.sockets[i]
+                result = await attempt(sock, port)
+                if result == "ok":
+                    return
+                self.failures[result] = self.failures.get(result, 0) + 1
+                backoff = min(8.0, 0.5 * 2**n) * random.uniform(0.5, 1.5)
+                if time.time() - t0 + backoff >= limit:
                     self.failed_connects += 1
+                    return
+                await asyncio.sleep(backoff)
+                self.retries += 1
+                self.sockets[i] = Socket(self, sock.token, sock.since, sock.last)
 
         async def everything() -> None:
-            await asyncio.gather(*(one(i, sock) for i, sock in enumerate(self.sockets)))
+            await asyncio.gather(*(one(i) for i in range(len(self.sockets))))
             await self.all_subscribed.wait()
 
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(everything(), limit)
         return time.time() - t0
 
-    async def storm(self, concurrency: int, limit: float) -> dict[str, float]:
+    async def storm(self, concurrency: int, limit: float, attempt_timeout: float) -> dict[str, Any]:
         """Drop every socket at once and reconnect each with ``since``."""
         t0 = time.time()
         for sock in self.sockets:
             sock.subscribed = False  # dropped on purpose
             if sock.transport is not None:
                 sock.transport.abort()
-        reconnect = await self.connect_all(concurrency, resume=True, limit=limit)
-        return {"storm_at": t0, "reconnect_seconds": reconnect, "resubscribed": self.subscribed}
+        reconnect = await self.connect_all(concurrency, True, limit, attempt_timeout)
+        return {
+            "storm_at": t0,
+            "reconnect_seconds": reconnect,
+            "resubscribed": self.subscribed,
+            "retries": self.retries,
+            "failures": self.failures,
+        }
 
     def report(self) -> dict[str, Any]:
         return {
@@ -293,6 +348,8 @@ class Load:
             "open": sum(1 for s in self.sockets if s.subscribed),
             "subscribed": self.subscribed,
             "failed_connects": self.failed_connects,
+            "retries": self.retries,
+            "failures": self.failures,
             "first_recv": self.first_recv,
             "last_recv": self.last_recv,
             "publish_lat": self.publish_lat.tobytes(),
@@ -313,7 +370,7 @@ async def _load_main(ports: list[int], tokens: list[str], stream: str, pipe: Pip
     while True:
         command, arg = await asyncio.to_thread(pipe.recv)
         if command == "connect":
-            pipe.send(await load.connect_all(arg[0], resume=False, limit=arg[1]))
+            pipe.send(await load.connect_all(arg[0], False, arg[1], arg[2]))
         elif command == "reset":
             load.reset()
             pipe.send(None)
@@ -374,6 +431,23 @@ def start_app(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[byt
     raise RuntimeError(f"app did not start; see {log}")
 
 
+def listen_overflows() -> int:
+    """Connections dropped because a listen queue was full (machine-wide, from the kernel)."""
+    lines = Path("/proc/net/netstat").read_text().splitlines()
+    for names, values in zip(lines[::2], lines[1::2], strict=False):
+        if names.startswith("TcpExt:"):
+            return int(dict(zip(names.split(), values.split(), strict=True))["ListenOverflows"])
+    return 0
+
+
+def merge_counts(counts: Any) -> dict[str, int]:
+    merged: dict[str, int] = {}
+    for count in counts:
+        for key, n in count.items():
+            merged[key] = merged.get(key, 0) + n
+    return merged
+
+
 def pct(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
@@ -421,6 +495,7 @@ def phase(
     drain_seconds: float,
     storm_concurrency: int = 0,
     storm_timeout: float = 0.0,
+    attempt_timeout: float = 0.0,
 ) -> dict[str, Any]:
     driver.all("reset")
     before = [proc_stats(p.pid) for p in apps]
@@ -429,10 +504,12 @@ def phase(
     if storm_concurrency:
         # Reconnect everything while the author keeps posting.
         for p in driver.pipes:
-            p.send(("storm", (storm_concurrency, storm_timeout)))
+            p.send(("storm", (storm_concurrency, storm_timeout, attempt_timeout)))
     posted, elapsed = post_for(http, rate, seconds, posters)
     if storm_concurrency:
+        overflows = listen_overflows()
         storm = driver.answers(storm_timeout + 10)
+        overflows = listen_overflows() - overflows
     expected = posted * sockets
     deadline = time.monotonic() + drain_seconds
     while sum(driver.all("count")) < expected and time.monotonic() < deadline:
@@ -475,6 +552,9 @@ def phase(
             max(s["storm_at"] + s["reconnect_seconds"] for s in storm) - storm_at, 2
         )
         result["storm_resubscribed"] = sum(int(s["resubscribed"]) for s in storm)
+        result["storm_retries"] = sum(int(s["retries"]) for s in storm)
+        result["storm_failures"] = merge_counts(s["failures"] for s in storm)
+        result["storm_listen_overflows"] = overflows
         result["storm_max_delivery_ms"] = round(pub[-1] * 1000, 1) if pub else None
     return result
 
@@ -514,9 +594,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         base = [proc_stats(p.pid) for p in apps]
 
         pipes = []
-        for w in range(args.load_procs):
+        for k in range(args.load_procs):
             mine, theirs = mp.Pipe()
-            proc = mp.Process(target=load_worker, args=(ports, tokens[w :: args.load_procs],
+            proc = mp.Process(target=load_worker, args=(ports, tokens[k :: args.load_procs],
                                                         stream, theirs))  # fmt: skip
             proc.start()
             workers.append(proc)
@@ -524,12 +604,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         driver = Driver(pipes)
         t0 = time.monotonic()
         # Every wait below has a limit: a run always ends and reports what it saw.
-        connect = (args.connect_concurrency, args.connect_timeout)
+        overflows = listen_overflows()
+        connect = (args.connect_concurrency, args.connect_timeout, args.attempt_timeout)
         driver.all("connect", connect, timeout=args.connect_timeout + 30)
         connect_seconds = time.monotonic() - t0
+        overflows = listen_overflows() - overflows
         reports = driver.all("report")
         connected = sum(r["subscribed"] for r in reports)
-        failed = sum(r["failed_connects"] for r in reports)  # refused or timed out, no retry
+        failed = sum(r["failed_connects"] for r in reports)  # still failing at the limit
+        retries = sum(r["retries"] for r in reports)
+        failures = merge_counts(r["failures"] for r in reports)
         time.sleep(1.0)  # let the server settle (and gc.freeze after the burst, if it does)
         held = [proc_stats(p.pid) for p in apps]
         n = len(tokens)
@@ -546,7 +630,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 phases.append(
                     phase("storm", rate=args.rate, seconds=args.storm_seconds,
                           storm_concurrency=args.connect_concurrency,
-                          storm_timeout=args.connect_timeout, **common)
+                          storm_timeout=args.connect_timeout,
+                          attempt_timeout=args.attempt_timeout, **common)
                 )  # fmt: skip
             open_at_end = sum(r["open"] for r in driver.all("report"))
         except (BenchTimeout, httpx.HTTPError) as exc:
@@ -577,6 +662,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "sockets_open_at_end": open_at_end,
         "sockets_subscribed_after_connect": connected,
         "failed_connects": failed,
+        "connect_retries": retries,
+        "connect_failures": failures,  # why attempts failed, before their retries
+        "listen_overflows": overflows,  # the kernel's TcpExt counter: machine-wide
         "connect_seconds": round(connect_seconds, 1),
         "server_rss_kb_per_socket": round(rss_per_socket / 1024, 1),
         "phases": phases,
@@ -598,9 +686,11 @@ def main() -> None:
     parser.add_argument("--storm-seconds", type=float, default=10.0)
     parser.add_argument("--connect-concurrency", type=int, default=1000, help="per load proc")
     parser.add_argument("--connect-timeout", type=float, default=120.0, help="connect/storm")
+    parser.add_argument(
+        "--attempt-timeout", type=float, default=30.0, help="one connect attempt, then retry"
+    )
     parser.add_argument("--drain-seconds", type=float, default=15.0, help="wait for stragglers")
-    # More than one poster trips a concurrency bug in server/store/postings.py (reported).
-    parser.add_argument("--posters", type=int, default=1, help="threads posting tweets")
+    parser.add_argument("--posters", type=int, default=4, help="threads posting tweets")
     parser.add_argument("--env", action="append", default=[], help="KEY=VALUE for the apps")
     parser.add_argument("--label", default="")
     parser.add_argument("--workdir", default="/tmp/murmur-bench")

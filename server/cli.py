@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import resource
 import signal
 import sys
 
@@ -25,12 +26,14 @@ def serve(args: argparse.Namespace) -> int:
     # uvicorn re-raises the signal that stopped it once it has shut down; SIGTERM's default
     # action would kill us on the spot and orphan the embedded database, so make it an exit.
     signal.signal(signal.SIGTERM, _exit_on_signal)
+    _raise_fd_limit()
     try:
         live.run(
             create_app(settings),
             settings,
             host=settings.host,
             port=settings.port,
+            backlog=settings.backlog,
             log_level=settings.log_level.lower(),
             proxy_headers=True,
             timeout_graceful_shutdown=10,
@@ -39,6 +42,14 @@ def serve(args: argparse.Namespace) -> int:
         if embedded:
             embedded.stop()
     return 0
+
+
+def _raise_fd_limit() -> None:
+    """Soft open-files limit up to the hard one: every socket is a file descriptor."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        logging.getLogger("murmur.cli").info("open-files limit raised from %d to %d", soft, hard)
 
 
 def _exit_on_signal(signum: int, frame: object) -> None:

@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     environment: Literal["development", "test", "production"] = "development"
     host: str = "127.0.0.1"
     port: int = 8000
+    # Listen backlog: uvicorn's 2048 overflowed when 2,000 sockets connected at once (the
+    # kernel caps it at net.core.somaxconn, 4096 here).
+    backlog: int = 4096
     public_base_url: str = "http://127.0.0.1:8000"
     data_dir: Path = Path("data")
 
