@@ -103,6 +103,15 @@ class Connection:
         self._tokens -= 1
         return True
 
+    async def expire(self) -> None:
+        """The access token ran out: pause replayable streams until an ``auth`` frame."""
+        self.expired = True
+        for sub in self.subscriptions.values():
+            if sub.replayable:
+                sub.paused = True
+        message = 'The access token expired; send {"type": "auth", "token": ...}.'
+        await self.sender.send_now(protocol.error(protocol.TOKEN_EXPIRED, message))
+
     def resync_frames(self) -> Iterator[str]:
         """After this socket fell too far behind: every stream it follows must be refetched."""
         for sub in self.subscriptions.values():

@@ -136,7 +136,7 @@ class Endpoint:
         hub, send = self.hub, conn.sender.send_now
         ident = conn.identity
         if ident is not None and not conn.expired and ident.expires_at <= hub.now():
-            await hub.expire(conn)
+            await conn.expire()
         try:
             raw = json.loads(text)
         except ValueError:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 
+from .connection import Connection
 from .types import ForgetHidden, HiddenAuthors
 
 
@@ -45,6 +46,18 @@ class HiddenSets:
             if len(self._known) > self.max_users:
                 self._known.popitem(last=False)
         return hidden
+
+    async def refresh(self, connections: list[Connection], user_ids: list[str] | None) -> None:
+        """Forget, then re-read the sets of these users' sockets (None: of every socket)."""
+        self.forget(user_ids)
+        wanted = None if user_ids is None else set(user_ids)
+        fresh: dict[str, frozenset[str]] = {}  # once per user, however many sockets they hold
+        for conn in connections:
+            user = conn.user_id
+            if user is not None and conn.subscriptions and (wanted is None or user in wanted):
+                if user not in fresh:
+                    fresh[user] = await self.of(user)
+                conn.hidden = fresh[user]
 
     def forget(self, user_ids: list[str] | None) -> None:
         """These users' sets changed (None: anyone's may have): read them again when asked."""

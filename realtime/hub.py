@@ -30,8 +30,9 @@ from .hidden import HiddenSets
 from .listeners import Listeners
 from .log import REPLAYABLE_KINDS, EventLog, IdClock
 from .metrics import HubMetrics
+from .publisher import EventPublisher
 from .redis_backend import GAP_CHANNEL
-from .replay import RESYNC_MARK, recover, replay
+from .replay import recover, replay
 from .streams import StreamError, resolve
 from .types import (
     AuthCache,
@@ -91,9 +92,9 @@ class Hub:
         self.connections: set[Connection] = set()
         self.sockets_per_user: Counter[str] = Counter()
         self._ids = IdClock()
-        self._gapped: set[str] = set()  # streams whose events could not be published
         self._tasks: list[asyncio.Task[None]] = []
         self.metrics = HubMetrics(lambda: len(self.connections), self.subscription_counts)
+        self.publisher = EventPublisher(backend, event_log, self._ids, self.metrics)
         self.listeners = Listeners(backend, self.metrics)
         self.gc = GcFreezer()
         self._reads = asyncio.Semaphore(self.limits.read_concurrency)
@@ -131,37 +132,7 @@ class Hub:
 
     async def publish(self, streams: Sequence[str], event: BaseModel) -> None:
         """Log and broadcast one event to ``streams``; never raises into the request."""
-        body = event.model_dump_json()  # encoded once, for every stream and every process
-        data = getattr(event, "data", None)
-        author = getattr(data, "user_id", None) or getattr(data, "actor_id", None) or ""
-        await self._publish_entries([(s, f"{author}|{body}") for s in streams])
-
-    async def _publish_entries(self, entries: list[tuple[str, str]]) -> None:
-        if self._gapped:
-            await self._flush_gaps()
-        try:
-            logged = [e for e in entries if stream_kind(e[0]) in REPLAYABLE_KINDS]
-            ids = iter(await self.log.append(logged)) if logged else iter(())
-            messages = [
-                (s, f"{next(ids) if stream_kind(s) in REPLAYABLE_KINDS else self._ids.next()}|{e}")
-                for s, e in entries
-            ]
-            publish_many = getattr(self.backend, "publish_many", None)
-            if publish_many is not None:
-                await publish_many(messages)
-            else:
-                for channel, message in messages:
-                    await self.backend.publish(channel, message)
-            self.metrics.published.inc(len(messages))
-        except Exception as exc:  # Redis away: remember, and mark the gap once it is back
-            log.warning("publishing to %d streams failed: %s", len(entries), exc)
-            self.metrics.dropped.inc(len(entries))
-            self._gapped.update(s for s, _ in entries)
-
-    async def _flush_gaps(self) -> None:
-        """Publish (and log) a resync mark on every stream whose events were lost."""
-        streams, self._gapped = sorted(self._gapped), set()
-        await self._publish_entries([(s, "|" + RESYNC_MARK) for s in streams])
+        await self.publisher.publish(streams, event)
 
     async def revoke_session(self, session_id: str) -> None:
         """Close the sockets of a revoked session, on every process."""
@@ -189,11 +160,8 @@ class Hub:
 
     def add(self, conn: Connection) -> bool:
         """Register an accepted socket; False if its user already has too many."""
-        user = conn.user_id
-        if user is not None:
-            if self.sockets_per_user[user] >= self.limits.max_sockets_per_user:
-                return False
-            self.sockets_per_user[user] += 1
+        if conn.user_id is not None and not self.add_user(conn, conn.user_id):
+            return False
         self.connections.add(conn)
         self.gc.opened()
         return True
@@ -284,6 +252,7 @@ class Hub:
                 await replay(sub, sub.position(), self.log, self.limits.replay_max)
 
     def add_user(self, conn: Connection, user_id: str) -> bool:
+        """Count one more socket for ``user_id``; False when they already hold the limit."""
         if self.sockets_per_user[user_id] >= self.limits.max_sockets_per_user:
             return False
         self.sockets_per_user[user_id] += 1
@@ -309,8 +278,8 @@ class Hub:
         if self.auth_cache is not None:
             self.auth_cache.clear()  # a revocation may have been published meanwhile
         await self._refresh_hidden(None)  # and blocks or mutes may have changed
-        if self._gapped:
-            await self._flush_gaps()
+        if self.publisher.gapped:
+            await self.publisher.flush_gaps()
         subs = [sub for conn in list(self.connections) for sub in conn.subscriptions.values()]
         await recover(subs, self.log, self.limits.replay_max)
 
@@ -356,29 +325,11 @@ class Hub:
         for conn in list(self.connections):
             ident = conn.identity
             if ident is not None and not conn.expired and ident.expires_at <= now:
-                await self.expire(conn)
-
-    async def expire(self, conn: Connection) -> None:
-        conn.expired = True
-        for sub in conn.subscriptions.values():
-            if sub.replayable:
-                sub.paused = True
-        message = 'The access token expired; send {"type": "auth", "token": ...}.'
-        await conn.sender.send_now(protocol.error(protocol.TOKEN_EXPIRED, message))
+                await conn.expire()
 
     async def _refresh_hidden(self, user_ids: list[str] | None) -> None:
-        """Re-read the hidden authors of these users' sockets (None: of every socket)."""
-        if self.hidden is None:
-            return
-        self.hidden.forget(user_ids)
-        wanted = None if user_ids is None else set(user_ids)
-        fresh: dict[str, frozenset[str]] = {}  # once per user, however many sockets they hold
-        for conn in list(self.connections):
-            user = conn.user_id
-            if user is not None and conn.subscriptions and (wanted is None or user in wanted):
-                if user not in fresh:
-                    fresh[user] = await self.hidden.of(user)
-                conn.hidden = fresh[user]
+        if self.hidden is not None:
+            await self.hidden.refresh(list(self.connections), user_ids)
 
     def subscription_counts(self) -> dict[str, int]:
         counts: Counter[str] = Counter()

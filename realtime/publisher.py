@@ -1,0 +1,67 @@
+"""Publishing: each event encoded once, logged where it is replayable, broadcast per stream.
+
+A message is ``<id>|<author>|<event JSON>``. Replayable streams (``home``, ``notifications``,
+``user``) get their id from the bounded log the event is appended to; other streams get one
+from the process's id clock. When Redis is away the streams whose events were lost are
+remembered, and a resync mark is published on each as soon as publishing works again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from broadcaster._backends.base import BroadcastBackend
+from pydantic import BaseModel
+
+from .channels import stream_kind
+from .log import REPLAYABLE_KINDS, EventLog, IdClock
+from .metrics import HubMetrics
+from .replay import RESYNC_MARK
+
+log = logging.getLogger("murmur.realtime")
+
+
+class EventPublisher:
+    def __init__(
+        self, backend: BroadcastBackend, event_log: EventLog, ids: IdClock, metrics: HubMetrics
+    ) -> None:
+        self.backend = backend
+        self.log = event_log
+        self.ids = ids
+        self.metrics = metrics
+        self.gapped: set[str] = set()  # streams whose events could not be published
+
+    async def publish(self, streams: Sequence[str], event: BaseModel) -> None:
+        """Log and broadcast one event to ``streams``; never raises into the request."""
+        body = event.model_dump_json()  # encoded once, for every stream and every process
+        data = getattr(event, "data", None)
+        author = getattr(data, "user_id", None) or getattr(data, "actor_id", None) or ""
+        await self._publish_entries([(s, f"{author}|{body}") for s in streams])
+
+    async def flush_gaps(self) -> None:
+        """Publish (and log) a resync mark on every stream whose events were lost."""
+        streams, self.gapped = sorted(self.gapped), set()
+        await self._publish_entries([(s, "|" + RESYNC_MARK) for s in streams])
+
+    async def _publish_entries(self, entries: list[tuple[str, str]]) -> None:
+        if self.gapped:
+            await self.flush_gaps()
+        try:
+            logged = [e for e in entries if stream_kind(e[0]) in REPLAYABLE_KINDS]
+            ids = iter(await self.log.append(logged)) if logged else iter(())
+            messages = [
+                (s, f"{next(ids) if stream_kind(s) in REPLAYABLE_KINDS else self.ids.next()}|{e}")
+                for s, e in entries
+            ]
+            publish_many = getattr(self.backend, "publish_many", None)
+            if publish_many is not None:
+                await publish_many(messages)
+            else:
+                for channel, message in messages:
+                    await self.backend.publish(channel, message)
+            self.metrics.published.inc(len(messages))
+        except Exception as exc:  # Redis away: remember, and mark the gap once it is back
+            log.warning("publishing to %d streams failed: %s", len(entries), exc)
+            self.metrics.dropped.inc(len(entries))
+            self.gapped.update(s for s, _ in entries)
