@@ -10,6 +10,7 @@ import signal
 import sys
 
 from .embedded import EmbeddedMongo
+from .logredact import RedactTokens, uvicorn_log_config
 from .settings import Settings
 
 
@@ -35,6 +36,7 @@ def serve(args: argparse.Namespace) -> int:
             port=settings.port,
             backlog=settings.backlog,
             log_level=settings.log_level.lower(),
+            log_config=uvicorn_log_config(),
             proxy_headers=True,
             timeout_graceful_shutdown=10,
         )
@@ -98,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactTokens())
     parser = argparse.ArgumentParser(
         prog="murmur", description="Murmur, a real-time social network."
     )
