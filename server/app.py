@@ -16,6 +16,7 @@ from starlette.staticfiles import StaticFiles
 from . import fanout, live, openapi
 from .db import Database, connect, ensure_indexes
 from .errors import exception_handlers
+from .headers import SecurityHeaders
 from .mail import Mailer
 from .ratelimit import RateLimits
 from .routes import auth, meta, notifications, social, timeline, tweets, users
@@ -88,7 +89,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> S
         ],
         exception_handlers=exception_handlers,  # type: ignore[arg-type]
         # Page loads of client routes (/@name, /tweets/<id>, ...) get web/index.html.
-        middleware=[Middleware(ClientPages)],
+        middleware=[Middleware(SecurityHeaders), Middleware(ClientPages)],
         lifespan=lifespan,
     )
     app.state.openapi = openapi.build(routes, "Murmur", "0.1.0")

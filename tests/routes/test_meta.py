@@ -125,3 +125,13 @@ async def test_docs_page_and_its_assets_are_served_without_a_cdn(client):
     css = await client.get("/static/docs.css")
     assert css.status_code == 200
     assert css.headers["content-type"].startswith("text/css")
+
+
+async def test_every_response_carries_security_headers(client):
+    for path, accept in (("/", "text/html"), ("/healthz", "application/json"), ("/nope", "*/*")):
+        r = await client.get(path, headers={"Accept": accept})
+        csp = r.headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+        assert "unsafe-inline" not in csp
+        assert r.headers["x-content-type-options"] == "nosniff"
+        assert r.headers["x-frame-options"] == "DENY"

@@ -123,7 +123,7 @@ def test_new_posts_pill_when_scrolled_down(murmur, tabs):
     expect(page.locator(".tweet").first).to_contain_text("Backlog tweet number 24")
     wait_subscribed(page, "home")
     page.mouse.wheel(0, 1500)
-    page.wait_for_function("window.scrollY > 400")
+    page.wait_for_function("() => window.scrollY > 400")
 
     murmur.tweet(alice_pair, "Fresh while you were reading")
     murmur.tweet(alice_pair, "And another one")
@@ -134,7 +134,7 @@ def test_new_posts_pill_when_scrolled_down(murmur, tabs):
     expect(page.locator(".tweet").first).to_contain_text("And another one")
     expect(page.locator(".tweet").nth(1)).to_contain_text("Fresh while you were reading")
     expect(pill).to_be_hidden()
-    page.wait_for_function("window.scrollY < 50")
+    page.wait_for_function("() => window.scrollY < 50")
 
     # Infinite scroll: the rest of the backlog arrives through next_cursor.
     page.keyboard.press("End")
