@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-
+import pymongo
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
@@ -28,7 +27,10 @@ async def readyz(request: Request) -> Response:
     svc = services(request)
     try:
         # Bounded: a probe must answer quickly, not wait out the driver's server selection.
-        await asyncio.wait_for(svc.db.command("ping"), READY_TIMEOUT_SECONDS)
+        # pymongo's own timeout, not a task cancellation: cancelling the driver mid-connect
+        # can leave its socket unclosed.
+        with pymongo.timeout(READY_TIMEOUT_SECONDS):
+            await svc.db.command("ping")
     except Exception as exc:
         raise Unavailable("The database is not reachable.", code="database_unavailable") from exc
     return json_response(Health(status="ok", database="ok"))
