@@ -12,6 +12,7 @@ from starlette.middleware import Middleware
 from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from . import fanout, live, openapi
 from .db import Database, connect, ensure_indexes
@@ -19,6 +20,7 @@ from .errors import exception_handlers
 from .headers import SecurityHeaders
 from .mail import Mailer
 from .ratelimit import RateLimits
+from .requestid import RequestId
 from .routes import auth, meta, notifications, social, timeline, tweets, users
 from .routes import moderation as moderation_routes
 from .routes import oauth as oauth_routes
@@ -78,7 +80,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> S
             await client.close()
 
     routes = api_routes()
-    app = Starlette(
+    app = _App(
         routes=[
             *routes,
             *live.routes(),
@@ -94,6 +96,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> S
     )
     app.state.openapi = openapi.build(routes, "Murmur", "0.1.0")
     return app
+
+
+class _App(Starlette):
+    def build_middleware_stack(self) -> ASGIApp:
+        # Outside Starlette's error middleware, so a 500 (and its log line) has the id too.
+        return RequestId(super().build_middleware_stack())
 
 
 async def _open_services(settings: Settings, db: Database, clock: Clock) -> Services:

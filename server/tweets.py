@@ -76,9 +76,13 @@ async def own(svc: Services, caller: Caller, tweet_id: str) -> Tweet:
     return tweet
 
 
-async def edit(svc: Services, caller: Caller, tweet_id: str, content: str) -> Tweet:
+async def edit(
+    svc: Services, caller: Caller, tweet_id: str, content: str, base: Tweet | None = None
+) -> Tweet:
+    """Replace the text, keeping history. ``base`` is the version the editor saw (read now when
+    not given): the update lands only while the stored text is still that version's (409)."""
     text = checked_content(svc, content)
-    current = await own(svc, caller, tweet_id)
+    current = base or await own(svc, caller, tweet_id)
     if text == current.content:
         return current
     rendered = markdown.render(text)
