@@ -3,9 +3,6 @@ to a broadcaster channel of the same name."""
 
 from __future__ import annotations
 
-PER_USER_KINDS = ("home", "notifications")
-PUBLIC_KINDS = ("public", "hashtag", "user", "tweet")
-
 
 def home_stream(user_id: str) -> str:
     return f"home:{user_id}"

@@ -14,7 +14,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
-from . import fanout, live, openapi
+from . import asyncapi, fanout, live, openapi
 from .db import Database, connect, ensure_indexes
 from .errors import exception_handlers
 from .headers import SecurityHeaders
@@ -35,6 +35,7 @@ from .webclient import ClientPages
 
 log = logging.getLogger("murmur")
 
+VERSION = "0.1.0"
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
 
@@ -52,6 +53,7 @@ def api_routes() -> list[BaseRoute]:
         *timeline.router.routes,  # /tweets/following before /tweets/{tweet_id}
         *tweets.router.routes,
         *notifications.router.routes,
+        *live.router.routes,  # /metrics, /admin/stats
     ]
 
 
@@ -85,6 +87,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> S
             *routes,
             *live.routes(),
             Route("/openapi.json", meta.openapi_json, methods=["GET"]),
+            Route("/asyncapi.json", meta.asyncapi_json, methods=["GET"]),
             Route("/docs", meta.docs, methods=["GET"]),
             Mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static"),
             Route("/", _web_index, methods=["GET"]),
@@ -94,7 +97,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> S
         middleware=[Middleware(SecurityHeaders), Middleware(ClientPages)],
         lifespan=lifespan,
     )
-    app.state.openapi = openapi.build(routes, "Murmur", "0.1.0")
+    app.state.openapi = openapi.build(routes, "Murmur", VERSION)
+    app.state.asyncapi = asyncapi.build(settings.public_base_url, VERSION)
     return app
 
 

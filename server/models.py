@@ -195,3 +195,37 @@ class MarkRead(Strict):
 
 class UnreadCount(BaseModel):
     unread_count: int
+
+
+# --- operators ---
+
+
+class ProcessStats(BaseModel):
+    """One app process's live connections, as it last reported them."""
+
+    model_config = ConfigDict(extra="allow")
+
+    process: str
+    connections: int
+    users: int
+    channels: int
+    subscriptions: dict[str, int] = Field(description="open subscriptions by stream kind")
+    events_per_second: float = Field(description="events delivered to sockets per second")
+
+
+class ClusterSummary(BaseModel):
+    """Totals over every live process."""
+
+    processes: int
+    connections: int
+    users: int
+    subscriptions: dict[str, int]
+    events_per_second: float
+
+
+class AdminStats(BaseModel):
+    """``GET /admin/stats``: this process, the cluster's totals, and every live process."""
+
+    process: ProcessStats
+    cluster: ClusterSummary
+    processes: list[ProcessStats]

@@ -113,7 +113,15 @@ def build(routes: list[BaseRoute], title: str, version: str) -> dict[str, Any]:
 
     return {
         "openapi": "3.1.0",
-        "info": {"title": title, "version": version},
+        "info": {
+            "title": title,
+            "version": version,
+            "description": (
+                "Every error is {error: {code, message, details}}. Lists are pages with "
+                "next_cursor and a Link: rel=next header. Live updates come over the WebSocket "
+                "at /ws, described by the AsyncAPI document at /asyncapi.json."
+            ),
+        },
         "paths": paths,
         "components": {
             "schemas": schemas,
