@@ -49,6 +49,7 @@ class Sender:
 
     @property
     def behind(self) -> bool:
+        """Whether the socket is behind (frames wait in its bounded backlog)."""
         return self._backlog is not None
 
     def push(self, frame: str, resync_frames: Callable[[], Iterable[str]]) -> None:

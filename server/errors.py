@@ -92,6 +92,7 @@ def error_response(
     details: list[Any] | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
+    """The JSON error envelope: ``{error: {code, message, details}}``."""
     body = {"error": {"code": code, "message": message, "details": details or []}}
     return JSONResponse(body, status_code=status, headers=headers)
 

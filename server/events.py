@@ -73,6 +73,7 @@ def event_models() -> tuple[type[_Event], ...]:
 
 
 def event_name(model: type[_Event]) -> str:
+    """The ``event`` name an event model carries (``tweet.created``...)."""
     return str(model.model_fields["event"].default)
 
 

@@ -19,7 +19,6 @@ from starlette.responses import Response
 
 from .errors import (
     BadRequest,
-    NotFound,
     PayloadTooLarge,
     PreconditionFailed,
     Unprocessable,
@@ -33,6 +32,7 @@ M = TypeVar("M", bound=BaseModel)
 def json_response(
     body: BaseModel | dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
+    """A model (or dict) as an ``application/json`` response."""
     if isinstance(body, BaseModel):
         data = body.model_dump_json().encode()
     else:
@@ -154,15 +154,8 @@ def validate(model: type[M], data: Any) -> M:
         raise Unprocessable("The request is not valid.", details=_validation_details(exc)) from exc
 
 
-def object_id(value: str, what: str = "resource") -> ObjectId:
-    """Parse a path id; a malformed id is simply a thing that does not exist (404)."""
-    try:
-        return ObjectId(value)
-    except (InvalidId, TypeError) as exc:
-        raise NotFound(f"No such {what}.") from exc
-
-
 def query_int(request: Request, name: str, default: int, lo: int, hi: int) -> int:
+    """An integer query parameter within [lo, hi]; 422 otherwise."""
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
@@ -182,6 +175,7 @@ def latest_only(request: Request) -> None:
 
 
 def query_bool(request: Request, name: str) -> bool:
+    """A boolean query parameter (true/false, 1/0, yes/no); 422 otherwise."""
     raw = (request.query_params.get(name) or "").lower()
     if raw in ("", "0", "false", "no"):
         return False
@@ -200,10 +194,12 @@ class PageQuery:
 
 
 def encode_cursor(last_id: ObjectId) -> str:
+    """The opaque cursor for continuing after ``last_id``."""
     return base64.urlsafe_b64encode(last_id.binary).decode().rstrip("=")
 
 
 def page_query(request: Request, default_limit: int = 20) -> PageQuery:
+    """``limit`` plus ``cursor`` or ``page`` from the query string (400 for a bad cursor)."""
     limit = query_int(request, "limit", default_limit, 1, 100)
     cursor = request.query_params.get("cursor")
     if cursor:

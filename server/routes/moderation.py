@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
@@ -12,7 +10,7 @@ from .. import accounts, moderation
 from ..api import CURSOR, LIMIT, Param, Router
 from ..errors import Unprocessable
 from ..http import json_response, page_query, page_response, read_json
-from ..models import Page, PublicUser, Strict, Tweet
+from ..models import Page, PublicUser, Role, Strict, Tweet
 from ..services import services
 from ..store.reports import Report, Status
 
@@ -27,7 +25,7 @@ class ReportRequest(Strict):
 
 
 class RoleRequest(Strict):
-    role: Literal["user", "moderator", "admin"]
+    role: Role
 
 
 @router.post(
