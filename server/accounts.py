@@ -14,7 +14,7 @@ from .security import keyed_hash, new_opaque_token, new_otp
 from .services import Services, services
 from .store import sessions as session_store
 from .store import users as user_store
-from .store.users import UserRecord
+from .store.users import Role, UserRecord
 
 log = logging.getLogger("murmur.accounts")
 
@@ -27,7 +27,6 @@ async def sign_up(svc: Services, req: SignupRequest) -> UserRecord:
         password_hash=svc.passwords.hash(req.password),
         metadata=req.user_metadata,
         now=svc.clock(),
-        role="admin" if req.user_name.lower() in _admin_names(svc) else "user",
     )
     try:
         await send_otp(svc, user)
@@ -43,8 +42,14 @@ def _mail_unavailable() -> Unavailable:
     return Unavailable("The e-mail could not be sent; try again later.", code="mail_unavailable")
 
 
-def _admin_names(svc: Services) -> set[str]:
-    return {n.lower() for n in svc.settings.admin_user_names}
+def configured_role(svc: Services, verified_email: str) -> Role:
+    """The role settings grant an account whose e-mail is verified: admin if it is listed.
+
+    Only a verified address counts: a user name, or an address nobody has confirmed, can be
+    taken by whoever registers it first.
+    """
+    listed = {e.lower() for e in svc.settings.admin_emails}
+    return "admin" if verified_email.lower() in listed else "user"
 
 
 async def send_otp(svc: Services, user: UserRecord) -> None:
@@ -109,8 +114,10 @@ async def verify_otp(svc: Services, name_or_email: str, code: str) -> TokenPair:
             code="otp_invalid",
             details=[{"attempts_left": max_attempts - attempts}],
         )
-    await user_store.set_verified(svc.db, user_id=user.id)
-    return await start_session(svc, user.model_copy(update={"email_verified": True}))
+    role = configured_role(svc, user.email)
+    await user_store.set_verified(svc.db, user_id=user.id, role=None if role == "user" else role)
+    verified = {"email_verified": True, **({"role": role} if role != "user" else {})}
+    return await start_session(svc, user.model_copy(update=verified))
 
 
 async def log_in(svc: Services, req: LoginRequest) -> TokenPair:

@@ -3,8 +3,9 @@
 ``start`` stores the state (as an HMAC) with its PKCE verifier and returns the provider's
 authorize URL. ``finish`` consumes the state (so a replayed callback fails), trades the code
 for a token, reads the user and their verified e-mails, then signs in the linked account,
-links an account with the same verified e-mail, or creates one (no e-mail code needed: the
-provider verified the address).
+links the account with the same e-mail if that account verified it (an unverified one is
+deleted: it proved nothing), or creates one (no e-mail code needed: the provider verified
+the address).
 """
 
 from __future__ import annotations
@@ -22,12 +23,13 @@ from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
 from . import accounts
-from .errors import ApiError, BadRequest, Forbidden
+from .errors import ApiError, BadRequest, Conflict, Forbidden
 from .models import TokenPair, UserMetadata
 from .security import keyed_hash
 from .services import Services
 from .settings import Settings
 from .store import oauth as oauth_store
+from .store import sessions as session_store
 from .store import users as user_store
 from .store.users import UserRecord
 
@@ -194,10 +196,19 @@ async def _account(
             code="oauth_email_unverified",
         )
     user = await user_store.by_email(svc.db, email=email)
+    if user is not None and not user.email_verified:
+        user = await _drop_unproven_claim(svc, user, email)
     if user is not None:
-        await user_store.link_github(svc.db, user_id=user.id, github_id=github_id)
+        # Linked only when the account proved it owns the address, and never re-linked:
+        # otherwise whoever signed up first with someone's address would receive them.
+        if not await user_store.link_github(svc.db, user_id=user.id, github_id=github_id):
+            raise Conflict(
+                "An account with this e-mail address is already linked to another GitHub "
+                "account; sign in with its password.",
+                code="oauth_email_in_use",
+            )
         log.info("linked GitHub account %s to %s", github_id, user.user_name)
-        return user.model_copy(update={"email_verified": True})
+        return user
     name = await _free_name(svc, str(profile.get("login") or "github"))
     display = profile.get("name") if isinstance(profile.get("name"), str) else None
     return await user_store.create(
@@ -208,11 +219,25 @@ async def _account(
         metadata=UserMetadata(display_name=(display or name)[:50]),
         now=svc.clock(),
         email_verified=True,
-        role="admin"
-        if name.lower() in {n.lower() for n in svc.settings.admin_user_names}
-        else "user",
+        # GitHub verified the address, so a listed one may hold its configured role.
+        role=accounts.configured_role(svc, email),
         extra={"github_id": github_id},
     )
+
+
+async def _drop_unproven_claim(svc: Services, user: UserRecord, email: str) -> UserRecord | None:
+    """Delete an unverified account that holds a GitHub-verified address.
+
+    Anyone can sign up with any address; until the code is confirmed nobody has shown they
+    own it, and such an account cannot have signed in (sign-in needs a verified address). The
+    GitHub user has shown it, so the claim goes (with its password and any pending code) and
+    a fresh account is created for them. If it was verified meanwhile, it is linked instead.
+    """
+    if await user_store.delete_unverified(svc.db, user_id=user.id):
+        await session_store.delete_otp(svc.db, user_id=user.id)
+        await session_store.revoke_user_sessions(svc.db, user_id=user.id, now=svc.clock())
+        log.warning("deleted unverified account %s: GitHub verified its e-mail address", user.id)
+    return await user_store.by_email(svc.db, email=email)
 
 
 async def _free_name(svc: Services, login: str) -> str:

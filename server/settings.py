@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     ws_gc_freeze: bool = True  # gc.freeze() after connect bursts (realtime/gcfreeze.py)
     ws_log_max_entries: int = 1000  # per-stream replay log length (home, notifications, user)
     ws_replay_max: int = 500  # more missed events than this on resume: resync instead
+    # Verified e-mail addresses that get the admin role (at verification or GitHub sign-in).
+    admin_emails: list[str] = Field(default_factory=list)
+    # Removed: it promoted whoever registered a listed name first. Refused when set.
     admin_user_names: list[str] = Field(default_factory=list)
 
     log_level: str = "INFO"
@@ -101,6 +104,12 @@ class Settings(BaseSettings):
     def _refuse_default_secret_in_production(self) -> Settings:
         if self.environment == "production" and not self.jwt_secret:
             raise ValueError("JWT_SECRET must be set when ENVIRONMENT=production")
+        if self.admin_user_names:
+            raise ValueError(
+                "ADMIN_USER_NAMES is no longer supported (whoever registered a listed name "
+                "first became admin): list verified addresses in ADMIN_EMAILS, or run "
+                "`murmur make-admin NAME`"
+            )
         return self
 
     @property
