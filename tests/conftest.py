@@ -89,8 +89,10 @@ def read_otp(outbox: Path, to: str) -> str:
     for path in sorted(outbox.glob("*.eml"), reverse=True):
         msg = email.message_from_bytes(path.read_bytes())
         if msg["To"] == to:
-            found = re.search(r"\b(\d{6})\b", msg["Subject"])
-            assert found, msg["Subject"]
+            body = msg.get_payload(decode=True)
+            assert isinstance(body, bytes)
+            found = re.search(r"\b(\d{6})\b", body.decode())
+            assert found, body
             return found.group(1)
     raise AssertionError(f"no mail to {to} in {outbox}")
 
