@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 from datetime import timedelta
 
 from starlette.requests import HTTPConnection
 
-from .errors import BadRequest, Forbidden, NotFound, Unauthorized, Unavailable, Unprocessable
+from .errors import (
+    ApiError,
+    BadRequest,
+    Forbidden,
+    NotFound,
+    Unauthorized,
+    Unavailable,
+    Unprocessable,
+)
 from .mail import MailError
 from .models import LoginRequest, SignupRequest, TokenPair
 from .security import keyed_hash, new_opaque_token, new_otp
@@ -91,34 +100,53 @@ async def resend_otp(svc: Services, name_or_email: str) -> None:
         raise _mail_unavailable() from exc
 
 
-async def verify_otp(svc: Services, name_or_email: str, code: str) -> TokenPair:
+async def verify_otp(svc: Services, name_or_email: str, code: str, address: str) -> TokenPair:
+    """Confirm the e-mailed code: tokens for the first session, or a clear refusal.
+
+    Guesses are limited per client address and per account per day (across resends, which
+    each give a fresh code ``OTP_MAX_ATTEMPTS`` tries), and each guess is counted in the same
+    atomic update that admits it (``session_store.guess_otp``).
+    """
+    settings = svc.settings
+    await svc.limits.hit(settings.rate_limit_otp_verify_address, "otp-verify-address", address)
     user = await find_account(svc, name_or_email)
     if user.email_verified:
         raise BadRequest("This e-mail address is already verified.", code="already_verified")
-    otp = await session_store.get_otp(svc.db, user_id=user.id)
+    await svc.limits.hit(settings.rate_limit_otp_verify_account, "otp-verify-account", user.id)
+    max_attempts = settings.otp_max_attempts
+    otp = await session_store.guess_otp(
+        svc.db, user_id=user.id, now=svc.clock(), max_attempts=max_attempts
+    )
     if otp is None:
-        raise BadRequest("No code is pending; ask for a new one.", code="otp_missing")
-    if otp["expires_at"] <= svc.clock():
-        raise BadRequest("The code has expired; ask for a new one.", code="otp_expired")
-    max_attempts = svc.settings.otp_max_attempts
-    if otp["attempts"] >= max_attempts:
-        raise Forbidden("Too many wrong codes; ask for a new one.", code="otp_locked")
+        raise await _no_guess_left(svc, user.id)
     code_hash = keyed_hash(svc.token_secret, f"otp:{user.id}:{code}")
-    if not await session_store.consume_otp(svc.db, user_id=user.id, code_hash=code_hash):
-        attempts = await session_store.count_otp_failure(
-            svc.db, user_id=user.id, max_attempts=max_attempts
-        )
-        if attempts is None or attempts >= max_attempts:
-            raise Forbidden("Too many wrong codes; ask for a new one.", code="otp_locked")
-        raise BadRequest(
-            "That code is not right.",
-            code="otp_invalid",
-            details=[{"attempts_left": max_attempts - attempts}],
-        )
+    right = hmac.compare_digest(otp["code_hash"], code_hash)
+    if not right or not await session_store.consume_otp(
+        svc.db, otp_id=otp["_id"], code_hash=code_hash
+    ):
+        left = max(0, max_attempts - int(otp["attempts"]))
+        details = [{"attempts_left": left}]
+        if left == 0:
+            raise Forbidden(
+                "That code is not right, and it was the last try; ask for a new one.",
+                code="otp_locked",
+                details=details,
+            )
+        raise BadRequest("That code is not right.", code="otp_invalid", details=details)
     role = configured_role(svc, user.email)
     await user_store.set_verified(svc.db, user_id=user.id, role=None if role == "user" else role)
     verified = {"email_verified": True, **({"role": role} if role != "user" else {})}
     return await start_session(svc, user.model_copy(update=verified))
+
+
+async def _no_guess_left(svc: Services, user_id: str) -> ApiError:
+    """Why a guess was not even compared (read only to explain; the update decided)."""
+    otp = await session_store.get_otp(svc.db, user_id=user_id)
+    if otp is None:
+        return BadRequest("No code is pending; ask for a new one.", code="otp_missing")
+    if otp["expires_at"] <= svc.clock():
+        return BadRequest("The code has expired; ask for a new one.", code="otp_expired")
+    return Forbidden("Too many wrong codes; ask for a new one.", code="otp_locked")
 
 
 async def log_in(svc: Services, req: LoginRequest) -> TokenPair:

@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     rate_limit_signup: str = "20/hour"
     rate_limit_login: str = "30/minute"
     rate_limit_otp_resend: str = "5/hour"
+    # Code guesses: per client address, and per account per day across resends.
+    rate_limit_otp_verify_address: str = "30/hour"
+    rate_limit_otp_verify_account: str = "20/day"
     rate_limit_tweet: str = "100/hour"
     rate_limit_reply: str = "200/hour"
     rate_limit_like: str = "300/hour"

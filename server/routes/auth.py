@@ -20,6 +20,7 @@ from ..models import (
     VerifyOtpRequest,
     user_name_problem,
 )
+from ..ratelimit import client_address
 from ..services import services
 from ..store import users as user_store
 
@@ -53,8 +54,7 @@ async def username_availability(request: Request) -> Response:
 async def signup(request: Request) -> Response:
     svc = services(request)
     req = await read_json(request, SignupRequest, svc.settings.max_body_bytes)
-    client = request.client.host if request.client else "unknown"
-    await svc.limits.hit(svc.settings.rate_limit_signup, "signup", client)
+    await svc.limits.hit(svc.settings.rate_limit_signup, "signup", client_address(request))
     user = await accounts.sign_up(svc, req)
     return json_response(user.me(), status=201)
 
@@ -64,12 +64,13 @@ async def signup(request: Request) -> Response:
     "Confirm the e-mail code; returns tokens",
     body=VerifyOtpRequest,
     response=TokenPair,
-    errors=(400, 403, 404),
+    errors=(400, 403, 404, 429),
 )
 async def verify_otp(request: Request) -> Response:
     svc = services(request)
     req = await read_json(request, VerifyOtpRequest, svc.settings.max_body_bytes)
-    return json_response(await accounts.verify_otp(svc, req.user_name, req.otp))
+    tokens = await accounts.verify_otp(svc, req.user_name, req.otp, client_address(request))
+    return json_response(tokens)
 
 
 @router.post(
