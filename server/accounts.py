@@ -33,7 +33,7 @@ async def sign_up(svc: Services, req: SignupRequest) -> UserRecord:
         svc.db,
         user_name=req.user_name,
         email=str(req.email),
-        password_hash=svc.passwords.hash(req.password),
+        password_hash=await svc.passwords.hash(req.password),
         metadata=req.user_metadata,
         now=svc.clock(),
     )
@@ -149,17 +149,25 @@ async def _no_guess_left(svc: Services, user_id: str) -> ApiError:
     return Forbidden("Too many wrong codes; ask for a new one.", code="otp_locked")
 
 
-async def log_in(svc: Services, req: LoginRequest) -> TokenPair:
+async def log_in(svc: Services, req: LoginRequest, address: str) -> TokenPair:
+    """Check the password (in a worker thread) and start a session.
+
+    Limited per client address, per (name, address) and, higher, per name: guessing one
+    account's password is slow, yet a stranger's guesses cannot lock its owner out.
+    """
     if bool(req.user_name) == bool(req.email):
         raise Unprocessable("Give either user_name or email, not both.", code="validation_error")
     identifier = req.user_name or req.email or ""
-    await svc.limits.hit(svc.settings.rate_limit_login, "login", identifier.lower())
+    settings, name = svc.settings, identifier.lower()
+    await svc.limits.hit(settings.rate_limit_login_address, "login-address", address)
+    await svc.limits.hit(settings.rate_limit_login, "login", name, address)
+    await svc.limits.hit(settings.rate_limit_login_account, "login-account", name)
     if req.user_name:
         user = await user_store.by_name(svc.db, user_name=req.user_name)
     else:
         user = await user_store.by_email(svc.db, email=identifier)
     stored = user.password_hash if user else None
-    if not svc.passwords.verify(stored, req.password) or user is None:
+    if not await svc.passwords.verify(stored, req.password) or user is None:
         raise Unauthorized("Wrong user name, e-mail or password.", code="invalid_credentials")
     if user.suspended:
         raise Forbidden("This account is suspended.", code="account_suspended")

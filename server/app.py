@@ -103,7 +103,11 @@ async def _open_services(settings: Settings, db: Database, clock: Clock) -> Serv
         settings=settings,
         db=db,
         clock=clock,
-        passwords=Passwords(settings.argon2_time_cost, settings.argon2_memory_cost_kib),
+        passwords=Passwords(
+            settings.argon2_time_cost,
+            settings.argon2_memory_cost_kib,
+            settings.password_hash_concurrency,
+        ),
         tokens=AccessTokens(
             secret, settings.jwt_issuer, settings.jwt_audience, settings.access_token_ttl_seconds
         ),

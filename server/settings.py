@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 from pathlib import Path
 from typing import Literal
@@ -40,6 +41,11 @@ class Settings(BaseSettings):
     # argon2id cost; tests lower these to keep the suite fast.
     argon2_time_cost: int = 3
     argon2_memory_cost_kib: int = 64 * 1024
+    # Hashes computed at once (each in a worker thread): half the cores, so the event loop
+    # keeps one during a storm of sign-ins.
+    password_hash_concurrency: int = Field(
+        default_factory=lambda: max(1, (os.cpu_count() or 2) // 2), ge=1
+    )
 
     smtp_url: str | None = None
     mail_from: str = "Murmur <no-reply@murmur.local>"
@@ -52,7 +58,11 @@ class Settings(BaseSettings):
     tweet_max_chars: int = 280
 
     rate_limit_signup: str = "20/hour"
-    rate_limit_login: str = "30/minute"
+    # Sign-in: per (name, client address), so a stranger cannot lock the owner out; a higher
+    # ceiling per name across addresses; and per address, whatever the names.
+    rate_limit_login: str = "10/minute"
+    rate_limit_login_account: str = "100/hour"
+    rate_limit_login_address: str = "60/minute"
     rate_limit_otp_resend: str = "5/hour"
     # Code guesses: per client address, and per account per day across resends.
     rate_limit_otp_verify_address: str = "30/hour"

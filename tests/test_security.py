@@ -17,15 +17,15 @@ from server.security import AccessTokens, Passwords, keyed_hash, new_opaque_toke
 SECRET = "s" * 40
 
 
-def test_passwords_hash_and_verify():
+async def test_passwords_hash_and_verify():
     passwords = Passwords(time_cost=1, memory_cost_kib=64)
-    stored = passwords.hash("correct horse")
+    stored = await passwords.hash("correct horse")
     assert stored.startswith("$argon2id$")
     assert "correct horse" not in stored
-    assert passwords.verify(stored, "correct horse")
-    assert not passwords.verify(stored, "correct horsE")
-    assert not passwords.verify(None, "correct horse")
-    assert not passwords.verify("not a hash", "correct horse")
+    assert await passwords.verify(stored, "correct horse")
+    assert not await passwords.verify(stored, "correct horsE")
+    assert not await passwords.verify(None, "correct horse")
+    assert not await passwords.verify("not a hash", "correct horse")
 
 
 def test_codes_and_opaque_tokens_are_random_and_well_formed():

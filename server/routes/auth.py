@@ -97,7 +97,7 @@ async def resend_otp(request: Request) -> Response:
 async def login(request: Request) -> Response:
     svc = services(request)
     req = await read_json(request, LoginRequest, svc.settings.max_body_bytes)
-    return json_response(await accounts.log_in(svc, req))
+    return json_response(await accounts.log_in(svc, req, client_address(request)))
 
 
 @router.post(
