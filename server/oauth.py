@@ -10,6 +10,7 @@ the address).
 
 from __future__ import annotations
 
+import hmac
 import logging
 import re
 import secrets
@@ -48,10 +49,25 @@ class ProviderFailed(ApiError):
     status, code = 502, "oauth_provider_error"
 
 
+# The cookie that binds a sign-in to the browser that started it (login CSRF): HttpOnly,
+# SameSite=Lax (sent on GitHub's top-level redirect back), scoped to the callback's path.
+BROWSER_COOKIE = "murmur_oauth"
+COOKIE_PATH = "/auth/oauth/github"
+# The web client's own nonce, echoed in the final fragment so it accepts only flows it began.
+NONCE_SHAPE = re.compile(r"[A-Za-z0-9_-]{16,128}")
+
+
+@dataclass(frozen=True)
+class Started:
+    url: str
+    browser_key: str  # the cookie's value
+
+
 @dataclass(frozen=True)
 class Finished:
     tokens: TokenPair
     mode: Mode
+    nonce: str | None = None
 
 
 def callback_url(settings: Settings) -> str:
@@ -73,12 +89,24 @@ def _state_hash(svc: Services, state: str) -> str:
     return keyed_hash(svc.token_secret, f"oauth-state:{state}")
 
 
-async def start(svc: Services, mode: Mode) -> str:
-    """Remember a fresh state and PKCE verifier; the URL to send the browser to."""
+async def start(svc: Services, mode: Mode, nonce: str | None = None) -> Started:
+    """Remember a fresh state, PKCE verifier and browser key; where to send the browser.
+
+    The browser key goes into a cookie; the callback must come with it (in ``web`` mode), so
+    a callback link made by someone else's sign-in cannot sign this browser in to their
+    account. ``nonce`` is the web client's, handed back with the tokens.
+    """
     settings = svc.settings
     client_id, _ = _credentials(settings)
+    if mode == "web" and (nonce is None or not NONCE_SHAPE.fullmatch(nonce)):
+        raise BadRequest(
+            "Web sign-in needs the client's nonce (16–128 letters, digits, '-' or '_').",
+            code="oauth_nonce_missing",
+            details=[{"field": "nonce"}],
+        )
     verifier = generate_token(64)
     state = secrets.token_urlsafe(32)
+    browser_key = secrets.token_urlsafe(32)
     url = add_params_to_uri(
         settings.github_authorize_url,
         [
@@ -97,12 +125,22 @@ async def start(svc: Services, mode: Mode) -> str:
         code_verifier=verifier,
         mode=mode,
         expires_at=svc.clock() + STATE_TTL,
+        browser_hash=_browser_hash(svc, browser_key),
+        nonce=nonce if mode == "web" else None,
     )
-    return str(url)
+    return Started(str(url), browser_key)
 
 
-async def finish(svc: Services, params: dict[str, str]) -> Finished:
-    """Handle the provider's redirect back; every failure is a clear 4xx (or 502)."""
+def _browser_hash(svc: Services, browser_key: str) -> str:
+    return keyed_hash(svc.token_secret, f"oauth-browser:{browser_key}")
+
+
+async def finish(svc: Services, params: dict[str, str], browser_key: str | None) -> Finished:
+    """Handle the provider's redirect back; every failure is a clear 4xx (or 502).
+
+    ``browser_key`` is the cookie the browser brought; a ``web`` sign-in without the one its
+    start set is refused (the JSON mode hands tokens to the caller and sets no session).
+    """
     _credentials(svc.settings)
     state = params.get("state", "")
     stored = (
@@ -115,6 +153,16 @@ async def finish(svc: Services, params: dict[str, str]) -> Finished:
         )
     if stored["expires_at"] <= svc.clock():
         raise BadRequest("This sign-in took too long; start again.", code="oauth_state_expired")
+    mode: Mode = "web" if stored.get("mode") == "web" else "json"
+    if mode == "web" and not (
+        browser_key
+        and hmac.compare_digest(stored.get("browser_hash", ""), _browser_hash(svc, browser_key))
+    ):
+        # Someone else's sign-in link: finishing it would put this browser in their account.
+        raise BadRequest(
+            "This sign-in was started in another browser; start again here.",
+            code="oauth_browser_mismatch",
+        )
     if params.get("error"):
         detail = params.get("error_description") or params["error"]
         raise BadRequest(
@@ -130,8 +178,7 @@ async def finish(svc: Services, params: dict[str, str]) -> Finished:
     user = await _account(svc, profile, emails)
     if user.suspended:
         raise Forbidden("This account is suspended.", code="account_suspended")
-    mode: Mode = "web" if stored.get("mode") == "web" else "json"
-    return Finished(await accounts.start_session(svc, user), mode)
+    return Finished(await accounts.start_session(svc, user), mode, stored.get("nonce"))
 
 
 async def _exchange(

@@ -38,7 +38,8 @@ def settings(settings: Settings, github: FakeGitHub) -> Settings:
 
 async def authorize(client: httpx.AsyncClient, mode: str = "json") -> dict[str, str]:
     """Start sign-in, follow the browser to the provider; the callback's query parameters."""
-    r = await client.get("/auth/oauth/github/start", params={"mode": mode})
+    params = {"mode": mode, **({"nonce": "n" * 22} if mode == "web" else {})}
+    r = await client.get("/auth/oauth/github/start", params=params)
     assert r.status_code == 302, r.text
     location = r.headers["location"]
     q = parse_qs(urlsplit(location).query)
