@@ -42,7 +42,8 @@ Mode = Literal["json", "web"]
 
 
 class NotConfigured(ApiError):
-    status, code = 503, "oauth_not_configured"
+    # 404, not 503: a feature switched off is not the server failing (monitoring pages on 5xx).
+    status, code = 404, "oauth_not_configured"
 
 
 class ProviderFailed(ApiError):

@@ -157,7 +157,7 @@ async def test_bad_mode_is_422(client):
     assert r.status_code == 422
 
 
-async def test_without_settings_the_start_endpoint_is_503(app, client):
+async def test_without_settings_the_start_endpoint_is_404(app, client):
     svc = app.state.services
     original = svc.settings
     svc.settings = original.model_copy(update={"github_client_id": None})
@@ -165,7 +165,7 @@ async def test_without_settings_the_start_endpoint_is_503(app, client):
         r = await client.get("/auth/oauth/github/start")
     finally:
         svc.settings = original
-    assert r.status_code == 503
+    assert r.status_code == 404
     assert r.json()["error"]["code"] == "oauth_not_configured"
 
 
