@@ -66,7 +66,7 @@ async def send_otp(svc: Services, user: UserRecord) -> None:
     await session_store.put_otp(
         svc.db,
         user_id=user.id,
-        code_hash=keyed_hash(svc.token_secret, f"otp:{user.id}:{code}"),
+        code_hash=keyed_hash(svc.keys.codes, f"otp:{user.id}:{code}"),
         now=svc.clock(),
         ttl_seconds=svc.settings.otp_ttl_seconds,
     )
@@ -119,7 +119,7 @@ async def verify_otp(svc: Services, name_or_email: str, code: str, address: str)
     )
     if otp is None:
         raise await _no_guess_left(svc, user.id)
-    code_hash = keyed_hash(svc.token_secret, f"otp:{user.id}:{code}")
+    code_hash = keyed_hash(svc.keys.codes, f"otp:{user.id}:{code}")
     right = hmac.compare_digest(otp["code_hash"], code_hash)
     if not right or not await session_store.consume_otp(
         svc.db, otp_id=otp["_id"], code_hash=code_hash
@@ -188,7 +188,7 @@ async def _issue(svc: Services, user: UserRecord, session_id: str) -> TokenPair:
         svc.db,
         session_id=session_id,
         user_id=user.id,
-        token_hash=keyed_hash(svc.token_secret, f"refresh:{refresh}"),
+        token_hash=keyed_hash(svc.keys.refresh, f"refresh:{refresh}"),
         expires_at=now + timedelta(seconds=svc.settings.refresh_token_ttl_seconds),
     )
     return TokenPair(
@@ -200,7 +200,7 @@ async def _issue(svc: Services, user: UserRecord, session_id: str) -> TokenPair:
 
 
 async def refresh(svc: Services, refresh_token: str) -> TokenPair:
-    token_hash = keyed_hash(svc.token_secret, f"refresh:{refresh_token}")
+    token_hash = keyed_hash(svc.keys.refresh, f"refresh:{refresh_token}")
     stored = await session_store.find_refresh_token(svc.db, token_hash=token_hash)
     if stored is None or stored["expires_at"] <= svc.clock():
         raise Unauthorized("The refresh token is not valid.", code="invalid_refresh_token")

@@ -17,6 +17,7 @@ from . import fanout, live, openapi
 from .db import Database, connect, ensure_indexes
 from .errors import exception_handlers
 from .headers import SecurityHeaders
+from .keys import Keys
 from .mail import Mailer
 from .ratelimit import RateLimits
 from .routes import auth, meta, notifications, social, timeline, tweets, users
@@ -98,7 +99,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> S
 
 async def _open_services(settings: Settings, db: Database, clock: Clock) -> Services:
     await ensure_indexes(db)
-    secret = settings.resolved_jwt_secret()
+    keys = Keys.derive(settings.resolved_jwt_secret())
     return Services(
         settings=settings,
         db=db,
@@ -109,9 +110,9 @@ async def _open_services(settings: Settings, db: Database, clock: Clock) -> Serv
             settings.password_hash_concurrency,
         ),
         tokens=AccessTokens(
-            secret, settings.jwt_issuer, settings.jwt_audience, settings.access_token_ttl_seconds
+            keys.jwt, settings.jwt_issuer, settings.jwt_audience, settings.access_token_ttl_seconds
         ),
-        token_secret=secret,
+        keys=keys,
         mailer=Mailer(settings.mail_from, settings.smtp_url, settings.outbox_dir),
         limits=RateLimits(
             settings.redis_url,

@@ -87,7 +87,7 @@ def _credentials(settings: Settings) -> tuple[str, str]:
 
 
 def _state_hash(svc: Services, state: str) -> str:
-    return keyed_hash(svc.token_secret, f"oauth-state:{state}")
+    return keyed_hash(svc.keys.oauth, f"oauth-state:{state}")
 
 
 async def start(svc: Services, mode: Mode, nonce: str | None = None) -> Started:
@@ -133,7 +133,7 @@ async def start(svc: Services, mode: Mode, nonce: str | None = None) -> Started:
 
 
 def _browser_hash(svc: Services, browser_key: str) -> str:
-    return keyed_hash(svc.token_secret, f"oauth-browser:{browser_key}")
+    return keyed_hash(svc.keys.oauth, f"oauth-browser:{browser_key}")
 
 
 async def finish(svc: Services, params: dict[str, str], browser_key: str | None) -> Finished:

@@ -59,7 +59,10 @@ def new_opaque_token() -> str:
 
 
 def keyed_hash(secret: str, value: str) -> str:
-    """A keyed digest for secrets we store but never show again (OTPs, refresh tokens)."""
+    """A keyed digest for secrets we store but never show again (OTPs, refresh tokens).
+
+    ``secret`` is the job's own key (``server/keys.py``), never ``JWT_SECRET`` itself.
+    """
     return hmac.new(secret.encode(), value.encode(), hashlib.sha256).hexdigest()
 
 

@@ -13,6 +13,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 log = logging.getLogger("murmur.settings")
 
+# HS256 keys shorter than the hash (32 bytes) can be brute-forced offline from one token.
+MIN_SECRET_BYTES = 32
+
 
 class Settings(BaseSettings):
     """Murmur's configuration, read from environment variables (see the README)."""
@@ -114,9 +117,15 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
 
     @model_validator(mode="after")
-    def _refuse_default_secret_in_production(self) -> Settings:
+    def _refuse_unsafe_settings(self) -> Settings:
         if self.environment == "production" and not self.jwt_secret:
             raise ValueError("JWT_SECRET must be set when ENVIRONMENT=production")
+        secret = (self.jwt_secret or "").encode()
+        if self.environment == "production" and len(secret) < MIN_SECRET_BYTES:
+            raise ValueError(
+                f"JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes when ENVIRONMENT=production "
+                "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
+            )
         if self.admin_user_names:
             raise ValueError(
                 "ADMIN_USER_NAMES is no longer supported (whoever registered a listed name "
@@ -138,7 +147,9 @@ class Settings(BaseSettings):
             return path.read_text().strip()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         secret = secrets.token_urlsafe(48)
-        path.write_text(secret)
-        path.chmod(0o600)
+        # Created owner-only (0600), never world-readable even for an instant.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secret)
         log.warning("JWT_SECRET not set: generated one and stored it in %s", path)
         return secret
