@@ -90,7 +90,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> S
         ],
         exception_handlers=exception_handlers,  # type: ignore[arg-type]
         # Page loads of client routes (/@name, /tweets/<id>, ...) get web/index.html.
-        middleware=[Middleware(SecurityHeaders), Middleware(ClientPages)],
+        middleware=[
+            Middleware(SecurityHeaders, hsts=settings.public_base_url.startswith("https://")),
+            Middleware(ClientPages),
+        ],
         lifespan=lifespan,
     )
     app.state.openapi = openapi.build(routes, "Murmur", "0.1.0")

@@ -29,6 +29,12 @@ class Settings(BaseSettings):
     # kernel caps it at net.core.somaxconn, 4096 here).
     backlog: int = 4096
     public_base_url: str = "http://127.0.0.1:8000"
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (uvicorn's setting):
+    # comma-separated addresses or networks, "*" for any. Per-address limits depend on it.
+    forwarded_allow_ips: str = "127.0.0.1,::1"
+    # Slowloris: a request's headers must arrive within this; idle keep-alive ends after that.
+    http_header_timeout_seconds: float = 10.0
+    http_keep_alive_seconds: int = 5
     data_dir: Path = Path("data")
 
     mongodb_url: str | None = None
