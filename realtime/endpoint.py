@@ -73,6 +73,7 @@ class Endpoint:
             )
             return
         limits = self.hub.limits
+        client = scope.get("client")
         conn = Connection(
             send,
             identity,
@@ -80,10 +81,20 @@ class Endpoint:
             on_drop=self.hub.metrics.dropped.inc,
             subscribe_rate=limits.subscribe_rate,
             subscribe_burst=limits.subscribe_burst,
+            frame_rate=limits.frame_rate,
+            frame_burst=limits.frame_burst,
+            address=client[0] if client else None,
+            token=token if identity is not None else None,
         )
         conn.close = _closer(conn, send)
         if not self.hub.add(conn):
-            message = f"At most {limits.max_sockets_per_user} sockets per user."
+            if identity is None:
+                message = (
+                    f"At most {limits.max_anonymous_per_address} sockets without sign-in "
+                    "per address."
+                )
+            else:
+                message = f"At most {limits.max_sockets_per_user} sockets per user."
             await send(
                 {"type": "websocket.send", "text": protocol.error(protocol.FORBIDDEN, message)}
             )
@@ -134,6 +145,15 @@ class Endpoint:
 
     async def _handle(self, conn: Connection, text: str) -> None:
         hub, send = self.hub, conn.sender.send_now
+        if not conn.frames.take():
+            # Every kind of frame costs work (a parse, an answer): each one is throttled.
+            conn.throttled += 1
+            if conn.throttled == hub.limits.frame_burst and conn.close is not None:
+                await conn.close(protocol.CLOSE_POLICY, "too many frames")  # it did not slow down
+            elif conn.throttled == 1:
+                await send(protocol.error(protocol.RATE_LIMITED, "Too many frames; slow down."))
+            return
+        conn.throttled = 0
         ident = conn.identity
         if ident is not None and not conn.expired and ident.expires_at <= hub.now():
             await conn.expire()

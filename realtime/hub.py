@@ -42,11 +42,14 @@ from .types import (
     HiddenAuthors,
     Now,
     PullAuthors,
+    StreamVisible,
 )
 
 log = logging.getLogger("murmur.realtime")
 
 CONTROL_CHANNEL = "murmur:control"
+# Answers of ``authenticate`` that mean a socket's session is over (not "try later").
+_SESSION_OVER = frozenset({"session_revoked", "account_suspended", "invalid_token"})
 
 
 @dataclass(frozen=True)
@@ -54,8 +57,13 @@ class HubLimits:
     max_frame_bytes: int = 16 * 1024
     max_subscriptions: int = 50
     max_sockets_per_user: int = 20
+    # Sockets without a valid token, per client address: anonymous sockets cost memory and
+    # a fan-out slot each, and no account limit applies to them.
+    max_anonymous_per_address: int = 50
     subscribe_rate: float = 5.0  # per second, after a burst of ``subscribe_burst``
     subscribe_burst: int = 50
+    frame_rate: float = 20.0  # client frames of any kind per second, after ``frame_burst``
+    frame_burst: int = 100
     send_backlog: int = 256  # frames queued for a socket that is behind
     replay_max: int = 500  # more missed events than this: resync instead
     sweep_seconds: float = 5.0  # how often token expiry is checked
@@ -78,6 +86,7 @@ class Hub:
         pull_authors: PullAuthors | None = None,
         hidden_authors: HiddenAuthors | None = None,
         forget_hidden: ForgetHidden | None = None,
+        stream_visible: StreamVisible | None = None,
         limits: HubLimits | None = None,
         now: Now = time.time,
     ) -> None:
@@ -87,10 +96,13 @@ class Hub:
         self.auth_cache = auth_cache
         self.pull_authors = pull_authors
         self.hidden = None if hidden_authors is None else HiddenSets(hidden_authors, forget_hidden)
+        self.stream_visible = stream_visible
         self.limits = limits or HubLimits()
         self.now = now
         self.connections: set[Connection] = set()
         self.sockets_per_user: Counter[str] = Counter()
+        self.anonymous_per_address: Counter[str] = Counter()
+        self._rechecks: set[asyncio.Task[None]] = set()
         self._ids = IdClock()
         self._tasks: list[asyncio.Task[None]] = []
         self.metrics = HubMetrics(lambda: len(self.connections), self.subscription_counts)
@@ -112,9 +124,10 @@ class Hub:
 
     async def stop(self) -> None:
         await self.close_all(protocol.CLOSE_GOING_AWAY, "server shutting down")
-        for task in self._tasks:
+        tasks = [*self._tasks, *self._rechecks]
+        for task in tasks:
             task.cancel()
-        for task in self._tasks:
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.backend.disconnect()
@@ -159,9 +172,15 @@ class Hub:
         return self.auth_cache is not None and self.auth_cache.is_revoked(session_id)
 
     def add(self, conn: Connection) -> bool:
-        """Register an accepted socket; False if its user already has too many."""
+        """Register an accepted socket; False if its user (or, anonymous, its address) already
+        has too many."""
         if conn.user_id is not None and not self.add_user(conn, conn.user_id):
             return False
+        if conn.user_id is None and conn.address is not None:
+            if self.anonymous_per_address[conn.address] >= self.limits.max_anonymous_per_address:
+                return False
+            self.anonymous_per_address[conn.address] += 1
+            conn.anonymous_counted = True
         self.connections.add(conn)
         self.gc.opened()
         return True
@@ -176,9 +195,17 @@ class Hub:
             self.sockets_per_user[conn.user_id] -= 1
             if self.sockets_per_user[conn.user_id] <= 0:
                 del self.sockets_per_user[conn.user_id]
+        self._uncount_anonymous(conn)
         for sub in list(conn.subscriptions.values()):
             await self.listeners.detach(sub)
         conn.subscriptions.clear()
+
+    def _uncount_anonymous(self, conn: Connection) -> None:
+        if conn.anonymous_counted and conn.address is not None:
+            conn.anonymous_counted = False
+            self.anonymous_per_address[conn.address] -= 1
+            if self.anonymous_per_address[conn.address] <= 0:
+                del self.anonymous_per_address[conn.address]
 
     async def subscribe(self, conn: Connection, stream: str, since: str | None) -> None:
         """Subscribe ``conn`` to ``stream``; replay from ``since`` if given. Sends the answer."""
@@ -202,6 +229,14 @@ class Hub:
             await send(protocol.error(exc.code, str(exc), stream))
             return
         replayable = stream_kind(channels[0]) in REPLAYABLE_KINDS
+        if self.stream_visible is not None:
+            async with self._reads:
+                visible = await self.stream_visible(user, stream)
+            if not visible:
+                # REST's rule (a blocked reader gets 404 for the tweet), and the same answer
+                # as for a stream that does not exist, so it confirms nothing.
+                await send(protocol.error(protocol.UNKNOWN_STREAM, "No such stream.", stream))
+                return
         if user is not None:
             async with self._reads:
                 if stream == "home" and self.pull_authors is not None:
@@ -244,7 +279,12 @@ class Hub:
             if not self.add_user(conn, identity.user_id):
                 await self._close(conn, protocol.CLOSE_POLICY, "too many sockets for this user")
                 return
-        conn.identity, conn.expired = identity, False
+            self._uncount_anonymous(conn)
+            if self.hidden is not None:
+                # Signed in after connecting anonymously: load who this user must not see.
+                async with self._reads:
+                    conn.hidden = await self.hidden.of(identity.user_id)
+        conn.identity, conn.expired, conn.token = identity, False, token
         for sub in list(conn.subscriptions.values()):
             if sub.paused:
                 sub.paused = False
@@ -277,6 +317,10 @@ class Hub:
         """Redis came back: mark lost publishes, then replay or resync every subscription."""
         if self.auth_cache is not None:
             self.auth_cache.clear()  # a revocation may have been published meanwhile
+            # ... and its broadcast is lost: ask again for every open socket's session.
+            task = asyncio.create_task(self._recheck_sessions(), name="murmur-hub-recheck")
+            self._rechecks.add(task)
+            task.add_done_callback(self._rechecks.discard)
         await self._refresh_hidden(None)  # and blocks or mutes may have changed
         if self.publisher.gapped:
             await self.publisher.flush_gaps()
@@ -289,6 +333,20 @@ class Hub:
             await self._revoke_local(str(command.get("session_id")))
         elif command.get("op") == "relations":
             await self._refresh_hidden([str(u) for u in command.get("users", [])])
+
+    async def _recheck_sessions(self) -> None:
+        """Close the sockets whose session ended while the control channel was down."""
+
+        async def check(conn: Connection) -> None:
+            assert conn.token is not None
+            try:
+                await self.authenticate(conn.token)
+            except AuthFailed as exc:
+                if exc.code in _SESSION_OVER and conn in self.connections:
+                    await self._close(conn, protocol.CLOSE_SESSION_REVOKED, exc.code)
+
+        conns = [c for c in self.connections if c.identity is not None and c.token]
+        await asyncio.gather(*(check(c) for c in conns))
 
     async def _revoke_local(self, session_id: str) -> None:
         if self.auth_cache is not None:

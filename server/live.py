@@ -26,8 +26,8 @@ from realtime.protocol import CLOSE_GOING_AWAY
 from realtime.redis_backend import RedisBackend
 from realtime.stats import Reporter, summary
 
-from . import accounts, social
-from .errors import Forbidden, Unauthorized
+from . import accounts, social, tweets
+from .errors import Forbidden, NotFound, Unauthorized
 from .services import Services
 from .settings import Settings
 from .wsauth import SocketAuth
@@ -38,8 +38,11 @@ def limits(settings: Settings) -> HubLimits:
         max_frame_bytes=settings.ws_max_frame_bytes,
         max_subscriptions=settings.ws_max_subscriptions,
         max_sockets_per_user=settings.ws_max_sockets_per_user,
+        max_anonymous_per_address=settings.ws_max_anonymous_per_address,
         subscribe_rate=settings.ws_subscribe_rate,
         subscribe_burst=settings.ws_subscribe_burst,
+        frame_rate=settings.ws_frame_rate,
+        frame_burst=settings.ws_frame_burst,
         send_backlog=settings.ws_send_backlog,
         replay_max=settings.ws_replay_max,
         sweep_seconds=settings.ws_sweep_seconds,
@@ -67,6 +70,20 @@ def build_hub(svc: Services) -> Hub:
             keys = [f"{kind}:{u}" for u in user_ids for kind in ("hidden", "blocks")]
             svc.social_cache.invalidate(*keys)
 
+    async def stream_visible(user_id: str | None, stream: str) -> bool:
+        """REST's visibility on a stream: a tweet or a user a block hides answers 404 there."""
+        kind, _, key = stream.partition(":")
+        if kind not in ("tweet", "user"):
+            return True
+        blocked = await social.blocked_authors(svc, user_id) if user_id else frozenset()
+        if kind == "user":
+            return key not in blocked
+        try:
+            tweet = await tweets.get(svc, key)
+        except NotFound:  # missing, or hidden by a moderator
+            return False
+        return tweet.user_id not in blocked
+
     backend: Any
     if settings.redis_url:
         backend = RedisBackend(settings.redis_url)
@@ -82,6 +99,7 @@ def build_hub(svc: Services) -> Hub:
         pull_authors=pull_authors,
         hidden_authors=hidden_authors,
         forget_hidden=forget_hidden,
+        stream_visible=stream_visible,
         limits=limits(settings),
         now=lambda: svc.clock().timestamp(),
     )
