@@ -19,6 +19,7 @@ from .errors import (
 )
 from .mail import MailError
 from .models import LoginRequest, SignupRequest, TokenPair
+from .ratelimit import client_address
 from .security import keyed_hash, new_opaque_token, new_otp
 from .services import Services, services
 from .store import sessions as session_store
@@ -266,5 +267,12 @@ async def caller(conn: HTTPConnection) -> Caller:
 
 
 async def optional_caller(conn: HTTPConnection) -> Caller | None:
+    """The signed-in caller, or None; anonymous reads are rate limited per client address."""
     token = bearer_token(conn)
-    return None if token is None else await authenticate(services(conn), token)
+    if token is not None:
+        return await authenticate(services(conn), token)
+    svc = services(conn)
+    await svc.limits.hit(
+        svc.settings.rate_limit_anonymous_read, "anonymous-read", client_address(conn)
+    )
+    return None

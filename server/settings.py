@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     # Code guesses: per client address, and per account per day across resends.
     rate_limit_otp_verify_address: str = "30/hour"
     rate_limit_otp_verify_account: str = "20/day"
+    # Per client address: anonymous reads (tweets, timelines, trending), searches by anyone,
+    # and user-name checks (which tell whether an account exists).
+    rate_limit_anonymous_read: str = "300/minute"
+    rate_limit_search: str = "60/minute"
+    rate_limit_username_check: str = "60/minute"
     rate_limit_tweet: str = "100/hour"
     rate_limit_reply: str = "200/hour"
     rate_limit_like: str = "300/hour"

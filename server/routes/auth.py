@@ -32,9 +32,13 @@ router = Router("auth")
     "Is a user name free to take?",
     response=UsernameAvailability,
     params=(Param("username", "the name to check", required=True),),
+    errors=(429,),
 )
 async def username_availability(request: Request) -> Response:
     svc = services(request)
+    await svc.limits.hit(
+        svc.settings.rate_limit_username_check, "username-check", client_address(request)
+    )
     name = request.query_params.get("username", "")
     reason = user_name_problem(name)
     if reason is None and await user_store.name_taken(svc.db, user_name=name):
