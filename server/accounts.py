@@ -1,153 +1,29 @@
-"""Accounts: sign-up with an e-mail code, sign-in, token rotation, and who is calling."""
+"""Accounts: sign-in, sessions and token rotation, and who is calling.
+
+Sign-up and its e-mail codes are in ``server/signup.py``.
+"""
 
 from __future__ import annotations
 
-import hmac
 import logging
 from datetime import timedelta
 
 from starlette.requests import HTTPConnection
 
 from .errors import (
-    ApiError,
-    BadRequest,
     Forbidden,
-    NotFound,
     Unauthorized,
-    Unavailable,
     Unprocessable,
 )
-from .mail import MailError
-from .models import LoginRequest, SignupRequest, TokenPair
+from .models import LoginRequest, TokenPair
 from .ratelimit import client_address
-from .security import keyed_hash, new_opaque_token, new_otp
+from .security import keyed_hash, new_opaque_token
 from .services import Services, services
 from .store import sessions as session_store
 from .store import users as user_store
-from .store.users import Role, UserRecord
+from .store.users import UserRecord
 
 log = logging.getLogger("murmur.accounts")
-
-
-async def sign_up(svc: Services, req: SignupRequest) -> UserRecord:
-    user = await user_store.create(
-        svc.db,
-        user_name=req.user_name,
-        email=str(req.email),
-        password_hash=await svc.passwords.hash(req.password),
-        metadata=req.user_metadata,
-        now=svc.clock(),
-    )
-    try:
-        await send_otp(svc, user)
-    except MailError as exc:
-        # No account without a way to confirm it: undo, so that signing up again works.
-        await session_store.delete_otp(svc.db, user_id=user.id)
-        await user_store.delete(svc.db, user_id=user.id)
-        raise _mail_unavailable() from exc
-    return user
-
-
-def _mail_unavailable() -> Unavailable:
-    return Unavailable("The e-mail could not be sent; try again later.", code="mail_unavailable")
-
-
-def configured_role(svc: Services, verified_email: str) -> Role:
-    """The role settings grant an account whose e-mail is verified: admin if it is listed.
-
-    Only a verified address counts: a user name, or an address nobody has confirmed, can be
-    taken by whoever registers it first.
-    """
-    listed = {e.lower() for e in svc.settings.admin_emails}
-    return "admin" if verified_email.lower() in listed else "user"
-
-
-async def send_otp(svc: Services, user: UserRecord) -> None:
-    code = new_otp()
-    await session_store.put_otp(
-        svc.db,
-        user_id=user.id,
-        code_hash=keyed_hash(svc.keys.codes, f"otp:{user.id}:{code}"),
-        now=svc.clock(),
-        ttl_seconds=svc.settings.otp_ttl_seconds,
-    )
-    minutes = svc.settings.otp_ttl_seconds // 60
-    await svc.mailer.send(
-        user.email,
-        # The code stays out of the subject: subjects get logged, previewed and indexed.
-        "Your Murmur verification code",
-        f"Hi {user.user_name},\n\nYour Murmur verification code is {code}.\n"
-        f"It expires in {minutes} minutes.\n",
-    )
-
-
-async def find_account(svc: Services, name_or_email: str) -> UserRecord:
-    user = await user_store.by_name(svc.db, user_name=name_or_email)
-    if user is None and "@" in name_or_email:
-        user = await user_store.by_email(svc.db, email=name_or_email)
-    if user is None:
-        raise NotFound("No such account.", code="user_not_found")
-    return user
-
-
-async def resend_otp(svc: Services, name_or_email: str) -> None:
-    user = await find_account(svc, name_or_email)
-    if user.email_verified:
-        raise BadRequest("This e-mail address is already verified.", code="already_verified")
-    await svc.limits.hit(svc.settings.rate_limit_otp_resend, "otp-resend", user.id)
-    try:
-        await send_otp(svc, user)
-    except MailError as exc:
-        raise _mail_unavailable() from exc
-
-
-async def verify_otp(svc: Services, name_or_email: str, code: str, address: str) -> TokenPair:
-    """Confirm the e-mailed code: tokens for the first session, or a clear refusal.
-
-    Guesses are limited per client address and per account per day (across resends, which
-    each give a fresh code ``OTP_MAX_ATTEMPTS`` tries), and each guess is counted in the same
-    atomic update that admits it (``session_store.guess_otp``).
-    """
-    settings = svc.settings
-    await svc.limits.hit(settings.rate_limit_otp_verify_address, "otp-verify-address", address)
-    user = await find_account(svc, name_or_email)
-    if user.email_verified:
-        raise BadRequest("This e-mail address is already verified.", code="already_verified")
-    await svc.limits.hit(settings.rate_limit_otp_verify_account, "otp-verify-account", user.id)
-    max_attempts = settings.otp_max_attempts
-    otp = await session_store.guess_otp(
-        svc.db, user_id=user.id, now=svc.clock(), max_attempts=max_attempts
-    )
-    if otp is None:
-        raise await _no_guess_left(svc, user.id)
-    code_hash = keyed_hash(svc.keys.codes, f"otp:{user.id}:{code}")
-    right = hmac.compare_digest(otp["code_hash"], code_hash)
-    if not right or not await session_store.consume_otp(
-        svc.db, otp_id=otp["_id"], code_hash=code_hash
-    ):
-        left = max(0, max_attempts - int(otp["attempts"]))
-        details = [{"attempts_left": left}]
-        if left == 0:
-            raise Forbidden(
-                "That code is not right, and it was the last try; ask for a new one.",
-                code="otp_locked",
-                details=details,
-            )
-        raise BadRequest("That code is not right.", code="otp_invalid", details=details)
-    role = configured_role(svc, user.email)
-    await user_store.set_verified(svc.db, user_id=user.id, role=None if role == "user" else role)
-    verified = {"email_verified": True, **({"role": role} if role != "user" else {})}
-    return await start_session(svc, user.model_copy(update=verified))
-
-
-async def _no_guess_left(svc: Services, user_id: str) -> ApiError:
-    """Why a guess was not even compared (read only to explain; the update decided)."""
-    otp = await session_store.get_otp(svc.db, user_id=user_id)
-    if otp is None:
-        return BadRequest("No code is pending; ask for a new one.", code="otp_missing")
-    if otp["expires_at"] <= svc.clock():
-        return BadRequest("The code has expired; ask for a new one.", code="otp_expired")
-    return Forbidden("Too many wrong codes; ask for a new one.", code="otp_locked")
 
 
 async def log_in(svc: Services, req: LoginRequest, address: str) -> TokenPair:

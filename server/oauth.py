@@ -23,7 +23,7 @@ from authlib.common.security import generate_token
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
-from . import accounts
+from . import accounts, signup
 from .errors import ApiError, BadRequest, Conflict, Forbidden
 from .models import TokenPair, UserMetadata
 from .security import keyed_hash
@@ -268,7 +268,7 @@ async def _account(
         now=svc.clock(),
         email_verified=True,
         # GitHub verified the address, so a listed one may hold its configured role.
-        role=accounts.configured_role(svc, email),
+        role=signup.configured_role(svc, email),
         extra={"github_id": github_id},
     )
 

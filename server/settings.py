@@ -62,6 +62,8 @@ class Settings(BaseSettings):
 
     otp_ttl_seconds: int = 600
     otp_max_attempts: int = 5
+    # An account whose e-mail is not confirmed by then is deleted (no squatting addresses).
+    unverified_account_ttl_seconds: int = 24 * 3600
 
     max_body_bytes: int = 64 * 1024
     tweet_max_chars: int = 280
@@ -72,7 +74,8 @@ class Settings(BaseSettings):
     rate_limit_login: str = "10/minute"
     rate_limit_login_account: str = "100/hour"
     rate_limit_login_address: str = "60/minute"
-    rate_limit_otp_resend: str = "5/hour"
+    rate_limit_otp_resend: str = "5/hour"  # per account name or address given
+    rate_limit_otp_resend_address: str = "20/hour"  # per client address
     # Code guesses: per client address, and per account per day across resends.
     rate_limit_otp_verify_address: str = "30/hour"
     rate_limit_otp_verify_account: str = "20/day"

@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .. import accounts
+from .. import signup as signups
 from ..api import Param, Router
 from ..http import has_body, json_response, read_json
 from ..models import (
@@ -59,8 +60,7 @@ async def signup(request: Request) -> Response:
     svc = services(request)
     req = await read_json(request, SignupRequest, svc.settings.max_body_bytes)
     await svc.limits.hit(svc.settings.rate_limit_signup, "signup", client_address(request))
-    user = await accounts.sign_up(svc, req)
-    return json_response(user.me(), status=201)
+    return json_response(await signups.sign_up(svc, req), status=201)
 
 
 @router.post(
@@ -73,7 +73,7 @@ async def signup(request: Request) -> Response:
 async def verify_otp(request: Request) -> Response:
     svc = services(request)
     req = await read_json(request, VerifyOtpRequest, svc.settings.max_body_bytes)
-    tokens = await accounts.verify_otp(svc, req.user_name, req.otp, client_address(request))
+    tokens = await signups.verify_otp(svc, req.user_name, req.otp, client_address(request))
     return json_response(tokens)
 
 
@@ -87,7 +87,7 @@ async def verify_otp(request: Request) -> Response:
 async def resend_otp(request: Request) -> Response:
     svc = services(request)
     req = await read_json(request, ResendOtpRequest, svc.settings.max_body_bytes)
-    await accounts.resend_otp(svc, req.user_name)
+    await signups.resend_otp(svc, req.user_name, client_address(request))
     return json_response({"sent": True}, status=202)
 
 

@@ -30,6 +30,8 @@ class UserRecord(BaseModel):
     tweet_count: int = 0
     role: Role = "user"
     suspended: bool = False
+    # Set on sign-up, removed on verification: an account not confirmed by then is deleted.
+    unverified_expires_at: datetime | None = None
 
     def public(self) -> PublicUser:
         return PublicUser(user_id=self.id, **self.model_dump(include=_PUBLIC_FIELDS))
@@ -139,7 +141,9 @@ async def set_verified(db: Database, *, user_id: str, role: Role | None = None) 
     changes: dict[str, Any] = {"email_verified": True}
     if role is not None:
         changes["role"] = role
-    await db.users.update_one({"_id": ObjectId(user_id)}, {"$set": changes})
+    await db.users.update_one(
+        {"_id": ObjectId(user_id)}, {"$set": changes, "$unset": {"unverified_expires_at": ""}}
+    )
 
 
 async def update_metadata(db: Database, *, user_id: str, changes: dict[str, Any]) -> UserRecord:
