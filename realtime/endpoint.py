@@ -18,12 +18,17 @@ from pydantic import ValidationError
 from . import protocol
 from .connection import Connection
 from .hub import Hub
-from .types import AuthFailed, Identity
+from .types import AuthFailed, Identity, RedeemTicket
 
 log = logging.getLogger("murmur.realtime.endpoint")
 
 Receive = Callable[[], Coroutine[Any, Any, dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Coroutine[Any, Any, None]]
+
+
+def _ticket(scope: dict[str, Any]) -> str | None:
+    tickets = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("ticket")
+    return tickets[0] if tickets else None
 
 
 def _token(scope: dict[str, Any]) -> str | None:
@@ -40,8 +45,9 @@ def _token(scope: dict[str, Any]) -> str | None:
 class Endpoint:
     """The ASGI app mounted at ``/ws``."""
 
-    def __init__(self, hub: Hub) -> None:
+    def __init__(self, hub: Hub, redeem_ticket: RedeemTicket | None = None) -> None:
         self.hub = hub
+        self.redeem_ticket = redeem_ticket
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if (await receive())["type"] != "websocket.connect":
@@ -49,6 +55,14 @@ class Endpoint:
         identity: Identity | None = None
         failure: AuthFailed | None = None
         token = _token(scope)
+        ticket = _ticket(scope) if token is None and self.redeem_ticket else None
+        if ticket is not None and self.redeem_ticket is not None:
+            # A browser's single-use ticket (the access token stays out of the URL).
+            token = await self.redeem_ticket(ticket)
+            if token is None:
+                failure = AuthFailed(
+                    protocol.INVALID_TOKEN, "The ticket is not valid, expired or was used."
+                )
         if token:
             try:
                 identity = await self.hub.authenticate(token)

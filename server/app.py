@@ -20,7 +20,7 @@ from .headers import SecurityHeaders
 from .keys import Keys
 from .mail import Mailer
 from .ratelimit import RateLimits
-from .routes import auth, meta, notifications, social, timeline, tweets, users
+from .routes import auth, meta, notifications, social, timeline, tweets, users, wstickets
 from .routes import moderation as moderation_routes
 from .routes import oauth as oauth_routes
 from .routes import search as search_routes
@@ -51,6 +51,7 @@ def api_routes() -> list[BaseRoute]:
         *timeline.router.routes,  # /tweets/following before /tweets/{tweet_id}
         *tweets.router.routes,
         *notifications.router.routes,
+        *wstickets.router.routes,
     ]
 
 

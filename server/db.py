@@ -59,6 +59,10 @@ INDEXES: dict[str, list[IndexModel]] = {
     "search_postings": [
         IndexModel([("term", ASCENDING), ("seq", ASCENDING)], unique=True, name="bucket"),
     ],
+    "ws_tickets": [
+        IndexModel([("ticket_hash", ASCENDING)], unique=True, name="ticket"),
+        IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0, name="expiry"),
+    ],
     "oauth_states": [
         IndexModel([("state_hash", ASCENDING)], unique=True, name="state"),
         IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0, name="expiry"),

@@ -1,10 +1,10 @@
 """One key per job, derived from the one ``JWT_SECRET`` with HKDF-SHA256 (RFC 5869).
 
-Signing access tokens, keying the stored HMACs of e-mail codes, of refresh tokens and of
-OAuth states each use their own key, so a value made for one job is worthless in another
-(a leaked code digest says nothing about token signatures) and each derivation can change
-alone. Changing the derivation ends every session once (tokens and stored digests no
-longer match), which is what rotating ``JWT_SECRET`` does anyway.
+Signing access tokens, keying the stored HMACs of e-mail codes, of refresh tokens, of
+OAuth states and of WebSocket tickets each use their own key, so a value made for one job
+is worthless in another (a leaked code digest says nothing about token signatures) and
+each derivation can change alone. Changing the derivation ends every session once (tokens
+and stored digests no longer match), which is what rotating ``JWT_SECRET`` does anyway.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ class Keys:
     codes: str
     refresh: str
     oauth: str
+    tickets: str
 
     @classmethod
     def derive(cls, secret: str) -> Keys:
@@ -48,4 +49,5 @@ class Keys:
             codes=_text(hkdf(secret, "e-mail-code-hmac")),
             refresh=_text(hkdf(secret, "refresh-token-hmac")),
             oauth=_text(hkdf(secret, "oauth-state-hmac")),
+            tickets=_text(hkdf(secret, "ws-ticket-hmac")),
         )

@@ -26,7 +26,7 @@ from realtime.protocol import CLOSE_GOING_AWAY
 from realtime.redis_backend import RedisBackend
 from realtime.stats import Reporter, summary
 
-from . import accounts, social, tweets
+from . import accounts, social, tweets, wstickets
 from .errors import Forbidden, NotFound, Unauthorized
 from .services import Services
 from .settings import Settings
@@ -113,7 +113,12 @@ async def running(app: Any, svc: Services) -> AsyncIterator[Hub]:
     redis = getattr(hub.backend, "publisher", None)
     reporter = Reporter(hub, redis)
     reporter.start()
-    app.state.hub, app.state.ws_endpoint, app.state.stats = hub, Endpoint(hub), reporter
+
+    async def redeem(ticket: str) -> str | None:
+        return await wstickets.redeem(svc, ticket)
+
+    endpoint = Endpoint(hub, redeem_ticket=redeem)
+    app.state.hub, app.state.ws_endpoint, app.state.stats = hub, endpoint, reporter
     svc.events, svc.on_session_revoked = hub, hub.revoke_session
     svc.on_relations_changed = hub.relations_changed
     try:

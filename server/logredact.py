@@ -12,7 +12,7 @@ import logging
 import re
 from typing import Any
 
-_TOKEN_IN_QUERY = re.compile(r"((?:access|refresh)_token=)[^&\s\"']+")
+_TOKEN_IN_QUERY = re.compile(r"((?:access_token|refresh_token|ticket)=)[^&\s\"']+")
 
 
 def redact(text: str) -> str:

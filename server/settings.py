@@ -115,6 +115,7 @@ class Settings(BaseSettings):
     ws_max_frame_bytes: int = 16 * 1024
     ws_max_subscriptions: int = 50
     ws_max_sockets_per_user: int = 20
+    ws_ticket_ttl_seconds: int = 30  # a POST /ws/ticket ticket works once, within this
     ws_max_anonymous_per_address: int = 50  # sockets without a valid token per client address
     ws_frame_rate: float = 20.0  # client frames of any kind per second per socket, after...
     ws_frame_burst: int = 100  # ...this burst; a socket that keeps going past it is closed
