@@ -216,3 +216,47 @@ def test_a_database_failure_is_not_described_to_the_client(start_murmur, live_ap
     finally:
         own.stop()
     assert "checking session" in app.log_path.read_text()  # the detail went to the log
+
+
+def test_a_hidden_tweet_is_not_replayed_to_a_client_resuming_from_before(start_murmur):
+    app = start_murmur(RATE_LIMITS_ENABLED="false", ADMIN_EMAILS='["boss@example.com"]')
+    with app.party() as http:
+        alice = app.verified_user(http, "alice")
+        boss = app.verified_user(http, "boss")
+        viewer = app.verified_user(http, "viewer")
+        alice_h = {"Authorization": f"Bearer {alice['access_token']}"}
+        stream = f"user:{alice['user']['user_id']}"
+
+        async def attack() -> None:
+            ws = await _ws(app, viewer["access_token"])
+            try:
+                assert (await _subscribe(ws, stream))["type"] == "subscribed"
+                posted = await asyncio.to_thread(
+                    http.post, "/tweets", json={"content": "before"}, headers=alice_h
+                )
+                assert posted.is_success
+                since = (await _frame(ws))["id"]
+            finally:
+                await ws.close()
+            # While the viewer is away: a spam tweet, hidden by a moderator, then a fine one.
+            spam = http.post("/tweets", json={"content": "buy spam now"}, headers=alice_h).json()
+            r = http.post(
+                f"/moderation/tweets/{spam['tweet_id']}/hide",
+                json={"reason": "spam"},
+                headers={"Authorization": f"Bearer {boss['access_token']}"},
+            )
+            assert r.is_success, r.text
+            assert http.post("/tweets", json={"content": "after"}, headers=alice_h).is_success
+
+            ws = await _ws(app, viewer["access_token"])
+            try:
+                await ws.send(json.dumps({"type": "subscribe", "stream": stream, "since": since}))
+                frames = [await _frame(ws) for _ in range(3)]  # subscribed, deleted, after
+            finally:
+                await ws.close()
+            assert frames[0]["type"] == "subscribed", frames
+            assert [f["event"] for f in frames[1:]] == ["tweet.deleted", "tweet.created"], frames
+            assert frames[2]["data"]["content"] == "after"
+            assert "buy spam now" not in json.dumps(frames)
+
+        asyncio.run(attack())
