@@ -388,6 +388,31 @@ class Hub:
     async def _refresh_hidden(self, user_ids: list[str] | None) -> None:
         if self.hidden is not None:
             await self.hidden.refresh(list(self.connections), user_ids)
+        await self._recheck_streams(user_ids)
+
+    async def _recheck_streams(self, user_ids: list[str] | None) -> None:
+        """A block changed: drop the ``tweet:``/``user:`` streams REST would now refuse.
+
+        (A reply on the blocker's tweet is by a third party, so filtering events by author
+        alone would still deliver it.)
+        """
+        if self.stream_visible is None:
+            return
+        wanted = None if user_ids is None else set(user_ids)
+        for conn in list(self.connections):
+            user = conn.user_id
+            if user is None or (wanted is not None and user not in wanted):
+                continue
+            for stream in [s for s in conn.subscriptions if stream_kind(s) in ("tweet", "user")]:
+                async with self._reads:
+                    visible = await self.stream_visible(user, stream)
+                sub = conn.subscriptions.get(stream)
+                if not visible and sub is not None:
+                    del conn.subscriptions[stream]
+                    await self.listeners.detach(sub)
+                    await conn.sender.send_now(
+                        protocol.error(protocol.UNKNOWN_STREAM, "No such stream.", stream)
+                    )
 
     def subscription_counts(self) -> dict[str, int]:
         counts: Counter[str] = Counter()

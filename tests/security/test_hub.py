@@ -260,3 +260,55 @@ def test_a_hidden_tweet_is_not_replayed_to_a_client_resuming_from_before(start_m
             assert "buy spam now" not in json.dumps(frames)
 
         asyncio.run(attack())
+
+
+def test_a_block_after_subscribing_stops_the_tweets_counts_and_replies(start_murmur):
+    app = start_murmur(RATE_LIMITS_ENABLED="false")
+    with app.party() as http:
+        alice = app.verified_user(http, "alice")
+        mallory = app.verified_user(http, "mallory")
+        carol = app.verified_user(http, "carol")
+
+        def h(pair: dict[str, Any]) -> dict[str, str]:
+            return {"Authorization": f"Bearer {pair['access_token']}"}
+
+        tweet = http.post("/tweets", json={"content": "mine"}, headers=h(alice)).json()
+        tid = tweet["tweet_id"]
+
+        async def attack() -> None:
+            ws = await _ws(app, mallory["access_token"])
+            try:
+                assert (await _subscribe(ws, f"tweet:{tid}"))["type"] == "subscribed"
+                assert (await _subscribe(ws, "public"))["type"] == "subscribed"
+                r = await asyncio.to_thread(
+                    http.post, f"/users/{mallory['user']['user_id']}/block", headers=h(alice)
+                )
+                assert r.is_success, r.text
+                frame = await _frame(ws)  # the stream is taken away at once
+                assert frame["type"] == "error" and frame["code"] == "unknown_stream", frame
+                assert frame["stream"] == f"tweet:{tid}"
+                # Carol likes and replies to alice's tweet; mallory hears none of it. Then a
+                # public tweet by carol arrives, which shows the socket is still live.
+                await asyncio.to_thread(http.post, f"/tweets/{tid}/likes", headers=h(carol))
+                await asyncio.to_thread(
+                    http.post,
+                    f"/tweets/{tid}/comments",
+                    json={"content": "a reply"},
+                    headers=h(carol),
+                )
+                await asyncio.to_thread(
+                    http.post, "/tweets", json={"content": "marker"}, headers=h(carol)
+                )
+                while True:
+                    frame = await _frame(ws)
+                    assert frame.get("stream") != f"tweet:{tid}", frame
+                    assert frame.get("event") != "tweet.counts", frame
+                    if (
+                        frame.get("event") == "tweet.created"
+                        and frame["data"]["content"] == "marker"
+                    ):
+                        break
+            finally:
+                await ws.close()
+
+        asyncio.run(attack())
