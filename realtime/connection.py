@@ -104,6 +104,7 @@ class Connection:
         self.address = address  # the client's address (anonymous sockets are counted by it)
         self.token = token  # the access token it authenticated with (re-checked after a gap)
         self.anonymous_counted = False
+        self.cluster_claim: str | None = None  # its place in the cluster-wide user count
         self.expired = False
         self.close: Callable[[int, str], Awaitable[None]] | None = None  # set by the endpoint
         self.closing: asyncio.Future[None] | None = None  # the close frame on its way

@@ -101,7 +101,7 @@ class Endpoint:
             token=token if identity is not None else None,
         )
         conn.close = _closer(conn, send)
-        if not self.hub.add(conn):
+        if not await self.hub.add(conn):
             if identity is None:
                 message = (
                     f"At most {limits.max_anonymous_per_address} sockets without sign-in "

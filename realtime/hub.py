@@ -44,6 +44,7 @@ from .types import (
     PullAuthors,
     StreamVisible,
 )
+from .usersockets import UserSockets
 
 log = logging.getLogger("murmur.realtime")
 
@@ -87,6 +88,7 @@ class Hub:
         hidden_authors: HiddenAuthors | None = None,
         forget_hidden: ForgetHidden | None = None,
         stream_visible: StreamVisible | None = None,
+        user_sockets: UserSockets | None = None,
         limits: HubLimits | None = None,
         now: Now = time.time,
     ) -> None:
@@ -97,6 +99,7 @@ class Hub:
         self.pull_authors = pull_authors
         self.hidden = None if hidden_authors is None else HiddenSets(hidden_authors, forget_hidden)
         self.stream_visible = stream_visible
+        self.user_sockets = user_sockets  # the cluster-wide count (Redis), if any
         self.limits = limits or HubLimits()
         self.now = now
         self.connections: set[Connection] = set()
@@ -114,6 +117,8 @@ class Hub:
     # --- lifecycle ---
 
     async def start(self) -> None:
+        if self.user_sockets is not None:
+            self.user_sockets.start()
         await self.backend.connect()
         await self.backend.subscribe(CONTROL_CHANNEL)
         self._tasks = [
@@ -130,6 +135,8 @@ class Hub:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self.user_sockets is not None:
+            await self.user_sockets.stop()
         await self.backend.disconnect()
 
     async def close_all(self, code: int, reason: str) -> None:
@@ -171,10 +178,10 @@ class Hub:
         """Whether this process has heard that ``session_id`` was revoked."""
         return self.auth_cache is not None and self.auth_cache.is_revoked(session_id)
 
-    def add(self, conn: Connection) -> bool:
+    async def add(self, conn: Connection) -> bool:
         """Register an accepted socket; False if its user (or, anonymous, its address) already
         has too many."""
-        if conn.user_id is not None and not self.add_user(conn, conn.user_id):
+        if conn.user_id is not None and not await self.add_user(conn, conn.user_id):
             return False
         if conn.user_id is None and conn.address is not None:
             if self.anonymous_per_address[conn.address] >= self.limits.max_anonymous_per_address:
@@ -196,6 +203,9 @@ class Hub:
             if self.sockets_per_user[conn.user_id] <= 0:
                 del self.sockets_per_user[conn.user_id]
         self._uncount_anonymous(conn)
+        if conn.cluster_claim is not None and self.user_sockets is not None:
+            claim, conn.cluster_claim = conn.cluster_claim, None
+            await self.user_sockets.release(claim)
         for sub in list(conn.subscriptions.values()):
             await self.listeners.detach(sub)
         conn.subscriptions.clear()
@@ -276,7 +286,7 @@ class Hub:
             await conn.sender.send_now(protocol.error(protocol.FORBIDDEN, message))
             return
         if conn.identity is None:
-            if not self.add_user(conn, identity.user_id):
+            if not await self.add_user(conn, identity.user_id):
                 await self._close(conn, protocol.CLOSE_POLICY, "too many sockets for this user")
                 return
             self._uncount_anonymous(conn)
@@ -291,10 +301,16 @@ class Hub:
                 sub.buffer = []
                 await replay(sub, sub.position(), self.log, self.limits.replay_max)
 
-    def add_user(self, conn: Connection, user_id: str) -> bool:
-        """Count one more socket for ``user_id``; False when they already hold the limit."""
-        if self.sockets_per_user[user_id] >= self.limits.max_sockets_per_user:
+    async def add_user(self, conn: Connection, user_id: str) -> bool:
+        """Count one more socket for ``user_id``; False when they already hold the limit
+        (on this process, or across the cluster when Redis keeps the count)."""
+        limit = self.limits.max_sockets_per_user
+        if self.sockets_per_user[user_id] >= limit:
             return False
+        if self.user_sockets is not None:
+            allowed, conn.cluster_claim = await self.user_sockets.claim(user_id, limit)
+            if not allowed:
+                return False
         self.sockets_per_user[user_id] += 1
         return True
 

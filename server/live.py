@@ -25,6 +25,7 @@ from realtime.metrics import CONTENT_TYPE
 from realtime.protocol import CLOSE_GOING_AWAY
 from realtime.redis_backend import RedisBackend
 from realtime.stats import Reporter, summary
+from realtime.usersockets import UserSockets
 
 from . import accounts, social, tweets, wstickets
 from .errors import Forbidden, NotFound, Unauthorized
@@ -85,9 +86,12 @@ def build_hub(svc: Services) -> Hub:
         return tweet.user_id not in blocked
 
     backend: Any
+    user_sockets = None
     if settings.redis_url:
         backend = RedisBackend(settings.redis_url)
         event_log: Any = RedisLog(backend.publisher, settings.ws_log_max_entries)
+        prefix = f"murmur:{settings.mongodb_db}:ws:user:"
+        user_sockets = UserSockets(backend.publisher, prefix=prefix)
     else:
         backend = MemoryBackend("memory://")
         event_log = MemoryLog(settings.ws_log_max_entries)
@@ -100,6 +104,7 @@ def build_hub(svc: Services) -> Hub:
         hidden_authors=hidden_authors,
         forget_hidden=forget_hidden,
         stream_visible=stream_visible,
+        user_sockets=user_sockets,
         limits=limits(settings),
         now=lambda: svc.clock().timestamp(),
     )

@@ -312,3 +312,36 @@ def test_a_block_after_subscribing_stops_the_tweets_counts_and_replies(start_mur
                 await ws.close()
 
         asyncio.run(attack())
+
+
+def test_the_sockets_per_user_limit_holds_across_processes(start_murmur):
+    a, b = start_murmur(WS_MAX_SOCKETS_PER_USER="2"), start_murmur(WS_MAX_SOCKETS_PER_USER="2")
+    with a.party() as http:
+        pair = a.verified_user(http, "hoarder")
+
+    async def attack() -> None:
+        first, second = await _ws(a, pair["access_token"]), await _ws(b, pair["access_token"])
+        try:
+            for ws in (first, second):
+                assert (await _subscribe(ws, "public"))["type"] == "subscribed"
+            for app in (a, b):  # a third, on either process: refused
+                extra = await _ws(app, pair["access_token"])
+                frame = await _frame(extra)
+                assert frame["type"] == "error" and "per user" in frame["message"], frame
+                assert await _closed(extra) == 1008
+            # Closing one frees its place for the other process too.
+            await first.close()
+            deadline = asyncio.get_running_loop().time() + 10
+            while True:
+                again = await _ws(b, pair["access_token"])
+                if (await _subscribe(again, "public"))["type"] == "subscribed":
+                    await again.close()
+                    break
+                await again.close()
+                assert asyncio.get_running_loop().time() < deadline
+                await asyncio.sleep(0.05)
+        finally:
+            await first.close()
+            await second.close()
+
+    asyncio.run(attack())
