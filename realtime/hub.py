@@ -23,6 +23,7 @@ from broadcaster._backends.base import BroadcastBackend
 from pydantic import BaseModel
 
 from . import protocol
+from .admission import Admission
 from .channels import stream_kind
 from .connection import Connection, Subscription
 from .gcfreeze import GcFreezer
@@ -99,12 +100,14 @@ class Hub:
         self.pull_authors = pull_authors
         self.hidden = None if hidden_authors is None else HiddenSets(hidden_authors, forget_hidden)
         self.stream_visible = stream_visible
-        self.user_sockets = user_sockets  # the cluster-wide count (Redis), if any
         self.limits = limits or HubLimits()
         self.now = now
         self.connections: set[Connection] = set()
-        self.sockets_per_user: Counter[str] = Counter()
-        self.anonymous_per_address: Counter[str] = Counter()
+        self.admission = Admission(
+            max_per_user=self.limits.max_sockets_per_user,
+            max_anonymous_per_address=self.limits.max_anonymous_per_address,
+            cluster=user_sockets,
+        )
         self._rechecks: set[asyncio.Task[None]] = set()
         self._ids = IdClock()
         self._tasks: list[asyncio.Task[None]] = []
@@ -117,8 +120,8 @@ class Hub:
     # --- lifecycle ---
 
     async def start(self) -> None:
-        if self.user_sockets is not None:
-            self.user_sockets.start()
+        if self.admission.cluster is not None:
+            self.admission.cluster.start()
         await self.backend.connect()
         await self.backend.subscribe(CONTROL_CHANNEL)
         self._tasks = [
@@ -135,8 +138,8 @@ class Hub:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        if self.user_sockets is not None:
-            await self.user_sockets.stop()
+        if self.admission.cluster is not None:
+            await self.admission.cluster.stop()
         await self.backend.disconnect()
 
     async def close_all(self, code: int, reason: str) -> None:
@@ -181,13 +184,8 @@ class Hub:
     async def add(self, conn: Connection) -> bool:
         """Register an accepted socket; False if its user (or, anonymous, its address) already
         has too many."""
-        if conn.user_id is not None and not await self.add_user(conn, conn.user_id):
+        if not await self.admission.admit(conn):
             return False
-        if conn.user_id is None and conn.address is not None:
-            if self.anonymous_per_address[conn.address] >= self.limits.max_anonymous_per_address:
-                return False
-            self.anonymous_per_address[conn.address] += 1
-            conn.anonymous_counted = True
         self.connections.add(conn)
         self.gc.opened()
         return True
@@ -198,24 +196,10 @@ class Hub:
         self.connections.discard(conn)
         self.gc.closed()
         conn.sender.cancel()
-        if conn.user_id is not None:
-            self.sockets_per_user[conn.user_id] -= 1
-            if self.sockets_per_user[conn.user_id] <= 0:
-                del self.sockets_per_user[conn.user_id]
-        self._uncount_anonymous(conn)
-        if conn.cluster_claim is not None and self.user_sockets is not None:
-            claim, conn.cluster_claim = conn.cluster_claim, None
-            await self.user_sockets.release(claim)
+        await self.admission.release(conn)
         for sub in list(conn.subscriptions.values()):
             await self.listeners.detach(sub)
         conn.subscriptions.clear()
-
-    def _uncount_anonymous(self, conn: Connection) -> None:
-        if conn.anonymous_counted and conn.address is not None:
-            conn.anonymous_counted = False
-            self.anonymous_per_address[conn.address] -= 1
-            if self.anonymous_per_address[conn.address] <= 0:
-                del self.anonymous_per_address[conn.address]
 
     async def subscribe(self, conn: Connection, stream: str, since: str | None) -> None:
         """Subscribe ``conn`` to ``stream``; replay from ``since`` if given. Sends the answer."""
@@ -286,10 +270,10 @@ class Hub:
             await conn.sender.send_now(protocol.error(protocol.FORBIDDEN, message))
             return
         if conn.identity is None:
-            if not await self.add_user(conn, identity.user_id):
+            if not await self.admission.admit_user(conn, identity.user_id):
                 await self._close(conn, protocol.CLOSE_POLICY, "too many sockets for this user")
                 return
-            self._uncount_anonymous(conn)
+            self.admission.release_anonymous(conn)
             if self.hidden is not None:
                 # Signed in after connecting anonymously: load who this user must not see.
                 async with self._reads:
@@ -300,19 +284,6 @@ class Hub:
                 sub.paused = False
                 sub.buffer = []
                 await replay(sub, sub.position(), self.log, self.limits.replay_max)
-
-    async def add_user(self, conn: Connection, user_id: str) -> bool:
-        """Count one more socket for ``user_id``; False when they already hold the limit
-        (on this process, or across the cluster when Redis keeps the count)."""
-        limit = self.limits.max_sockets_per_user
-        if self.sockets_per_user[user_id] >= limit:
-            return False
-        if self.user_sockets is not None:
-            allowed, conn.cluster_claim = await self.user_sockets.claim(user_id, limit)
-            if not allowed:
-                return False
-        self.sockets_per_user[user_id] += 1
-        return True
 
     # --- the dispatch loop ---
 
@@ -440,7 +411,7 @@ class Hub:
     def stats(self) -> dict[str, Any]:
         return {
             "connections": len(self.connections),
-            "users": len(self.sockets_per_user),
+            "users": len(self.admission.sockets_per_user),
             "channels": len(self.listeners),
             "subscriptions": self.subscription_counts(),
         }
