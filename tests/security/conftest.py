@@ -7,7 +7,6 @@ and, through ``X-Forwarded-For`` (trusted from loopback, as from a proxy), its o
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,7 +108,3 @@ def github_redirect(client: httpx.Client, mode: str = "json", **params: str) -> 
     location = urlsplit(back.headers["location"])
     assert location.path == "/auth/oauth/github/callback"
     return {k: v[0] for k, v in parse_qs(location.query).items()}
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value)
