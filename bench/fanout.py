@@ -77,10 +77,11 @@ async def make_users(mongo_url: str, db_name: str, count: int) -> list[tuple[str
     """(user_id, access token) for ``count`` verified users, made as sign-in makes them."""
     from pymongo import AsyncMongoClient
 
+    from server.keys import Keys
     from server.security import AccessTokens
 
     now = datetime.now(UTC)
-    tokens = AccessTokens(SECRET, "murmur", "murmur-api", 3600)
+    tokens = AccessTokens(Keys.derive(SECRET).jwt, "murmur", "murmur-api", 3600)
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url)
     db = client[db_name]
     users: list[dict[str, Any]] = [  # the document server/store/users.py:create writes

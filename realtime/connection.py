@@ -65,6 +65,25 @@ class Subscription:
         self.last = dict.fromkeys(self.channels, position)
 
 
+class TokenBucket:
+    """``burst`` at once, then ``rate`` per second."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self._rate = rate
+        self._burst = float(burst)
+        self._tokens = float(burst)
+        self._refilled = time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self._tokens = min(self._burst, self._tokens + (now - self._refilled) * self._rate)
+        self._refilled = now
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True
+
+
 class Connection:
     """An accepted socket: identity, subscriptions, limits, and its bounded sender."""
 
@@ -77,19 +96,27 @@ class Connection:
         on_drop: Callable[[int], None],
         subscribe_rate: float,
         subscribe_burst: int,
+        frame_rate: float = 20.0,
+        frame_burst: int = 100,
+        address: str | None = None,
+        token: str | None = None,
     ) -> None:
         self.identity = identity
+        self.address = address  # the client's address (anonymous sockets are counted by it)
+        self.token = token  # the access token it authenticated with (re-checked after a gap)
+        self.anonymous_counted = False
+        self.cluster_claim: str | None = None  # its place in the cluster-wide user count
         self.expired = False
         self.close: Callable[[int, str], Awaitable[None]] | None = None  # set by the endpoint
         self.closing: asyncio.Future[None] | None = None  # the close frame on its way
         self.hidden: frozenset[str] = frozenset()
         self.subscriptions: dict[str, Subscription] = {}
         self.sender = Sender(send, max_backlog, on_drop)
-        # Token bucket for subscribe frames: ``subscribe_burst`` at once, then ``rate``/s.
-        self._rate = subscribe_rate
-        self._burst = float(subscribe_burst)
-        self._tokens = float(subscribe_burst)
-        self._refilled = time.monotonic()
+        # Subscribe frames cost reads, so they have a bucket of their own; every frame of any
+        # kind (pings, unsubscribes, auth, invalid ones) also takes one from ``frames``.
+        self._subscribes = TokenBucket(subscribe_rate, subscribe_burst)
+        self.frames = TokenBucket(frame_rate, frame_burst)
+        self.throttled = 0  # frames refused in a row for the frame rate
 
     @property
     def user_id(self) -> str | None:
@@ -97,13 +124,7 @@ class Connection:
 
     def take_subscribe_token(self) -> bool:
         """Spend one subscribe from the socket's token bucket; False when it is empty."""
-        now = time.monotonic()
-        self._tokens = min(self._burst, self._tokens + (now - self._refilled) * self._rate)
-        self._refilled = now
-        if self._tokens < 1:
-            return False
-        self._tokens -= 1
-        return True
+        return self._subscribes.take()
 
     async def expire(self) -> None:
         """The access token ran out: pause replayable streams until an ``auth`` frame."""

@@ -18,12 +18,17 @@ from pydantic import ValidationError
 from . import protocol
 from .connection import Connection
 from .hub import Hub
-from .types import AuthFailed, Identity
+from .types import AuthFailed, Identity, RedeemTicket
 
 log = logging.getLogger("murmur.realtime.endpoint")
 
 Receive = Callable[[], Coroutine[Any, Any, dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Coroutine[Any, Any, None]]
+
+
+def _ticket(scope: dict[str, Any]) -> str | None:
+    tickets = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("ticket")
+    return tickets[0] if tickets else None
 
 
 def _token(scope: dict[str, Any]) -> str | None:
@@ -40,8 +45,9 @@ def _token(scope: dict[str, Any]) -> str | None:
 class Endpoint:
     """The ASGI app mounted at ``/ws``."""
 
-    def __init__(self, hub: Hub) -> None:
+    def __init__(self, hub: Hub, redeem_ticket: RedeemTicket | None = None) -> None:
         self.hub = hub
+        self.redeem_ticket = redeem_ticket
 
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if (await receive())["type"] != "websocket.connect":
@@ -49,6 +55,14 @@ class Endpoint:
         identity: Identity | None = None
         failure: AuthFailed | None = None
         token = _token(scope)
+        ticket = _ticket(scope) if token is None and self.redeem_ticket else None
+        if ticket is not None and self.redeem_ticket is not None:
+            # A browser's single-use ticket (the access token stays out of the URL).
+            token = await self.redeem_ticket(ticket)
+            if token is None:
+                failure = AuthFailed(
+                    protocol.INVALID_TOKEN, "The ticket is not valid, expired or was used."
+                )
         if token:
             try:
                 identity = await self.hub.authenticate(token)
@@ -73,6 +87,7 @@ class Endpoint:
             )
             return
         limits = self.hub.limits
+        client = scope.get("client")
         conn = Connection(
             send,
             identity,
@@ -80,10 +95,20 @@ class Endpoint:
             on_drop=self.hub.metrics.dropped.inc,
             subscribe_rate=limits.subscribe_rate,
             subscribe_burst=limits.subscribe_burst,
+            frame_rate=limits.frame_rate,
+            frame_burst=limits.frame_burst,
+            address=client[0] if client else None,
+            token=token if identity is not None else None,
         )
         conn.close = _closer(conn, send)
-        if not self.hub.add(conn):
-            message = f"At most {limits.max_sockets_per_user} sockets per user."
+        if not await self.hub.add(conn):
+            if identity is None:
+                message = (
+                    f"At most {limits.max_anonymous_per_address} sockets without sign-in "
+                    "per address."
+                )
+            else:
+                message = f"At most {limits.max_sockets_per_user} sockets per user."
             await send(
                 {"type": "websocket.send", "text": protocol.error(protocol.FORBIDDEN, message)}
             )
@@ -134,6 +159,15 @@ class Endpoint:
 
     async def _handle(self, conn: Connection, text: str) -> None:
         hub, send = self.hub, conn.sender.send_now
+        if not conn.frames.take():
+            # Every kind of frame costs work (a parse, an answer): each one is throttled.
+            conn.throttled += 1
+            if conn.throttled == hub.limits.frame_burst and conn.close is not None:
+                await conn.close(protocol.CLOSE_POLICY, "too many frames")  # it did not slow down
+            elif conn.throttled == 1:
+                await send(protocol.error(protocol.RATE_LIMITED, "Too many frames; slow down."))
+            return
+        conn.throttled = 0
         ident = conn.identity
         if ident is not None and not conn.expired and ident.expires_at <= hub.now():
             await conn.expire()

@@ -23,6 +23,7 @@ from broadcaster._backends.base import BroadcastBackend
 from pydantic import BaseModel
 
 from . import protocol
+from .admission import Admission
 from .channels import stream_kind, user_stream
 from .connection import Connection, Subscription
 from .gcfreeze import GcFreezer
@@ -42,11 +43,15 @@ from .types import (
     HiddenAuthors,
     Now,
     PullAuthors,
+    StreamVisible,
 )
+from .usersockets import UserSockets
 
 log = logging.getLogger("murmur.realtime")
 
 CONTROL_CHANNEL = "murmur:control"
+# Answers of ``authenticate`` that mean a socket's session is over (not "try later").
+_SESSION_OVER = frozenset({"session_revoked", "account_suspended", "invalid_token"})
 
 
 @dataclass(frozen=True)
@@ -54,8 +59,13 @@ class HubLimits:
     max_frame_bytes: int = 16 * 1024
     max_subscriptions: int = 50
     max_sockets_per_user: int = 20
+    # Sockets without a valid token, per client address: anonymous sockets cost memory and
+    # a fan-out slot each, and no account limit applies to them.
+    max_anonymous_per_address: int = 50
     subscribe_rate: float = 5.0  # per second, after a burst of ``subscribe_burst``
     subscribe_burst: int = 50
+    frame_rate: float = 20.0  # client frames of any kind per second, after ``frame_burst``
+    frame_burst: int = 100
     send_backlog: int = 256  # frames queued for a socket that is behind
     replay_max: int = 500  # more missed events than this: resync instead
     sweep_seconds: float = 5.0  # how often token expiry is checked
@@ -78,6 +88,8 @@ class Hub:
         pull_authors: PullAuthors | None = None,
         hidden_authors: HiddenAuthors | None = None,
         forget_hidden: ForgetHidden | None = None,
+        stream_visible: StreamVisible | None = None,
+        user_sockets: UserSockets | None = None,
         limits: HubLimits | None = None,
         now: Now = time.time,
     ) -> None:
@@ -87,10 +99,16 @@ class Hub:
         self.auth_cache = auth_cache
         self.pull_authors = pull_authors
         self.hidden = None if hidden_authors is None else HiddenSets(hidden_authors, forget_hidden)
+        self.stream_visible = stream_visible
         self.limits = limits or HubLimits()
         self.now = now
         self.connections: set[Connection] = set()
-        self.sockets_per_user: Counter[str] = Counter()
+        self.admission = Admission(
+            max_per_user=self.limits.max_sockets_per_user,
+            max_anonymous_per_address=self.limits.max_anonymous_per_address,
+            cluster=user_sockets,
+        )
+        self._rechecks: set[asyncio.Task[None]] = set()
         self._ids = IdClock()
         self._tasks: list[asyncio.Task[None]] = []
         self.metrics = HubMetrics(lambda: len(self.connections), self.subscription_counts)
@@ -103,6 +121,8 @@ class Hub:
 
     async def start(self) -> None:
         """Connect the backend and start the dispatch, sweep and control-channel tasks."""
+        if self.admission.cluster is not None:
+            self.admission.cluster.start()
         await self.backend.connect()
         await self.backend.subscribe(CONTROL_CHANNEL)
         self._tasks = [
@@ -114,11 +134,14 @@ class Hub:
     async def stop(self) -> None:
         """Stop the tasks and disconnect; sockets are closed by ``close_all`` first."""
         await self.close_all(protocol.CLOSE_GOING_AWAY, "server shutting down")
-        for task in self._tasks:
+        tasks = [*self._tasks, *self._rechecks]
+        for task in tasks:
             task.cancel()
-        for task in self._tasks:
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self.admission.cluster is not None:
+            await self.admission.cluster.stop()
         await self.backend.disconnect()
 
     async def close_all(self, code: int, reason: str) -> None:
@@ -160,9 +183,10 @@ class Hub:
         """Whether this process has heard that ``session_id`` was revoked."""
         return self.auth_cache is not None and self.auth_cache.is_revoked(session_id)
 
-    def add(self, conn: Connection) -> bool:
-        """Register an accepted socket; False if its user already has too many."""
-        if conn.user_id is not None and not self.add_user(conn, conn.user_id):
+    async def add(self, conn: Connection) -> bool:
+        """Register an accepted socket; False if its user (or, anonymous, its address) already
+        has too many."""
+        if not await self.admission.admit(conn):
             return False
         self.connections.add(conn)
         self.gc.opened()
@@ -175,10 +199,7 @@ class Hub:
         self.connections.discard(conn)
         self.gc.closed()
         conn.sender.cancel()
-        if conn.user_id is not None:
-            self.sockets_per_user[conn.user_id] -= 1
-            if self.sockets_per_user[conn.user_id] <= 0:
-                del self.sockets_per_user[conn.user_id]
+        await self.admission.release(conn)
         for sub in list(conn.subscriptions.values()):
             await self.listeners.detach(sub)
         conn.subscriptions.clear()
@@ -205,6 +226,14 @@ class Hub:
             await send(protocol.error(exc.code, str(exc), stream))
             return
         replayable = stream_kind(channels[0]) in REPLAYABLE_KINDS
+        if self.stream_visible is not None:
+            async with self._reads:
+                visible = await self.stream_visible(user, stream)
+            if not visible:
+                # REST's rule (a blocked reader gets 404 for the tweet), and the same answer
+                # as for a stream that does not exist, so it confirms nothing.
+                await send(protocol.error(protocol.UNKNOWN_STREAM, "No such stream.", stream))
+                return
         if user is not None:
             async with self._reads:
                 if stream == "home" and self.pull_authors is not None:
@@ -245,22 +274,20 @@ class Hub:
             await conn.sender.send_now(protocol.error(protocol.FORBIDDEN, message))
             return
         if conn.identity is None:
-            if not self.add_user(conn, identity.user_id):
+            if not await self.admission.admit_user(conn, identity.user_id):
                 await self._close(conn, protocol.CLOSE_POLICY, "too many sockets for this user")
                 return
-        conn.identity, conn.expired = identity, False
+            self.admission.release_anonymous(conn)
+            if self.hidden is not None:
+                # Signed in after connecting anonymously: load who this user must not see.
+                async with self._reads:
+                    conn.hidden = await self.hidden.of(identity.user_id)
+        conn.identity, conn.expired, conn.token = identity, False, token
         for sub in list(conn.subscriptions.values()):
             if sub.paused:
                 sub.paused = False
                 sub.buffer = []
                 await replay(sub, sub.position(), self.log, self.limits.replay_max)
-
-    def add_user(self, conn: Connection, user_id: str) -> bool:
-        """Count one more socket for ``user_id``; False when they already hold the limit."""
-        if self.sockets_per_user[user_id] >= self.limits.max_sockets_per_user:
-            return False
-        self.sockets_per_user[user_id] += 1
-        return True
 
     # --- the dispatch loop ---
 
@@ -281,6 +308,10 @@ class Hub:
         """Redis came back: mark lost publishes, then replay or resync every subscription."""
         if self.auth_cache is not None:
             self.auth_cache.clear()  # a revocation may have been published meanwhile
+            # ... and its broadcast is lost: ask again for every open socket's session.
+            task = asyncio.create_task(self._recheck_sessions(), name="murmur-hub-recheck")
+            self._rechecks.add(task)
+            task.add_done_callback(self._rechecks.discard)
         await self._refresh_hidden(None)  # and blocks or mutes may have changed
         if self.publisher.gapped:
             await self.publisher.flush_gaps()
@@ -293,6 +324,20 @@ class Hub:
             await self._revoke_local(str(command.get("session_id")))
         elif command.get("op") == "relations":
             await self._refresh_hidden([str(u) for u in command.get("users", [])])
+
+    async def _recheck_sessions(self) -> None:
+        """Close the sockets whose session ended while the control channel was down."""
+
+        async def check(conn: Connection) -> None:
+            assert conn.token is not None
+            try:
+                await self.authenticate(conn.token)
+            except AuthFailed as exc:
+                if exc.code in _SESSION_OVER and conn in self.connections:
+                    await self._close(conn, protocol.CLOSE_SESSION_REVOKED, exc.code)
+
+        conns = [c for c in self.connections if c.identity is not None and c.token]
+        await asyncio.gather(*(check(c) for c in conns))
 
     async def _revoke_local(self, session_id: str) -> None:
         if self.auth_cache is not None:
@@ -335,6 +380,31 @@ class Hub:
     async def _refresh_hidden(self, user_ids: list[str] | None) -> None:
         if self.hidden is not None:
             await self.hidden.refresh(list(self.connections), user_ids)
+        await self._recheck_streams(user_ids)
+
+    async def _recheck_streams(self, user_ids: list[str] | None) -> None:
+        """A block changed: drop the ``tweet:``/``user:`` streams REST would now refuse.
+
+        (A reply on the blocker's tweet is by a third party, so filtering events by author
+        alone would still deliver it.)
+        """
+        if self.stream_visible is None:
+            return
+        wanted = None if user_ids is None else set(user_ids)
+        for conn in list(self.connections):
+            user = conn.user_id
+            if user is None or (wanted is not None and user not in wanted):
+                continue
+            for stream in [s for s in conn.subscriptions if stream_kind(s) in ("tweet", "user")]:
+                async with self._reads:
+                    visible = await self.stream_visible(user, stream)
+                sub = conn.subscriptions.get(stream)
+                if not visible and sub is not None:
+                    del conn.subscriptions[stream]
+                    await self.listeners.detach(sub)
+                    await conn.sender.send_now(
+                        protocol.error(protocol.UNKNOWN_STREAM, "No such stream.", stream)
+                    )
 
     def subscription_counts(self) -> dict[str, int]:
         """Open subscriptions on this process by stream kind."""
@@ -348,7 +418,7 @@ class Hub:
         """This process's connections, users, channels and subscriptions (for /admin/stats)."""
         return {
             "connections": len(self.connections),
-            "users": len(self.sockets_per_user),
+            "users": len(self.admission.sockets_per_user),
             "channels": len(self.listeners),
             "subscriptions": self.subscription_counts(),
         }

@@ -35,6 +35,7 @@ UNKNOWN_STREAM = "unknown_stream"
 UNAUTHORIZED = "unauthorized"
 FORBIDDEN = "forbidden"
 TOKEN_EXPIRED = "token_expired"
+INVALID_TOKEN = "invalid_token"
 TOO_MANY_SUBSCRIPTIONS = "too_many_subscriptions"
 RATE_LIMITED = "rate_limited"
 NOT_SUBSCRIBED = "not_subscribed"
@@ -47,7 +48,7 @@ ERROR_CODES: dict[str, str] = {
     UNAUTHORIZED: "The stream needs a signed-in socket.",
     FORBIDDEN: "Not allowed: too many sockets for this user, or an auth frame for another user.",
     TOKEN_EXPIRED: "The access token expired: home and notifications pause until an auth frame.",
-    "invalid_token": "The token is not valid (connect: closed with 4003).",
+    INVALID_TOKEN: "The token or ticket is not valid (connect: closed with 4003).",
     "session_revoked": "The session has ended (connect: closed with 4003).",
     "account_suspended": "The account is suspended (connect: closed with 4003).",
     "unavailable": "The server could not check the token just now; try again.",

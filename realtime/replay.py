@@ -50,6 +50,40 @@ async def read_missed(
     return [(i, channel, entry) for _, i, channel, entry in found]
 
 
+def _without_removed(missed: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """Drop what the log says about tweets it later says are gone.
+
+    A tweet deleted or hidden by a moderator after it was logged would otherwise be replayed
+    (its content too) to a client resuming from before; its ``tweet.deleted`` follows it in
+    the same log, so the entries about it before that are left out and only the delete is
+    sent. (Entries after it, e.g. a moderator restoring the tweet, are kept.)
+    """
+    if not any('"tweet.deleted"' in entry for _, _, entry in missed):
+        return missed
+    gone: set[str] = set()
+    kept: list[tuple[str, str, str]] = []
+    for item in reversed(missed):  # newest first: a delete is seen before what it removes
+        tweet_id = _tweet_id(item[2])
+        if '"tweet.deleted"' in item[2]:
+            if tweet_id is not None:
+                gone.add(tweet_id)
+        elif tweet_id is not None and tweet_id in gone:
+            continue
+        kept.append(item)
+    kept.reverse()
+    return kept
+
+
+def _tweet_id(entry: str) -> str | None:
+    """The ``data.tweet_id`` of a logged ``<author>|<json>`` entry, if it has one."""
+    try:
+        data = json.loads(entry.split("|", 1)[1]).get("data")
+    except (IndexError, ValueError, AttributeError):
+        return None
+    value = data.get("tweet_id") if isinstance(data, dict) else None
+    return value if isinstance(value, str) else None
+
+
 async def replay(sub: Subscription, since: str, event_log: EventLog, limit: int) -> None:
     """Send what ``sub`` missed after ``since``, then its buffered live tail, seamlessly.
 
@@ -66,7 +100,7 @@ async def replay(sub: Subscription, since: str, event_log: EventLog, limit: int)
             sub.deliver(channel, ZERO, author, frame)
         return
     sub.start_at(since)
-    for event_id, channel, entry in missed:
+    for event_id, channel, entry in _without_removed(missed):
         author, body = entry.split("|", 1)
         position = parse_id(event_id) or ZERO
         sub.deliver(channel, position, author or None, event_frame(sub.stream, event_id, body))

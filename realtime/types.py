@@ -31,6 +31,10 @@ Authenticate = Callable[[str], Awaitable[Identity]]
 PullAuthors = Callable[[str], Awaitable[list[str]]]
 # Authors ``user_id`` must not see (blocked either way, muted).
 HiddenAuthors = Callable[[str], Awaitable[frozenset[str]]]
+# Whether ``user_id`` (None: anonymous) may follow ``stream`` (REST's visibility rules).
+StreamVisible = Callable[[str | None, str], Awaitable[bool]]
+# The access token a single-use connect ticket stands for; None if unknown, used or expired.
+RedeemTicket = Callable[[str], Awaitable[str | None]]
 # Forget cached hidden authors of these users (None: of everyone) before they are re-read.
 ForgetHidden = Callable[[list[str] | None], None]
 # The current time in seconds since the epoch (the app's clock, so tests can move it).

@@ -101,7 +101,8 @@ async def seed(
     net = Network()
 
     # Users, one at a time (a few hundred; the unique-name checks stay in one place).
-    password_hash = svc.passwords.hash(PASSWORD)  # one hash for all: argon2 is slow on purpose
+    # One hash for all: argon2 is slow on purpose.
+    password_hash = await svc.passwords.hash(PASSWORD)
 
     async def make_user(i: int) -> user_store.UserRecord:
         name = f"{NAMES[i % len(NAMES)]}_demo" + ("" if i < len(NAMES) else str(i))

@@ -1,4 +1,7 @@
-"""Accounts: sign-up with an e-mail code, sign-in, token rotation, and who is calling."""
+"""Accounts: sign-in, sessions and token rotation, and who is calling.
+
+Sign-up and its e-mail codes are in ``server/signup.py``.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +10,14 @@ from datetime import timedelta
 
 from starlette.requests import HTTPConnection
 
-from .errors import BadRequest, Forbidden, NotFound, Unauthorized, Unavailable, Unprocessable
-from .mail import MailError
-from .models import LoginRequest, SignupRequest, TokenPair
-from .security import keyed_hash, new_opaque_token, new_otp
+from .errors import (
+    Forbidden,
+    Unauthorized,
+    Unprocessable,
+)
+from .models import LoginRequest, TokenPair
+from .ratelimit import client_address
+from .security import keyed_hash, new_opaque_token
 from .services import Services, services
 from .store import sessions as session_store
 from .store import users as user_store
@@ -19,111 +26,25 @@ from .store.users import UserRecord
 log = logging.getLogger("murmur.accounts")
 
 
-async def sign_up(svc: Services, req: SignupRequest) -> UserRecord:
-    user = await user_store.create(
-        svc.db,
-        user_name=req.user_name,
-        email=str(req.email),
-        password_hash=svc.passwords.hash(req.password),
-        metadata=req.user_metadata,
-        now=svc.clock(),
-        role="admin" if req.user_name.lower() in _admin_names(svc) else "user",
-    )
-    try:
-        await send_otp(svc, user)
-    except MailError as exc:
-        # No account without a way to confirm it: undo, so that signing up again works.
-        await session_store.delete_otp(svc.db, user_id=user.id)
-        await user_store.delete(svc.db, user_id=user.id)
-        raise _mail_unavailable() from exc
-    return user
+async def log_in(svc: Services, req: LoginRequest, address: str) -> TokenPair:
+    """Check the password (in a worker thread) and start a session.
 
-
-def _mail_unavailable() -> Unavailable:
-    return Unavailable("The e-mail could not be sent; try again later.", code="mail_unavailable")
-
-
-def _admin_names(svc: Services) -> set[str]:
-    return {n.lower() for n in svc.settings.admin_user_names}
-
-
-async def send_otp(svc: Services, user: UserRecord) -> None:
-    code = new_otp()
-    await session_store.put_otp(
-        svc.db,
-        user_id=user.id,
-        code_hash=keyed_hash(svc.token_secret, f"otp:{user.id}:{code}"),
-        now=svc.clock(),
-        ttl_seconds=svc.settings.otp_ttl_seconds,
-    )
-    minutes = svc.settings.otp_ttl_seconds // 60
-    await svc.mailer.send(
-        user.email,
-        f"Your Murmur code: {code}",
-        f"Hi {user.user_name},\n\nYour Murmur verification code is {code}.\n"
-        f"It expires in {minutes} minutes.\n",
-    )
-
-
-async def find_account(svc: Services, name_or_email: str) -> UserRecord:
-    user = await user_store.by_name(svc.db, user_name=name_or_email)
-    if user is None and "@" in name_or_email:
-        user = await user_store.by_email(svc.db, email=name_or_email)
-    if user is None:
-        raise NotFound("No such account.", code="user_not_found")
-    return user
-
-
-async def resend_otp(svc: Services, name_or_email: str) -> None:
-    user = await find_account(svc, name_or_email)
-    if user.email_verified:
-        raise BadRequest("This e-mail address is already verified.", code="already_verified")
-    await svc.limits.hit(svc.settings.rate_limit_otp_resend, "otp-resend", user.id)
-    try:
-        await send_otp(svc, user)
-    except MailError as exc:
-        raise _mail_unavailable() from exc
-
-
-async def verify_otp(svc: Services, name_or_email: str, code: str) -> TokenPair:
-    user = await find_account(svc, name_or_email)
-    if user.email_verified:
-        raise BadRequest("This e-mail address is already verified.", code="already_verified")
-    otp = await session_store.get_otp(svc.db, user_id=user.id)
-    if otp is None:
-        raise BadRequest("No code is pending; ask for a new one.", code="otp_missing")
-    if otp["expires_at"] <= svc.clock():
-        raise BadRequest("The code has expired; ask for a new one.", code="otp_expired")
-    max_attempts = svc.settings.otp_max_attempts
-    if otp["attempts"] >= max_attempts:
-        raise Forbidden("Too many wrong codes; ask for a new one.", code="otp_locked")
-    code_hash = keyed_hash(svc.token_secret, f"otp:{user.id}:{code}")
-    if not await session_store.consume_otp(svc.db, user_id=user.id, code_hash=code_hash):
-        attempts = await session_store.count_otp_failure(
-            svc.db, user_id=user.id, max_attempts=max_attempts
-        )
-        if attempts is None or attempts >= max_attempts:
-            raise Forbidden("Too many wrong codes; ask for a new one.", code="otp_locked")
-        raise BadRequest(
-            "That code is not right.",
-            code="otp_invalid",
-            details=[{"attempts_left": max_attempts - attempts}],
-        )
-    await user_store.set_verified(svc.db, user_id=user.id)
-    return await start_session(svc, user.model_copy(update={"email_verified": True}))
-
-
-async def log_in(svc: Services, req: LoginRequest) -> TokenPair:
+    Limited per client address, per (name, address) and, higher, per name: guessing one
+    account's password is slow, yet a stranger's guesses cannot lock its owner out.
+    """
     if bool(req.user_name) == bool(req.email):
         raise Unprocessable("Give either user_name or email, not both.", code="validation_error")
     identifier = req.user_name or req.email or ""
-    await svc.limits.hit(svc.settings.rate_limit_login, "login", identifier.lower())
+    settings, name = svc.settings, identifier.lower()
+    await svc.limits.hit(settings.rate_limit_login_address, "login-address", address)
+    await svc.limits.hit(settings.rate_limit_login, "login", name, address)
+    await svc.limits.hit(settings.rate_limit_login_account, "login-account", name)
     if req.user_name:
         user = await user_store.by_name(svc.db, user_name=req.user_name)
     else:
         user = await user_store.by_email(svc.db, email=identifier)
     stored = user.password_hash if user else None
-    if not svc.passwords.verify(stored, req.password) or user is None:
+    if not await svc.passwords.verify(stored, req.password) or user is None:
         raise Unauthorized("Wrong user name, e-mail or password.", code="invalid_credentials")
     if user.suspended:
         raise Forbidden("This account is suspended.", code="account_suspended")
@@ -144,7 +65,7 @@ async def _issue(svc: Services, user: UserRecord, session_id: str) -> TokenPair:
         svc.db,
         session_id=session_id,
         user_id=user.id,
-        token_hash=keyed_hash(svc.token_secret, f"refresh:{refresh}"),
+        token_hash=keyed_hash(svc.keys.refresh, f"refresh:{refresh}"),
         expires_at=now + timedelta(seconds=svc.settings.refresh_token_ttl_seconds),
     )
     return TokenPair(
@@ -156,7 +77,7 @@ async def _issue(svc: Services, user: UserRecord, session_id: str) -> TokenPair:
 
 
 async def refresh(svc: Services, refresh_token: str) -> TokenPair:
-    token_hash = keyed_hash(svc.token_secret, f"refresh:{refresh_token}")
+    token_hash = keyed_hash(svc.keys.refresh, f"refresh:{refresh_token}")
     stored = await session_store.find_refresh_token(svc.db, token_hash=token_hash)
     if stored is None or stored["expires_at"] <= svc.clock():
         raise Unauthorized("The refresh token is not valid.", code="invalid_refresh_token")
@@ -222,5 +143,12 @@ async def caller(conn: HTTPConnection) -> Caller:
 
 
 async def optional_caller(conn: HTTPConnection) -> Caller | None:
+    """The signed-in caller, or None; anonymous reads are rate limited per client address."""
     token = bearer_token(conn)
-    return None if token is None else await authenticate(services(conn), token)
+    if token is not None:
+        return await authenticate(services(conn), token)
+    svc = services(conn)
+    await svc.limits.hit(
+        svc.settings.rate_limit_anonymous_read, "anonymous-read", client_address(conn)
+    )
+    return None

@@ -18,10 +18,11 @@ from . import asyncapi, fanout, live, openapi
 from .db import Database, connect, ensure_indexes
 from .errors import exception_handlers
 from .headers import SecurityHeaders
+from .keys import Keys
 from .mail import Mailer
 from .ratelimit import RateLimits
 from .requestid import RequestId
-from .routes import auth, meta, notifications, social, timeline, tweets, users
+from .routes import auth, meta, notifications, social, timeline, tweets, users, wstickets
 from .routes import moderation as moderation_routes
 from .routes import oauth as oauth_routes
 from .routes import search as search_routes
@@ -54,6 +55,7 @@ def api_routes() -> list[BaseRoute]:
         *tweets.router.routes,
         *notifications.router.routes,
         *live.router.routes,  # /metrics, /admin/stats
+        *wstickets.router.routes,
     ]
 
 
@@ -94,7 +96,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> S
         ],
         exception_handlers=exception_handlers,  # type: ignore[arg-type]
         # Page loads of client routes (/@name, /tweets/<id>, ...) get web/index.html.
-        middleware=[Middleware(SecurityHeaders), Middleware(ClientPages)],
+        middleware=[
+            Middleware(SecurityHeaders, hsts=settings.public_base_url.startswith("https://")),
+            Middleware(ClientPages),
+        ],
         lifespan=lifespan,
     )
     app.state.openapi = openapi.build(routes, "Murmur", VERSION)
@@ -110,16 +115,20 @@ class _App(Starlette):
 
 async def _open_services(settings: Settings, db: Database, clock: Clock) -> Services:
     await ensure_indexes(db)
-    secret = settings.resolved_jwt_secret()
+    keys = Keys.derive(settings.resolved_jwt_secret())
     return Services(
         settings=settings,
         db=db,
         clock=clock,
-        passwords=Passwords(settings.argon2_time_cost, settings.argon2_memory_cost_kib),
-        tokens=AccessTokens(
-            secret, settings.jwt_issuer, settings.jwt_audience, settings.access_token_ttl_seconds
+        passwords=Passwords(
+            settings.argon2_time_cost,
+            settings.argon2_memory_cost_kib,
+            settings.password_hash_concurrency,
         ),
-        token_secret=secret,
+        tokens=AccessTokens(
+            keys.jwt, settings.jwt_issuer, settings.jwt_audience, settings.access_token_ttl_seconds
+        ),
+        keys=keys,
         mailer=Mailer(settings.mail_from, settings.smtp_url, settings.outbox_dir),
         limits=RateLimits(
             settings.redis_url,

@@ -12,6 +12,7 @@ import sys
 from .embedded import EmbeddedMongo
 from .logredact import configure_root_logging, uvicorn_log_config
 from .settings import Settings
+from .slowloris import with_header_timeout
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -37,7 +38,13 @@ def serve(args: argparse.Namespace) -> int:
             backlog=settings.backlog,
             log_level=settings.log_level.lower(),
             log_config=uvicorn_log_config(),
+            # Client addresses (every per-address limit) come from X-Forwarded-For only when
+            # the connection is from one of these proxies.
             proxy_headers=True,
+            forwarded_allow_ips=settings.forwarded_allow_ips,
+            # Against slowloris: idle keep-alive connections and slow headers are cut off.
+            timeout_keep_alive=settings.http_keep_alive_seconds,
+            http=with_header_timeout(settings.http_header_timeout_seconds),
             timeout_graceful_shutdown=10,
         )
     finally:

@@ -18,6 +18,9 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("email_lower", ASCENDING)], unique=True, name="email_unique"),
         IndexModel([("github_id", ASCENDING)], name="github_id", sparse=True),
         IndexModel([("follower_count", DESCENDING)], name="by_follower_count"),
+        # Unverified accounts expire (the field is removed on verification); sign-up and
+        # verify also treat an expired one as gone, whenever the TTL monitor runs.
+        IndexModel([("unverified_expires_at", ASCENDING)], expireAfterSeconds=0, name="unverified"),
     ],
     "tweets": [
         IndexModel([("user_id", ASCENDING), ("_id", DESCENDING)], name="by_author"),
@@ -55,6 +58,10 @@ INDEXES: dict[str, list[IndexModel]] = {
     # store/postings.py. search_terms and search_slots are read by _id only.
     "search_postings": [
         IndexModel([("term", ASCENDING), ("seq", ASCENDING)], unique=True, name="bucket"),
+    ],
+    "ws_tickets": [
+        IndexModel([("ticket_hash", ASCENDING)], unique=True, name="ticket"),
+        IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0, name="expiry"),
     ],
     "oauth_states": [
         IndexModel([("state_hash", ASCENDING)], unique=True, name="state"),

@@ -24,6 +24,9 @@ class TweetDeletedData(_Event):
 
 class TweetCountsData(_Event):
     tweet_id: str
+    # The tweet's author: the hub filters the event by it, as it does every tweet event, so a
+    # block keeps the blocker's counts from the blocked (issue 10).
+    user_id: str
     like_count: int
     reply_count: int
 

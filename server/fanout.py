@@ -112,7 +112,10 @@ class FanoutWorker:
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 # Polling also picks up jobs enqueued by other processes and due retries.
-                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
+                # cancellation that arrives as the event is set, and stop() then waits forever.
+                async with asyncio.timeout(self.poll_seconds):
+                    await self._wake.wait()
 
     async def _run(self, job: dict[str, Any]) -> None:
         kind = job["kind"]

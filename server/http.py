@@ -198,6 +198,22 @@ def encode_cursor(last_id: ObjectId) -> str:
     return base64.urlsafe_b64encode(last_id.binary).decode().rstrip("=")
 
 
+# How deep ``page`` (an offset) may reach: skipping costs the database a scan of every row
+# skipped, so anyone could ask for a million. Deeper lists continue with ``cursor``.
+MAX_PAGE_DEPTH = 1000
+
+
+def check_depth(skip: int, limit: int) -> None:
+    """400 ``page_too_deep`` when an offset page ends beyond ``MAX_PAGE_DEPTH`` items."""
+    if skip + limit > MAX_PAGE_DEPTH:
+        raise BadRequest(
+            f"Pages reach the first {MAX_PAGE_DEPTH} items; continue with 'cursor' "
+            "(each page's next_cursor).",
+            code="page_too_deep",
+            details=[{"field": "page", "max_items": MAX_PAGE_DEPTH}],
+        )
+
+
 def page_query(request: Request, default_limit: int = 20) -> PageQuery:
     """``limit`` plus ``cursor`` or ``page`` from the query string (400 for a bad cursor)."""
     limit = query_int(request, "limit", default_limit, 1, 100)
@@ -209,4 +225,5 @@ def page_query(request: Request, default_limit: int = 20) -> PageQuery:
         except (binascii.Error, InvalidId, TypeError, ValueError) as exc:
             raise BadRequest("The cursor is not valid.", code="invalid_cursor") from exc
     page = query_int(request, "page", 1, 1, 10_000)
+    check_depth((page - 1) * limit, limit)
     return PageQuery(limit=limit, after=None, skip=(page - 1) * limit)

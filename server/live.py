@@ -25,10 +25,11 @@ from realtime.metrics import CONTENT_TYPE
 from realtime.protocol import CLOSE_GOING_AWAY
 from realtime.redis_backend import RedisBackend
 from realtime.stats import Reporter, summary
+from realtime.usersockets import UserSockets
 
-from . import accounts, social
+from . import accounts, social, tweets, wstickets
 from .api import Router
-from .errors import Forbidden, Unauthorized
+from .errors import Forbidden, NotFound, Unauthorized
 from .http import json_response
 from .models import AdminStats
 from .services import Services
@@ -41,8 +42,11 @@ def limits(settings: Settings) -> HubLimits:
         max_frame_bytes=settings.ws_max_frame_bytes,
         max_subscriptions=settings.ws_max_subscriptions,
         max_sockets_per_user=settings.ws_max_sockets_per_user,
+        max_anonymous_per_address=settings.ws_max_anonymous_per_address,
         subscribe_rate=settings.ws_subscribe_rate,
         subscribe_burst=settings.ws_subscribe_burst,
+        frame_rate=settings.ws_frame_rate,
+        frame_burst=settings.ws_frame_burst,
         send_backlog=settings.ws_send_backlog,
         replay_max=settings.ws_replay_max,
         sweep_seconds=settings.ws_sweep_seconds,
@@ -70,10 +74,27 @@ def build_hub(svc: Services) -> Hub:
             keys = [f"{kind}:{u}" for u in user_ids for kind in ("hidden", "blocks")]
             svc.social_cache.invalidate(*keys)
 
+    async def stream_visible(user_id: str | None, stream: str) -> bool:
+        """REST's visibility on a stream: a tweet or a user a block hides answers 404 there."""
+        kind, _, key = stream.partition(":")
+        if kind not in ("tweet", "user"):
+            return True
+        blocked = await social.blocked_authors(svc, user_id) if user_id else frozenset()
+        if kind == "user":
+            return key not in blocked
+        try:
+            tweet = await tweets.get(svc, key)
+        except NotFound:  # missing, or hidden by a moderator
+            return False
+        return tweet.user_id not in blocked
+
     backend: Any
+    user_sockets = None
     if settings.redis_url:
         backend = RedisBackend(settings.redis_url)
         event_log: Any = RedisLog(backend.publisher, settings.ws_log_max_entries)
+        prefix = f"murmur:{settings.mongodb_db}:ws:user:"
+        user_sockets = UserSockets(backend.publisher, prefix=prefix)
     else:
         backend = MemoryBackend("memory://")
         event_log = MemoryLog(settings.ws_log_max_entries)
@@ -85,6 +106,8 @@ def build_hub(svc: Services) -> Hub:
         pull_authors=pull_authors,
         hidden_authors=hidden_authors,
         forget_hidden=forget_hidden,
+        stream_visible=stream_visible,
+        user_sockets=user_sockets,
         limits=limits(settings),
         now=lambda: svc.clock().timestamp(),
     )
@@ -98,7 +121,12 @@ async def running(app: Any, svc: Services) -> AsyncIterator[Hub]:
     redis = getattr(hub.backend, "publisher", None)
     reporter = Reporter(hub, redis)
     reporter.start()
-    app.state.hub, app.state.ws_endpoint, app.state.stats = hub, Endpoint(hub), reporter
+
+    async def redeem(ticket: str) -> str | None:
+        return await wstickets.redeem(svc, ticket)
+
+    endpoint = Endpoint(hub, redeem_ticket=redeem)
+    app.state.hub, app.state.ws_endpoint, app.state.stats = hub, endpoint, reporter
     svc.events, svc.on_session_revoked = hub, hub.revoke_session
     svc.on_relations_changed = hub.relations_changed
     try:

@@ -14,7 +14,7 @@ from typing import Any
 
 from .requestid import RequestIdFilter
 
-_TOKEN_IN_QUERY = re.compile(r"((?:access|refresh)_token=)[^&\s\"']+")
+_TOKEN_IN_QUERY = re.compile(r"((?:access_token|refresh_token|ticket)=)[^&\s\"']+")
 
 
 def redact(text: str) -> str:

@@ -1,4 +1,7 @@
-"""Outgoing e-mail: real SMTP when SMTP_URL is set, otherwise .eml files in an outbox folder."""
+"""Outgoing e-mail: real SMTP when SMTP_URL is set, otherwise .eml files in an outbox folder.
+
+Logs say that a message went and to whom, never its subject or body (codes are secrets).
+"""
 
 from __future__ import annotations
 
@@ -55,10 +58,11 @@ class Mailer:
             if url.username:
                 smtp.login(unquote(url.username), unquote(url.password or ""))
             smtp.send_message(msg)
-        log.info("mail sent via SMTP to %s: %s", msg["To"], msg["Subject"])
+        # Never the subject or the body: they may carry a one-time code.
+        log.info("mail sent via SMTP to %s (%s)", msg["To"], msg["Message-ID"])
 
     def _write_outbox(self, msg: EmailMessage) -> None:
         self.outbox_dir.mkdir(parents=True, exist_ok=True)
         name = f"{time.time_ns()}-{uuid.uuid4().hex[:8]}.eml"
         (self.outbox_dir / name).write_bytes(bytes(msg))
-        log.info("mail to %s written to %s: %s", msg["To"], self.outbox_dir / name, msg["Subject"])
+        log.info("mail to %s written to %s", msg["To"], self.outbox_dir / name)

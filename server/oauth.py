@@ -3,12 +3,14 @@
 ``start`` stores the state (as an HMAC) with its PKCE verifier and returns the provider's
 authorize URL. ``finish`` consumes the state (so a replayed callback fails), trades the code
 for a token, reads the user and their verified e-mails, then signs in the linked account,
-links an account with the same verified e-mail, or creates one (no e-mail code needed: the
-provider verified the address).
+links the account with the same e-mail if that account verified it (an unverified one is
+deleted: it proved nothing), or creates one (no e-mail code needed: the provider verified
+the address).
 """
 
 from __future__ import annotations
 
+import hmac
 import logging
 import re
 import secrets
@@ -21,13 +23,14 @@ from authlib.common.security import generate_token
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
-from . import accounts
-from .errors import ApiError, BadRequest, Forbidden
+from . import accounts, signup
+from .errors import ApiError, BadRequest, Conflict, Forbidden
 from .models import TokenPair, UserMetadata
 from .security import keyed_hash
 from .services import Services
 from .settings import Settings
 from .store import oauth as oauth_store
+from .store import sessions as session_store
 from .store import users as user_store
 from .store.users import UserRecord
 
@@ -39,17 +42,33 @@ Mode = Literal["json", "web"]
 
 
 class NotConfigured(ApiError):
-    status, code = 503, "oauth_not_configured"
+    # 404, not 503: a feature switched off is not the server failing (monitoring pages on 5xx).
+    status, code = 404, "oauth_not_configured"
 
 
 class ProviderFailed(ApiError):
     status, code = 502, "oauth_provider_error"
 
 
+# The cookie that binds a sign-in to the browser that started it (login CSRF): HttpOnly,
+# SameSite=Lax (sent on GitHub's top-level redirect back), scoped to the callback's path.
+BROWSER_COOKIE = "murmur_oauth"
+COOKIE_PATH = "/auth/oauth/github"
+# The web client's own nonce, echoed in the final fragment so it accepts only flows it began.
+NONCE_SHAPE = re.compile(r"[A-Za-z0-9_-]{16,128}")
+
+
+@dataclass(frozen=True)
+class Started:
+    url: str
+    browser_key: str  # the cookie's value
+
+
 @dataclass(frozen=True)
 class Finished:
     tokens: TokenPair
     mode: Mode
+    nonce: str | None = None
 
 
 def callback_url(settings: Settings) -> str:
@@ -68,15 +87,27 @@ def _credentials(settings: Settings) -> tuple[str, str]:
 
 
 def _state_hash(svc: Services, state: str) -> str:
-    return keyed_hash(svc.token_secret, f"oauth-state:{state}")
+    return keyed_hash(svc.keys.oauth, f"oauth-state:{state}")
 
 
-async def start(svc: Services, mode: Mode) -> str:
-    """Remember a fresh state and PKCE verifier; the URL to send the browser to."""
+async def start(svc: Services, mode: Mode, nonce: str | None = None) -> Started:
+    """Remember a fresh state, PKCE verifier and browser key; where to send the browser.
+
+    The browser key goes into a cookie; the callback must come with it (in ``web`` mode), so
+    a callback link made by someone else's sign-in cannot sign this browser in to their
+    account. ``nonce`` is the web client's, handed back with the tokens.
+    """
     settings = svc.settings
     client_id, _ = _credentials(settings)
+    if mode == "web" and (nonce is None or not NONCE_SHAPE.fullmatch(nonce)):
+        raise BadRequest(
+            "Web sign-in needs the client's nonce (16–128 letters, digits, '-' or '_').",
+            code="oauth_nonce_missing",
+            details=[{"field": "nonce"}],
+        )
     verifier = generate_token(64)
     state = secrets.token_urlsafe(32)
+    browser_key = secrets.token_urlsafe(32)
     url = add_params_to_uri(
         settings.github_authorize_url,
         [
@@ -95,12 +126,22 @@ async def start(svc: Services, mode: Mode) -> str:
         code_verifier=verifier,
         mode=mode,
         expires_at=svc.clock() + STATE_TTL,
+        browser_hash=_browser_hash(svc, browser_key),
+        nonce=nonce if mode == "web" else None,
     )
-    return str(url)
+    return Started(str(url), browser_key)
 
 
-async def finish(svc: Services, params: dict[str, str]) -> Finished:
-    """Handle the provider's redirect back; every failure is a clear 4xx (or 502)."""
+def _browser_hash(svc: Services, browser_key: str) -> str:
+    return keyed_hash(svc.keys.oauth, f"oauth-browser:{browser_key}")
+
+
+async def finish(svc: Services, params: dict[str, str], browser_key: str | None) -> Finished:
+    """Handle the provider's redirect back; every failure is a clear 4xx (or 502).
+
+    ``browser_key`` is the cookie the browser brought; a ``web`` sign-in without the one its
+    start set is refused (the JSON mode hands tokens to the caller and sets no session).
+    """
     _credentials(svc.settings)
     state = params.get("state", "")
     stored = (
@@ -113,6 +154,16 @@ async def finish(svc: Services, params: dict[str, str]) -> Finished:
         )
     if stored["expires_at"] <= svc.clock():
         raise BadRequest("This sign-in took too long; start again.", code="oauth_state_expired")
+    mode: Mode = "web" if stored.get("mode") == "web" else "json"
+    if mode == "web" and not (
+        browser_key
+        and hmac.compare_digest(stored.get("browser_hash", ""), _browser_hash(svc, browser_key))
+    ):
+        # Someone else's sign-in link: finishing it would put this browser in their account.
+        raise BadRequest(
+            "This sign-in was started in another browser; start again here.",
+            code="oauth_browser_mismatch",
+        )
     if params.get("error"):
         detail = params.get("error_description") or params["error"]
         raise BadRequest(
@@ -128,8 +179,7 @@ async def finish(svc: Services, params: dict[str, str]) -> Finished:
     user = await _account(svc, profile, emails)
     if user.suspended:
         raise Forbidden("This account is suspended.", code="account_suspended")
-    mode: Mode = "web" if stored.get("mode") == "web" else "json"
-    return Finished(await accounts.start_session(svc, user), mode)
+    return Finished(await accounts.start_session(svc, user), mode, stored.get("nonce"))
 
 
 async def _exchange(
@@ -194,10 +244,19 @@ async def _account(
             code="oauth_email_unverified",
         )
     user = await user_store.by_email(svc.db, email=email)
+    if user is not None and not user.email_verified:
+        user = await _drop_unproven_claim(svc, user, email)
     if user is not None:
-        await user_store.link_github(svc.db, user_id=user.id, github_id=github_id)
+        # Linked only when the account proved it owns the address, and never re-linked:
+        # otherwise whoever signed up first with someone's address would receive them.
+        if not await user_store.link_github(svc.db, user_id=user.id, github_id=github_id):
+            raise Conflict(
+                "An account with this e-mail address is already linked to another GitHub "
+                "account; sign in with its password.",
+                code="oauth_email_in_use",
+            )
         log.info("linked GitHub account %s to %s", github_id, user.user_name)
-        return user.model_copy(update={"email_verified": True})
+        return user
     name = await _free_name(svc, str(profile.get("login") or "github"))
     display = profile.get("name") if isinstance(profile.get("name"), str) else None
     return await user_store.create(
@@ -208,11 +267,25 @@ async def _account(
         metadata=UserMetadata(display_name=(display or name)[:50]),
         now=svc.clock(),
         email_verified=True,
-        role="admin"
-        if name.lower() in {n.lower() for n in svc.settings.admin_user_names}
-        else "user",
+        # GitHub verified the address, so a listed one may hold its configured role.
+        role=signup.configured_role(svc, email),
         extra={"github_id": github_id},
     )
+
+
+async def _drop_unproven_claim(svc: Services, user: UserRecord, email: str) -> UserRecord | None:
+    """Delete an unverified account that holds a GitHub-verified address.
+
+    Anyone can sign up with any address; until the code is confirmed nobody has shown they
+    own it, and such an account cannot have signed in (sign-in needs a verified address). The
+    GitHub user has shown it, so the claim goes (with its password and any pending code) and
+    a fresh account is created for them. If it was verified meanwhile, it is linked instead.
+    """
+    if await user_store.delete_unverified(svc.db, user_id=user.id):
+        await session_store.delete_otp(svc.db, user_id=user.id)
+        await session_store.revoke_user_sessions(svc.db, user_id=user.id, now=svc.clock())
+        log.warning("deleted unverified account %s: GitHub verified its e-mail address", user.id)
+    return await user_store.by_email(svc.db, email=email)
 
 
 async def _free_name(svc: Services, login: str) -> str:

@@ -12,10 +12,20 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
 from limits.storage import storage_from_string
 from redis.asyncio import ConnectionPool
+from starlette.requests import HTTPConnection
 
 from .errors import RateLimited
 
 log = logging.getLogger("murmur.ratelimit")
+
+
+def client_address(conn: HTTPConnection) -> str:
+    """The caller's address, the key of every per-address limit.
+
+    Behind a proxy this is the address the proxy saw: uvicorn rewrites it from
+    ``X-Forwarded-For`` when the connection comes from ``FORWARDED_ALLOW_IPS``.
+    """
+    return conn.client.host if conn.client else "unknown"
 
 
 class RateLimits:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
@@ -20,17 +21,29 @@ CLOCK_SKEW_SECONDS = 60
 
 
 class Passwords:
-    """argon2id hashing; the cost comes from settings."""
+    """argon2id hashing off the event loop; the cost comes from settings.
 
-    def __init__(self, time_cost: int, memory_cost_kib: int) -> None:
+    A hash costs tens of milliseconds of CPU and ``memory_cost_kib`` of memory on purpose.
+    Run inline, a stream of sign-ins would stall every request and socket of the process, so
+    each one runs in a worker thread (argon2 releases the GIL), at most ``concurrency`` at
+    once: the rest wait their turn without holding memory, and a core stays free for the loop.
+    """
+
+    def __init__(self, time_cost: int, memory_cost_kib: int, concurrency: int = 1) -> None:
         self._hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_cost_kib)
         # A real hash to verify against when the user does not exist, so both paths cost the same.
         self._dummy = self._hasher.hash(secrets.token_urlsafe(16))
+        self._slots = asyncio.Semaphore(max(1, concurrency))
 
-    def hash(self, password: str) -> str:
-        return self._hasher.hash(password)
+    async def hash(self, password: str) -> str:
+        async with self._slots:
+            return await asyncio.to_thread(self._hasher.hash, password)
 
-    def verify(self, stored_hash: str | None, password: str) -> bool:
+    async def verify(self, stored_hash: str | None, password: str) -> bool:
+        async with self._slots:
+            return await asyncio.to_thread(self._verify, stored_hash, password)
+
+    def _verify(self, stored_hash: str | None, password: str) -> bool:
         try:
             return self._hasher.verify(stored_hash or self._dummy, password) and bool(stored_hash)
         except (VerificationError, InvalidHashError):
@@ -46,7 +59,10 @@ def new_opaque_token() -> str:
 
 
 def keyed_hash(secret: str, value: str) -> str:
-    """A keyed digest for secrets we store but never show again (OTPs, refresh tokens)."""
+    """A keyed digest for secrets we store but never show again (OTPs, refresh tokens).
+
+    ``secret`` is the job's own key (``server/keys.py``), never ``JWT_SECRET`` itself.
+    """
     return hmac.new(secret.encode(), value.encode(), hashlib.sha256).hexdigest()
 
 

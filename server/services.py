@@ -11,6 +11,7 @@ from starlette.requests import HTTPConnection
 
 from .db import Database
 from .events import Publisher, _Event
+from .keys import Keys
 from .mail import Mailer
 from .ratelimit import RateLimits
 from .relcache import RelationCache
@@ -38,7 +39,7 @@ class Services:
     clock: Clock
     passwords: Passwords
     tokens: AccessTokens
-    token_secret: str
+    keys: Keys  # one per job, derived from JWT_SECRET (server/keys.py)
     mailer: Mailer
     limits: RateLimits
     # Stored home timelines (server/store/timelines.py): Redis or MongoDB, chosen at start-up.

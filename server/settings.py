@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 from pathlib import Path
 from typing import Literal
@@ -11,6 +12,9 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 log = logging.getLogger("murmur.settings")
+
+# HS256 keys shorter than the hash (32 bytes) can be brute-forced offline from one token.
+MIN_SECRET_BYTES = 32
 
 
 class Settings(BaseSettings):
@@ -25,6 +29,12 @@ class Settings(BaseSettings):
     # kernel caps it at net.core.somaxconn, 4096 here).
     backlog: int = 4096
     public_base_url: str = "http://127.0.0.1:8000"
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (uvicorn's setting):
+    # comma-separated addresses or networks, "*" for any. Per-address limits depend on it.
+    forwarded_allow_ips: str = "127.0.0.1,::1"
+    # Slowloris: a request's headers must arrive within this; idle keep-alive ends after that.
+    http_header_timeout_seconds: float = 10.0
+    http_keep_alive_seconds: int = 5
     data_dir: Path = Path("data")
 
     mongodb_url: str | None = None
@@ -40,6 +50,11 @@ class Settings(BaseSettings):
     # argon2id cost; tests lower these to keep the suite fast.
     argon2_time_cost: int = 3
     argon2_memory_cost_kib: int = 64 * 1024
+    # Hashes computed at once (each in a worker thread): half the cores, so the event loop
+    # keeps one during a storm of sign-ins.
+    password_hash_concurrency: int = Field(
+        default_factory=lambda: max(1, (os.cpu_count() or 2) // 2), ge=1
+    )
 
     smtp_url: str | None = None
     mail_from: str = "Murmur <no-reply@murmur.local>"
@@ -47,13 +62,28 @@ class Settings(BaseSettings):
 
     otp_ttl_seconds: int = 600
     otp_max_attempts: int = 5
+    # An account whose e-mail is not confirmed by then is deleted (no squatting addresses).
+    unverified_account_ttl_seconds: int = 24 * 3600
 
     max_body_bytes: int = 64 * 1024
     tweet_max_chars: int = 280
 
     rate_limit_signup: str = "20/hour"
-    rate_limit_login: str = "30/minute"
-    rate_limit_otp_resend: str = "5/hour"
+    # Sign-in: per (name, client address), so a stranger cannot lock the owner out; a higher
+    # ceiling per name across addresses; and per address, whatever the names.
+    rate_limit_login: str = "10/minute"
+    rate_limit_login_account: str = "100/hour"
+    rate_limit_login_address: str = "60/minute"
+    rate_limit_otp_resend: str = "5/hour"  # per account name or address given
+    rate_limit_otp_resend_address: str = "20/hour"  # per client address
+    # Code guesses: per client address, and per account per day across resends.
+    rate_limit_otp_verify_address: str = "30/hour"
+    rate_limit_otp_verify_account: str = "20/day"
+    # Per client address: anonymous reads (tweets, timelines, trending), searches by anyone,
+    # and user-name checks (which tell whether an account exists).
+    rate_limit_anonymous_read: str = "300/minute"
+    rate_limit_search: str = "60/minute"
+    rate_limit_username_check: str = "60/minute"
     rate_limit_tweet: str = "100/hour"
     rate_limit_reply: str = "200/hour"
     rate_limit_like: str = "300/hour"
@@ -85,6 +115,10 @@ class Settings(BaseSettings):
     ws_max_frame_bytes: int = 16 * 1024
     ws_max_subscriptions: int = 50
     ws_max_sockets_per_user: int = 20
+    ws_ticket_ttl_seconds: int = 30  # a POST /ws/ticket ticket works once, within this
+    ws_max_anonymous_per_address: int = 50  # sockets without a valid token per client address
+    ws_frame_rate: float = 20.0  # client frames of any kind per second per socket, after...
+    ws_frame_burst: int = 100  # ...this burst; a socket that keeps going past it is closed
     ws_subscribe_rate: float = 5.0  # subscribe frames per second per socket, after the burst
     ws_subscribe_burst: int = 50
     ws_send_backlog: int = 256  # frames queued for a socket that is behind, then resync
@@ -93,14 +127,29 @@ class Settings(BaseSettings):
     ws_gc_freeze: bool = True  # gc.freeze() after connect bursts (realtime/gcfreeze.py)
     ws_log_max_entries: int = 1000  # per-stream replay log length (home, notifications, user)
     ws_replay_max: int = 500  # more missed events than this on resume: resync instead
+    # Verified e-mail addresses that get the admin role (at verification or GitHub sign-in).
+    admin_emails: list[str] = Field(default_factory=list)
+    # Removed: it promoted whoever registered a listed name first. Refused when set.
     admin_user_names: list[str] = Field(default_factory=list)
 
     log_level: str = "INFO"
 
     @model_validator(mode="after")
-    def _refuse_default_secret_in_production(self) -> Settings:
+    def _refuse_unsafe_settings(self) -> Settings:
         if self.environment == "production" and not self.jwt_secret:
             raise ValueError("JWT_SECRET must be set when ENVIRONMENT=production")
+        secret = (self.jwt_secret or "").encode()
+        if self.environment == "production" and len(secret) < MIN_SECRET_BYTES:
+            raise ValueError(
+                f"JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes when ENVIRONMENT=production "
+                "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
+            )
+        if self.admin_user_names:
+            raise ValueError(
+                "ADMIN_USER_NAMES is no longer supported (whoever registered a listed name "
+                "first became admin): list verified addresses in ADMIN_EMAILS, or run "
+                "`murmur make-admin NAME`"
+            )
         return self
 
     @property
@@ -116,7 +165,9 @@ class Settings(BaseSettings):
             return path.read_text().strip()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         secret = secrets.token_urlsafe(48)
-        path.write_text(secret)
-        path.chmod(0o600)
+        # Created owner-only (0600), never world-readable even for an instant.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secret)
         log.warning("JWT_SECRET not set: generated one and stored it in %s", path)
         return secret

@@ -46,6 +46,9 @@ async def deleted(svc: Services, tweet: Tweet) -> None:
 async def publish_counts(svc: Services, tweet: Tweet) -> None:
     """Push a tweet's like and reply counts to everyone watching it."""
     data = TweetCountsData(
-        tweet_id=tweet.tweet_id, like_count=tweet.like_count, reply_count=tweet.reply_count
+        tweet_id=tweet.tweet_id,
+        user_id=tweet.user_id,
+        like_count=tweet.like_count,
+        reply_count=tweet.reply_count,
     )
     await svc.publish([tweet_stream(tweet.tweet_id)], TweetCounts(data=data))

@@ -22,6 +22,7 @@ REST requests keep using ``accounts.authenticate`` (a fresh read every time).
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import OrderedDict, deque
 
@@ -32,6 +33,8 @@ from .security import AccessClaims
 from .services import Services
 from .store import sessions as session_store
 from .store import users as user_store
+
+log = logging.getLogger("murmur.wsauth")
 
 
 class SocketAuth:
@@ -121,8 +124,10 @@ class SocketAuth:
                 result: ApiError | None
                 try:
                     result = await self._read(*key)
-                except Exception as exc:  # the database is away: fail this connect only
-                    message = f"Cannot check the session now: {exc}"
+                except Exception:  # the database is away: fail this connect only
+                    # Logged here; the client gets no internal detail (hosts, driver text).
+                    log.exception("checking session %s failed", key[0])
+                    message = "Cannot check the session now; try again shortly."
                     result = Unavailable(message, code="unavailable")
                 future = self._waiting.pop(key)
                 if not future.done():

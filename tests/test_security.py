@@ -12,20 +12,21 @@ import pytest
 from jwt.warnings import InsecureKeyLengthWarning
 
 from server.errors import Unauthorized
+from server.keys import Keys
 from server.security import AccessTokens, Passwords, keyed_hash, new_opaque_token, new_otp
 
 SECRET = "s" * 40
 
 
-def test_passwords_hash_and_verify():
+async def test_passwords_hash_and_verify():
     passwords = Passwords(time_cost=1, memory_cost_kib=64)
-    stored = passwords.hash("correct horse")
+    stored = await passwords.hash("correct horse")
     assert stored.startswith("$argon2id$")
     assert "correct horse" not in stored
-    assert passwords.verify(stored, "correct horse")
-    assert not passwords.verify(stored, "correct horsE")
-    assert not passwords.verify(None, "correct horse")
-    assert not passwords.verify("not a hash", "correct horse")
+    assert await passwords.verify(stored, "correct horse")
+    assert not await passwords.verify(stored, "correct horsE")
+    assert not await passwords.verify(None, "correct horse")
+    assert not await passwords.verify("not a hash", "correct horse")
 
 
 def test_codes_and_opaque_tokens_are_random_and_well_formed():
@@ -111,7 +112,7 @@ def _forge(settings, user, *, algorithm="HS256", key=None, **over):
     with warnings.catch_warnings():
         # HS512 wants a longer key than ours; the forgery is the point, not the key's strength.
         warnings.simplefilter("ignore", InsecureKeyLengthWarning)
-        return jwt.encode(claims, key or settings.jwt_secret, algorithm=algorithm)
+        return jwt.encode(claims, key or Keys.derive(settings.jwt_secret).jwt, algorithm=algorithm)
 
 
 async def _status(client, token: str) -> tuple[int, str]:
@@ -138,8 +139,12 @@ async def test_forged_tokens_are_refused(client, make_user, settings):
         "wrong audience": _forge(settings, alice, aud="someone-else"),
         "wrong issuer": _forge(settings, alice, iss="evil"),
         "no session": jwt.encode(
-            {k: v for k, v in real.items() if k != "sid"}, settings.jwt_secret, algorithm="HS256"
+            {k: v for k, v in real.items() if k != "sid"},
+            Keys.derive(settings.jwt_secret).jwt,
+            algorithm="HS256",
         ),
+        # JWT_SECRET itself is not the signing key (server/keys.py derives one per job).
+        "signed with JWT_SECRET": _forge(settings, alice, key=settings.jwt_secret),
         "garbage": "not.a.token",
         "empty parts": "..",
     }

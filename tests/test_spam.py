@@ -14,7 +14,7 @@ from server.settings import Settings
 def settings(settings: Settings) -> Settings:
     return settings.model_copy(
         update={
-            "admin_user_names": ["boss"],
+            "admin_emails": ["boss@example.com"],
             "rate_limits_enabled": False,
             "access_token_ttl_seconds": 30 * 86400,
         }

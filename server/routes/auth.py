@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .. import accounts
+from .. import signup as signups
 from ..api import Param, Router
 from ..http import has_body, json_response, read_json
 from ..models import (
@@ -20,6 +21,7 @@ from ..models import (
     VerifyOtpRequest,
     user_name_problem,
 )
+from ..ratelimit import client_address
 from ..services import services
 from ..store import users as user_store
 
@@ -31,9 +33,13 @@ router = Router("auth")
     "Is a user name free to take?",
     response=UsernameAvailability,
     params=(Param("username", "the name to check", required=True),),
+    errors=(429,),
 )
 async def username_availability(request: Request) -> Response:
     svc = services(request)
+    await svc.limits.hit(
+        svc.settings.rate_limit_username_check, "username-check", client_address(request)
+    )
     name = request.query_params.get("username", "")
     reason = user_name_problem(name)
     if reason is None and await user_store.name_taken(svc.db, user_name=name):
@@ -53,10 +59,8 @@ async def username_availability(request: Request) -> Response:
 async def signup(request: Request) -> Response:
     svc = services(request)
     req = await read_json(request, SignupRequest, svc.settings.max_body_bytes)
-    client = request.client.host if request.client else "unknown"
-    await svc.limits.hit(svc.settings.rate_limit_signup, "signup", client)
-    user = await accounts.sign_up(svc, req)
-    return json_response(user.me(), status=201)
+    await svc.limits.hit(svc.settings.rate_limit_signup, "signup", client_address(request))
+    return json_response(await signups.sign_up(svc, req), status=201)
 
 
 @router.post(
@@ -64,12 +68,13 @@ async def signup(request: Request) -> Response:
     "Confirm the e-mail code; returns tokens",
     body=VerifyOtpRequest,
     response=TokenPair,
-    errors=(400, 403, 404),
+    errors=(400, 403, 404, 429),
 )
 async def verify_otp(request: Request) -> Response:
     svc = services(request)
     req = await read_json(request, VerifyOtpRequest, svc.settings.max_body_bytes)
-    return json_response(await accounts.verify_otp(svc, req.user_name, req.otp))
+    tokens = await signups.verify_otp(svc, req.user_name, req.otp, client_address(request))
+    return json_response(tokens)
 
 
 @router.post(
@@ -82,7 +87,7 @@ async def verify_otp(request: Request) -> Response:
 async def resend_otp(request: Request) -> Response:
     svc = services(request)
     req = await read_json(request, ResendOtpRequest, svc.settings.max_body_bytes)
-    await accounts.resend_otp(svc, req.user_name)
+    await signups.resend_otp(svc, req.user_name, client_address(request))
     return json_response({"sent": True}, status=202)
 
 
@@ -96,7 +101,7 @@ async def resend_otp(request: Request) -> Response:
 async def login(request: Request) -> Response:
     svc = services(request)
     req = await read_json(request, LoginRequest, svc.settings.max_body_bytes)
-    return json_response(await accounts.log_in(svc, req))
+    return json_response(await accounts.log_in(svc, req, client_address(request)))
 
 
 @router.post(

@@ -37,15 +37,30 @@ async def providers(request: Request) -> Response:
     "/auth/oauth/github/start",
     "Redirect to GitHub to sign in (mode=web: the callback redirects to /#tokens)",
     status=302,
-    params=(Param("mode", "'json' (default): the callback answers with tokens; 'web'"),),
-    errors=(422, 503),
+    params=(
+        Param("mode", "'json' (default): the callback answers with tokens; 'web'"),
+        Param("nonce", "web mode: the client's random nonce, echoed in the final fragment"),
+    ),
+    errors=(400, 404, 422),
 )
 async def github_start(request: Request) -> Response:
+    svc = services(request)
     mode = request.query_params.get("mode", "json")
     if mode not in ("json", "web"):
         raise Unprocessable("mode must be 'json' or 'web'.", details=[{"field": "mode"}])
-    url = await oauth.start(services(request), "web" if mode == "web" else "json")
-    return RedirectResponse(url, status_code=302)
+    nonce = request.query_params.get("nonce")
+    started = await oauth.start(svc, "web" if mode == "web" else "json", nonce)
+    response = RedirectResponse(started.url, status_code=302)
+    response.set_cookie(
+        oauth.BROWSER_COOKIE,
+        started.browser_key,
+        max_age=int(oauth.STATE_TTL.total_seconds()),
+        path=oauth.COOKIE_PATH,
+        secure=svc.settings.public_base_url.startswith("https://"),
+        httponly=True,
+        samesite="lax",
+    )
+    return response
 
 
 @router.get(
@@ -53,11 +68,12 @@ async def github_start(request: Request) -> Response:
     "GitHub sends the browser back here; answers with tokens (or redirects, mode=web)",
     response=TokenPair,
     params=(Param("code"), Param("state", required=True), Param("error")),
-    errors=(400, 403, 502, 503),
+    errors=(400, 403, 404, 409, 502),
 )
 async def github_callback(request: Request) -> Response:
+    browser_key = request.cookies.get(oauth.BROWSER_COOKIE)
     try:
-        done = await oauth.finish(services(request), dict(request.query_params))
+        done = await oauth.finish(services(request), dict(request.query_params), browser_key)
     except ApiError as exc:
         if not _browser_navigation(request):
             raise
@@ -66,15 +82,20 @@ async def github_callback(request: Request) -> Response:
         return RedirectResponse(f"/login#{reason}", status_code=302)
     if done.mode == "web":
         # The fragment never reaches a server or a log; the web client reads and clears it.
+        # The nonce lets the client accept these tokens only for a sign-in it started.
         fragment = urlencode(
             {
                 "access_token": done.tokens.access_token,
                 "refresh_token": done.tokens.refresh_token,
                 "expires_in": done.tokens.expires_in,
+                "nonce": done.nonce or "",
             }
         )
-        return RedirectResponse(f"/#{fragment}", status_code=302)
-    return json_response(done.tokens)
+        response: Response = RedirectResponse(f"/#{fragment}", status_code=302)
+    else:
+        response = json_response(done.tokens)
+    response.delete_cookie(oauth.BROWSER_COOKIE, path=oauth.COOKIE_PATH)
+    return response
 
 
 def _browser_navigation(request: Request) -> bool:

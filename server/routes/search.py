@@ -17,9 +17,17 @@ from starlette.responses import Response
 from .. import accounts, social
 from ..api import PAGING, Param, Router
 from ..errors import BadRequest
-from ..http import PageQuery, page_query, page_response, query_int, read_json
+from ..http import (
+    PageQuery,
+    check_depth,
+    page_query,
+    page_response,
+    query_int,
+    read_json,
+)
 from ..http import validate as validate_params
 from ..models import Page, Strict, Tweet
+from ..ratelimit import client_address
 from ..search import engine, query
 from ..search.query import SearchQuery
 from ..services import Services, services
@@ -56,7 +64,7 @@ class SearchParams(BaseModel):
     sort: Sort = "relevance"
 
 
-ERRORS = (400, 413, 415, 422)
+ERRORS = (400, 413, 415, 422, 429)
 
 
 @router.post(
@@ -100,7 +108,7 @@ async def search_tweets(request: Request) -> Response:
         Param("until", "ISO-8601 time, exclusive"),
         *PAGING,
     ),
-    errors=(400, 422),
+    errors=ERRORS,
 )
 async def search_get(request: Request) -> Response:
     svc = services(request)
@@ -117,6 +125,7 @@ async def _run(
     since: datetime | None,
     until: datetime | None,
 ) -> Response:
+    await svc.limits.hit(svc.settings.rate_limit_search, "search", client_address(request))
     page = _page(request, sort)
     user_id = None
     if from_user:
@@ -153,12 +162,13 @@ def _page(request: Request, sort: Sort) -> PageQuery:
     limit = query_int(request, "limit", 20, 1, 100)
     cursor = request.query_params.get("cursor")
     if not cursor:
-        return PageQuery(
-            limit=limit, after=None, skip=(query_int(request, "page", 1, 1, 10_000) - 1) * limit
-        )
+        skip = (query_int(request, "page", 1, 1, 10_000) - 1) * limit
+        check_depth(skip, limit)
+        return PageQuery(limit=limit, after=None, skip=skip)
     try:
         kind, _, offset = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
         if kind == "rank" and offset.isdigit():
+            check_depth(int(offset), limit)
             return PageQuery(limit=limit, after=None, skip=int(offset))
     except (binascii.Error, UnicodeDecodeError, ValueError):
         pass

@@ -9,7 +9,14 @@ from ..db import Database
 
 
 async def put_state(
-    db: Database, *, state_hash: str, code_verifier: str, mode: str, expires_at: datetime
+    db: Database,
+    *,
+    state_hash: str,
+    code_verifier: str,
+    mode: str,
+    expires_at: datetime,
+    browser_hash: str,
+    nonce: str | None,
 ) -> None:
     await db.oauth_states.insert_one(
         {
@@ -17,6 +24,8 @@ async def put_state(
             "code_verifier": code_verifier,
             "mode": mode,
             "expires_at": expires_at,
+            "browser_hash": browser_hash,
+            "nonce": nonce,
         }
     )
 

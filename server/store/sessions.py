@@ -36,23 +36,33 @@ async def get_otp(db: Database, *, user_id: str) -> dict[str, Any] | None:
     return await db.otps.find_one({"user_id": user_id})
 
 
-async def count_otp_failure(db: Database, *, user_id: str, max_attempts: int) -> int | None:
-    """Record one wrong try atomically; the attempts so far, or None if already locked."""
-    doc = await db.otps.find_one_and_update(
-        {"user_id": user_id, "attempts": {"$lt": max_attempts}},
+async def guess_otp(
+    db: Database, *, user_id: str, now: datetime, max_attempts: int
+) -> dict[str, Any] | None:
+    """Count one guess, atomically, only while the code is live and has tries left.
+
+    The count is part of the guess: the update matches only while ``attempts`` is below
+    ``max_attempts`` and the code has not expired, so however many guesses arrive at once,
+    on however many processes, at most ``max_attempts`` of them are ever compared. Returns
+    the code as it is after the count (the caller compares its ``code_hash``), or None.
+    """
+    return await db.otps.find_one_and_update(
+        {"user_id": user_id, "attempts": {"$lt": max_attempts}, "expires_at": {"$gt": now}},
         {"$inc": {"attempts": 1}},
         return_document=ReturnDocument.AFTER,
     )
-    return None if doc is None else int(doc["attempts"])
 
 
 async def delete_otp(db: Database, *, user_id: str) -> None:
     await db.otps.delete_one({"user_id": user_id})
 
 
-async def consume_otp(db: Database, *, user_id: str, code_hash: str) -> bool:
-    """Delete the code if it matches; True once, for exactly one caller."""
-    result = await db.otps.delete_one({"user_id": user_id, "code_hash": code_hash})
+async def consume_otp(db: Database, *, otp_id: Any, code_hash: str) -> bool:
+    """Delete the code a counted guess matched; True once, for exactly one caller.
+
+    Matching the hash too means a code replaced meanwhile (a resend) is not consumed.
+    """
+    result = await db.otps.delete_one({"_id": otp_id, "code_hash": code_hash})
     return result.deleted_count == 1
 
 

@@ -28,6 +28,8 @@ class UserRecord(BaseModel):
     tweet_count: int = 0
     role: Role = "user"
     suspended: bool = False
+    # Set on sign-up, removed on verification: an account not confirmed by then is deleted.
+    unverified_expires_at: datetime | None = None
 
     def public(self) -> PublicUser:
         return PublicUser(user_id=self.id, **self.model_dump(include=_PUBLIC_FIELDS))
@@ -132,8 +134,14 @@ async def delete(db: Database, *, user_id: str) -> None:
     await db.users.delete_one({"_id": ObjectId(user_id)})
 
 
-async def set_verified(db: Database, *, user_id: str) -> None:
-    await db.users.update_one({"_id": ObjectId(user_id)}, {"$set": {"email_verified": True}})
+async def set_verified(db: Database, *, user_id: str, role: Role | None = None) -> None:
+    """Mark the e-mail verified (and give the role settings grant that address, if any)."""
+    changes: dict[str, Any] = {"email_verified": True}
+    if role is not None:
+        changes["role"] = role
+    await db.users.update_one(
+        {"_id": ObjectId(user_id)}, {"$set": changes, "$unset": {"unverified_expires_at": ""}}
+    )
 
 
 async def update_metadata(db: Database, *, user_id: str, changes: dict[str, Any]) -> UserRecord:
@@ -191,8 +199,20 @@ async def by_github_id(db: Database, *, github_id: int) -> UserRecord | None:
     return _record(await db.users.find_one({"github_id": github_id}))
 
 
-async def link_github(db: Database, *, user_id: str, github_id: int) -> None:
-    """Attach a GitHub account; the provider verified the e-mail, so it counts as verified."""
-    await db.users.update_one(
-        {"_id": ObjectId(user_id)}, {"$set": {"github_id": github_id, "email_verified": True}}
+async def link_github(db: Database, *, user_id: str, github_id: int) -> bool:
+    """Attach a GitHub account to a verified account that has none; False when it was not.
+
+    Only a verified account is linked: an unverified one proves nobody owns the address.
+    An existing ``github_id`` is never replaced.
+    """
+    result = await db.users.update_one(
+        {"_id": ObjectId(user_id), "email_verified": True, "github_id": {"$exists": False}},
+        {"$set": {"github_id": github_id}},
     )
+    return result.modified_count == 1
+
+
+async def delete_unverified(db: Database, *, user_id: str) -> bool:
+    """Delete the account only if its e-mail is still unverified; True when it was deleted."""
+    result = await db.users.delete_one({"_id": ObjectId(user_id), "email_verified": False})
+    return result.deleted_count == 1

@@ -51,7 +51,12 @@ async def test_each_stream_and_event_kind_crosses_processes(pair, make_user):
 
     await post(b, fan, f"/tweets/{tid}/likes")
     counts = await ws.expect("event", stream=f"tweet:{tid}", event="tweet.counts")
-    assert counts["data"] == {"tweet_id": tid, "like_count": 1, "reply_count": 0}
+    assert counts["data"] == {
+        "tweet_id": tid,
+        "user_id": tweet["user_id"],
+        "like_count": 1,
+        "reply_count": 0,
+    }
     like = await author_ws.expect("event", stream="notifications", event="notification.created")
     assert like["data"]["kind"] == "like" and like["data"]["tweet_id"] == tid
 

@@ -13,7 +13,9 @@ from server.settings import Settings
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     # The first admin comes from settings, as in production.
-    return settings.model_copy(update={"admin_user_names": ["boss"], "rate_limits_enabled": False})
+    return settings.model_copy(
+        update={"admin_emails": ["boss@example.com"], "rate_limits_enabled": False}
+    )
 
 
 class Recorder:

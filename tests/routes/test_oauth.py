@@ -38,7 +38,8 @@ def settings(settings: Settings, github: FakeGitHub) -> Settings:
 
 async def authorize(client: httpx.AsyncClient, mode: str = "json") -> dict[str, str]:
     """Start sign-in, follow the browser to the provider; the callback's query parameters."""
-    r = await client.get("/auth/oauth/github/start", params={"mode": mode})
+    params = {"mode": mode, **({"nonce": "n" * 22} if mode == "web" else {})}
+    r = await client.get("/auth/oauth/github/start", params=params)
     assert r.status_code == 302, r.text
     location = r.headers["location"]
     q = parse_qs(urlsplit(location).query)
@@ -156,7 +157,7 @@ async def test_bad_mode_is_422(client):
     assert r.status_code == 422
 
 
-async def test_without_settings_the_start_endpoint_is_503(app, client):
+async def test_without_settings_the_start_endpoint_is_404(app, client):
     svc = app.state.services
     original = svc.settings
     svc.settings = original.model_copy(update={"github_client_id": None})
@@ -164,7 +165,7 @@ async def test_without_settings_the_start_endpoint_is_503(app, client):
         r = await client.get("/auth/oauth/github/start")
     finally:
         svc.settings = original
-    assert r.status_code == 503
+    assert r.status_code == 404
     assert r.json()["error"]["code"] == "oauth_not_configured"
 
 

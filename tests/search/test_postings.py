@@ -14,7 +14,7 @@ from server.store import postings
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    return settings.model_copy(update={"admin_user_names": ["boss"]})
+    return settings.model_copy(update={"admin_emails": ["boss@example.com"]})
 
 
 @pytest.fixture

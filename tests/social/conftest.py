@@ -25,8 +25,12 @@ TIMELINE_STORES = ["mongodb", "redis"]
 
 @pytest.fixture
 def settings(settings: Settings, timeline_store: str, request: pytest.FixtureRequest) -> Settings:
-    # These tests sign up dozens of users from one address.
-    update: dict[str, Any] = {"rate_limit_signup": "100000/hour", "timeline_store": timeline_store}
+    # These tests sign up (and verify) dozens of users from one address.
+    update: dict[str, Any] = {
+        "rate_limit_signup": "100000/hour",
+        "rate_limit_otp_verify_address": "100000/hour",
+        "timeline_store": timeline_store,
+    }
     if timeline_store == "redis":
         # Keys are prefixed with the test's database name, so tests never share a timeline.
         update["redis_url"] = request.getfixturevalue("redis_server").url

@@ -89,7 +89,7 @@ def murmur(live_app: Any, redis_server: Any, tmp_path: Path) -> Murmur:
     app = live_app(
         redis_url=redis_server.url,
         RATE_LIMITS_ENABLED="false",
-        ADMIN_USER_NAMES=json.dumps(["operator"]),
+        ADMIN_EMAILS=json.dumps(["operator@example.com"]),
     )
     return Murmur(url=app.url, outbox=tmp_path / "outbox", app=app)
 

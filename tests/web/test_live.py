@@ -154,7 +154,7 @@ def test_page_reconnects_after_its_server_restarts_and_shows_what_it_missed(
     other = live_app(
         redis_url=redis_server.url,
         RATE_LIMITS_ENABLED="false",
-        ADMIN_USER_NAMES=json.dumps(["operator"]),
+        ADMIN_EMAILS=json.dumps(["operator@example.com"]),
     )
     alice_pair = murmur.make_user("alice")
     bob_pair = murmur.make_user("bob")

@@ -134,7 +134,7 @@ def test_block_and_mute_from_a_profile(murmur, tabs, screenshots):
 
 
 def test_report_then_a_moderator_hides_the_tweet_live(murmur, tabs, screenshots):
-    boss = murmur.make_user("operator")  # the admin, from ADMIN_USER_NAMES
+    boss = murmur.make_user("operator")  # the admin, from ADMIN_EMAILS
     mod_pair = murmur.make_user("mod")
     r = murmur.api(
         "POST",

@@ -4,6 +4,7 @@
 import { api, currentUser, onSessionChange, saveSession, signOut, updateUser } from "./api.js";
 import { h, icon, replace } from "./dom.js";
 import { live } from "./live.js";
+import { takeNonce } from "./oauth.js";
 import { toast } from "./ui.js";
 import { loginView, signupView, verifyView } from "./views/auth.js";
 import { homeView, publicView, tagView } from "./views/feeds.js";
@@ -150,9 +151,11 @@ function setupConnectionBanner() {
 }
 
 /**
- * Sign-in with GitHub ends at /#access_token=…&refresh_token=…&expires_in=… (a fragment never
- * reaches a server or a log). Take the tokens, store them like a password sign-in's, and
- * clear the fragment so they do not linger in the address bar or history.
+ * Sign-in with GitHub ends at /#access_token=…&refresh_token=…&expires_in=…&nonce=… (a
+ * fragment never reaches a server or a log). Clear the fragment so the tokens do not linger
+ * in the address bar or history; take them only if the nonce is the one this tab sent when it
+ * started the sign-in (oauth.js), so a link carrying someone else's tokens cannot replace
+ * this browser's session; store them like a password sign-in's.
  */
 async function takeFragmentTokens() {
   const fragment = new URLSearchParams(location.hash.slice(1));
@@ -160,6 +163,7 @@ async function takeFragmentTokens() {
   if (failure) {
     // The server sends a failed GitHub sign-in back to /login#oauth_error=…&message=….
     history.replaceState(history.state, "", location.pathname + location.search);
+    takeNonce(null);
     toast(fragment.get("message") || `Sign-in with GitHub failed (${failure}).`, "error");
     return;
   }
@@ -167,6 +171,10 @@ async function takeFragmentTokens() {
   const refresh = fragment.get("refresh_token");
   if (!access || !refresh) return;
   history.replaceState(history.state, "", location.pathname + location.search);
+  if (!takeNonce(fragment.get("nonce"))) {
+    toast("Ignored a sign-in link that this tab did not start.", "error");
+    return;
+  }
   try {
     const response = await fetch("/users/me", { headers: { Accept: "application/json", Authorization: `Bearer ${access}` } });
     if (!response.ok) throw new Error(`The server answered ${response.status}.`);

@@ -7,7 +7,7 @@
 // A `resync` frame (or a reconnect to a stream that was never resumable) tells the view to
 // refetch over REST instead.
 
-import { accessToken, clearSession, currentSession, refreshTokens } from "./api.js";
+import { accessToken, api, clearSession, currentSession, refreshTokens } from "./api.js";
 
 const PING_MS = 25_000;
 const MAX_BACKOFF_MS = 10_000;
@@ -102,14 +102,19 @@ export class Live {
   async connect() {
     this.timer = null;
     this.setStatus(this.everOpened ? "reconnecting" : "connecting");
-    let token = null;
+    // Signed in: trade the access token (sent as a header) for a single-use ticket, so the
+    // token never appears in a URL that proxies or history could keep.
+    let query = "";
     try {
-      token = await accessToken();
+      if (await accessToken()) {
+        const { ticket } = await api("POST", "/ws/ticket");
+        query = `?ticket=${encodeURIComponent(ticket)}`;
+      }
     } catch {
-      token = null; // offline: the socket attempt below fails and we back off
+      this.scheduleReconnect(); // offline, or the server is away: back off and try again
+      return;
     }
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    const query = token ? `?access_token=${encodeURIComponent(token)}` : "";
     let socket;
     try {
       socket = new WebSocket(`${scheme}//${location.host}/ws${query}`);

@@ -2,6 +2,7 @@
 
 import { api, currentUser, saveSession } from "../api.js";
 import { h, replace } from "../dom.js";
+import { githubStartUrl } from "../oauth.js";
 import { errorBox, field, toast } from "../ui.js";
 
 const NAME_SHAPE = /^[A-Za-z0-9_]{3,30}$/;
@@ -9,19 +10,21 @@ const NAME_SHAPE = /^[A-Za-z0-9_]{3,30}$/;
 let providers = null;
 
 /**
- * "Sign in with GitHub", shown only when the server has GitHub configured. It is a plain
- * link: the server redirects to GitHub and back to /#access_token=… (read by app.js).
+ * "Sign in with GitHub", shown only when the server has GitHub configured. The link goes to
+ * the server with this tab's nonce (oauth.js); it redirects to GitHub and back to
+ * /#access_token=…&nonce=… (read by app.js).
  */
 function oauthButtons() {
   const box = h("div", { class: "oauth", hidden: true });
   providers ??= api("GET", "/auth/oauth/providers", { anonymous: true }).catch(() => ({}));
   providers.then((found) => {
     if (!found.github) return;
-    replace(
-      box,
-      h("p", { class: "muted or" }, "or"),
-      h("a", { class: "button github", href: "/auth/oauth/github/start?mode=web", "data-native": "" }, "Sign in with GitHub"),
-    );
+    const link = h("a", { class: "button github", href: "/auth/oauth/github/start?mode=web", "data-native": "" }, "Sign in with GitHub");
+    link.addEventListener("click", (event) => {
+      event.preventDefault();
+      location.assign(githubStartUrl());
+    });
+    replace(box, h("p", { class: "muted or" }, "or"), link);
     box.hidden = false;
   });
   return box;
