@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel, WriteConcern
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.monitoring import CommandListener
 
 log = logging.getLogger("murmur.db")
 
@@ -99,10 +101,13 @@ INDEXES: dict[str, list[IndexModel]] = {
 }
 
 
-def connect(url: str) -> AsyncMongoClient[dict]:
-    """A client whose writes are acknowledged by a majority when the server is a replica set."""
+def connect(url: str, listeners: Sequence[CommandListener] = ()) -> AsyncMongoClient[dict]:
+    """A client whose writes are acknowledged by a majority when the server is a replica set.
+
+    ``listeners`` see every command (``server/dbmetrics.py`` counts them for ``/metrics``)."""
     return AsyncMongoClient(
         url,
+        event_listeners=list(listeners),
         tz_aware=True,
         w="majority",
         serverSelectionTimeoutMS=5000,

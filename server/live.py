@@ -114,7 +114,8 @@ class _WebSocketApp:
 
 async def metrics(request: Request) -> Response:
     hub: Hub = request.app.state.hub
-    return Response(hub.metrics.render(), media_type=CONTENT_TYPE)
+    body = hub.metrics.render() + request.app.state.db_metrics.render()
+    return Response(body, media_type=CONTENT_TYPE)
 
 
 async def admin_stats(request: Request) -> Response:
