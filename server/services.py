@@ -18,6 +18,7 @@ from .security import AccessTokens, Passwords
 from .settings import Settings
 from .store.search import Backend
 from .store.timelines import TimelineStore
+from .store.tweets import Reach
 
 if TYPE_CHECKING:
     from .fanout import FanoutWorker
@@ -56,6 +57,8 @@ class Services:
     # fan-out worker (server/fanout.py), started in the lifespan.
     social_cache: RelationCache = field(default_factory=RelationCache)
     fanout: FanoutWorker | None = None
+    # How far back one page of GET /tweets reaches, learned (server/store/tweets.py).
+    public_reach: Reach = field(default_factory=Reach)
 
     async def publish(self, streams: Sequence[str], event: _Event) -> None:
         """Hand an event to the realtime hub (if one is wired) for the given streams."""

@@ -54,10 +54,10 @@ async def create_tweet(request: Request) -> Response:
 async def list_tweets(request: Request) -> Response:
     _check_sort(request)
     svc, who = services(request), await accounts.optional_caller(request)
-    items, after = await tweet_store.find_page(
+    items, after = await tweet_store.latest_page(
         svc.db,
-        query={},
         page=page_query(request),
+        reach=svc.public_reach,
         exclude_authors=await social.unseen_authors(svc, who, muted=True),
     )
     return tweet_page(await likes.with_liked_by_me(svc, who, items), after)
