@@ -39,6 +39,7 @@ from .types import (
     Authenticate,
     AuthFailed,
     ForgetHidden,
+    ForgetUsers,
     HiddenAuthors,
     Now,
     PullAuthors,
@@ -47,6 +48,12 @@ from .types import (
 log = logging.getLogger("murmur.realtime")
 
 CONTROL_CHANNEL = "murmur:control"
+
+
+def users_changed_message(user_ids: list[str], counts_only: bool) -> str:
+    """The control message that makes every process forget what it cached of these users
+    (also sent by ``murmur make-admin``, which runs no hub)."""
+    return json.dumps({"op": "users", "users": user_ids, "counts_only": counts_only})
 
 
 @dataclass(frozen=True)
@@ -78,6 +85,7 @@ class Hub:
         pull_authors: PullAuthors | None = None,
         hidden_authors: HiddenAuthors | None = None,
         forget_hidden: ForgetHidden | None = None,
+        forget_users: ForgetUsers | None = None,
         limits: HubLimits | None = None,
         now: Now = time.time,
     ) -> None:
@@ -86,6 +94,7 @@ class Hub:
         self.authenticate = authenticate
         self.auth_cache = auth_cache
         self.pull_authors = pull_authors
+        self.forget_users = forget_users
         self.hidden = None if hidden_authors is None else HiddenSets(hidden_authors, forget_hidden)
         self.limits = limits or HubLimits()
         self.now = now
@@ -151,6 +160,16 @@ class Hub:
         except Exception as exc:
             log.warning("relations broadcast failed (%s); refreshing local sockets only", exc)
             await self._refresh_hidden(user_ids)
+
+    async def users_changed(self, user_ids: list[str], counts_only: bool) -> None:
+        """These users' documents changed: every process forgets what it cached of them."""
+        message = users_changed_message(user_ids, counts_only)
+        try:
+            await self.backend.publish(CONTROL_CHANNEL, message)
+        except Exception as exc:
+            log.warning("user change broadcast failed (%s); forgetting locally only", exc)
+            if self.forget_users is not None:
+                self.forget_users(user_ids, counts_only)
 
     # --- sockets ---
 
@@ -289,6 +308,9 @@ class Hub:
             await self._revoke_local(str(command.get("session_id")))
         elif command.get("op") == "relations":
             await self._refresh_hidden([str(u) for u in command.get("users", [])])
+        elif command.get("op") == "users" and self.forget_users is not None:
+            users = [str(u) for u in command.get("users", [])]
+            self.forget_users(users, bool(command.get("counts_only")))
 
     async def _revoke_local(self, session_id: str) -> None:
         if self.auth_cache is not None:

@@ -27,10 +27,10 @@ from realtime.redis_backend import RedisBackend
 from realtime.stats import Reporter, summary
 
 from . import accounts, social
+from .authcache import Authenticator
 from .errors import Forbidden, Unauthorized
 from .services import Services
 from .settings import Settings
-from .wsauth import SocketAuth
 
 
 def limits(settings: Settings) -> HubLimits:
@@ -51,8 +51,9 @@ def build_hub(svc: Services) -> Hub:
     """The hub for these services: Redis when ``REDIS_URL`` is set, else in-process."""
     settings = svc.settings
 
-    # Connect-time auth with a per-process cache that revocations invalidate (wsauth.py).
-    authenticate = SocketAuth(svc)
+    # Token checks with per-process caches that revocations and user changes invalidate,
+    # for connects and REST requests alike (authcache.py).
+    authenticate = Authenticator(svc)
 
     async def pull_authors(user_id: str) -> list[str]:
         return await social.pull_authors_followed(svc, user_id)
@@ -82,6 +83,7 @@ def build_hub(svc: Services) -> Hub:
         pull_authors=pull_authors,
         hidden_authors=hidden_authors,
         forget_hidden=forget_hidden,
+        forget_users=lambda ids, counts: authenticate.users_changed(ids, counts_only=counts),
         limits=limits(settings),
         now=lambda: svc.clock().timestamp(),
     )
@@ -96,12 +98,26 @@ async def running(app: Any, svc: Services) -> AsyncIterator[Hub]:
     reporter = Reporter(hub, redis)
     reporter.start()
     app.state.hub, app.state.ws_endpoint, app.state.stats = hub, Endpoint(hub), reporter
-    svc.events, svc.on_session_revoked = hub, hub.revoke_session
+    auth: Authenticator = hub.authenticate  # type: ignore[assignment]
+
+    # The process that makes a change forgets it at once (its next request must not see the
+    # old state), then tells every process (itself again, harmlessly).
+    async def session_revoked(session_id: str) -> None:
+        auth.revoked(session_id)
+        await hub.revoke_session(session_id)
+
+    async def users_changed(user_ids: list[str], counts_only: bool) -> None:
+        auth.users_changed(user_ids, counts_only=counts_only)
+        await hub.users_changed(user_ids, counts_only)
+
+    svc.events, svc.auth = hub, auth
+    svc.on_session_revoked, svc.on_users_changed = session_revoked, users_changed
     svc.on_relations_changed = hub.relations_changed
     try:
         yield hub
     finally:
         svc.events = svc.on_session_revoked = svc.on_relations_changed = None
+        svc.auth, svc.on_users_changed = None, None
         await reporter.stop()
         await hub.stop()
 
