@@ -88,3 +88,19 @@ async def test_muted_authors_leave_the_page_full(client, app, make_user, make_tw
                          headers=reader.headers)  # fmt: skip
     assert [t["content"] for t in r.json()["items"]] == ["quiet 0"]
     assert r.json()["next_cursor"] is None
+
+
+async def test_a_warm_signed_in_public_page_is_the_page_and_the_likes(
+    client, app, make_user, make_tweet
+):
+    # Was 4 round trips: the session, the user, the page, the likes (and the block and mute
+    # sets every 30 s). The caller now comes from the auth caches.
+    reader, author = await make_user(), await make_user()
+    for i in range(22):
+        await make_tweet(author, f"tweet {i}")
+    assert (await client.get("/tweets", headers=reader.headers)).status_code == 200
+    await app.state.services.fanout.drain()
+    before = by_collection(app)
+    r = await client.get("/tweets", params={"sort": "latest"}, headers=reader.headers)
+    assert r.status_code == 200 and len(r.json()["items"]) == 20
+    assert moved(before, by_collection(app)) == {"tweets": 1, "likes": 1}
