@@ -94,3 +94,14 @@ def commands_in(metrics_text: str) -> dict[tuple[str, str], float]:
                 key = (sample.labels["command"], sample.labels["collection"])
                 counts[key] = sample.value
     return counts
+
+
+def command_seconds_in(metrics_text: str) -> float:
+    """Seconds spent in database commands so far, read back from a ``/metrics`` page."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    total = 0.0
+    for family in text_string_to_metric_families(metrics_text):
+        if family.name == "murmur_db_command_seconds":
+            total += sum(s.value for s in family.samples if s.name.endswith("_sum"))
+    return total
