@@ -83,14 +83,17 @@ class Authenticator:
 
     async def fresh_counts(self, user: UserRecord) -> UserRecord:
         """``user`` with counters as stored (read again only if they moved since cached)."""
-        cached = self.users.get(user.id, counts=True)
+        return await self.user(user.id) or user
+
+    async def user(self, user_id: str) -> UserRecord | None:
+        """Anyone's record with current counters (a profile): cached, or read and cached."""
+        cached = self.users.get(user_id, counts=True)
         if cached is not None:
             return cached
-        seen = self.users.epoch(user.id)
-        record = await user_store.by_id(self.svc.db, user_id=user.id)
-        if record is None:
-            return user
-        self.users.put(record, seen)
+        seen = self.users.epoch(user_id)
+        record = await user_store.by_id(self.svc.db, user_id=user_id)
+        if record is not None:
+            self.users.put(record, seen)
         return record
 
     # --- invalidation (called by the hub, and locally by the process that made the change) ---

@@ -74,7 +74,9 @@ async def resolve_user(request: Request) -> user_store.UserRecord:
     if raw == "me":
         svc = services(request)
         return await accounts.current_user(svc, await accounts.caller(request))
-    user = await user_store.by_id(services(request).db, user_id=raw)
+    svc = services(request)
+    # From the per-process user cache when it runs (server/authcache.py).
+    user = await (svc.auth.user(raw) if svc.auth else user_store.by_id(svc.db, user_id=raw))
     if user is None:
         raise NotFound("No such user.", code="user_not_found")
     return user

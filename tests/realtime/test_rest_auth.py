@@ -108,3 +108,14 @@ async def test_profile_and_counter_changes_show_on_the_other_process(pair, make_
     # ... showing the counters does.
     me = (await call(b, ann, "GET", "/users/me")).json()
     assert (me["follower_count"], me["tweet_count"]) == (1, 1)
+
+
+async def test_profiles_come_from_the_cache_and_their_counters_stay_current(pair, make_user):
+    a, b = pair
+    star, fan = await make_user(), await make_user()
+    assert (await call(b, fan, "GET", f"/users/{star.id}")).json()["follower_count"] == 0
+    before = by_collection(b.app)
+    assert (await call(b, fan, "GET", f"/users/{star.id}")).status_code == 200
+    assert "users" not in moved(before, by_collection(b.app))
+    assert (await call(a, fan, "POST", f"/users/{star.id}/follow")).status_code == 200
+    assert (await call(b, fan, "GET", f"/users/{star.id}")).json()["follower_count"] == 1
