@@ -3,33 +3,37 @@ to a broadcaster channel of the same name."""
 
 from __future__ import annotations
 
-PER_USER_KINDS = ("home", "notifications")
-PUBLIC_KINDS = ("public", "hashtag", "user", "tweet")
-
 
 def home_stream(user_id: str) -> str:
+    """The channel of a user's home timeline."""
     return f"home:{user_id}"
 
 
 def notifications_stream(user_id: str) -> str:
+    """The channel of a user's notifications."""
     return f"notifications:{user_id}"
 
 
 def public_stream() -> str:
+    """The channel of everyone's new tweets."""
     return "public"
 
 
 def hashtag_stream(tag: str) -> str:
+    """The channel of a hashtag (case-folded, so #Rust and #rust are one)."""
     return f"hashtag:{tag.lower()}"
 
 
 def user_stream(user_id: str) -> str:
+    """The channel of one author's tweets (also what pulled authors' home events use)."""
     return f"user:{user_id}"
 
 
 def tweet_stream(tweet_id: str) -> str:
+    """The channel of one tweet's counters, edits, deletion and replies."""
     return f"tweet:{tweet_id}"
 
 
 def stream_kind(stream: str) -> str:
+    """The kind of a channel or stream name: the part before the first colon."""
     return stream.split(":", 1)[0]

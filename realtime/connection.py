@@ -60,6 +60,7 @@ class Subscription:
         return f"{newest[0]}-{newest[1]}"
 
     def start_at(self, since: str) -> None:
+        """Deliver only events after ``event_id`` (the end of a replay) from now on."""
         position = parse_id(since) or ZERO
         self.last = dict.fromkeys(self.channels, position)
 
@@ -95,6 +96,7 @@ class Connection:
         return self.identity.user_id if self.identity else None
 
     def take_subscribe_token(self) -> bool:
+        """Spend one subscribe from the socket's token bucket; False when it is empty."""
         now = time.monotonic()
         self._tokens = min(self._burst, self._tokens + (now - self._refilled) * self._rate)
         self._refilled = now

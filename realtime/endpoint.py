@@ -157,11 +157,6 @@ class Endpoint:
             await hub.reauthenticate(conn, frame.token)
 
 
-async def _refuse(send: Send, code: str, message: str, close_code: int) -> None:
-    await send({"type": "websocket.send", "text": protocol.error(code, message)})
-    await send({"type": "websocket.close", "code": close_code, "reason": code})
-
-
 def _describe(raw: object, exc: ValidationError) -> str:
     if not isinstance(raw, dict) or "type" not in raw:
         return 'Frames are JSON objects with a "type".'

@@ -30,13 +30,16 @@ class GcFreezer:
         self._last_open = 0.0
 
     def opened(self) -> None:
+        """Count a socket opened (the next tick may freeze)."""
         self.since_freeze += 1
         self._last_open = time.monotonic()
 
     def closed(self) -> None:
+        """Count a socket closed (enough closed frozen sockets trigger an unfreeze)."""
         self.closed_since += 1
 
     def tick(self, open_sockets: int) -> None:
+        """Freeze once connects have settled; unfreeze, collect and refreeze after churn."""
         settled = time.monotonic() - self._last_open >= self.settle_seconds
         if self.closed_since > max(self.min_burst, self.frozen_sockets // 2):
             # Many frozen sockets are gone: let a full collection look at them once.

@@ -23,7 +23,7 @@ from broadcaster._backends.base import BroadcastBackend
 from pydantic import BaseModel
 
 from . import protocol
-from .channels import stream_kind
+from .channels import stream_kind, user_stream
 from .connection import Connection, Subscription
 from .gcfreeze import GcFreezer
 from .hidden import HiddenSets
@@ -111,6 +111,7 @@ class Hub:
     # --- lifecycle ---
 
     async def start(self) -> None:
+        """Connect the backend and start the dispatch, sweep and control-channel tasks."""
         await self.backend.connect()
         await self.backend.subscribe(CONTROL_CHANNEL)
         self._tasks = [
@@ -120,6 +121,7 @@ class Hub:
         ]
 
     async def stop(self) -> None:
+        """Stop the tasks and disconnect; sockets are closed by ``close_all`` first."""
         await self.close_all(protocol.CLOSE_GOING_AWAY, "server shutting down")
         for task in self._tasks:
             task.cancel()
@@ -186,6 +188,7 @@ class Hub:
         return True
 
     async def remove(self, conn: Connection) -> None:
+        """Forget a closed socket: its subscriptions, and channels nobody else here wants."""
         if conn not in self.connections:
             return
         self.connections.discard(conn)
@@ -224,7 +227,7 @@ class Hub:
         if user is not None:
             async with self._reads:
                 if stream == "home" and self.pull_authors is not None:
-                    channels += [f"user:{a}" for a in await self.pull_authors(user)]
+                    channels += [user_stream(a) for a in await self.pull_authors(user)]
                 if self.hidden is not None:
                     conn.hidden = await self.hidden.of(user)
         sub = Subscription(conn, stream, channels, replayable, self._ids.next())
@@ -240,6 +243,7 @@ class Hub:
         # (Public streams keep no log: ``since`` means nothing there and is ignored.)
 
     async def unsubscribe(self, conn: Connection, stream: str) -> None:
+        """End one subscription of ``conn`` and answer with ``unsubscribed`` (or an error)."""
         sub = conn.subscriptions.pop(stream, None)
         if sub is None:
             message = "Not subscribed to this stream."
@@ -343,6 +347,7 @@ class Hub:
             self.gc.tick(len(self.connections))
 
     async def check_expiry(self) -> None:
+        """Pause private streams of sockets whose access token has expired."""
         now = self.now()
         for conn in list(self.connections):
             ident = conn.identity
@@ -354,6 +359,7 @@ class Hub:
             await self.hidden.refresh(list(self.connections), user_ids)
 
     def subscription_counts(self) -> dict[str, int]:
+        """Open subscriptions on this process by stream kind."""
         counts: Counter[str] = Counter()
         for conn in self.connections:
             for stream in conn.subscriptions:
@@ -361,6 +367,7 @@ class Hub:
         return dict(counts)
 
     def stats(self) -> dict[str, Any]:
+        """This process's connections, users, channels and subscriptions (for /admin/stats)."""
         return {
             "connections": len(self.connections),
             "users": len(self.sockets_per_user),

@@ -48,6 +48,7 @@ class Listeners:
                 await asyncio.shield(pending)
 
     async def detach(self, sub: Subscription) -> None:
+        """Stop delivering ``channel`` to ``sub``; True when no local listener is left."""
         for channel in sub.channels:
             listeners = self._channels.get(channel)
             if listeners is None:

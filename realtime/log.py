@@ -46,6 +46,7 @@ class IdClock:
         self._last = (0, 0)
 
     def next(self) -> str:
+        """A new id greater than every id this clock gave before (``<ms>-<seq>``)."""
         ms = time.time_ns() // 1_000_000
         last_ms, last_seq = self._last
         self._last = (ms, 0) if ms > last_ms else (last_ms, last_seq + 1)
@@ -65,6 +66,7 @@ class MemoryLog:
         self._epoch = parse_id(self._ids.next()) or (0, 0)
 
     async def append(self, entries: list[tuple[str, str]]) -> list[str]:
+        """Append (stream, body) entries; returns their ids, in order."""
         ids = []
         for stream, body in entries:
             event_id = self._ids.next()
@@ -76,6 +78,7 @@ class MemoryLog:
         return ids
 
     async def read_after(self, stream: str, since: str, limit: int) -> list[tuple[str, str]] | None:
+        """Entries after ``since`` (at most ``limit``), or None when some may be gone."""
         position = parse_id(since)
         if position is None or position < self._epoch:
             return None
@@ -131,9 +134,11 @@ class RedisLog:
 
     @staticmethod
     def key(stream: str) -> str:
+        """The Redis Stream key of a stream's log."""
         return f"murmur:log:{stream}"
 
     async def append(self, entries: list[tuple[str, str]]) -> list[str]:
+        """Append (stream, body) entries with ids from the shared clock, in one round trip."""
         keys = [self.LAST_KEY, self.EPOCH_KEY, *(self.key(s) for s, _ in entries)]
         ids = await self._append(keys=keys, args=[self._max, *(body for _, body in entries)])
         return [str(i) for i in ids]
@@ -144,6 +149,7 @@ class RedisLog:
         return parse_id(await self._redis.get(self.EPOCH_KEY) or "") or (0, 0)
 
     async def read_after(self, stream: str, since: str, limit: int) -> list[tuple[str, str]] | None:
+        """Entries after ``since`` (at most ``limit``), or None when some may be gone."""
         position = parse_id(since)
         if position is None:
             return None

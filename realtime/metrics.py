@@ -52,4 +52,5 @@ class HubMetrics:
         )
 
     def render(self) -> bytes:
+        """The metrics in Prometheus' text format."""
         return generate_latest(self.registry)

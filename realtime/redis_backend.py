@@ -68,6 +68,7 @@ class RedisBackend(BroadcastBackend):
         return self._connected.is_set()
 
     async def connect(self) -> None:
+        """Open the publisher and the subscriber connection (reconnects on its own)."""
         self._listener = asyncio.create_task(self._listen(), name="murmur-redis-listener")
         # Wait for the first connection, but do not fail start-up if Redis is late: the
         # listener keeps trying, and sockets are served locally meanwhile.
@@ -75,6 +76,7 @@ class RedisBackend(BroadcastBackend):
             await asyncio.wait_for(self._connected.wait(), timeout=5)
 
     async def disconnect(self) -> None:
+        """Close both connections and stop reconnecting."""
         if self._listener is not None:
             self._listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -104,12 +106,14 @@ class RedisBackend(BroadcastBackend):
                 waiting.remove(confirmed)
 
     async def unsubscribe(self, channel: str) -> None:
+        """Stop receiving ``channel``."""
         self._channels.discard(channel)
         if self._connected.is_set():
             with contextlib.suppress(RedisError, OSError):
                 await self._pubsub.unsubscribe(channel)
 
     async def publish(self, channel: str, message: Any) -> None:
+        """Publish ``message`` on ``channel`` (raises while Redis is away)."""
         await self.publisher.publish(channel, message)
 
     async def publish_many(self, messages: Iterable[tuple[str, str]]) -> None:
@@ -120,6 +124,7 @@ class RedisBackend(BroadcastBackend):
         await pipe.execute()
 
     async def next_published(self) -> Event:
+        """The next message from any subscribed channel (or a gap report)."""
         return await self._queue.get()
 
     async def _listen(self) -> None:

@@ -49,6 +49,7 @@ class Sender:
 
     @property
     def behind(self) -> bool:
+        """Whether the socket is behind (frames wait in its bounded backlog)."""
         return self._backlog is not None
 
     def push(self, frame: str, resync_frames: Callable[[], Iterable[str]]) -> None:
@@ -101,13 +102,17 @@ class Sender:
 
     async def send_now(self, frame: str) -> None:
         """Send a control frame (error, pong, subscribed) in order with queued events."""
+        if self.closed:
+            return
         if self._backlog is not None:
             self._backlog.append(frame)
             return
         await self._send({"type": "websocket.send", "text": frame})
 
     def cancel(self) -> None:
+        """Stop sending for good (the socket is closing); whatever is queued is dropped."""
         self.closed = True
+        self._backlog = None  # a drain task cancelled before it ran never reaches its finally
         if self._task is not None:
             self._task.cancel()
 

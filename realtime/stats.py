@@ -39,9 +39,11 @@ class Reporter:
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
+        """Report this process into Redis every ``interval`` seconds."""
         self._task = asyncio.create_task(self._run(), name="murmur-stats-reporter")
 
     async def stop(self) -> None:
+        """Stop reporting and remove this process's entry."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -51,6 +53,7 @@ class Reporter:
                 await self.redis.delete(KEY_PREFIX + self.process_id)
 
     def snapshot(self) -> dict[str, Any]:
+        """This process's figures now, with events/s over the last second or more."""
         now, delivered = time.monotonic(), self.hub.listeners.delivered
         then, before = self._last
         if now - then >= 1.0:
@@ -85,6 +88,7 @@ class Reporter:
 
 
 async def read_cluster(redis: Any) -> list[dict[str, Any]]:
+    """Every live process's last report, read from Redis."""
     keys = [k async for k in redis.scan_iter(match=KEY_PREFIX + "*", count=500)]
     values = await redis.mget(keys) if keys else []
     return sorted((json.loads(v) for v in values if v), key=lambda p: p["process"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from . import protocol
 from .channels import (
@@ -16,6 +17,33 @@ from .channels import (
 
 _ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _TAG = re.compile(r"\w{1,100}")
+
+
+@dataclass(frozen=True)
+class StreamKind:
+    """A kind of stream as clients see it (documented in ``/asyncapi.json``)."""
+
+    name: str  # as a client writes it, with <placeholders>
+    pattern: str  # a regular expression every such stream name matches
+    signed_in: bool  # needs a socket with a valid token
+    resumable: bool  # events carry ids that ``since`` resumes from
+    description: str
+
+
+STREAM_KINDS = (
+    StreamKind("home", "^home$", True, True, "Your home timeline: tweets of people you follow."),
+    StreamKind("notifications", "^notifications$", True, True, "Your notifications."),
+    StreamKind("public", "^public$", False, False, "Everyone's new tweets."),
+    StreamKind("hashtag:<tag>", f"^hashtag:{_TAG.pattern}$", False, False, "New tweets with #tag."),
+    StreamKind("user:<user_id>", f"^user:{_ID.pattern}$", False, True, "One profile's tweets."),
+    StreamKind(
+        "tweet:<tweet_id>",
+        f"^tweet:{_ID.pattern}$",
+        False,
+        False,
+        "One tweet's live like and reply counts, edits, deletion and new replies.",
+    ),
+)
 
 
 class StreamError(Exception):

@@ -6,7 +6,7 @@
 
 Users get power-law follower counts (a few stars, a long tail), one star far above the rest;
 tweets carry hashtags and mentions, and people like and reply to each other. The network is
-written in bulk by ``server/demo.py`` through Murmur's own store functions and analyzer, so
+written in bulk by ``scripts/demo_network.py`` through Murmur's own store functions and analyzer, so
 counters, stored timelines, notifications, search and trending are what the request path
 would have made. Every account's password is ``murmur-demo``.
 
@@ -26,7 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from server import demo  # noqa: E402
+import demo_network as demo  # noqa: E402  (beside this script)
+
 from server.app import create_app  # noqa: E402
 from server.embedded import EmbeddedMongo  # noqa: E402
 from server.services import Services  # noqa: E402

@@ -23,6 +23,18 @@ class Param:
     location: str = "query"
 
 
+# Parameters many routes share.
+TWEET_ID = Param("tweet_id", location="path", required=True)
+USER_ID = Param("user_id", location="path", required=True)
+LIMIT = Param("limit", "1–100, default 20", type="integer")
+CURSOR = Param("cursor", "opaque; from next_cursor of the previous page (or the Link header)")
+PAGING = (
+    LIMIT,
+    CURSOR,
+    Param("page", "1-based page number (when no cursor is given)", type="integer"),
+)
+
+
 @dataclass(frozen=True)
 class Spec:
     summary: str
@@ -34,6 +46,7 @@ class Spec:
     auth: bool = False
     params: tuple[Param, ...] = ()
     errors: tuple[int, ...] = ()
+    etag: bool = False  # answers with an ETag and honours If-None-Match (304)
 
 
 class ApiRoute(Route):

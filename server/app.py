@@ -12,14 +12,16 @@ from starlette.middleware import Middleware
 from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
-from . import fanout, live, openapi
+from . import asyncapi, fanout, live, openapi
 from .db import Database, connect, ensure_indexes
 from .dbmetrics import CommandMetrics
 from .errors import exception_handlers
 from .headers import SecurityHeaders
 from .mail import Mailer
 from .ratelimit import RateLimits
+from .requestid import RequestId
 from .routes import auth, meta, notifications, social, timeline, tweets, users
 from .routes import moderation as moderation_routes
 from .routes import oauth as oauth_routes
@@ -34,6 +36,7 @@ from .webclient import ClientPages
 
 log = logging.getLogger("murmur")
 
+VERSION = "0.1.0"
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
 
@@ -51,6 +54,7 @@ def api_routes() -> list[BaseRoute]:
         *timeline.router.routes,  # /tweets/following before /tweets/{tweet_id}
         *tweets.router.routes,
         *notifications.router.routes,
+        *live.router.routes,  # /metrics, /admin/stats
     ]
 
 
@@ -81,11 +85,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> S
             await client.close()
 
     routes = api_routes()
-    app = Starlette(
+    app = _App(
         routes=[
             *routes,
             *live.routes(),
             Route("/openapi.json", meta.openapi_json, methods=["GET"]),
+            Route("/asyncapi.json", meta.asyncapi_json, methods=["GET"]),
             Route("/docs", meta.docs, methods=["GET"]),
             Mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static"),
             Route("/", _web_index, methods=["GET"]),
@@ -95,8 +100,15 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> S
         middleware=[Middleware(SecurityHeaders), Middleware(ClientPages)],
         lifespan=lifespan,
     )
-    app.state.openapi = openapi.build(routes, "Murmur", "0.1.0")
+    app.state.openapi = openapi.build(routes, "Murmur", VERSION)
+    app.state.asyncapi = asyncapi.build(settings.public_base_url, VERSION)
     return app
+
+
+class _App(Starlette):
+    def build_middleware_stack(self) -> ASGIApp:
+        # Outside Starlette's error middleware, so a 500 (and its log line) has the id too.
+        return RequestId(super().build_middleware_stack())
 
 
 async def _open_services(settings: Settings, db: Database, clock: Clock) -> Services:

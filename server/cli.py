@@ -10,7 +10,7 @@ import signal
 import sys
 
 from .embedded import EmbeddedMongo
-from .logredact import RedactTokens, uvicorn_log_config
+from .logredact import configure_root_logging, uvicorn_log_config
 from .settings import Settings
 
 
@@ -111,11 +111,7 @@ def stats(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(RedactTokens())
+    configure_root_logging()
     parser = argparse.ArgumentParser(
         prog="murmur", description="Murmur, a real-time social network."
     )

@@ -37,12 +37,14 @@ async def _unindex(svc: Services, tweet: Tweet) -> None:
 
 
 async def tweet_created(svc: Services, tweet: Tweet) -> None:
+    """Index a new tweet for search and count its tags and mentions in trending."""
     await _index(svc, tweet)
     await trending.tweet_counted(svc, tweet, +1)
     await spam.screen(svc, tweet)
 
 
 async def tweet_edited(svc: Services, before: Tweet, after: Tweet) -> None:
+    """Re-index an edited tweet and move trending counts from old to new tags."""
     await _index(svc, after)
     if before.tags != after.tags:
         await trending.tweet_retagged(svc, before, after)

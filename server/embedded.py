@@ -17,12 +17,14 @@ log = logging.getLogger("murmur.embedded")
 
 
 def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
 def secantusd_command() -> str:
+    """The ``secantusd-py`` beside this Python, else the one on PATH."""
     here = Path(sys.executable).parent / "secantusd-py"
     return str(here) if here.exists() else (shutil.which("secantusd-py") or "secantusd-py")
 
@@ -40,6 +42,7 @@ class EmbeddedMongo:
         return f"mongodb://127.0.0.1:{self.port}/?directConnection=true"
 
     def start(self, timeout: float = 30.0) -> str:
+        """Start the server and wait until it answers; returns its URL."""
         if self.storage != ":memory:":
             Path(self.storage).mkdir(parents=True, exist_ok=True)
         cmd = [secantusd_command(), "--host", "127.0.0.1", "--port", str(self.port)]
@@ -61,6 +64,7 @@ class EmbeddedMongo:
         raise RuntimeError("secantusd-py did not become ready in time")
 
     def stop(self) -> None:
+        """Stop the server (SIGTERM, then SIGKILL after a grace period)."""
         if self.process and self.process.poll() is None:
             self.process.terminate()
             try:

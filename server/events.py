@@ -6,7 +6,7 @@ The tweet an event carries is the same ``Tweet`` model a REST call returns.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Literal, Protocol
+from typing import Annotated, Literal, Protocol, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -62,6 +62,19 @@ Event = Annotated[
     TweetCreated | TweetUpdated | TweetDeleted | TweetCounts | ReplyCreated | NotificationCreated,
     Field(discriminator="event"),
 ]
+
+
+def event_models() -> tuple[type[_Event], ...]:
+    """Every kind of event, in the union's order: the one list of event names.
+
+    ``realtime.protocol.EventName`` must name the same events (a test proves it).
+    """
+    return get_args(get_args(Event)[0])
+
+
+def event_name(model: type[_Event]) -> str:
+    """The ``event`` name an event model carries (``tweet.created``...)."""
+    return str(model.model_fields["event"].default)
 
 
 class Publisher(Protocol):

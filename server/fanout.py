@@ -60,9 +60,11 @@ class FanoutWorker:
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
+        """Start claiming and running jobs in the background."""
         self._task = asyncio.create_task(self._loop(), name="murmur-fanout")
 
     async def stop(self) -> None:
+        """Stop after the job in progress (an unfinished job is taken over later)."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -70,6 +72,7 @@ class FanoutWorker:
             self._task = None
 
     def poke(self) -> None:
+        """Wake the worker now (a job was just enqueued) instead of at its next poll."""
         self._wake.set()
 
     async def drain(self) -> None:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 from bson import ObjectId
 from bson.errors import InvalidId
@@ -16,21 +19,92 @@ from starlette.responses import Response
 
 from .errors import (
     BadRequest,
-    NotFound,
     PayloadTooLarge,
+    PreconditionFailed,
     Unprocessable,
     UnsupportedMediaType,
 )
+from .models import Page
 
 M = TypeVar("M", bound=BaseModel)
 
 
-def json_response(body: BaseModel | dict[str, Any], status: int = 200) -> Response:
+def json_response(
+    body: BaseModel | dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    """A model (or dict) as an ``application/json`` response."""
     if isinstance(body, BaseModel):
         data = body.model_dump_json().encode()
     else:
         data = json.dumps(body).encode()
-    return Response(data, status_code=status, media_type="application/json")
+    return Response(data, status_code=status, media_type="application/json", headers=headers)
+
+
+# --- conditional requests (RFC 9110 §13) ---
+
+
+def etag_of(body: BaseModel) -> str:
+    """A strong entity tag: a digest of exactly the JSON a client would receive."""
+    return '"' + hashlib.blake2b(body.model_dump_json().encode(), digest_size=12).hexdigest() + '"'
+
+
+def _tags(header: str) -> list[str]:
+    return [tag.strip() for tag in header.split(",") if tag.strip()]
+
+
+def cached_json(request: Request, body: BaseModel) -> Response:
+    """``body`` with an ``ETag``; ``304 Not Modified`` when ``If-None-Match`` already has it.
+
+    What a tweet or profile looks like depends on who asks (``liked_by_me``, private fields),
+    so shared caches must not reuse it (``private``) and clients revalidate (``no-cache``).
+    """
+    tag = etag_of(body)
+    headers = {"ETag": tag, "Cache-Control": "private, no-cache", "Vary": "Authorization"}
+    wanted = request.headers.get("if-none-match")
+    if wanted is not None:
+        # Weak comparison: W/"x" matches "x".
+        if any(t == "*" or t.removeprefix("W/") == tag for t in _tags(wanted)):
+            return Response(status_code=304, headers=headers)
+    return json_response(body, headers=headers)
+
+
+def check_if_match(request: Request, current: BaseModel) -> None:
+    """412 when the request carries ``If-Match`` and the resource is no longer that version.
+
+    Strong comparison (a weak tag never matches), as RFC 9110 asks for state-changing requests.
+    """
+    wanted = request.headers.get("if-match")
+    if wanted is None:
+        return
+    tag = etag_of(current)
+    if not any(t == "*" or t == tag for t in _tags(wanted)):
+        raise PreconditionFailed(
+            "The resource changed since you read it; fetch it again and retry.",
+            details=[{"header": "If-Match", "current_etag": tag}],
+            headers={"ETag": tag},
+        )
+
+
+# --- pages ---
+
+
+def page_response(
+    request: Request, items: Sequence[BaseModel], after: ObjectId | str | None
+) -> Response:
+    """A page: ``{"items", "next_cursor"}`` plus an RFC 8288 ``Link: <…>; rel="next"`` header.
+
+    ``after`` is the last id shown (encoded into the cursor here), an already encoded cursor,
+    or None on the last page.
+    """
+    cursor = encode_cursor(after) if isinstance(after, ObjectId) else after
+    headers = None
+    if cursor is not None:
+        kept = [
+            (k, v) for k, v in request.query_params.multi_items() if k not in ("cursor", "page")
+        ]
+        url = request.url.replace(query=urlencode([*kept, ("cursor", cursor)]))
+        headers = {"Link": f'<{url}>; rel="next"'}
+    return json_response(Page[Any](items=list(items), next_cursor=cursor), headers=headers)
 
 
 def _validation_details(exc: ValidationError) -> list[dict[str, Any]]:
@@ -80,15 +154,8 @@ def validate(model: type[M], data: Any) -> M:
         raise Unprocessable("The request is not valid.", details=_validation_details(exc)) from exc
 
 
-def object_id(value: str, what: str = "resource") -> ObjectId:
-    """Parse a path id; a malformed id is simply a thing that does not exist (404)."""
-    try:
-        return ObjectId(value)
-    except (InvalidId, TypeError) as exc:
-        raise NotFound(f"No such {what}.") from exc
-
-
 def query_int(request: Request, name: str, default: int, lo: int, hi: int) -> int:
+    """An integer query parameter within [lo, hi]; 422 otherwise."""
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
@@ -101,7 +168,14 @@ def query_int(request: Request, name: str, default: int, lo: int, hi: int) -> in
     return value
 
 
+def latest_only(request: Request) -> None:
+    """Lists that only sort newest first still accept ``sort=latest`` (422 for anything else)."""
+    if request.query_params.get("sort", "latest") != "latest":
+        raise Unprocessable("sort must be 'latest'.", details=[{"field": "sort"}])
+
+
 def query_bool(request: Request, name: str) -> bool:
+    """A boolean query parameter (true/false, 1/0, yes/no); 422 otherwise."""
     raw = (request.query_params.get(name) or "").lower()
     if raw in ("", "0", "false", "no"):
         return False
@@ -120,10 +194,12 @@ class PageQuery:
 
 
 def encode_cursor(last_id: ObjectId) -> str:
+    """The opaque cursor for continuing after ``last_id``."""
     return base64.urlsafe_b64encode(last_id.binary).decode().rstrip("=")
 
 
 def page_query(request: Request, default_limit: int = 20) -> PageQuery:
+    """``limit`` plus ``cursor`` or ``page`` from the query string (400 for a bad cursor)."""
     limit = query_int(request, "limit", default_limit, 1, 100)
     cursor = request.query_params.get("cursor")
     if cursor:

@@ -13,6 +13,7 @@ from .store import tweets as tweet_store
 
 
 async def like(svc: Services, caller: Caller, tweet_id: str) -> Tweet:
+    """Like a tweet once (idempotent): the counter, a notification and live counts move once."""
     tweet = await tweets.get(svc, tweet_id)
     if await blocked_between(svc, caller.id, tweet.user_id):
         raise Forbidden("You cannot like this tweet.", code="blocked")
@@ -35,6 +36,7 @@ async def like(svc: Services, caller: Caller, tweet_id: str) -> Tweet:
 
 
 async def unlike(svc: Services, caller: Caller, tweet_id: str) -> Tweet:
+    """Take a like back (idempotent): the counter moves only if a like was removed."""
     tweet = await tweets.get(svc, tweet_id)
     if await like_store.remove(svc.db, tweet_id=tweet.tweet_id, user_id=caller.id):
         updated = await tweet_store.add_to_counter(

@@ -15,8 +15,8 @@ from typing import Any
 import uvicorn
 from broadcaster._backends.memory import MemoryBackend
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.responses import Response
+from starlette.routing import BaseRoute, WebSocketRoute
 
 from realtime.endpoint import Endpoint
 from realtime.hub import Hub, HubLimits
@@ -27,8 +27,11 @@ from realtime.redis_backend import RedisBackend
 from realtime.stats import Reporter, summary
 
 from . import accounts, social
+from .api import Router
 from .authcache import Authenticator
 from .errors import Forbidden, Unauthorized
+from .http import json_response
+from .models import AdminStats
 from .services import Services
 from .settings import Settings
 
@@ -128,21 +131,36 @@ class _WebSocketApp:
         await scope["app"].state.ws_endpoint(scope, receive, send)
 
 
+router = Router("operators")
+
+
+@router.get(
+    "/metrics",
+    "Prometheus metrics of this process (text exposition format; keep it behind the network)",
+)
 async def metrics(request: Request) -> Response:
     hub: Hub = request.app.state.hub
     body = hub.metrics.render() + request.app.state.db_metrics.render()
     return Response(body, media_type=CONTENT_TYPE)
 
 
+@router.get(
+    "/admin/stats",
+    "Live connections of this process and of every process (an admin, or ADMIN_TOKEN)",
+    response=AdminStats,
+    auth=True,
+    errors=(403,),
+)
 async def admin_stats(request: Request) -> Response:
     """This process and the whole cluster: connections, subscriptions, events per second."""
     svc: Services = request.app.state.services
     await _require_admin(svc, accounts.bearer_token(request))
     reporter: Reporter = request.app.state.stats
     processes = await reporter.cluster()
-    return JSONResponse(
+    stats = AdminStats.model_validate(
         {"process": reporter.snapshot(), "cluster": summary(processes), "processes": processes}
     )
+    return json_response(stats)
 
 
 async def _require_admin(svc: Services, token: str | None) -> None:
@@ -183,8 +201,5 @@ def run(app: Any, settings: Settings, **uvicorn_options: Any) -> None:
 
 
 def routes() -> list[BaseRoute]:
-    return [
-        WebSocketRoute("/ws", _WebSocketApp()),
-        Route("/metrics", metrics, methods=["GET"]),
-        Route("/admin/stats", admin_stats, methods=["GET"]),
-    ]
+    """``/ws`` (described by ``/asyncapi.json``); the operator routes are in ``router``."""
+    return [WebSocketRoute("/ws", _WebSocketApp())]

@@ -8,6 +8,10 @@ from typing import Annotated, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, PlainSerializer
 
+# Shared literal types: one definition each.
+Role = Literal["user", "moderator", "admin"]
+NotificationKind = Literal["follow", "like", "reply", "mention"]
+
 USER_NAME_RE = re.compile(r"^[A-Za-z0-9_]{3,30}$")
 
 
@@ -59,7 +63,7 @@ class PublicUser(BaseModel):
     follower_count: int = 0
     following_count: int = 0
     tweet_count: int = 0
-    role: Literal["user", "moderator", "admin"] = "user"
+    role: Role = "user"
     suspended: bool = False
 
 
@@ -181,7 +185,7 @@ class Relationship(BaseModel):
 
 class Notification(BaseModel):
     notification_id: str
-    kind: Literal["follow", "like", "reply", "mention"]
+    kind: NotificationKind
     actor_id: str
     actor_name: str
     tweet_id: str | None = None
@@ -195,3 +199,37 @@ class MarkRead(Strict):
 
 class UnreadCount(BaseModel):
     unread_count: int
+
+
+# --- operators ---
+
+
+class ProcessStats(BaseModel):
+    """One app process's live connections, as it last reported them."""
+
+    model_config = ConfigDict(extra="allow")
+
+    process: str
+    connections: int
+    users: int
+    channels: int
+    subscriptions: dict[str, int] = Field(description="open subscriptions by stream kind")
+    events_per_second: float = Field(description="events delivered to sockets per second")
+
+
+class ClusterSummary(BaseModel):
+    """Totals over every live process."""
+
+    processes: int
+    connections: int
+    users: int
+    subscriptions: dict[str, int]
+    events_per_second: float
+
+
+class AdminStats(BaseModel):
+    """``GET /admin/stats``: this process, the cluster's totals, and every live process."""
+
+    process: ProcessStats
+    cluster: ClusterSummary
+    processes: list[ProcessStats]

@@ -14,14 +14,15 @@ from . import discovery, timeline
 from .accounts import Caller
 from .errors import Forbidden, NotFound, Unprocessable
 from .http import PageQuery
-from .models import Tweet
+from .ids import parse_id, tweet_oid
+from .models import Role, Tweet
 from .services import Services
 from .store import reports as report_store
 from .store import sessions as session_store
 from .store import tweets as tweet_store
 from .store import users as user_store
 from .store.reports import Report, Status
-from .store.users import Role, UserRecord
+from .store.users import UserRecord
 
 log = logging.getLogger("murmur.moderation")
 
@@ -36,7 +37,7 @@ def require(caller: Caller, role: Role) -> None:
 
 async def report(svc: Services, caller: Caller, tweet_id: str, reason: str) -> Report:
     """File a report on a visible tweet; 409 on a second report by the same user."""
-    tweet = await tweet_store.get(svc.db, tweet_id=_oid(tweet_id))
+    tweet = await tweet_store.get(svc.db, tweet_id=tweet_oid(tweet_id))
     if tweet is None:
         raise NotFound("No such tweet.", code="tweet_not_found")
     return await report_store.file(
@@ -58,11 +59,13 @@ async def queue(
 
 
 async def dismiss(svc: Services, caller: Caller, report_id: str) -> Report:
+    """Close an open report without action (moderators)."""
     require(caller, "moderator")
-    if not ObjectId.is_valid(report_id):
-        raise NotFound("No such open report.", code="report_not_found")
     done = await report_store.dismiss(
-        svc.db, report_id=ObjectId(report_id), by=caller.id, now=svc.clock()
+        svc.db,
+        report_id=parse_id(report_id, "open report", code="report_not_found"),
+        by=caller.id,
+        now=svc.clock(),
     )
     if done is None:
         raise NotFound("No such open report.", code="report_not_found")
@@ -72,7 +75,7 @@ async def dismiss(svc: Services, caller: Caller, report_id: str) -> Report:
 async def hide(svc: Services, caller: Caller, tweet_id: str) -> Tweet:
     """Hide a tweet everywhere (timelines, search, trending, live streams). Idempotent."""
     require(caller, "moderator")
-    oid = _oid(tweet_id)
+    oid = tweet_oid(tweet_id)
     tweet = await tweet_store.set_hidden(
         svc.db, tweet_id=oid, hidden=True, by=caller.id, now=svc.clock()
     )
@@ -91,7 +94,7 @@ async def hide(svc: Services, caller: Caller, tweet_id: str) -> Tweet:
 async def restore(svc: Services, caller: Caller, tweet_id: str) -> Tweet:
     """Make a hidden tweet visible again. Idempotent."""
     require(caller, "moderator")
-    oid = _oid(tweet_id)
+    oid = tweet_oid(tweet_id)
     tweet = await tweet_store.set_hidden(
         svc.db, tweet_id=oid, hidden=False, by=caller.id, now=svc.clock()
     )
@@ -117,6 +120,7 @@ async def suspend(svc: Services, caller: Caller, user_id: str) -> UserRecord:
 
 
 async def unsuspend(svc: Services, caller: Caller, user_id: str) -> UserRecord:
+    """Let a suspended account sign in again (moderators)."""
     target = await _target(svc, caller, user_id, "unsuspend")
     await user_store.set_suspended(svc.db, user_id=target.id, suspended=False)
     await svc.users_changed([target.id])
@@ -157,9 +161,3 @@ async def _existing(svc: Services, oid: ObjectId) -> Tweet:
     if tweet is None:
         raise NotFound("No such tweet.", code="tweet_not_found")
     return tweet
-
-
-def _oid(tweet_id: str) -> ObjectId:
-    if not ObjectId.is_valid(tweet_id):
-        raise NotFound("No such tweet.", code="tweet_not_found")
-    return ObjectId(tweet_id)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Literal
 
 from bson import ObjectId
 
@@ -11,13 +10,12 @@ from realtime.channels import notifications_stream
 
 from . import social
 from .events import NotificationCreated
-from .http import PageQuery, object_id
-from .models import Notification
+from .http import PageQuery
+from .ids import parse_id
+from .models import Notification, NotificationKind
 from .services import Services
 from .store import notifications as store
 from .store.users import UserRecord
-
-Kind = Literal["follow", "like", "reply", "mention"]
 
 # A like, unlike and like again (or follow, unfollow, follow) inside this window notifies once.
 DEDUPE_WINDOW = timedelta(minutes=1)
@@ -27,7 +25,7 @@ async def notify(
     svc: Services,
     *,
     recipient: str,
-    kind: Kind,
+    kind: NotificationKind,
     actor: UserRecord,
     tweet_id: str | None = None,
 ) -> Notification | None:
@@ -69,11 +67,13 @@ async def page(
 
 
 async def mark_read(svc: Services, recipient: str, up_to_id: str) -> int:
+    """Mark the caller's notifications read, all or up to one id."""
     return await store.mark_read(
-        svc.db, recipient=recipient, up_to=object_id(up_to_id, "notification")
+        svc.db, recipient=recipient, up_to=parse_id(up_to_id, "notification", code="not_found")
     )
 
 
 async def unread_count(svc: Services, recipient: str) -> int:
+    """How many of the caller's notifications are unread (blocked actors left out)."""
     blocked = await social.blocked_authors(svc, recipient)
     return await store.unread_count(svc.db, recipient=recipient, exclude_actors=blocked)

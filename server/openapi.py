@@ -32,6 +32,7 @@ _REASONS = {
     403: "Not allowed",
     404: "Not found",
     409: "Conflict",
+    412: "The resource changed since you read it (If-Match)",
     413: "Body too large",
     415: "Body must be JSON",
     422: "Invalid input",
@@ -85,6 +86,18 @@ def build(routes: list[BaseRoute], title: str, version: str) -> dict[str, Any]:
         if spec.response is not None:
             ok["content"] = {"application/json": {"schema": _ref(spec.response)}}
         responses: dict[str, Any] = {str(spec.status): ok}
+        if spec.etag:
+            ok["headers"] = {"ETag": {"schema": {"type": "string"}}}
+            op["parameters"].append(
+                {
+                    "name": "If-None-Match",
+                    "in": "header",
+                    "required": False,
+                    "description": "an ETag you hold: 304 while it is still current",
+                    "schema": {"type": "string"},
+                }
+            )
+            responses["304"] = {"description": "Not modified: your copy is current"}
         error_codes = set(spec.errors) | ({401} if spec.auth else set())
         if spec.body is not None:
             error_codes |= {400, 413, 415, 422}
@@ -100,7 +113,15 @@ def build(routes: list[BaseRoute], title: str, version: str) -> dict[str, Any]:
 
     return {
         "openapi": "3.1.0",
-        "info": {"title": title, "version": version},
+        "info": {
+            "title": title,
+            "version": version,
+            "description": (
+                "Every error is {error: {code, message, details}}. Lists are pages with "
+                "next_cursor and a Link: rel=next header. Live updates come over the WebSocket "
+                "at /ws, described by the AsyncAPI document at /asyncapi.json."
+            ),
+        },
         "paths": paths,
         "components": {
             "schemas": schemas,

@@ -20,6 +20,7 @@ class RelationCache:
         self._entries: OrderedDict[str, tuple[float, frozenset[str]]] = OrderedDict()
 
     def get(self, key: str) -> frozenset[str] | None:
+        """The cached value, or None when missing or older than the TTL."""
         hit = self._entries.get(key)
         if hit is None or hit[0] < time.monotonic():
             return None
@@ -27,14 +28,17 @@ class RelationCache:
         return hit[1]
 
     def put(self, key: str, value: frozenset[str]) -> None:
+        """Cache ``value`` under ``key`` (the oldest entries go when full)."""
         self._entries[key] = (time.monotonic() + self.ttl, value)
         self._entries.move_to_end(key)
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
 
     def invalidate(self, *keys: str) -> None:
+        """Drop these keys now (a block or mute changed)."""
         for key in keys:
             self._entries.pop(key, None)
 
     def clear(self) -> None:
+        """Drop everything (after a Redis gap a change may have been missed)."""
         self._entries.clear()

@@ -58,6 +58,7 @@ async def unseen_authors(svc: Services, caller: Caller | None, *, muted: bool) -
 
 
 async def follow(svc: Services, caller: Caller, user_id: str) -> Relationship:
+    """Follow (idempotent): the edge, both counters, a notification and a back-fill, once."""
     user = await target_user(svc, caller, user_id, "follow")
     if await blocked_between(svc, caller.id, user.id):
         raise Forbidden("You cannot follow this user.", code="blocked")
@@ -73,6 +74,7 @@ async def follow(svc: Services, caller: Caller, user_id: str) -> Relationship:
 
 
 async def unfollow(svc: Services, caller: Caller, user_id: str) -> Relationship:
+    """Unfollow (idempotent): the edge and counters go, the followee leaves the timeline."""
     user = await target_user(svc, caller, user_id, "follow")
     await _drop_edge(svc, caller.id, user.id)
     return await relationship(svc, caller.id, user.id)

@@ -33,14 +33,17 @@ Rule = Callable[[Services, Tweet], Awaitable[bool]]
 
 
 async def link_flood(svc: Services, tweet: Tweet) -> bool:
+    """Too many links for one tweet."""
     return len(_LINK_RE.findall(tweet.content)) > MAX_LINKS
 
 
 async def mention_storm(svc: Services, tweet: Tweet) -> bool:
+    """Too many mentions for one tweet."""
     return len(tweet.mentions) > MAX_MENTIONS
 
 
 async def repeated_post(svc: Services, tweet: Tweet) -> bool:
+    """The author posted the same text several times within the window."""
     earlier = await tweet_store.count_identical(
         svc.db,
         user_id=tweet.user_id,

@@ -48,6 +48,7 @@ async def tweet_created(svc: Services, tweet: Tweet) -> None:
 
 
 async def tweet_updated(svc: Services, tweet: Tweet) -> None:
+    """Announce an edit to the author's streams and enqueue it for followers' home streams."""
     await fanout.enqueue(svc, "updated", tweet_id=tweet.tweet_id, author=tweet.user_id)
     streams = [home_stream(tweet.user_id), tweet_stream(tweet.tweet_id), *_public_streams(tweet)]
     await svc.publish(streams, TweetUpdated(data=tweet))

@@ -16,6 +16,7 @@ from .store.users import UserRecord
 
 
 async def created(svc: Services, author: UserRecord, tweet: Tweet) -> None:
+    """What follows a new tweet: live events, the fan-out job, mention notifications."""
     await timeline.tweet_created(svc, tweet)
     for name in dict.fromkeys(tweet.mentions):
         user = await user_store.by_name(svc.db, user_name=name)
@@ -26,10 +27,12 @@ async def created(svc: Services, author: UserRecord, tweet: Tweet) -> None:
 
 
 async def updated(svc: Services, tweet: Tweet) -> None:
+    """What follows an edit: live events and the fan-out of the update."""
     await timeline.tweet_updated(svc, tweet)
 
 
 async def deleted(svc: Services, tweet: Tweet) -> None:
+    """What follows a delete: live events, timeline removal, its likes, the parent's count."""
     await timeline.tweet_deleted(svc, tweet)
     await like_store.remove_for_tweet(svc.db, tweet_id=tweet.tweet_id)
     if tweet.in_reply_to:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from bson import ObjectId
-
 from . import discovery, markdown, social, tweet_hooks
 from .accounts import Caller
 from .errors import Conflict, Forbidden, NotFound, Unprocessable
+from .ids import tweet_oid
 from .models import Tweet, TweetEdit, TweetHistory
 from .services import Services
 from .store import tweets as tweet_store
@@ -14,6 +13,7 @@ from .store import users as user_store
 
 
 def checked_content(svc: Services, content: str) -> str:
+    """The tweet text stripped, or 422 when empty or over the length limit."""
     text = content.strip()
     limit = svc.settings.tweet_max_chars
     if not text:
@@ -30,6 +30,7 @@ def checked_content(svc: Services, content: str) -> str:
 async def compose(
     svc: Services, caller: Caller, content: str, in_reply_to: str | None = None
 ) -> Tweet:
+    """Post a tweet (or a reply): store it, count it, index it, announce it."""
     text = checked_content(svc, content)
     if in_reply_to:  # replies have their own (larger) budget
         await svc.limits.hit(svc.settings.rate_limit_reply, "reply", caller.id)
@@ -56,7 +57,8 @@ async def compose(
 
 
 async def get(svc: Services, tweet_id: str) -> Tweet:
-    tweet = await tweet_store.get(svc.db, tweet_id=_oid(tweet_id))
+    """A stored tweet by id, or 404 ``tweet_not_found``."""
+    tweet = await tweet_store.get(svc.db, tweet_id=tweet_oid(tweet_id))
     if tweet is None:
         raise NotFound("No such tweet.", code="tweet_not_found")
     return tweet
@@ -71,21 +73,26 @@ async def visible(svc: Services, caller: Caller | None, tweet_id: str) -> Tweet:
 
 
 async def own(svc: Services, caller: Caller, tweet_id: str) -> Tweet:
+    """A tweet the caller wrote, or 403 ``not_author`` (404 when missing)."""
     tweet = await get(svc, tweet_id)
     if tweet.user_id != caller.id:
         raise Forbidden("Only the author can change this tweet.", code="not_author")
     return tweet
 
 
-async def edit(svc: Services, caller: Caller, tweet_id: str, content: str) -> Tweet:
+async def edit(
+    svc: Services, caller: Caller, tweet_id: str, content: str, base: Tweet | None = None
+) -> Tweet:
+    """Replace the text, keeping history. ``base`` is the version the editor saw (read now when
+    not given): the update lands only while the stored text is still that version's (409)."""
     text = checked_content(svc, content)
-    current = await own(svc, caller, tweet_id)
+    current = base or await own(svc, caller, tweet_id)
     if text == current.content:
         return current
     rendered = markdown.render(text)
     updated = await tweet_store.edit(
         svc.db,
-        tweet_id=_oid(tweet_id),
+        tweet_id=tweet_oid(tweet_id),
         previous=current.content,
         content=text,
         html=rendered.html,
@@ -104,7 +111,8 @@ async def edit(svc: Services, caller: Caller, tweet_id: str, content: str) -> Tw
 
 
 async def history(svc: Services, caller: Caller | None, tweet_id: str) -> TweetHistory:
-    doc = await tweet_store.history(svc.db, tweet_id=_oid(tweet_id))
+    """The original text and every edit, as the caller may read them."""
+    doc = await tweet_store.history(svc.db, tweet_id=tweet_oid(tweet_id))
     blocked = await social.unseen_authors(svc, caller, muted=False)
     if doc is None or doc["user_id"] in blocked:
         raise NotFound("No such tweet.", code="tweet_not_found")
@@ -116,8 +124,9 @@ async def history(svc: Services, caller: Caller | None, tweet_id: str) -> TweetH
 
 
 async def delete(svc: Services, caller: Caller, tweet_id: str) -> Tweet:
+    """Delete the caller's tweet: counters, search, trending and open timelines follow."""
     tweet = await own(svc, caller, tweet_id)
-    if await tweet_store.delete(svc.db, tweet_id=_oid(tweet_id)):
+    if await tweet_store.delete(svc.db, tweet_id=tweet_oid(tweet_id)):
         await user_store.add_to_counter(
             svc.db, user_id=tweet.user_id, field="tweet_count", delta=-1
         )
@@ -125,9 +134,3 @@ async def delete(svc: Services, caller: Caller, tweet_id: str) -> Tweet:
         await discovery.tweet_removed(svc, tweet)
         await tweet_hooks.deleted(svc, tweet)
     return tweet
-
-
-def _oid(tweet_id: str) -> ObjectId:
-    if not ObjectId.is_valid(tweet_id):
-        raise NotFound("No such tweet.", code="tweet_not_found")
-    return ObjectId(tweet_id)

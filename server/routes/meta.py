@@ -37,7 +37,13 @@ async def readyz(request: Request) -> Response:
 
 
 async def openapi_json(request: Request) -> Response:
+    """The REST API's OpenAPI 3.1 document."""
     return JSONResponse(request.app.state.openapi)
+
+
+async def asyncapi_json(request: Request) -> Response:
+    """The WebSocket protocol's AsyncAPI 3.0 document."""
+    return JSONResponse(request.app.state.asyncapi)
 
 
 _DOCS_PAGE = """<!doctype html>

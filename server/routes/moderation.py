@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 
 from .. import accounts, moderation
-from ..api import Param, Router
+from ..api import CURSOR, LIMIT, Param, Router
 from ..errors import Unprocessable
-from ..http import encode_cursor, json_response, page_query, read_json
-from ..models import Page, PublicUser, Strict, Tweet
+from ..http import json_response, page_query, page_response, read_json
+from ..models import Page, PublicUser, Role, Strict, Tweet
 from ..services import services
 from ..store.reports import Report, Status
 
@@ -27,7 +25,7 @@ class ReportRequest(Strict):
 
 
 class RoleRequest(Strict):
-    role: Literal["user", "moderator", "admin"]
+    role: Role
 
 
 @router.post(
@@ -55,8 +53,8 @@ async def report_tweet(request: Request) -> Response:
     auth=True,
     params=(
         Param("status", "'open' (default), 'resolved' or 'dismissed'"),
-        Param("limit", "1–100, default 20", type="integer"),
-        Param("cursor", "opaque; from next_cursor of the previous page"),
+        LIMIT,
+        CURSOR,
     ),
     errors=(403, 422),
 )
@@ -70,8 +68,7 @@ async def list_reports(request: Request) -> Response:
         )
     chosen: Status = status  # type: ignore[assignment]
     items, after = await moderation.queue(svc, who, chosen, page_query(request))
-    cursor = encode_cursor(after) if after is not None else None
-    return json_response(Page[Report](items=items, next_cursor=cursor))
+    return page_response(request, items, after)
 
 
 @router.post(

@@ -6,8 +6,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .. import accounts, notifications
-from ..api import Param, Router
-from ..http import encode_cursor, json_response, page_query, query_bool, read_json
+from ..api import CURSOR, LIMIT, Param, Router
+from ..http import json_response, page_query, page_response, query_bool, read_json
 from ..models import MarkRead, Notification, Page, UnreadCount
 from ..services import services
 
@@ -21,8 +21,8 @@ router = Router("notifications")
     auth=True,
     params=(
         Param("unread_only", "true for unread ones only", type="boolean"),
-        Param("limit", "1–100, default 20", type="integer"),
-        Param("cursor", "opaque; from next_cursor of the previous page"),
+        LIMIT,
+        CURSOR,
     ),
 )
 async def list_notifications(request: Request) -> Response:
@@ -30,8 +30,7 @@ async def list_notifications(request: Request) -> Response:
     items, after = await notifications.page(
         svc, who.id, unread_only=query_bool(request, "unread_only"), page=page_query(request)
     )
-    cursor = encode_cursor(after) if after is not None else None
-    return json_response(Page[Notification](items=items, next_cursor=cursor))
+    return page_response(request, items, after)
 
 
 @router.get("/notifications/unread-count", "How many are unread", response=UnreadCount, auth=True)

@@ -15,9 +15,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .. import accounts, social
-from ..api import Param, Router
+from ..api import PAGING, Param, Router
 from ..errors import BadRequest
-from ..http import PageQuery, encode_cursor, json_response, page_query, query_int, read_json
+from ..http import PageQuery, page_query, page_response, query_int, read_json
 from ..http import validate as validate_params
 from ..models import Page, Strict, Tweet
 from ..search import engine, query
@@ -56,11 +56,6 @@ class SearchParams(BaseModel):
     sort: Sort = "relevance"
 
 
-PAGING = (
-    Param("limit", "1–100, default 20", type="integer"),
-    Param("cursor", "opaque; from next_cursor of the previous page"),
-    Param("page", "1-based page number (when no cursor is given)", type="integer"),
-)
 ERRORS = (400, 413, 415, 422)
 
 
@@ -127,7 +122,7 @@ async def _run(
     if from_user:
         user = await user_store.by_name(svc.db, user_name=from_user)
         if user is None:  # nobody by that name wrote anything
-            return json_response(Page[Tweet](items=[]))
+            return page_response(request, [], None)
         user_id = user.id
     results = await engine.search(
         svc.db,
@@ -145,12 +140,10 @@ async def _run(
         page=page,
         now=svc.clock(),
     )
-    cursor = None
-    if results.next_after is not None:
-        cursor = encode_cursor(results.next_after)
-    elif results.next_offset is not None:
-        cursor = base64.urlsafe_b64encode(f"rank:{results.next_offset}".encode()).decode()
-    return json_response(Page[Tweet](items=results.items, next_cursor=cursor))
+    if results.next_offset is not None:
+        rank = base64.urlsafe_b64encode(f"rank:{results.next_offset}".encode()).decode()
+        return page_response(request, results.items, rank)
+    return page_response(request, results.items, results.next_after)
 
 
 def _page(request: Request, sort: Sort) -> PageQuery:

@@ -7,10 +7,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .. import accounts, social
-from ..api import Param, Router
-from ..http import encode_cursor, json_response, page_query
+from ..api import PAGING, USER_ID, Router
+from ..http import json_response, page_query, page_response
 from ..models import Page, PublicUser, Relationship
-from ..services import Services, services
+from ..services import services
 from ..store import follows as follow_store
 from ..store import relations as relation_store
 from ..store import users as user_store
@@ -18,12 +18,6 @@ from .users import resolve_user
 
 router = Router("social")
 
-USER_ID = Param("user_id", location="path", required=True)
-PAGING = (
-    Param("limit", "1–100, default 20", type="integer"),
-    Param("cursor", "opaque; from next_cursor of the previous page"),
-    Param("page", "1-based page number (when no cursor is given)", type="integer"),
-)
 CHANGE = {
     "auth": True,
     "response": Relationship,
@@ -32,11 +26,9 @@ CHANGE = {
 }
 
 
-async def user_page(svc: Services, ids: list[str], after: ObjectId | None) -> Response:
-    found = await user_store.by_ids(svc.db, user_ids=ids)
-    items = [found[i].public() for i in ids if i in found]
-    cursor = encode_cursor(after) if after is not None else None
-    return json_response(Page[PublicUser](items=items, next_cursor=cursor))
+async def user_page(request: Request, ids: list[str], after: ObjectId | None) -> Response:
+    found = await user_store.by_ids(services(request).db, user_ids=ids)
+    return page_response(request, [found[i].public() for i in ids if i in found], after)
 
 
 @router.get("/users/me/blocks", "Users you blocked, newest first", response=Page[PublicUser],
@@ -46,7 +38,7 @@ async def my_blocks(request: Request) -> Response:
     ids, after = await relation_store.page(
         svc.db, owner=who.id, kind="block", page=page_query(request)
     )
-    return await user_page(svc, ids, after)
+    return await user_page(request, ids, after)
 
 
 @router.get("/users/me/mutes", "Users you muted, newest first", response=Page[PublicUser],
@@ -56,7 +48,7 @@ async def my_mutes(request: Request) -> Response:
     ids, after = await relation_store.page(
         svc.db, owner=who.id, kind="mute", page=page_query(request)
     )
-    return await user_page(svc, ids, after)
+    return await user_page(request, ids, after)
 
 
 @router.get("/users/{user_id}/followers", "Who follows this user, newest first",
@@ -67,7 +59,7 @@ async def followers(request: Request) -> Response:
     ids, after = await follow_store.page(
         svc.db, field="followee", user_id=user.id, page=page_query(request)
     )
-    return await user_page(svc, ids, after)
+    return await user_page(request, ids, after)
 
 
 @router.get("/users/{user_id}/following", "Whom this user follows, newest first",
@@ -78,7 +70,7 @@ async def following(request: Request) -> Response:
     ids, after = await follow_store.page(
         svc.db, field="follower", user_id=user.id, page=page_query(request)
     )
-    return await user_page(svc, ids, after)
+    return await user_page(request, ids, after)
 
 
 @router.get("/users/{user_id}/relationship", "How you and this user are related",

@@ -6,13 +6,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .. import accounts, likes, replies, timeline, tweets
-from ..api import Param, Router
-from ..http import json_response, page_query, read_json
+from ..api import PAGING, TWEET_ID, Param, Router
+from ..http import json_response, latest_only, page_query, page_response, read_json
 from ..models import Page, PublicUser, Tweet, TweetContent
 from ..services import services
 from ..store import likes as like_store
 from .social import user_page
-from .tweets import PAGING, TWEET_ID, _check_sort, tweet_page
 
 router = Router("timeline")
 
@@ -25,10 +24,10 @@ router = Router("timeline")
     params=(Param("sort", "only 'latest'"), *PAGING),
 )
 async def home(request: Request) -> Response:
-    _check_sort(request)
+    latest_only(request)
     svc, who = services(request), await accounts.caller(request)
     items, after = await timeline.home(svc, who, page_query(request))
-    return tweet_page(await likes.with_liked_by_me(svc, who, items), after)
+    return page_response(request, await likes.with_liked_by_me(svc, who, items), after)
 
 
 @router.post("/tweets/{tweet_id}/likes", "Like (idempotent)", response=Tweet, auth=True,
@@ -51,7 +50,7 @@ async def likers(request: Request) -> Response:
     svc, who = services(request), await accounts.optional_caller(request)
     tweet = await tweets.visible(svc, who, request.path_params["tweet_id"])
     ids, after = await like_store.page(svc.db, tweet_id=tweet.tweet_id, page=page_query(request))
-    return await user_page(svc, ids, after)
+    return await user_page(request, ids, after)
 
 
 @router.post("/tweets/{tweet_id}/comments", "Reply to a tweet (a reply is a tweet)",
@@ -71,4 +70,4 @@ async def comments(request: Request) -> Response:
     items, after = await replies.comments(
         svc, who, request.path_params["tweet_id"], page_query(request)
     )
-    return tweet_page(await likes.with_liked_by_me(svc, who, items), after)
+    return page_response(request, await likes.with_liked_by_me(svc, who, items), after)

@@ -7,9 +7,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .. import accounts, social, trending
-from ..api import Param, Router
+from ..api import PAGING, Param, Router
 from ..errors import Unprocessable
-from ..http import encode_cursor, json_response, page_query, query_int
+from ..http import json_response, page_query, page_response, query_int
 from ..models import Page, Tweet
 from ..services import services
 from ..store import tweets as tweet_store
@@ -68,9 +68,7 @@ async def trending_users(request: Request) -> Response:
     response=Page[Tweet],
     params=(
         Param("tag", "without '#'", location="path", required=True),
-        Param("limit", "1–100, default 20", type="integer"),
-        Param("cursor", "opaque; from next_cursor of the previous page"),
-        Param("page", "1-based page number (when no cursor is given)", type="integer"),
+        *PAGING,
     ),
 )
 async def tag_tweets(request: Request) -> Response:
@@ -82,5 +80,4 @@ async def tag_tweets(request: Request) -> Response:
         page=page_query(request),
         exclude_authors=await social.unseen_authors(svc, who, muted=True),
     )
-    cursor = encode_cursor(after) if after is not None else None
-    return json_response(Page[Tweet](items=items, next_cursor=cursor))
+    return page_response(request, items, after)

@@ -6,27 +6,23 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .. import accounts, likes, social, tweets
-from ..api import Param, Router
+from ..api import PAGING, TWEET_ID, Param, Router
 from ..errors import Unprocessable
-from ..http import encode_cursor, json_response, page_query, read_json
+from ..http import (
+    cached_json,
+    check_if_match,
+    json_response,
+    latest_only,
+    page_query,
+    page_response,
+    read_json,
+)
 from ..models import Page, Tweet, TweetContent, TweetHistory
 from ..services import services
 from ..store import tweets as tweet_store
 from .users import resolve_user
 
 router = Router("tweets")
-
-TWEET_ID = Param("tweet_id", location="path", required=True)
-PAGING = (
-    Param("limit", "1–100, default 20", type="integer"),
-    Param("cursor", "opaque; from next_cursor of the previous page"),
-    Param("page", "1-based page number (when no cursor is given)", type="integer"),
-)
-
-
-def tweet_page(items: list[Tweet], after: object) -> Response:
-    cursor = encode_cursor(after) if after is not None else None  # type: ignore[arg-type]
-    return json_response(Page[Tweet](items=items, next_cursor=cursor))
 
 
 @router.post(
@@ -52,7 +48,7 @@ async def create_tweet(request: Request) -> Response:
     params=(Param("sort", "only 'latest'"), *PAGING),
 )
 async def list_tweets(request: Request) -> Response:
-    _check_sort(request)
+    latest_only(request)
     svc, who = services(request), await accounts.optional_caller(request)
     items, after = await tweet_store.latest_page(
         svc.db,
@@ -60,14 +56,14 @@ async def list_tweets(request: Request) -> Response:
         reach=svc.public_reach,
         exclude_authors=await social.unseen_authors(svc, who, muted=True),
     )
-    return tweet_page(await likes.with_liked_by_me(svc, who, items), after)
+    return page_response(request, await likes.with_liked_by_me(svc, who, items), after)
 
 
-@router.get("/tweets/{tweet_id}", "One tweet", response=Tweet, params=(TWEET_ID,))
+@router.get("/tweets/{tweet_id}", "One tweet", response=Tweet, params=(TWEET_ID,), etag=True)
 async def get_tweet(request: Request) -> Response:
     svc, who = services(request), await accounts.optional_caller(request)
     tweet = await tweets.visible(svc, who, request.path_params["tweet_id"])
-    return json_response((await likes.with_liked_by_me(svc, who, [tweet]))[0])
+    return cached_json(request, (await likes.with_liked_by_me(svc, who, [tweet]))[0])
 
 
 @router.get(
@@ -84,18 +80,26 @@ async def tweet_history(request: Request) -> Response:
 
 @router.patch(
     "/tweets/{tweet_id}",
-    "Edit your tweet (the history is kept)",
+    "Edit your tweet (the history is kept); send If-Match with the ETag you read to refuse a "
+    "stale edit (412)",
     body=TweetContent,
     response=Tweet,
     auth=True,
-    params=(TWEET_ID,),
-    errors=(403, 404, 422),
+    params=(TWEET_ID, Param("If-Match", "the ETag of the version being edited", location="header")),
+    errors=(403, 404, 409, 412, 422),
 )
 async def edit_tweet(request: Request) -> Response:
     svc = services(request)
     who = await accounts.caller(request)
     req = await read_json(request, TweetContent, svc.settings.max_body_bytes)
-    return json_response(await tweets.edit(svc, who, request.path_params["tweet_id"], req.content))
+    tweet_id = request.path_params["tweet_id"]
+    base = None
+    if "if-match" in request.headers:
+        # The version the client saw must still be the one shown to it; the edit itself then
+        # only lands if the text is still that version's (a conditional update).
+        base = await tweets.own(svc, who, tweet_id)
+        check_if_match(request, (await likes.with_liked_by_me(svc, who, [base]))[0])
+    return json_response(await tweets.edit(svc, who, tweet_id, req.content, base=base))
 
 
 @router.delete(
@@ -128,7 +132,7 @@ async def user_tweets(request: Request) -> Response:
         page=page_query(request),
         exclude_authors=await social.unseen_authors(svc, who, muted=False),
     )
-    return tweet_page(await likes.with_liked_by_me(svc, who, items), after)
+    return page_response(request, await likes.with_liked_by_me(svc, who, items), after)
 
 
 def _check_sort(request: Request) -> None:

@@ -6,9 +6,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .. import accounts
-from ..api import Param, Router
+from ..api import USER_ID, Param, Router
 from ..errors import NotFound
-from ..http import json_response, read_json
+from ..http import cached_json, json_response, read_json
 from ..models import Me, PublicUser, UserMetadata
 from ..services import services
 from ..store import users as user_store
@@ -16,11 +16,13 @@ from ..store import users as user_store
 router = Router("users")
 
 
-@router.get("/users/me", "The signed-in user, with private fields", response=Me, auth=True)
+@router.get(
+    "/users/me", "The signed-in user, with private fields", response=Me, auth=True, etag=True
+)
 async def get_me(request: Request) -> Response:
     svc = services(request)
     who = await accounts.caller(request)
-    return json_response((await accounts.current_user(svc, who)).me())
+    return cached_json(request, (await accounts.current_user(svc, who)).me())
 
 
 @router.patch(
@@ -47,6 +49,7 @@ async def patch_me(request: Request) -> Response:
     "A public profile by user name",
     response=PublicUser,
     params=(Param("user_name", location="path", required=True),),
+    etag=True,
 )
 async def by_name(request: Request) -> Response:
     user = await user_store.by_name(
@@ -54,18 +57,19 @@ async def by_name(request: Request) -> Response:
     )
     if user is None:
         raise NotFound("No such user.", code="user_not_found")
-    return json_response(user.public())
+    return cached_json(request, user.public())
 
 
 @router.get(
     "/users/{user_id}",
     "A public profile with follower, following and tweet counts",
     response=PublicUser,
-    params=(Param("user_id", location="path", required=True),),
+    params=(USER_ID,),
+    etag=True,
 )
 async def by_id(request: Request) -> Response:
     user = await resolve_user(request)
-    return json_response(user.public())
+    return cached_json(request, user.public())
 
 
 async def resolve_user(request: Request) -> user_store.UserRecord:

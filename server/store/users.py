@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from bson import ObjectId
 from pydantic import BaseModel
@@ -12,9 +12,7 @@ from pymongo.errors import DuplicateKeyError
 
 from ..db import Database
 from ..errors import Conflict
-from ..models import Me, PublicUser, UserMetadata
-
-Role = Literal["user", "moderator", "admin"]
+from ..models import Me, PublicUser, Role, UserMetadata
 
 
 class UserRecord(BaseModel):

@@ -1,4 +1,4 @@
-"""A WebSocket test client that validates every server frame against the protocol models."""
+"""A WebSocket test client that validates every server frame against the published contract."""
 
 from __future__ import annotations
 
@@ -12,12 +12,13 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from realtime.protocol import server_frame
+from tests.contract import check_server_frame
 
 
 class WsClient:
     """Wraps a ``websockets`` connection; every frame received is checked against
-    ``realtime.protocol.ServerFrame`` (Zulip's idea: each event kind the server emits is
-    validated)."""
+    ``realtime.protocol.ServerFrame``, the AsyncAPI document and, for events, the server's
+    event models (Zulip's idea: each event kind the server emits is validated)."""
 
     def __init__(self, conn: ClientConnection) -> None:
         self.conn = conn
@@ -35,6 +36,7 @@ class WsClient:
         raw = await asyncio.wait_for(self.conn.recv(), wait)
         frame: dict[str, Any] = json.loads(raw)
         server_frame.validate_python(frame)
+        check_server_frame(frame)
         return frame
 
     async def expect(self, type_: str, wait: float = 5, **fields: Any) -> dict[str, Any]:

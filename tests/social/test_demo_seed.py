@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from server import demo
+from scripts import demo_network as demo
 from server.services import Services
 from server.settings import Settings
 from tests.social.conftest import TIMELINE_STORES

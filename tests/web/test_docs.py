@@ -1,4 +1,5 @@
-"""/docs in a real Chromium: the OpenAPI document rendered without any CDN, as text only."""
+"""/docs in a real Chromium: the OpenAPI and AsyncAPI documents rendered without any CDN, as
+text only."""
 
 from __future__ import annotations
 
@@ -12,14 +13,28 @@ pytestmark = pytest.mark.browser
 def test_docs_render_every_operation_offline(murmur, tabs):
     spec = httpx.get(murmur.url + "/openapi.json").json()
     operations = sum(len(ops) for ops in spec["paths"].values())
+    socket_doc = httpx.get(murmur.url + "/asyncapi.json").json()
+    messages = socket_doc["components"]["messages"]
     tab = tabs()
     requests: list[str] = []
     tab.page.on("request", lambda req: requests.append(req.url))
     page = tab.goto("/docs")
 
     expect(page.get_by_role("heading", name="Murmur 0.1.0")).to_be_visible()
-    expect(page.locator("details.op")).to_have_count(operations)
+    expect(page.locator("section.tag:not(#websocket) details.op")).to_have_count(operations)
     assert page.locator("#docs").get_attribute("data-operations") == str(operations)
+
+    # The socket's reference, next to the REST one: every message, streams, codes.
+    ws = page.locator("#websocket")
+    expect(ws.locator("details.op")).to_have_count(len(messages))
+    for stream in ("home", "hashtag:<tag>", "tweet:<tweet_id>"):
+        expect(ws.locator("code", has_text=stream).first).to_be_visible()
+    counts = ws.locator("details.op", has_text="tweet.counts")
+    counts.locator("summary").click()
+    expect(counts.locator("p.schema-name", has_text="TweetCountsData")).to_be_visible()
+    expect(counts.locator("code.field", has_text="like_count")).to_be_visible()
+    expect(ws.get_by_text("4001")).to_be_visible()
+    expect(ws.locator("code", has_text="frame_too_large")).to_be_visible()
 
     signup = page.locator("details.op", has_text="/auth/user/signup")
     signup.locator("summary").click()

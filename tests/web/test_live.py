@@ -10,7 +10,9 @@ from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
-LIVE_MS = 2000  # what "live" means here: on the other screen within two seconds
+# Live means "on the other screen without a reload". The bound is generous on purpose: latency
+# targets belong to bench/, and a loaded CI machine must not turn a slow second into a failure.
+LIVE_MS = 10_000
 
 
 def wait_subscribed(page, *streams):

@@ -1,5 +1,6 @@
-// Renders /openapi.json as a plain page: endpoints grouped by tag, their parameters, request
-// bodies and responses with schemas. Everything from the spec goes in as text nodes (never
+// Renders /openapi.json and /asyncapi.json as a plain page: REST endpoints grouped by tag, their
+// parameters, request bodies and responses with schemas; then the WebSocket protocol: streams,
+// client frames, server frames and events with their payloads, close and error codes. Everything from the spec goes in as text nodes (never
 // innerHTML), so a description cannot inject markup. No CDN, no framework.
 
 const METHOD_ORDER = ["get", "post", "put", "patch", "delete"];
@@ -179,12 +180,63 @@ export function render(spec, root) {
   root.dataset.operations = String([...byTag.values()].reduce((n, ops) => n + ops.length, 0));
 }
 
+function table(headings, rows) {
+  const head = el("tr", {}, ...headings.map((h) => el("th", {}, h)));
+  const body = rows.map((cells) => el("tr", {}, ...cells.map((c) => el("td", {}, c))));
+  return el("table", {}, el("thead", {}, head), el("tbody", {}, ...body));
+}
+
+function messageView(doc, name, message) {
+  const summary = el("summary", {}, el("code", { class: "path" }, name), " ", el("span", { class: "summary" }, message.summary ?? ""));
+  const details = el("details", { class: "op", id: `ws-${name}`.replace(/[^A-Za-z0-9_-]+/g, "-") }, summary);
+  details.append(schemaView(doc, message.payload));
+  return details;
+}
+
+// The AsyncAPI 3.0 document of /ws: same schema layout (components.schemas) as OpenAPI.
+export function renderAsyncApi(doc, root) {
+  const section = el("section", { class: "tag", id: "websocket" });
+  const server = Object.values(doc.servers ?? {})[0] ?? {};
+  section.append(
+    el("h2", {}, doc.info?.title ?? "WebSocket"),
+    el("p", { class: "muted" }, `AsyncAPI ${doc.asyncapi ?? "?"} — raw document: `, el("a", { href: "/asyncapi.json" }, "/asyncapi.json")),
+    el("p", {}, doc.info?.description ?? ""),
+    el("p", {}, "Connect to ", el("code", {}, `${server.protocol ?? "ws"}://${server.host ?? ""}${server.pathname ?? "/ws"}`),
+      " with Authorization: Bearer <access token>, or ?access_token= from a browser."),
+  );
+  const streams = doc["x-streams"] ?? [];
+  section.append(el("h3", {}, "Streams"), table(
+    ["stream", "signed in", "resume with since", "what"],
+    streams.map((s) => [el("code", {}, s.name), s.signedIn ? "yes" : "no", s.resumable ? "yes" : "no", s.description]),
+  ));
+  const messages = doc.components?.messages ?? {};
+  const byAction = { receive: [], send: [] };
+  for (const op of Object.values(doc.operations ?? {})) {
+    for (const ref of op.messages ?? []) byAction[op.action]?.push(refName(ref.$ref));
+  }
+  section.append(el("h3", {}, "Client frames (you send)"));
+  for (const name of byAction.receive) section.append(messageView(doc, name, messages[name]));
+  section.append(el("h3", {}, "Server frames and events (you receive)"));
+  for (const name of byAction.send) section.append(messageView(doc, name, messages[name]));
+  section.append(el("h3", {}, "Close codes"), table(["code", "meaning"], (doc["x-close-codes"] ?? []).map((c) => [String(c.code), c.description])));
+  section.append(el("h3", {}, "Error codes"), table(["code", "meaning"], (doc["x-error-codes"] ?? []).map((c) => [el("code", {}, c.code), c.description])));
+  root.append(section);
+  root.dataset.messages = String(Object.keys(messages).length);
+}
+
+async function fetchJson(path) {
+  const response = await fetch(path, { headers: { accept: "application/json" } });
+  if (!response.ok) throw new Error(`GET ${path} answered ${response.status}`);
+  return response.json();
+}
+
 async function main() {
   const root = document.getElementById("docs");
   try {
-    const response = await fetch("/openapi.json", { headers: { accept: "application/json" } });
-    if (!response.ok) throw new Error(`GET /openapi.json answered ${response.status}`);
-    render(await response.json(), root);
+    const [rest, socket] = await Promise.all([fetchJson("/openapi.json"), fetchJson("/asyncapi.json")]);
+    render(rest, root);
+    root.querySelector("nav")?.append(el("a", { href: "#websocket" }, "WebSocket /ws"));
+    renderAsyncApi(socket, root);
   } catch (err) {
     root.replaceChildren(el("h1", {}, "API documentation"), el("p", { class: "error" }, `Could not load the API description: ${err.message}`));
   }

@@ -21,16 +21,16 @@ from typing import Any
 
 from bson import ObjectId
 
-from . import discovery, markdown
-from .models import UserMetadata
-from .services import Services
-from .store import follows as follow_store
-from .store import likes as like_store
-from .store import notifications as notification_store
-from .store import postings
-from .store import trends as trend_store
-from .store import tweets as tweet_store
-from .store import users as user_store
+from server import discovery, markdown
+from server.models import UserMetadata
+from server.services import Services
+from server.store import follows as follow_store
+from server.store import likes as like_store
+from server.store import notifications as notification_store
+from server.store import postings
+from server.store import trends as trend_store
+from server.store import tweets as tweet_store
+from server.store import users as user_store
 
 PASSWORD = "murmur-demo"
 NAMES = (
