@@ -14,6 +14,8 @@ class HttpError(Exception):
 
 
 class RawHttp:
+    """One keep-alive connection to ``host:port`` sending ``headers`` with every request."""
+
     def __init__(self, host: str, port: int, headers: dict[str, str]) -> None:
         self.host = host
         self.port = port
@@ -60,6 +62,7 @@ class RawHttp:
         return status, body
 
     async def close(self) -> None:
+        """Close the connection (the next request opens a new one)."""
         if self._writer is not None:
             self._writer.close()
             try:

@@ -184,6 +184,7 @@ async def settle(mongo_url: str, limit: float) -> float:
 
 
 def cpu(pid: int | None) -> float:
+    """CPU seconds a process used so far (nan when it is not ours to read)."""
     if pid is None:
         return float("nan")
     with contextlib.suppress(OSError):
@@ -195,6 +196,7 @@ async def run_phase(
     bench: Bench, phase: str, args: argparse.Namespace, metrics: httpx.AsyncClient,
     app_pid: int, db_pid: int | None, mongo_url: str,
 ) -> dict[str, Any]:  # fmt: skip
+    """One phase, from a quiet app (no fan-out pending) to the end of the fan-out it caused."""
     await settle(mongo_url, 30)
     before, db_seconds0 = await scrape(metrics)
     cpu0 = (cpu(app_pid), cpu(db_pid), time.process_time())
@@ -263,6 +265,7 @@ async def prepare(
 
 
 def ratio(phase: dict[str, Any], ceilings: dict[str, float]) -> float | None:
+    """The phase's requests/s over its matching raw ceiling's ops/s."""
     base = ceilings.get(CEILING_OF[phase["phase"]])
     return round(phase["requests_per_second"] / base, 2) if base else None
 
@@ -293,6 +296,7 @@ def table(result: dict[str, Any]) -> str:
 
 
 async def bench_main(args: argparse.Namespace) -> dict[str, Any]:
+    """Start the stack, measure the ceilings, prepare the users, run the phases, stop it all."""
     work = Path(args.workdir)
     shutil.rmtree(work, ignore_errors=True)  # a fresh database and log every run
     work.mkdir(parents=True)  # noqa: ASYNC240 (before anything runs)
@@ -360,6 +364,7 @@ async def bench_main(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def parse_phases(text: str) -> list[str]:
+    """``--phases post,home`` into a list, refusing unknown names."""
     phases = [p.strip() for p in text.split(",") if p.strip()]
     unknown = [p for p in phases if p not in CEILING_OF]
     if unknown or not phases:

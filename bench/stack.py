@@ -22,6 +22,7 @@ SECRET = "bench-secret-" + "z" * 32
 
 
 def raise_fd_limit() -> None:
+    """Let this process open as many sockets as the hard limit allows."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 

@@ -119,6 +119,7 @@ class Authenticator:
         self._generation += 1
 
     def is_revoked(self, session_id: str) -> bool:
+        """Whether this process has heard that the session was revoked."""
         return session_id in self._revoked
 
     # --- the checks ---

@@ -57,15 +57,18 @@ class CommandMetrics(monitoring.CommandListener):
         self.total = 0  # commands finished so far (cheap to read in tests)
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
+        """Remember which collection the command is for, until it finishes."""
         if len(self._pending) > 10_000:  # finish events that never came (a dropped connection)
             self._pending.clear()
         key = (event.request_id, event.operation_id or 0)
         self._pending[key] = collection_of(event.command_name, event.command)
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        """Count and time it."""
         self._finish(event)
 
     def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        """Count and time it too: a failed command was a round trip all the same."""
         self._finish(event)
 
     def _finish(
@@ -77,6 +80,7 @@ class CommandMetrics(monitoring.CommandListener):
         self.seconds.labels(event.command_name).observe(event.duration_micros / 1e6)
 
     def render(self) -> bytes:
+        """The Prometheus text exposition of both series."""
         return generate_latest(self.registry)
 
 

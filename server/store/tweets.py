@@ -231,6 +231,7 @@ class Reach:
         self.seconds = seconds
 
     def learn(self, top: float, last: ObjectId) -> None:
+        """A full page below ``top`` (seconds) ended at ``last``: reach twice as far next time."""
         span = top - last.generation_time.timestamp()
         self.seconds = max(self.MIN_SECONDS, 2 * span)
 
