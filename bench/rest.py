@@ -6,7 +6,8 @@ against the database's own ceilings measured in the same run.
 
 Starts its own SecantusDB (on disk in ``--workdir``, as ``murmur serve`` runs it; or
 ``--db-storage memory``), redis-server and one ``murmur serve`` on free loopback ports, with
-rate limits off (or uses ``--mongodb-url`` / ``--redis-url``). Makes ``--clients`` users, each
+rate limits off (or uses ``--mongodb-url`` / ``--redis-url``; its databases there,
+``bench_rest`` and ``bench_rest_raw``, are dropped first). Makes ``--clients`` users, each
 followed by ~5 others (``--followers``), who post ``--seed-tweets`` tweets each. Then each
 phase runs ``--duration`` seconds, every client sending its next request as soon as the last
 one is answered:
@@ -183,6 +184,17 @@ async def settle(mongo_url: str, limit: float) -> float:
     return time.monotonic() - t0
 
 
+async def drop_database(mongo_url: str, name: str) -> None:
+    """Drop the benchmark's own database (on a server given with --mongodb-url too)."""
+    from pymongo import AsyncMongoClient
+
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url)
+    try:
+        await client.drop_database(name)
+    finally:
+        await client.close()
+
+
 def cpu(pid: int | None) -> float:
     """CPU seconds a process used so far (nan when it is not ours to read)."""
     if pid is None:
@@ -313,6 +325,7 @@ async def bench_main(args: argparse.Namespace) -> dict[str, Any]:
             mongo = EmbeddedMongo(":memory:" if args.db_storage == "memory" else work / "db")
             mongo_url = mongo.start()
         db_pid = mongo.process.pid if mongo and mongo.process else None
+        await drop_database(mongo_url, DB_NAME)  # an earlier run's users would clash
         ceilings = await measure_ceilings(
             mongo_url, f"{DB_NAME}_raw", args.clients, args.ceiling_duration
         )

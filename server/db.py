@@ -27,7 +27,7 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("tags", ASCENDING), ("_id", DESCENDING)], name="by_tag"),
         # Search's keyword back-end: the analyzed terms array (multikey).
         IndexModel([("terms", ASCENDING), ("_id", DESCENDING)], name="by_term"),
-        # The whole timeline's pages are _id ranges (store/tweets.py:latest_page). SecantusDB
+        # The whole timeline's pages are _id ranges (store/latest.py). SecantusDB
         # plans no range on its built-in _id index (it has no entries), so this one serves
         # them; on a real mongod it duplicates _id_ (one more index entry per tweet).
         IndexModel([("_id", DESCENDING)], name="newest"),

@@ -16,9 +16,9 @@ from .ratelimit import RateLimits
 from .relcache import RelationCache
 from .security import AccessTokens, Passwords
 from .settings import Settings
+from .store.latest import Reach
 from .store.search import Backend
 from .store.timelines import TimelineStore
-from .store.tweets import Reach
 
 if TYPE_CHECKING:
     from .authcache import Authenticator
@@ -63,7 +63,7 @@ class Services:
     # fan-out worker (server/fanout.py), started in the lifespan.
     social_cache: RelationCache = field(default_factory=RelationCache)
     fanout: FanoutWorker | None = None
-    # How far back one page of GET /tweets reaches, learned (server/store/tweets.py).
+    # How far back one page of GET /tweets reaches, learned (server/store/latest.py).
     public_reach: Reach = field(default_factory=Reach)
 
     async def users_changed(self, user_ids: list[str], *, counts_only: bool = False) -> None:

@@ -19,6 +19,7 @@ from ..http import (
 )
 from ..models import Page, Tweet, TweetContent, TweetHistory
 from ..services import services
+from ..store import latest
 from ..store import tweets as tweet_store
 from .users import resolve_user
 
@@ -50,7 +51,7 @@ async def create_tweet(request: Request) -> Response:
 async def list_tweets(request: Request) -> Response:
     latest_only(request)
     svc, who = services(request), await accounts.optional_caller(request)
-    items, after = await tweet_store.latest_page(
+    items, after = await latest.page(
         svc.db,
         page=page_query(request),
         reach=svc.public_reach,

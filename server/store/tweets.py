@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
@@ -14,7 +13,7 @@ from ..db import Database
 from ..http import PageQuery
 from ..models import Tweet
 
-_HIDDEN = {"edits": 0}
+PROJECTION = {"edits": 0}  # what reading a tweet fetches: not its edit history
 
 
 def to_model(doc: dict[str, Any]) -> Tweet:
@@ -110,7 +109,7 @@ async def get(db: Database, *, tweet_id: ObjectId, include_hidden: bool = False)
     query: dict[str, Any] = {"_id": tweet_id}
     if not include_hidden:
         query["hidden"] = {"$ne": True}
-    doc = await db.tweets.find_one(query, _HIDDEN)
+    doc = await db.tweets.find_one(query, PROJECTION)
     return None if doc is None else to_model(doc)
 
 
@@ -160,7 +159,7 @@ async def edit(
                 }
             }
         ],
-        projection=_HIDDEN,
+        projection=PROJECTION,
         return_document=ReturnDocument.AFTER,
     )
     return None if doc is None else to_model(doc)
@@ -187,7 +186,7 @@ async def find_page(
 
     ``exclude_authors`` (a reader's blocked/muted set) is part of the query, so pages stay full.
     ``query`` should name an indexed key (an author, a tag, a parent): every tweet under that
-    key is read (see ``latest_page`` for why); the whole timeline goes through ``latest_page``.
+    key is read (see ``store/latest.py`` for why); the whole timeline is ``latest.page``.
     """
     query = {**query, "hidden": {"$ne": True}}
     excluded = sorted(exclude_authors)
@@ -200,93 +199,26 @@ async def find_page(
     if page.after is not None:
         query["_id"] = {"$gt" if oldest_first else "$lt": page.after}
     cursor = (
-        db.tweets.find(query, _HIDDEN)
+        db.tweets.find(query, PROJECTION)
         .sort("_id", 1 if oldest_first else -1)
         .skip(page.skip)
         .limit(page.limit + 1)
     )
     docs = await cursor.to_list(length=page.limit + 1)
-    return _paged(docs, page.limit)
+    return paged(docs, page.limit)
 
 
-def _paged(docs: list[dict[str, Any]], limit: int) -> tuple[list[Tweet], ObjectId | None]:
+def paged(docs: list[dict[str, Any]], limit: int) -> tuple[list[Tweet], ObjectId | None]:
     more = len(docs) > limit
     docs = docs[:limit]
     return [to_model(d) for d in docs], (docs[-1]["_id"] if more and docs else None)
-
-
-class Reach:
-    """How far back from its top one page of the whole timeline reaches: learned per process.
-
-    SecantusDB answers a ``find`` by reading every document its index range holds, then
-    sorting and limiting in memory; ``find().sort({_id: -1}).limit(21)`` read the whole
-    collection (20-40 ms at 300 tweets, 110-150 ms at 3,000). So ``latest_page`` asks for an
-    ``_id`` range (served by the ``newest`` index) that one page is expected to fill: twice
-    the span the last full page needed.
-    """
-
-    MIN_SECONDS = 2.0  # ObjectIds carry whole seconds
-
-    def __init__(self, seconds: float = 60.0) -> None:
-        self.seconds = seconds
-
-    def learn(self, top: float, last: ObjectId) -> None:
-        """A full page below ``top`` (seconds) ended at ``last``: reach twice as far next time."""
-        span = top - last.generation_time.timestamp()
-        self.seconds = max(self.MIN_SECONDS, 2 * span)
-
-
-async def latest_page(
-    db: Database, *, page: PageQuery, reach: Reach, exclude_authors: Iterable[str] = ()
-) -> tuple[list[Tweet], ObjectId | None]:
-    """One page of the whole timeline, newest first, in one round trip when ``reach`` is right.
-
-    Reads ``[top - reach, top)``; if that holds less than a page, ``[top - 16 x reach, top -
-    reach)``; then, if still short (the end of the timeline, or a long quiet spell), all that
-    is older. Same result as ``find_page(query={})``, at the cost of the page, not of the
-    collection. Page numbers (``skip``) take ``find_page``.
-    """
-    if page.skip:
-        return await find_page(db, query={}, page=page, exclude_authors=exclude_authors)
-    excluded = sorted(exclude_authors)
-    wanted = page.limit + 1
-    top = page.after.generation_time.timestamp() if page.after is not None else time.time()
-    upper = page.after  # exclusive; None: no upper bound (ids from a clock ahead of ours)
-    docs: list[dict[str, Any]] = []
-    for widen in (1.0, 16.0, None):
-        lower = None if widen is None else _id_at(top - widen * reach.seconds)
-        id_range: dict[str, Any] = {}
-        if lower is not None:
-            id_range["$gte"] = lower
-        if upper is not None:
-            id_range["$lt"] = upper
-        # ``_id`` first: SecantusDB serves one clause from an index, the first it can.
-        query: dict[str, Any] = {"_id": id_range} if id_range else {}
-        query["hidden"] = {"$ne": True}
-        if excluded:
-            query["user_id"] = {"$nin": excluded}
-        cursor = db.tweets.find(query, _HIDDEN).sort("_id", -1).limit(wanted - len(docs))
-        docs += await cursor.to_list(length=wanted - len(docs))
-        if len(docs) >= wanted or lower is None:
-            break
-        upper = lower
-    if len(docs) >= wanted:
-        reach.learn(top, docs[-1]["_id"])
-    return _paged(docs, page.limit)
-
-
-def _id_at(seconds: float) -> ObjectId | None:
-    """The smallest ObjectId of that second (None before the epoch: no lower bound)."""
-    if seconds <= 0:
-        return None
-    return ObjectId.from_datetime(datetime.fromtimestamp(int(seconds), UTC))
 
 
 async def add_to_counter(db: Database, *, tweet_id: str, field: str, delta: int) -> Tweet | None:
     doc = await db.tweets.find_one_and_update(
         {"_id": ObjectId(tweet_id)},
         {"$inc": {field: delta}},
-        projection=_HIDDEN,
+        projection=PROJECTION,
         return_document=ReturnDocument.AFTER,
     )
     return None if doc is None else to_model(doc)
@@ -331,7 +263,7 @@ async def by_ids(db: Database, *, tweet_ids: list[ObjectId]) -> list[Tweet]:
     """The visible tweets among ``tweet_ids``, in the order given (missing ones left out)."""
     found = {
         d["_id"]: to_model(d)
-        async for d in db.tweets.find({"_id": {"$in": tweet_ids}, "hidden": {"$ne": True}}, _HIDDEN)
+        async for d in db.tweets.find({"_id": {"$in": tweet_ids}, "hidden": {"$ne": True}}, PROJECTION)
     }
     return [found[t] for t in tweet_ids if t in found]
 
@@ -357,7 +289,7 @@ async def set_hidden(
     doc = await db.tweets.find_one_and_update(
         {"_id": tweet_id, "hidden": {"$ne": hidden} if hidden else True},
         {"$set": {"hidden": hidden, "moderated_by": by, "moderated_at": now}},
-        projection=_HIDDEN,
+        projection=PROJECTION,
         return_document=ReturnDocument.AFTER,
     )
     return None if doc is None else to_model(doc)

@@ -104,3 +104,22 @@ async def test_a_warm_signed_in_public_page_is_the_page_and_the_likes(
     r = await client.get("/tweets", params={"sort": "latest"}, headers=reader.headers)
     assert r.status_code == 200 and len(r.json()["items"]) == 20
     assert moved(before, by_collection(app)) == {"tweets": 1, "likes": 1}
+
+
+async def test_a_timeline_shorter_than_a_page_is_one_command_once_its_start_is_known(
+    client, app, make_user, make_tweet
+):
+    user = await make_user()
+    made = [(await make_tweet(user, f"only {i}"))["tweet_id"] for i in range(3)]
+    await app.state.services.fanout.drain()
+    first = await client.get("/tweets")  # finds where the timeline starts (up to 3 ranges)
+    assert [t["tweet_id"] for t in first.json()["items"]] == made[::-1]
+    before = by_collection(app)
+    again = await client.get("/tweets")
+    assert [t["tweet_id"] for t in again.json()["items"]] == made[::-1]
+    assert again.json()["next_cursor"] is None
+    assert moved(before, by_collection(app)) == {"tweets": 1}
+    # A tweet older than the known start (restored, or written with an old id) still shows.
+    older = await backdated(app, [timedelta(days=3)])
+    items = (await client.get("/tweets")).json()["items"]
+    assert [t["tweet_id"] for t in items] == [*made[::-1], *older]
