@@ -134,6 +134,9 @@ async def log_in(svc: Services, req: LoginRequest) -> TokenPair:
 
 async def start_session(svc: Services, user: UserRecord) -> TokenPair:
     session_id = await session_store.create_session(svc.db, user_id=user.id, now=svc.clock())
+    # Verifying the e-mail or linking GitHub changed the user just now: no process may keep
+    # serving a copy cached before (a profile read, say).
+    await svc.users_changed([user.id])
     return await _issue(svc, user, session_id)
 
 

@@ -119,3 +119,23 @@ async def test_profiles_come_from_the_cache_and_their_counters_stay_current(pair
     assert "users" not in moved(before, by_collection(b.app))
     assert (await call(a, fan, "POST", f"/users/{star.id}/follow")).status_code == 200
     assert (await call(b, fan, "GET", f"/users/{star.id}")).json()["follower_count"] == 1
+
+
+async def test_a_profile_cached_before_verification_does_not_outlive_sign_in(
+    pair, client, settings
+):
+    from tests.conftest import read_otp
+
+    a, b = pair
+    body = {"user_name": "newbie", "email": "newbie@example.com", "password": "correct horse"}
+    r = await client.post("/auth/user/signup", json=body)
+    assert r.status_code == 201, r.text
+    uid = r.json()["user_id"]
+    async with httpx.AsyncClient(base_url=b.url) as http:
+        assert (await http.get(f"/users/{uid}")).status_code == 200  # cached on b, unverified
+        code = read_otp(settings.outbox_dir, "newbie@example.com")
+        r = await http.post("/auth/verify-otp", json={"user_name": "newbie", "otp": code})
+        assert r.status_code == 200, r.text
+        token = r.json()["access_token"]
+        me = await http.get("/users/me", headers={"Authorization": f"Bearer {token}"})
+        assert me.json()["email_verified"] is True
