@@ -263,7 +263,9 @@ async def by_ids(db: Database, *, tweet_ids: list[ObjectId]) -> list[Tweet]:
     """The visible tweets among ``tweet_ids``, in the order given (missing ones left out)."""
     found = {
         d["_id"]: to_model(d)
-        async for d in db.tweets.find({"_id": {"$in": tweet_ids}, "hidden": {"$ne": True}}, PROJECTION)
+        async for d in db.tweets.find(
+            {"_id": {"$in": tweet_ids}, "hidden": {"$ne": True}}, PROJECTION
+        )
     }
     return [found[t] for t in tweet_ids if t in found]
 
