@@ -36,8 +36,6 @@ import json
 import multiprocessing as mp
 import os
 import random
-import resource
-import shutil
 import subprocess
 import sys
 import threading
@@ -52,62 +50,16 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.stack import (  # noqa: E402
+    SECRET,
+    make_users,
+    pct,
+    proc_stats,
+    raise_fd_limit,
+    start_app,
+    start_redis,
+)
 from server.embedded import EmbeddedMongo, free_port  # noqa: E402
-
-SECRET = "bench-secret-" + "z" * 32
-
-
-def raise_fd_limit() -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-
-
-def proc_stats(pid: int) -> tuple[int, float]:
-    """(RSS bytes, CPU seconds) of a process, from /proc."""
-    rss = 0
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            rss = int(line.split()[1]) * 1024
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return rss, cpu
-
-
-async def make_users(mongo_url: str, db_name: str, count: int) -> list[tuple[str, str]]:
-    """(user_id, access token) for ``count`` verified users, made as sign-in makes them."""
-    from pymongo import AsyncMongoClient
-
-    from server.keys import Keys
-    from server.security import AccessTokens
-
-    now = datetime.now(UTC)
-    tokens = AccessTokens(Keys.derive(SECRET).jwt, "murmur", "murmur-api", 3600)
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url)
-    db = client[db_name]
-    users: list[dict[str, Any]] = [  # the document server/store/users.py:create writes
-        {
-            "user_name": f"bench{i}",
-            "user_name_lower": f"bench{i}",
-            "email": f"bench{i}@example.com",
-            "email_lower": f"bench{i}@example.com",
-            "password_hash": None,
-            "email_verified": True,
-            "user_metadata": {},
-            "created_at": now,
-            "follower_count": 0,
-            "following_count": 0,
-            "tweet_count": 0,
-            "role": "user",
-            "suspended": False,
-        }
-        for i in range(count)
-    ]
-    ids = (await db.users.insert_many(users)).inserted_ids
-    sessions = [{"user_id": str(i), "created_at": now, "revoked_at": None} for i in ids]
-    sids = (await db.sessions.insert_many(sessions)).inserted_ids
-    await client.close()
-    return [(str(u), tokens.issue(str(u), str(s), now)) for u, s in zip(ids, sids, strict=True)]
-
 
 # --- the load process -------------------------------------------------------------------
 
@@ -415,23 +367,6 @@ class Driver:
         return answers
 
 
-def start_app(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as fh:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "server", "serve"],
-            env={**os.environ, **env, "PORT": str(port)},
-            stdout=fh,
-            stderr=fh,
-        )
-    for _ in range(300):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise RuntimeError(f"app did not start; see {log}")
-
-
 def listen_overflows() -> int:
     """Connections dropped because a listen queue was full (machine-wide, from the kernel)."""
     lines = Path("/proc/net/netstat").read_text().splitlines()
@@ -447,12 +382,6 @@ def merge_counts(counts: Any) -> dict[str, int]:
         for key, n in count.items():
             merged[key] = merged.get(key, 0) + n
     return merged
-
-
-def pct(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    return values[min(len(values) - 1, int(p / 100 * len(values)))]
 
 
 def post_for(http: httpx.Client, rate: float, seconds: float, posters: int) -> tuple[int, float]:
@@ -565,11 +494,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     work = Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)
     redis_port = free_port()
-    redis = subprocess.Popen(
-        [shutil.which("redis-server") or "redis-server", "--port", str(redis_port), "--save", "",
-         "--appendonly", "no", "--bind", "127.0.0.1", "--maxclients", "100000"],
-        stdout=subprocess.DEVNULL,
-    )  # fmt: skip
+    redis = start_redis(redis_port)
     mongo = EmbeddedMongo(":memory:")
     mongo_url = mongo.start()
     apps: list[subprocess.Popen[bytes]] = []

@@ -40,6 +40,7 @@ from .types import (
     Authenticate,
     AuthFailed,
     ForgetHidden,
+    ForgetUsers,
     HiddenAuthors,
     Now,
     PullAuthors,
@@ -52,6 +53,12 @@ log = logging.getLogger("murmur.realtime")
 CONTROL_CHANNEL = "murmur:control"
 # Answers of ``authenticate`` that mean a socket's session is over (not "try later").
 _SESSION_OVER = frozenset({"session_revoked", "account_suspended", "invalid_token"})
+
+
+def users_changed_message(user_ids: list[str], counts_only: bool) -> str:
+    """The control message that makes every process forget what it cached of these users
+    (also sent by ``murmur make-admin``, which runs no hub)."""
+    return json.dumps({"op": "users", "users": user_ids, "counts_only": counts_only})
 
 
 @dataclass(frozen=True)
@@ -90,6 +97,7 @@ class Hub:
         forget_hidden: ForgetHidden | None = None,
         stream_visible: StreamVisible | None = None,
         user_sockets: UserSockets | None = None,
+        forget_users: ForgetUsers | None = None,
         limits: HubLimits | None = None,
         now: Now = time.time,
     ) -> None:
@@ -98,6 +106,7 @@ class Hub:
         self.authenticate = authenticate
         self.auth_cache = auth_cache
         self.pull_authors = pull_authors
+        self.forget_users = forget_users
         self.hidden = None if hidden_authors is None else HiddenSets(hidden_authors, forget_hidden)
         self.stream_visible = stream_visible
         self.limits = limits or HubLimits()
@@ -176,6 +185,16 @@ class Hub:
         except Exception as exc:
             log.warning("relations broadcast failed (%s); refreshing local sockets only", exc)
             await self._refresh_hidden(user_ids)
+
+    async def users_changed(self, user_ids: list[str], counts_only: bool) -> None:
+        """These users' documents changed: every process forgets what it cached of them."""
+        message = users_changed_message(user_ids, counts_only)
+        try:
+            await self.backend.publish(CONTROL_CHANNEL, message)
+        except Exception as exc:
+            log.warning("user change broadcast failed (%s); forgetting locally only", exc)
+            if self.forget_users is not None:
+                self.forget_users(user_ids, counts_only)
 
     # --- sockets ---
 
@@ -324,6 +343,9 @@ class Hub:
             await self._revoke_local(str(command.get("session_id")))
         elif command.get("op") == "relations":
             await self._refresh_hidden([str(u) for u in command.get("users", [])])
+        elif command.get("op") == "users" and self.forget_users is not None:
+            users = [str(u) for u in command.get("users", [])]
+            self.forget_users(users, bool(command.get("counts_only")))
 
     async def _recheck_sessions(self) -> None:
         """Close the sockets whose session ended while the control channel was down."""

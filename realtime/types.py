@@ -37,6 +37,8 @@ StreamVisible = Callable[[str | None, str], Awaitable[bool]]
 RedeemTicket = Callable[[str], Awaitable[str | None]]
 # Forget cached hidden authors of these users (None: of everyone) before they are re-read.
 ForgetHidden = Callable[[list[str] | None], None]
+# These users' documents changed (True: only their counters): forget what is cached of them.
+ForgetUsers = Callable[[list[str], bool], None]
 # The current time in seconds since the epoch (the app's clock, so tests can move it).
 Now = Callable[[], float]
 

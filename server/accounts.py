@@ -55,6 +55,9 @@ async def log_in(svc: Services, req: LoginRequest, address: str) -> TokenPair:
 
 async def start_session(svc: Services, user: UserRecord) -> TokenPair:
     session_id = await session_store.create_session(svc.db, user_id=user.id, now=svc.clock())
+    # Verifying the e-mail or linking GitHub changed the user just now: no process may keep
+    # serving a copy cached before (a profile read, say).
+    await svc.users_changed([user.id])
     return await _issue(svc, user, session_id)
 
 
@@ -123,6 +126,11 @@ class Caller:
 
 
 async def authenticate(svc: Services, token: str) -> Caller:
+    """The caller behind an access token: from the per-process caches when the hub runs
+    (``server/authcache.py``: no database read when warm), else read afresh."""
+    if svc.auth is not None:
+        cached, session_id = await svc.auth.caller(token)
+        return Caller(cached, session_id)
     claims = svc.tokens.verify(token, svc.clock())
     if not await session_store.session_active(svc.db, session_id=claims.session_id):
         raise Unauthorized("This session has ended; sign in again.", code="session_revoked")
@@ -132,6 +140,13 @@ async def authenticate(svc: Services, token: str) -> Caller:
     if user.suspended:
         raise Forbidden("This account is suspended.", code="account_suspended")
     return Caller(user, claims.session_id)
+
+
+async def current_user(svc: Services, who: Caller) -> UserRecord:
+    """The caller's record with its counters as stored (for responses that show them)."""
+    if svc.auth is not None:
+        return await svc.auth.fresh_counts(who.user)
+    return who.user
 
 
 async def caller(conn: HTTPConnection) -> Caller:

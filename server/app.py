@@ -16,6 +16,7 @@ from starlette.types import ASGIApp
 
 from . import asyncapi, fanout, live, openapi
 from .db import Database, connect, ensure_indexes
+from .dbmetrics import CommandMetrics
 from .errors import exception_handlers
 from .headers import SecurityHeaders
 from .keys import Keys
@@ -68,7 +69,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> S
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        client = connect(mongodb_url)
+        # Every command is counted and timed for /metrics (server/dbmetrics.py).
+        app.state.db_metrics = CommandMetrics()
+        client = connect(mongodb_url, [app.state.db_metrics])
         try:
             app.state.services = await _open_services(settings, client[settings.mongodb_db], clock)
             log.info("Murmur ready (database %s)", settings.mongodb_db)

@@ -84,12 +84,26 @@ def make_admin(args: argparse.Namespace) -> int:
                 print(f"No user named {args.user_name!r}.", file=sys.stderr)
                 return 1
             await user_store.set_role(db, user_id=user.id, role=args.role)
+            if settings.redis_url:  # running app processes cache users: tell them
+                await _announce_user_change(settings.redis_url, user.id)
             print(f"{user.user_name} is now {args.role}.")
             return 0
         finally:
             await client.close()
 
     return asyncio.run(run())
+
+
+async def _announce_user_change(redis_url: str, user_id: str) -> None:
+    import redis.asyncio as redis
+
+    from realtime.hub import CONTROL_CHANNEL, users_changed_message
+
+    client = redis.from_url(redis_url)
+    try:
+        await client.publish(CONTROL_CHANNEL, users_changed_message([user_id], False))
+    finally:
+        await client.aclose()
 
 
 def stats(args: argparse.Namespace) -> int:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel, WriteConcern
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.monitoring import CommandListener
 
 log = logging.getLogger("murmur.db")
 
@@ -28,6 +30,10 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("tags", ASCENDING), ("_id", DESCENDING)], name="by_tag"),
         # Search's keyword back-end: the analyzed terms array (multikey).
         IndexModel([("terms", ASCENDING), ("_id", DESCENDING)], name="by_term"),
+        # The whole timeline's pages are _id ranges (store/latest.py). SecantusDB
+        # plans no range on its built-in _id index (it has no entries), so this one serves
+        # them; on a real mongod it duplicates _id_ (one more index entry per tweet).
+        IndexModel([("_id", DESCENDING)], name="newest"),
     ],
     "sessions": [
         IndexModel([("user_id", ASCENDING)], name="by_user"),
@@ -106,10 +112,13 @@ INDEXES: dict[str, list[IndexModel]] = {
 }
 
 
-def connect(url: str) -> AsyncMongoClient[dict]:
-    """A client whose writes are acknowledged by a majority when the server is a replica set."""
+def connect(url: str, listeners: Sequence[CommandListener] = ()) -> AsyncMongoClient[dict]:
+    """A client whose writes are acknowledged by a majority when the server is a replica set.
+
+    ``listeners`` see every command (``server/dbmetrics.py`` counts them for ``/metrics``)."""
     return AsyncMongoClient(
         url,
+        event_listeners=list(listeners),
         tz_aware=True,
         w="majority",
         serverSelectionTimeoutMS=5000,

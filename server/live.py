@@ -29,12 +29,12 @@ from realtime.usersockets import UserSockets
 
 from . import accounts, social, tweets, wstickets
 from .api import Router
+from .authcache import Authenticator
 from .errors import Forbidden, NotFound, Unauthorized
 from .http import json_response
 from .models import AdminStats
 from .services import Services
 from .settings import Settings
-from .wsauth import SocketAuth
 
 
 def limits(settings: Settings) -> HubLimits:
@@ -58,8 +58,9 @@ def build_hub(svc: Services) -> Hub:
     """The hub for these services: Redis when ``REDIS_URL`` is set, else in-process."""
     settings = svc.settings
 
-    # Connect-time auth with a per-process cache that revocations invalidate (wsauth.py).
-    authenticate = SocketAuth(svc)
+    # Token checks with per-process caches that revocations and user changes invalidate,
+    # for connects and REST requests alike (authcache.py).
+    authenticate = Authenticator(svc)
 
     async def pull_authors(user_id: str) -> list[str]:
         return await social.pull_authors_followed(svc, user_id)
@@ -108,6 +109,7 @@ def build_hub(svc: Services) -> Hub:
         forget_hidden=forget_hidden,
         stream_visible=stream_visible,
         user_sockets=user_sockets,
+        forget_users=lambda ids, counts: authenticate.users_changed(ids, counts_only=counts),
         limits=limits(settings),
         now=lambda: svc.clock().timestamp(),
     )
@@ -127,12 +129,26 @@ async def running(app: Any, svc: Services) -> AsyncIterator[Hub]:
 
     endpoint = Endpoint(hub, redeem_ticket=redeem)
     app.state.hub, app.state.ws_endpoint, app.state.stats = hub, endpoint, reporter
-    svc.events, svc.on_session_revoked = hub, hub.revoke_session
+    auth: Authenticator = hub.authenticate  # type: ignore[assignment]
+
+    # The process that makes a change forgets it at once (its next request must not see the
+    # old state), then tells every process (itself again, harmlessly).
+    async def session_revoked(session_id: str) -> None:
+        auth.revoked(session_id)
+        await hub.revoke_session(session_id)
+
+    async def users_changed(user_ids: list[str], counts_only: bool) -> None:
+        auth.users_changed(user_ids, counts_only=counts_only)
+        await hub.users_changed(user_ids, counts_only)
+
+    svc.events, svc.auth = hub, auth
+    svc.on_session_revoked, svc.on_users_changed = session_revoked, users_changed
     svc.on_relations_changed = hub.relations_changed
     try:
         yield hub
     finally:
         svc.events = svc.on_session_revoked = svc.on_relations_changed = None
+        svc.auth, svc.on_users_changed = None, None
         await reporter.stop()
         await hub.stop()
 
@@ -152,7 +168,8 @@ router = Router("operators")
 )
 async def metrics(request: Request) -> Response:
     hub: Hub = request.app.state.hub
-    return Response(hub.metrics.render(), media_type=CONTENT_TYPE)
+    body = hub.metrics.render() + request.app.state.db_metrics.render()
+    return Response(body, media_type=CONTENT_TYPE)
 
 
 @router.get(

@@ -110,6 +110,7 @@ async def suspend(svc: Services, caller: Caller, user_id: str) -> UserRecord:
     """Suspend an account: it cannot sign in or post, and every session (and socket) ends."""
     target = await _target(svc, caller, user_id, "suspend")
     await user_store.set_suspended(svc.db, user_id=target.id, suspended=True)
+    await svc.users_changed([target.id])
     ended = await session_store.revoke_user_sessions(svc.db, user_id=target.id, now=svc.clock())
     if svc.on_session_revoked:
         for session_id in ended:
@@ -122,6 +123,7 @@ async def unsuspend(svc: Services, caller: Caller, user_id: str) -> UserRecord:
     """Let a suspended account sign in again (moderators)."""
     target = await _target(svc, caller, user_id, "unsuspend")
     await user_store.set_suspended(svc.db, user_id=target.id, suspended=False)
+    await svc.users_changed([target.id])
     return target.model_copy(update={"suspended": False})
 
 
@@ -132,6 +134,7 @@ async def set_role(svc: Services, caller: Caller, user_id: str, role: Role) -> U
     if target.id == caller.id:
         raise Unprocessable("You cannot change your own role.", code="cannot_change_own_role")
     await user_store.set_role(svc.db, user_id=target.id, role=role)
+    await svc.users_changed([target.id])
     return target.model_copy(update={"role": role})
 
 

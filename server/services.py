@@ -17,10 +17,12 @@ from .ratelimit import RateLimits
 from .relcache import RelationCache
 from .security import AccessTokens, Passwords
 from .settings import Settings
+from .store.latest import Reach
 from .store.search import Backend
 from .store.timelines import TimelineStore
 
 if TYPE_CHECKING:
+    from .authcache import Authenticator
     from .fanout import FanoutWorker
 
 Clock = Callable[[], datetime]
@@ -46,6 +48,11 @@ class Services:
     timelines: TimelineStore
     # Called after a session is revoked (the realtime hub closes that session's sockets).
     on_session_revoked: Callable[[str], Awaitable[None]] | None = None
+    # Called after users' documents change (True: only counters): every process forgets what
+    # it cached of them (server/usercache.py). Use ``users_changed``.
+    on_users_changed: Callable[[list[str], bool], Awaitable[None]] | None = None
+    # Cached token, session and user checks (server/authcache.py), set with the hub.
+    auth: Authenticator | None = None
     # Called after a block or mute changes (the hub re-reads those users' hidden authors on
     # every process).
     on_relations_changed: Callable[[list[str]], Awaitable[None]] | None = None
@@ -57,6 +64,14 @@ class Services:
     # fan-out worker (server/fanout.py), started in the lifespan.
     social_cache: RelationCache = field(default_factory=RelationCache)
     fanout: FanoutWorker | None = None
+    # How far back one page of GET /tweets reaches, learned (server/store/latest.py).
+    public_reach: Reach = field(default_factory=Reach)
+
+    async def users_changed(self, user_ids: list[str], *, counts_only: bool = False) -> None:
+        """Tell every process that these users' documents changed (``counts_only``: only
+        their follower/following/tweet counters), so none serves them from its cache."""
+        if self.on_users_changed is not None and user_ids:
+            await self.on_users_changed(user_ids, counts_only)
 
     async def publish(self, streams: Sequence[str], event: _Event) -> None:
         """Hand an event to the realtime hub (if one is wired) for the given streams."""

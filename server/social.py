@@ -110,6 +110,7 @@ async def _drop_edge(svc: Services, follower: str, followee: str) -> None:
 async def _count_edge(svc: Services, follower: str, followee: str, delta: int) -> None:
     await user_store.add_to_counter(svc.db, user_id=follower, field="following_count", delta=delta)
     await user_store.add_to_counter(svc.db, user_id=followee, field="follower_count", delta=delta)
+    await svc.users_changed([follower, followee], counts_only=True)
 
 
 async def hidden_authors(svc: Services, user_id: str) -> frozenset[str]:

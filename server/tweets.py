@@ -50,6 +50,7 @@ async def compose(
         extra=discovery.search_fields(text, rendered.tags, rendered.mentions),
     )
     await user_store.add_to_counter(svc.db, user_id=caller.id, field="tweet_count", delta=1)
+    await svc.users_changed([caller.id], counts_only=True)
     await discovery.tweet_created(svc, tweet)
     await tweet_hooks.created(svc, caller.user, tweet)
     return tweet
@@ -129,6 +130,7 @@ async def delete(svc: Services, caller: Caller, tweet_id: str) -> Tweet:
         await user_store.add_to_counter(
             svc.db, user_id=tweet.user_id, field="tweet_count", delta=-1
         )
+        await svc.users_changed([tweet.user_id], counts_only=True)
         await discovery.tweet_removed(svc, tweet)
         await tweet_hooks.deleted(svc, tweet)
     return tweet

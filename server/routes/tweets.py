@@ -19,6 +19,7 @@ from ..http import (
 )
 from ..models import Page, Tweet, TweetContent, TweetHistory
 from ..services import services
+from ..store import latest
 from ..store import tweets as tweet_store
 from .users import resolve_user
 
@@ -50,10 +51,10 @@ async def create_tweet(request: Request) -> Response:
 async def list_tweets(request: Request) -> Response:
     latest_only(request)
     svc, who = services(request), await accounts.optional_caller(request)
-    items, after = await tweet_store.find_page(
+    items, after = await latest.page(
         svc.db,
-        query={},
         page=page_query(request),
+        reach=svc.public_reach,
         exclude_authors=await social.unseen_authors(svc, who, muted=True),
     )
     return page_response(request, await likes.with_liked_by_me(svc, who, items), after)

@@ -20,8 +20,9 @@ router = Router("users")
     "/users/me", "The signed-in user, with private fields", response=Me, auth=True, etag=True
 )
 async def get_me(request: Request) -> Response:
+    svc = services(request)
     who = await accounts.caller(request)
-    return cached_json(request, who.user.me())
+    return cached_json(request, (await accounts.current_user(svc, who)).me())
 
 
 @router.patch(
@@ -39,6 +40,7 @@ async def patch_me(request: Request) -> Response:
     user = await user_store.update_metadata(
         svc.db, user_id=who.id, changes=changes.model_dump(exclude_unset=True)
     )
+    await svc.users_changed([who.id])
     return json_response(user.me())
 
 
@@ -74,8 +76,11 @@ async def resolve_user(request: Request) -> user_store.UserRecord:
     """The user named by the ``user_id`` path parameter; ``me`` is the caller."""
     raw = request.path_params["user_id"]
     if raw == "me":
-        return (await accounts.caller(request)).user
-    user = await user_store.by_id(services(request).db, user_id=raw)
+        svc = services(request)
+        return await accounts.current_user(svc, await accounts.caller(request))
+    svc = services(request)
+    # From the per-process user cache when it runs (server/authcache.py).
+    user = await (svc.auth.user(raw) if svc.auth else user_store.by_id(svc.db, user_id=raw))
     if user is None:
         raise NotFound("No such user.", code="user_not_found")
     return user

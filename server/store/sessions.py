@@ -76,10 +76,9 @@ async def create_session(db: Database, *, user_id: str, now: datetime) -> str:
 async def session_active(db: Database, *, session_id: str) -> bool:
     if not ObjectId.is_valid(session_id):
         return False
-    found = await db.sessions.count_documents(
-        {"_id": ObjectId(session_id), "revoked_at": None}, limit=1
-    )
-    return found > 0
+    # A find by _id alone: SecantusDB's point lookup (a count is an aggregation there).
+    found = await db.sessions.find_one({"_id": ObjectId(session_id)}, {"revoked_at": 1})
+    return found is not None and found.get("revoked_at") is None
 
 
 async def revoke_session(db: Database, *, session_id: str, now: datetime) -> None:

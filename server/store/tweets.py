@@ -13,7 +13,7 @@ from ..db import Database
 from ..http import PageQuery
 from ..models import Tweet
 
-_HIDDEN = {"edits": 0}
+PROJECTION = {"edits": 0}  # what reading a tweet fetches: not its edit history
 
 
 def to_model(doc: dict[str, Any]) -> Tweet:
@@ -109,7 +109,7 @@ async def get(db: Database, *, tweet_id: ObjectId, include_hidden: bool = False)
     query: dict[str, Any] = {"_id": tweet_id}
     if not include_hidden:
         query["hidden"] = {"$ne": True}
-    doc = await db.tweets.find_one(query, _HIDDEN)
+    doc = await db.tweets.find_one(query, PROJECTION)
     return None if doc is None else to_model(doc)
 
 
@@ -159,7 +159,7 @@ async def edit(
                 }
             }
         ],
-        projection=_HIDDEN,
+        projection=PROJECTION,
         return_document=ReturnDocument.AFTER,
     )
     return None if doc is None else to_model(doc)
@@ -185,6 +185,8 @@ async def find_page(
     """One page of tweets matching ``query``, by id, and the id to continue after (or None).
 
     ``exclude_authors`` (a reader's blocked/muted set) is part of the query, so pages stay full.
+    ``query`` should name an indexed key (an author, a tag, a parent): every tweet under that
+    key is read (see ``store/latest.py`` for why); the whole timeline is ``latest.page``.
     """
     query = {**query, "hidden": {"$ne": True}}
     excluded = sorted(exclude_authors)
@@ -197,14 +199,18 @@ async def find_page(
     if page.after is not None:
         query["_id"] = {"$gt" if oldest_first else "$lt": page.after}
     cursor = (
-        db.tweets.find(query, _HIDDEN)
+        db.tweets.find(query, PROJECTION)
         .sort("_id", 1 if oldest_first else -1)
         .skip(page.skip)
         .limit(page.limit + 1)
     )
     docs = await cursor.to_list(length=page.limit + 1)
-    more = len(docs) > page.limit
-    docs = docs[: page.limit]
+    return paged(docs, page.limit)
+
+
+def paged(docs: list[dict[str, Any]], limit: int) -> tuple[list[Tweet], ObjectId | None]:
+    more = len(docs) > limit
+    docs = docs[:limit]
     return [to_model(d) for d in docs], (docs[-1]["_id"] if more and docs else None)
 
 
@@ -212,7 +218,7 @@ async def add_to_counter(db: Database, *, tweet_id: str, field: str, delta: int)
     doc = await db.tweets.find_one_and_update(
         {"_id": ObjectId(tweet_id)},
         {"$inc": {field: delta}},
-        projection=_HIDDEN,
+        projection=PROJECTION,
         return_document=ReturnDocument.AFTER,
     )
     return None if doc is None else to_model(doc)
@@ -257,7 +263,9 @@ async def by_ids(db: Database, *, tweet_ids: list[ObjectId]) -> list[Tweet]:
     """The visible tweets among ``tweet_ids``, in the order given (missing ones left out)."""
     found = {
         d["_id"]: to_model(d)
-        async for d in db.tweets.find({"_id": {"$in": tweet_ids}, "hidden": {"$ne": True}}, _HIDDEN)
+        async for d in db.tweets.find(
+            {"_id": {"$in": tweet_ids}, "hidden": {"$ne": True}}, PROJECTION
+        )
     }
     return [found[t] for t in tweet_ids if t in found]
 
@@ -283,7 +291,7 @@ async def set_hidden(
     doc = await db.tweets.find_one_and_update(
         {"_id": tweet_id, "hidden": {"$ne": hidden} if hidden else True},
         {"$set": {"hidden": hidden, "moderated_by": by, "moderated_at": now}},
-        projection=_HIDDEN,
+        projection=PROJECTION,
         return_document=ReturnDocument.AFTER,
     )
     return None if doc is None else to_model(doc)

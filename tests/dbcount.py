@@ -1,0 +1,22 @@
+"""Counting an app's database commands in tests, from its command listener (server/dbmetrics.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def by_collection(app: Any) -> dict[str, float]:
+    """Database commands the app sent so far, per collection."""
+    counts: dict[str, float] = {}
+    for metric in app.state.db_metrics.commands.collect():
+        for sample in metric.samples:
+            if sample.name == "murmur_db_commands_total":
+                name = sample.labels["collection"]
+                counts[name] = counts.get(name, 0) + sample.value
+    return counts
+
+
+def moved(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """What ran in between, leaving out the fan-out worker's background poll for jobs."""
+    delta = {k: v - before.get(k, 0) for k, v in after.items() if k != "fanout_jobs"}
+    return {k: v for k, v in delta.items() if v}
