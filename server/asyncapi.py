@@ -64,38 +64,23 @@ def build(public_base_url: str, version: str) -> dict[str, Any]:
     )
     schemas: dict[str, Any] = dict(defs.get("$defs", {}))
 
+    # (name, model, action): what the server receives (client frames) and sends.
+    entries = [
+        *((_frame_type(m), m, "receive") for m in CLIENT_FRAMES),
+        *((_frame_type(m), m, "send") for m in SERVER_FRAMES),
+        *((name, m, "send") for name, m in event_frames.items()),
+    ]
     messages: dict[str, Any] = {}
-    received: list[str] = []
-    sent: list[str] = []
-    for model in CLIENT_FRAMES:
-        name = _frame_type(model)
-        messages[name] = _message(model, refs[(model, "serialization")], name)
-        received.append(name)
-    for model in SERVER_FRAMES:
-        name = _frame_type(model)
-        messages[name] = _message(model, refs[(model, "serialization")], name)
-        sent.append(name)
-    for name, model in event_frames.items():
-        messages[name] = _message(model, refs[(model, "serialization")], name)
-        sent.append(name)
-
-    url = urlsplit(public_base_url)
-    channel_ref = {"$ref": "#/channels/ws"}
     operations: dict[str, Any] = {}
-    for name in received:
-        operations[f"receive_{name}"] = {
-            "action": "receive",
-            "channel": channel_ref,
+    for name, model, action in entries:
+        messages[name] = _message(model, refs[(model, "serialization")], name)
+        operations[f"{action}_{name.replace('.', '_')}"] = {
+            "action": action,
+            "channel": {"$ref": "#/channels/ws"},
             "summary": messages[name]["summary"],
             "messages": [{"$ref": f"#/channels/ws/messages/{name}"}],
         }
-    for name in sent:
-        operations[f"send_{name.replace('.', '_')}"] = {
-            "action": "send",
-            "channel": channel_ref,
-            "summary": messages[name]["summary"],
-            "messages": [{"$ref": f"#/channels/ws/messages/{name}"}],
-        }
+    url = urlsplit(public_base_url)
 
     return {
         "asyncapi": "3.0.0",
