@@ -168,15 +168,16 @@ async def scrape(http: httpx.AsyncClient) -> tuple[dict[tuple[str, str], float],
 
 
 async def settle(mongo_url: str, limit: float) -> float:
-    """Wait (up to ``limit`` s) until no fan-out job is pending; seconds waited."""
+    """Wait (up to ``limit`` s) until the outbox is drained; seconds waited."""
     from pymongo import AsyncMongoClient
+
+    from server.outbox import backlog
 
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url)
     t0 = time.monotonic()
     try:
-        jobs = client[DB_NAME].fanout_jobs
         while time.monotonic() - t0 < limit:
-            if not await jobs.count_documents({"state": {"$in": ["pending", "running"]}}):
+            if not await backlog(client[DB_NAME]):
                 break
             await asyncio.sleep(0.1)
     finally:

@@ -21,8 +21,9 @@ from typing import Any
 
 from bson import ObjectId
 
-from server import discovery, markdown
+from server import markdown
 from server.models import UserMetadata
+from server.search.analyzer import index_fields
 from server.services import Services
 from server.store import follows as follow_store
 from server.store import likes as like_store
@@ -178,8 +179,8 @@ async def seed(
             user_id=ids[who], user_name=users[who].user_name, content=text,
             html=rendered.html, tags=rendered.tags, mentions=rendered.mentions, now=when,
             in_reply_to=None if parent is None else str(docs[parent]["_id"]),
-            extra=discovery.search_fields(text, rendered.tags, rendered.mentions),
-            tweet_id=_oid(when, seq),
+            extra=index_fields(text, rendered.tags, rendered.mentions),
+            tweet_id=_oid(when, seq), settled=True,
         )  # fmt: skip
         tid = str(doc["_id"])
         docs.append(doc)

@@ -28,6 +28,12 @@ TWEET_ID = Param("tweet_id", location="path", required=True)
 USER_ID = Param("user_id", location="path", required=True)
 LIMIT = Param("limit", "1–100, default 20", type="integer")
 CURSOR = Param("cursor", "opaque; from next_cursor of the previous page (or the Link header)")
+IDEMPOTENCY_KEY = Param(
+    "Idempotency-Key",
+    "any unique string (at most 255 characters): a retry with the same key within 24 hours "
+    "returns the first result instead of posting again",
+    location="header",
+)
 PAGING = (
     LIMIT,
     CURSOR,

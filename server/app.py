@@ -14,7 +14,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
-from . import asyncapi, fanout, live, openapi
+from . import asyncapi, live, openapi, outbox
 from .db import Database, connect, ensure_indexes
 from .dbmetrics import CommandMetrics
 from .errors import exception_handlers
@@ -75,11 +75,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> S
         try:
             app.state.services = await _open_services(settings, client[settings.mongodb_db], clock)
             log.info("Murmur ready (database %s)", settings.mongodb_db)
-            # The timeline fan-out worker (issue 3) runs for the app's lifetime.
-            async with fanout.running(app.state.services):
-                # The realtime hub (/ws) runs inside it: it stops first, closing sockets.
-                async with live.running(app, app.state.services):
+            # The realtime hub (/ws) and the outbox worker, which publishes through it.
+            async with live.running(app, app.state.services):
+                if not settings.run_worker:
                     yield
+                else:
+                    async with outbox.running(app.state.services):
+                        yield
         finally:
             if hasattr(app.state, "services"):
                 await app.state.services.limits.close()

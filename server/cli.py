@@ -53,6 +53,31 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def worker(args: argparse.Namespace) -> int:
+    """Run only the outbox worker (the Procfile's ``worker:`` line); web processes then set
+    ``RUN_WORKER=false``. It opens what the app opens (database, Redis, the hub's publisher)
+    through the app's own lifespan, and serves no HTTP."""
+    settings = Settings(run_worker=True)
+    if not settings.mongodb_url:
+        print("Set MONGODB_URL (the cluster's database) first.", file=sys.stderr)
+        return 2
+    from .app import create_app
+
+    app = create_app(settings)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        async with app.router.lifespan_context(app):
+            logging.getLogger("murmur.outbox").info("outbox worker running")
+            await stop.wait()
+
+    asyncio.run(run())
+    return 0
+
+
 def _raise_fd_limit() -> None:
     """Soft open-files limit up to the hard one: every socket is a file descriptor."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -127,6 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     p_serve.add_argument("--host")
     p_serve.add_argument("--port", type=int)
     p_serve.set_defaults(func=serve)
+    p_worker = sub.add_parser("worker", help="run only the outbox worker (needs MONGODB_URL)")
+    p_worker.set_defaults(func=worker)
     p_admin = sub.add_parser("make-admin", help="give a user the admin or moderator role")
     p_admin.add_argument("user_name")
     p_admin.add_argument("--role", choices=["admin", "moderator", "user"], default="admin")

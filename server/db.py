@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel, WriteConcern
 from pymongo.asynchronous.database import AsyncDatabase
@@ -12,6 +13,10 @@ from pymongo.monitoring import CommandListener
 log = logging.getLogger("murmur.db")
 
 Database = AsyncDatabase[dict]
+
+# A document with a write whose effects are not applied yet is its own outbox entry: only
+# those are in the outbox indexes.
+PENDING: dict[str, Any] = {"partialFilterExpression": {"pending": True}}
 
 # collection name -> its indexes. ensure_indexes() creates them all at start-up.
 INDEXES: dict[str, list[IndexModel]] = {
@@ -34,6 +39,15 @@ INDEXES: dict[str, list[IndexModel]] = {
         # plans no range on its built-in _id index (it has no entries), so this one serves
         # them; on a real mongod it duplicates _id_ (one more index entry per tweet).
         IndexModel([("_id", DESCENDING)], name="newest"),
+        # The outbox: tweets whose effects the worker has not applied (server/outbox.py).
+        IndexModel([("pending", ASCENDING), ("_id", ASCENDING)], name="outbox", **PENDING),
+        # Idempotency-Key on POST /tweets: one tweet per (user, key) while the key is kept.
+        IndexModel(
+            [("idempotency.key", ASCENDING)],
+            unique=True,
+            name="idempotency",
+            partialFilterExpression={"idempotency.key": {"$exists": True}},
+        ),
     ],
     "sessions": [
         IndexModel([("user_id", ASCENDING)], name="by_user"),
@@ -78,6 +92,7 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("follower", ASCENDING), ("followee", ASCENDING)], unique=True, name="edge"),
         IndexModel([("followee", ASCENDING), ("_id", DESCENDING)], name="followers"),
         IndexModel([("follower", ASCENDING), ("_id", DESCENDING)], name="following"),
+        IndexModel([("pending", ASCENDING), ("_id", ASCENDING)], name="outbox", **PENDING),
     ],
     "relations": [
         IndexModel(
@@ -92,14 +107,12 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("tweet_id", ASCENDING), ("user_id", ASCENDING)], unique=True, name="like"),
         IndexModel([("tweet_id", ASCENDING), ("_id", DESCENDING)], name="likers"),
         IndexModel([("user_id", ASCENDING), ("tweet_id", ASCENDING)], name="by_user"),
+        IndexModel([("pending", ASCENDING), ("_id", ASCENDING)], name="outbox", **PENDING),
     ],
     "timelines": [
         # One entry per (owner, tweet): a retried fan-out can never duplicate an entry.
         # The only index: each extra one roughly doubles the cost of a fan-out on SecantusDB.
         IndexModel([("owner", ASCENDING), ("tweet_id", DESCENDING)], unique=True, name="entry"),
-    ],
-    "fanout_jobs": [
-        IndexModel([("state", ASCENDING), ("next_at", ASCENDING), ("_id", ASCENDING)], name="due"),
     ],
     "notifications": [
         IndexModel([("recipient", ASCENDING), ("_id", DESCENDING)], name="inbox"),

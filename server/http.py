@@ -168,6 +168,20 @@ def query_int(request: Request, name: str, default: int, lo: int, hi: int) -> in
     return value
 
 
+def idempotency_key(request: Request) -> str | None:
+    """The ``Idempotency-Key`` header (Mastodon's convention), or 422 when it is malformed."""
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return None
+    if not 1 <= len(key) <= 255 or not key.isprintable():
+        raise Unprocessable(
+            "Idempotency-Key must be 1–255 printable characters.",
+            code="invalid_idempotency_key",
+            details=[{"field": "Idempotency-Key", "max_length": 255}],
+        )
+    return key
+
+
 def latest_only(request: Request) -> None:
     """Lists that only sort newest first still accept ``sort=latest`` (422 for anything else)."""
     if request.query_params.get("sort", "latest") != "latest":

@@ -1,15 +1,19 @@
-"""Likes, and ``liked_by_me`` on every tweet a signed-in caller reads."""
+"""Likes, and ``liked_by_me`` on every tweet a signed-in caller reads.
+
+A like or unlike is one write to its edge (``store/likes.py``); the counter, trending, the
+notification and the live counts follow from the outbox worker (``server/effects/edges.py``).
+The answer shows the count as it will be once the worker has run.
+"""
 
 from __future__ import annotations
 
-from . import notifications, trending, tweet_hooks, tweets
+from . import tweets
 from .accounts import Caller
 from .errors import Forbidden
 from .models import Tweet
 from .services import Services
 from .social import blocked_between
 from .store import likes as like_store
-from .store import tweets as tweet_store
 
 
 async def like(svc: Services, caller: Caller, tweet_id: str) -> Tweet:
@@ -19,19 +23,8 @@ async def like(svc: Services, caller: Caller, tweet_id: str) -> Tweet:
         raise Forbidden("You cannot like this tweet.", code="blocked")
     await svc.limits.hit(svc.settings.rate_limit_like, "like", caller.id)
     if await like_store.add(svc.db, tweet_id=tweet.tweet_id, user_id=caller.id, now=svc.clock()):
-        updated = await tweet_store.add_to_counter(
-            svc.db, tweet_id=tweet.tweet_id, field="like_count", delta=1
-        )
-        if updated is None:
-            # Deleted between our read and the like: leave nothing behind.
-            await like_store.remove(svc.db, tweet_id=tweet.tweet_id, user_id=caller.id)
-            return await tweets.get(svc, tweet_id)  # raises 404
-        tweet = updated
-        await tweet_hooks.publish_counts(svc, tweet)
-        await trending.engaged(svc, tweet.user_id)
-        await notifications.notify(
-            svc, recipient=tweet.user_id, kind="like", actor=caller.user, tweet_id=tweet.tweet_id
-        )
+        svc.written()
+        tweet = tweet.model_copy(update={"like_count": tweet.like_count + 1})
     return tweet.model_copy(update={"liked_by_me": True})
 
 
@@ -39,13 +32,10 @@ async def unlike(svc: Services, caller: Caller, tweet_id: str) -> Tweet:
     """Take a like back (idempotent): the counter moves only if a like was removed."""
     tweet = await tweets.get(svc, tweet_id)
     if await like_store.remove(svc.db, tweet_id=tweet.tweet_id, user_id=caller.id):
-        updated = await tweet_store.add_to_counter(
-            svc.db, tweet_id=tweet.tweet_id, field="like_count", delta=-1
-        )
-        if updated is not None:
-            tweet = updated
-            await tweet_hooks.publish_counts(svc, tweet)
+        svc.written()
+        tweet = tweet.model_copy(update={"like_count": max(0, tweet.like_count - 1)})
     return tweet.model_copy(update={"liked_by_me": False})
+
 
 
 async def with_liked_by_me(svc: Services, caller: Caller | None, items: list[Tweet]) -> list[Tweet]:

@@ -10,9 +10,10 @@ import logging
 
 from bson import ObjectId
 
-from . import discovery, timeline
+from . import tweets
 from .accounts import Caller
 from .errors import Forbidden, NotFound, Unprocessable
+from .events import TweetCreated
 from .http import PageQuery
 from .ids import parse_id, tweet_oid
 from .models import Role, Tweet
@@ -81,12 +82,13 @@ async def hide(svc: Services, caller: Caller, tweet_id: str) -> Tweet:
     )
     if tweet is None:
         return await _existing(svc, oid)
-    await discovery.tweet_removed(svc, tweet)
+    svc.written()  # the worker takes it out of search, trending and followers' timelines
+    await svc.tweets_changed([tweet.tweet_id])
     await report_store.resolve_for_tweet(
         svc.db, tweet_id=tweet.tweet_id, by=caller.id, action="hidden", now=svc.clock()
     )
     # Open timelines drop it, exactly as for a deletion.
-    await timeline.tweet_deleted(svc, tweet)
+    await tweets.announce_gone(svc, tweet)
     log.info("tweet %s hidden by %s", tweet.tweet_id, caller.user.user_name)
     return tweet
 
@@ -100,8 +102,9 @@ async def restore(svc: Services, caller: Caller, tweet_id: str) -> Tweet:
     )
     if tweet is None:
         return await _existing(svc, oid)
-    await discovery.tweet_restored(svc, tweet)
-    await timeline.tweet_created(svc, tweet)
+    svc.written()  # the worker puts it back into search, trending and timelines
+    await svc.tweets_changed([tweet.tweet_id])
+    await svc.publish(tweets.author_streams(tweet), TweetCreated(data=tweet))
     log.info("tweet %s restored by %s", tweet.tweet_id, caller.user.user_name)
     return tweet
 

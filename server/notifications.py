@@ -30,18 +30,17 @@ async def notify(
     tweet_id: str | None = None,
 ) -> Notification | None:
     """Store and push one notification, unless it is about yourself, between users who block
-    each other, or a repeat of one made within the last minute."""
+    each other, or a repeat of one made within the last minute. Safe to repeat: the outbox
+    worker may run it twice for one like, follow, reply or mention."""
     if recipient == actor.id:
         return None
     if await social.blocked_between(svc, recipient, actor.id):
         return None
     now = svc.clock()
-    # Claim-then-insert, atomically: of simultaneous identical actions only one notifies.
+    # Claim-then-insert: identical actions within the window share one notification id, so
+    # of simultaneous ones, repeats and retries only one notification is ever stored.
     key = f"{recipient}|{kind}|{actor.id}|{tweet_id or ''}"
-    if not await store.claim(svc.db, key=key, now=now, window=DEDUPE_WINDOW):
-        return None
-    note = await store.insert(
-        svc.db,
+    doc = store.new_document(
         recipient=recipient,
         kind=kind,
         actor_id=actor.id,
@@ -49,6 +48,13 @@ async def notify(
         tweet_id=tweet_id,
         now=now,
     )
+    claimed = await store.claim(svc.db, key=key, now=now, window=DEDUPE_WINDOW)
+    if claimed is None:
+        return None
+    doc["_id"] = claimed
+    if not await store.insert_once(svc.db, doc):
+        return None
+    note = store.to_model(doc)
     await svc.publish([notifications_stream(recipient)], NotificationCreated(data=note))
     return note
 

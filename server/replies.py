@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from bson import ObjectId
 
-from realtime.channels import tweet_stream
-
-from . import notifications, tweet_hooks, tweets
+from . import tweets
 from .accounts import Caller
 from .errors import Forbidden, NotFound
-from .events import ReplyCreated
 from .http import PageQuery
 from .models import Tweet
 from .services import Services
@@ -17,24 +14,21 @@ from .social import blocked_authors, blocked_between, unseen_authors
 from .store import tweets as tweet_store
 
 
-async def reply(svc: Services, caller: Caller, parent_id: str, content: str) -> Tweet:
-    """Post a reply; 404 when the parent does not exist (or was deleted)."""
+async def reply(
+    svc: Services,
+    caller: Caller,
+    parent_id: str,
+    content: str,
+    idempotency_key: str | None = None,
+) -> Tweet:
+    """Post a reply; 404 when the parent does not exist (or was deleted). The parent's
+    count, its ``reply.created`` event and the notification follow from the worker."""
     tweets.checked_content(svc, content)  # a bad body is a 422 before anything else
     parent = await tweets.get(svc, parent_id)
     if await blocked_between(svc, caller.id, parent.user_id):
         raise Forbidden("You cannot reply to this tweet.", code="blocked")
-    child = await tweets.compose(svc, caller, content, in_reply_to=parent.tweet_id)
-    counted = await tweet_store.add_to_counter(
-        svc.db, tweet_id=parent.tweet_id, field="reply_count", delta=1
-    )
-    if counted is None:
-        # The parent was deleted while we wrote: the reply stays, marked like its siblings.
-        await tweet_store.mark_parent_deleted(svc.db, tweet_id=child.tweet_id)
-        return child.model_copy(update={"parent_deleted": True})
-    await svc.publish([tweet_stream(parent.tweet_id)], ReplyCreated(data=child))
-    await tweet_hooks.publish_counts(svc, counted)
-    await notifications.notify(
-        svc, recipient=parent.user_id, kind="reply", actor=caller.user, tweet_id=child.tweet_id
+    child, _ = await tweets.compose(
+        svc, caller, content, in_reply_to=parent.tweet_id, idempotency_key=idempotency_key
     )
     return child
 

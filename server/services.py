@@ -23,7 +23,7 @@ from .store.timelines import TimelineStore
 
 if TYPE_CHECKING:
     from .authcache import Authenticator
-    from .fanout import FanoutWorker
+    from .outbox import Outbox
 
 Clock = Callable[[], datetime]
 
@@ -60,10 +60,12 @@ class Services:
     events: Publisher | None = None
     # Which search back-end the start-up probe chose (server/search/engine.py).
     search_backend: Backend = "keyword"
-    # Social graph (issue 3): cached block/mute sets (server/social.py) and the timeline
-    # fan-out worker (server/fanout.py), started in the lifespan.
+    # Social graph (issue 3): cached block/mute sets (server/social.py).
     social_cache: RelationCache = field(default_factory=RelationCache)
-    fanout: FanoutWorker | None = None
+    # The outbox worker (server/outbox.py) when this process runs one (RUN_WORKER).
+    outbox: Outbox | None = None
+    # Called after tweets' documents change: every process forgets what it cached of them.
+    on_tweets_changed: Callable[[list[str]], Awaitable[None]] | None = None
     # How far back one page of GET /tweets reaches, learned (server/store/latest.py).
     public_reach: Reach = field(default_factory=Reach)
 
@@ -72,6 +74,16 @@ class Services:
         their follower/following/tweet counters), so none serves them from its cache."""
         if self.on_users_changed is not None and user_ids:
             await self.on_users_changed(user_ids, counts_only)
+
+    async def tweets_changed(self, tweet_ids: list[str]) -> None:
+        """Tell every process that these tweets changed, so none serves them from a cache."""
+        if self.on_tweets_changed is not None and tweet_ids:
+            await self.on_tweets_changed(tweet_ids)
+
+    def written(self) -> None:
+        """Something was stored with pending effects: wake this process's outbox worker."""
+        if self.outbox is not None:
+            self.outbox.poke()
 
     async def publish(self, streams: Sequence[str], event: _Event) -> None:
         """Hand an event to the realtime hub (if one is wired) for the given streams."""

@@ -91,6 +91,10 @@ class Settings(BaseSettings):
     rate_limits_enabled: bool = True
 
     fanout_max_followers: int = 10_000
+    # Whether this process runs the outbox worker (server/outbox.py); `murmur worker` runs
+    # only that. One worker is active at a time; the others wait for its lease to end.
+    run_worker: bool = True
+    outbox_lease_seconds: float = Field(default=10.0, gt=0)
     timeline_max_entries: int = 800
     # A push trims about one in this many of the receiving timelines (1: every one), so a
     # stored timeline stays within about this many entries of its cap without a read.

@@ -1,8 +1,11 @@
-"""The social graph: follow, block, mute, and the cached relationship sets built from them."""
+"""The social graph: follow, block, mute, and the cached relationship sets built from them.
+
+A follow or unfollow is one write to its edge (``store/follows.py``); the counters, trending,
+the notification and the follower's stored timeline follow from the outbox worker
+(``server/effects/edges.py``)."""
 
 from __future__ import annotations
 
-from . import fanout, notifications, trending
 from .accounts import Caller
 from .errors import Forbidden, NotFound, Unprocessable
 from .models import Relationship
@@ -66,10 +69,7 @@ async def follow(svc: Services, caller: Caller, user_id: str) -> Relationship:
         # Only a new edge counts against the limit: following twice is a no-op.
         await svc.limits.hit(svc.settings.rate_limit_follow, "follow", caller.id)
     if await follow_store.add(svc.db, follower=caller.id, followee=user.id, now=svc.clock()):
-        await _count_edge(svc, caller.id, user.id, +1)
-        await trending.follower_gained(svc, user.id)
-        await fanout.enqueue(svc, "backfill", owner=caller.id, author=user.id)
-        await notifications.notify(svc, recipient=user.id, kind="follow", actor=caller.user)
+        svc.written()
     return await relationship(svc, caller.id, user.id)
 
 
@@ -103,14 +103,7 @@ async def set_relation(
 
 async def _drop_edge(svc: Services, follower: str, followee: str) -> None:
     if await follow_store.remove(svc.db, follower=follower, followee=followee):
-        await _count_edge(svc, follower, followee, -1)
-        await fanout.enqueue(svc, "unfollow", owner=follower, author=followee)
-
-
-async def _count_edge(svc: Services, follower: str, followee: str, delta: int) -> None:
-    await user_store.add_to_counter(svc.db, user_id=follower, field="following_count", delta=delta)
-    await user_store.add_to_counter(svc.db, user_id=followee, field="follower_count", delta=delta)
-    await svc.users_changed([follower, followee], counts_only=True)
+        svc.written()
 
 
 async def hidden_authors(svc: Services, user_id: str) -> frozenset[str]:

@@ -1,8 +1,8 @@
 """The home timeline: hybrid fan-out on write (push) and merge on read (pull).
 
-- Push: when an ordinary author posts, ``server/fanout.py`` writes the tweet id into each
-  follower's stored timeline (``svc.timelines``: Redis sorted sets, or the MongoDB
-  ``timelines`` collection without Redis), off the request path.
+- Push: when an ordinary author posts, the outbox worker (``server/effects/timelines.py``)
+  writes the tweet id into each follower's stored timeline (``svc.timelines``: Redis sorted
+  sets, or the MongoDB ``timelines`` collection without Redis), off the request path.
 - Pull: authors above ``FANOUT_MAX_FOLLOWERS``, and the reader's own tweets, are merged in
   from ``tweets`` at read time.
 - Stored timelines are capped; below the oldest stored entry every followed author is
@@ -17,11 +17,7 @@ import logging
 
 from bson import ObjectId
 
-from realtime.channels import hashtag_stream, home_stream, public_stream, tweet_stream, user_stream
-
-from . import fanout
 from .accounts import Caller
-from .events import TweetCreated, TweetDeleted, TweetDeletedData, TweetUpdated
 from .http import PageQuery
 from .models import Tweet
 from .services import Services
@@ -30,36 +26,9 @@ from .store import follows as follow_store
 from .store import tweets as tweet_store
 from .store.timelines import TimelinesUnavailable
 
-__all__ = ["home", "pull_authors_followed", "tweet_created", "tweet_deleted", "tweet_updated"]
+__all__ = ["home", "pull_authors_followed"]
 
 log = logging.getLogger("murmur.timeline")
-
-
-def _public_streams(tweet: Tweet) -> list[str]:
-    return [user_stream(tweet.user_id), public_stream(), *(hashtag_stream(t) for t in tweet.tags)]
-
-
-async def tweet_created(svc: Services, tweet: Tweet) -> None:
-    """A tweet was stored: announce it and queue its fan-out to followers' timelines."""
-    await fanout.enqueue(svc, "created", tweet_id=tweet.tweet_id, author=tweet.user_id)
-    await svc.publish(
-        [home_stream(tweet.user_id), *_public_streams(tweet)], TweetCreated(data=tweet)
-    )
-
-
-async def tweet_updated(svc: Services, tweet: Tweet) -> None:
-    """Announce an edit to the author's streams and enqueue it for followers' home streams."""
-    await fanout.enqueue(svc, "updated", tweet_id=tweet.tweet_id, author=tweet.user_id)
-    streams = [home_stream(tweet.user_id), tweet_stream(tweet.tweet_id), *_public_streams(tweet)]
-    await svc.publish(streams, TweetUpdated(data=tweet))
-
-
-async def tweet_deleted(svc: Services, tweet: Tweet) -> None:
-    """A tweet is gone: remove it from every stored timeline (via the worker) and announce it."""
-    await fanout.enqueue(svc, "deleted", tweet_id=tweet.tweet_id, author=tweet.user_id)
-    streams = [home_stream(tweet.user_id), tweet_stream(tweet.tweet_id), *_public_streams(tweet)]
-    data = TweetDeletedData(tweet_id=tweet.tweet_id, user_id=tweet.user_id)
-    await svc.publish(streams, TweetDeleted(data=data))
 
 
 async def home(

@@ -1,15 +1,25 @@
-"""Tweets: compose, edit with history, delete, read."""
+"""Tweets: compose, edit with history, delete, read.
+
+A write here is one database write: the tweet's document changes and is marked pending,
+which is its outbox entry. What follows (counters, search, trending, notifications,
+followers' timelines) is applied by the outbox worker (``server/outbox.py`` →
+``server/effects/tweets.py``). Only the author's own streams hear of it from here, right
+after the write is stored, so the author sees it at once.
+"""
 
 from __future__ import annotations
 
-from . import discovery, markdown, social, tweet_hooks
+from realtime.channels import hashtag_stream, home_stream, public_stream, user_stream
+
+from . import markdown, social
 from .accounts import Caller
 from .errors import Conflict, Forbidden, NotFound, Unprocessable
+from .events import TweetCreated, TweetDeleted, TweetDeletedData, TweetUpdated
 from .ids import tweet_oid
 from .models import Tweet, TweetEdit, TweetHistory
+from .search.analyzer import index_fields
 from .services import Services
 from .store import tweets as tweet_store
-from .store import users as user_store
 
 
 def checked_content(svc: Services, content: str) -> str:
@@ -28,16 +38,22 @@ def checked_content(svc: Services, content: str) -> str:
 
 
 async def compose(
-    svc: Services, caller: Caller, content: str, in_reply_to: str | None = None
-) -> Tweet:
-    """Post a tweet (or a reply): store it, count it, index it, announce it."""
+    svc: Services,
+    caller: Caller,
+    content: str,
+    in_reply_to: str | None = None,
+    idempotency_key: str | None = None,
+) -> tuple[Tweet, bool]:
+    """Post a tweet (or a reply): store it with its pending effects and announce it on the
+    author's streams. A retry with the same ``idempotency_key`` returns the first tweet
+    (``created`` False) and writes nothing."""
     text = checked_content(svc, content)
     if in_reply_to:  # replies have their own (larger) budget
         await svc.limits.hit(svc.settings.rate_limit_reply, "reply", caller.id)
     else:
         await svc.limits.hit(svc.settings.rate_limit_tweet, "tweet", caller.id)
     rendered = markdown.render(text)
-    tweet = await tweet_store.insert(
+    tweet, created = await tweet_store.insert(
         svc.db,
         user_id=caller.id,
         user_name=caller.user.user_name,
@@ -47,13 +63,24 @@ async def compose(
         mentions=rendered.mentions,
         now=svc.clock(),
         in_reply_to=in_reply_to,
-        extra=discovery.search_fields(text, rendered.tags, rendered.mentions),
+        extra=index_fields(text, rendered.tags, rendered.mentions),
+        idempotency_key=idempotency_key,
     )
-    await user_store.add_to_counter(svc.db, user_id=caller.id, field="tweet_count", delta=1)
-    await svc.users_changed([caller.id], counts_only=True)
-    await discovery.tweet_created(svc, tweet)
-    await tweet_hooks.created(svc, caller.user, tweet)
-    return tweet
+    if created:
+        svc.written()
+        await svc.publish(author_streams(tweet), TweetCreated(data=tweet))
+    return tweet, created
+
+
+def author_streams(tweet: Tweet) -> list[str]:
+    """The streams a change of the author's own tweet is published on from the request:
+    the author's home and profile, the public timeline and its hashtags."""
+    return [
+        home_stream(tweet.user_id),
+        user_stream(tweet.user_id),
+        public_stream(),
+        *(hashtag_stream(t) for t in tweet.tags),
+    ]
 
 
 async def get(svc: Services, tweet_id: str) -> Tweet:
@@ -99,14 +126,15 @@ async def edit(
         tags=rendered.tags,
         mentions=rendered.mentions,
         now=svc.clock(),
-        extra=discovery.search_fields(text, rendered.tags, rendered.mentions),
+        extra=index_fields(text, rendered.tags, rendered.mentions),
     )
     if updated is None:
         # Deleted (404 from get) or edited by a concurrent request since we read it.
         await get(svc, tweet_id)
         raise Conflict("The tweet changed while you were editing; reload it.", code="tweet_changed")
-    await discovery.tweet_edited(svc, current, updated)
-    await tweet_hooks.updated(svc, updated)
+    svc.written()
+    await svc.tweets_changed([updated.tweet_id])
+    await svc.publish(author_streams(updated), TweetUpdated(data=updated))
     return updated
 
 
@@ -124,13 +152,17 @@ async def history(svc: Services, caller: Caller | None, tweet_id: str) -> TweetH
 
 
 async def delete(svc: Services, caller: Caller, tweet_id: str) -> Tweet:
-    """Delete the caller's tweet: counters, search, trending and open timelines follow."""
+    """Delete the caller's tweet: gone from every read at once; counters, search, trending
+    and followers' timelines follow from the worker."""
     tweet = await own(svc, caller, tweet_id)
-    if await tweet_store.delete(svc.db, tweet_id=tweet_oid(tweet_id)):
-        await user_store.add_to_counter(
-            svc.db, user_id=tweet.user_id, field="tweet_count", delta=-1
-        )
-        await svc.users_changed([tweet.user_id], counts_only=True)
-        await discovery.tweet_removed(svc, tweet)
-        await tweet_hooks.deleted(svc, tweet)
+    if await tweet_store.delete(svc.db, tweet_id=tweet_oid(tweet_id), now=svc.clock()):
+        svc.written()
+        await svc.tweets_changed([tweet.tweet_id])
+        await announce_gone(svc, tweet)
     return tweet
+
+
+async def announce_gone(svc: Services, tweet: Tweet) -> None:
+    """Deleted or hidden: the author's streams drop it now (followers' via the worker)."""
+    data = TweetDeletedData(tweet_id=tweet.tweet_id, user_id=tweet.user_id)
+    await svc.publish(author_streams(tweet), TweetDeleted(data=data))

@@ -78,9 +78,23 @@ async def app(settings: Settings, clock: FakeClock, mongo_url: str) -> AsyncIter
     await cleaner.close()
 
 
+class SettledTransport(httpx.ASGITransport):
+    """The ASGI transport, which after every write also waits until the outbox worker has
+    applied it (as a client sees it a moment later), so a test reads what a write caused
+    without polling. Tests of the outbox itself use a plain ``httpx.ASGITransport``."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await super().handle_async_request(request)
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            outbox = self.app.state.services.outbox  # type: ignore[attr-defined]
+            if outbox is not None:
+                await outbox.drain()
+        return response
+
+
 @pytest.fixture
 async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
+    transport = SettledTransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://murmur.test") as c:
         yield c
 

@@ -6,8 +6,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .. import accounts, likes, replies, timeline, tweets
-from ..api import PAGING, TWEET_ID, Param, Router
-from ..http import json_response, latest_only, page_query, page_response, read_json
+from ..api import IDEMPOTENCY_KEY, PAGING, TWEET_ID, Param, Router
+from ..http import (
+    idempotency_key,
+    json_response,
+    latest_only,
+    page_query,
+    page_response,
+    read_json,
+)
 from ..models import Page, PublicUser, Tweet, TweetContent
 from ..services import services
 from ..store import likes as like_store
@@ -54,12 +61,15 @@ async def likers(request: Request) -> Response:
 
 
 @router.post("/tweets/{tweet_id}/comments", "Reply to a tweet (a reply is a tweet)",
-             body=TweetContent, response=Tweet, status=201, auth=True, params=(TWEET_ID,),
-             errors=(403, 404, 413, 415, 422, 429))  # fmt: skip
+             body=TweetContent, response=Tweet, status=201, auth=True,
+             params=(TWEET_ID, IDEMPOTENCY_KEY), errors=(403, 404, 413, 415, 422, 429))  # fmt: skip
 async def comment(request: Request) -> Response:
     svc, who = services(request), await accounts.caller(request)
+    key = idempotency_key(request)
     req = await read_json(request, TweetContent, svc.settings.max_body_bytes)
-    child = await replies.reply(svc, who, request.path_params["tweet_id"], req.content)
+    child = await replies.reply(
+        svc, who, request.path_params["tweet_id"], req.content, idempotency_key=key
+    )
     return json_response(child, status=201)
 
 

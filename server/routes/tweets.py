@@ -6,11 +6,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .. import accounts, likes, social, tweets
-from ..api import PAGING, TWEET_ID, Param, Router
+from ..api import IDEMPOTENCY_KEY, PAGING, TWEET_ID, Param, Router
 from ..errors import Unprocessable
 from ..http import (
     cached_json,
     check_if_match,
+    idempotency_key,
     json_response,
     latest_only,
     page_query,
@@ -33,13 +34,16 @@ router = Router("tweets")
     response=Tweet,
     status=201,
     auth=True,
+    params=(IDEMPOTENCY_KEY,),
     errors=(413, 415, 422, 429),
 )
 async def create_tweet(request: Request) -> Response:
     svc = services(request)
     who = await accounts.caller(request)
+    key = idempotency_key(request)
     req = await read_json(request, TweetContent, svc.settings.max_body_bytes)
-    return json_response(await tweets.compose(svc, who, req.content), status=201)
+    tweet, _ = await tweets.compose(svc, who, req.content, idempotency_key=key)
+    return json_response(tweet, status=201)
 
 
 @router.get(

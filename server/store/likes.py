@@ -1,5 +1,6 @@
 """The ``likes`` collection: one document per (tweet, user); the unique index makes a like
-idempotent, and only the request that inserted (or deleted) it moves ``like_count``."""
+idempotent. An unlike marks the document ``off``; the outbox worker moves ``like_count``
+(see ``store/edges.py``) and then removes it."""
 
 from __future__ import annotations
 
@@ -7,19 +8,15 @@ from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
-from pymongo.errors import DuplicateKeyError
 
 from ..db import Database
 from ..http import PageQuery
+from . import edges
 
 
 async def add(db: Database, *, tweet_id: str, user_id: str, now: datetime) -> bool:
-    doc = {"_id": ObjectId(), "tweet_id": tweet_id, "user_id": user_id, "created_at": now}
-    try:
-        await db.likes.insert_one(doc)
-    except DuplicateKeyError:
-        return False
-    return True
+    """Like; True when this call made the change (False: it was liked already)."""
+    return await edges.turn_on(db.likes, {"tweet_id": tweet_id, "user_id": user_id}, now=now)
 
 
 async def add_many(db: Database, *, likes: list[tuple[str, str]], now: datetime) -> None:
@@ -30,15 +27,15 @@ async def add_many(db: Database, *, likes: list[tuple[str, str]], now: datetime)
 
 
 async def remove(db: Database, *, tweet_id: str, user_id: str) -> bool:
-    result = await db.likes.delete_one({"tweet_id": tweet_id, "user_id": user_id})
-    return result.deleted_count == 1
+    """Unlike; True when this call made the change."""
+    return await edges.turn_off(db.likes, {"tweet_id": tweet_id, "user_id": user_id})
 
 
 async def liked_among(db: Database, *, user_id: str, tweet_ids: list[str]) -> set[str]:
     """Which of ``tweet_ids`` ``user_id`` liked (one query for a whole page)."""
     if not tweet_ids:
         return set()
-    query = {"user_id": user_id, "tweet_id": {"$in": tweet_ids}}
+    query = {"user_id": user_id, "tweet_id": {"$in": tweet_ids}, **edges.ON}
     return {d["tweet_id"] async for d in db.likes.find(query, {"tweet_id": 1})}
 
 
@@ -46,7 +43,7 @@ async def page(
     db: Database, *, tweet_id: str, page: PageQuery
 ) -> tuple[list[str], ObjectId | None]:
     """Newest first: the users who liked ``tweet_id``."""
-    query: dict[str, Any] = {"tweet_id": tweet_id}
+    query: dict[str, Any] = {"tweet_id": tweet_id, **edges.ON}
     if page.after is not None:
         query["_id"] = {"$lt": page.after}
     cursor = (

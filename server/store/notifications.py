@@ -75,16 +75,33 @@ def new_document(
     }
 
 
-async def claim(db: Database, *, key: str, now: datetime, window: timedelta) -> bool:
-    """Atomically claim ``key`` for ``window``; False while an earlier claim still holds.
+async def claim(
+    db: Database, *, key: str, now: datetime, window: timedelta
+) -> ObjectId | None:
+    """The id the notification for ``key`` gets: a new one, or the one of an earlier claim
+    that still holds (so a repeat inside the window, and a retried claim, reuse it).
 
     One document per key (``_id``): the update takes an expired claim, the upsert creates a
     missing one, and when a live claim exists the upsert's insert hits the ``_id`` and fails,
-    so of many simultaneous callers exactly one gets True."""
+    so of many simultaneous callers exactly one gets a new id."""
+    fresh = ObjectId()
     try:
         await db.notification_claims.update_one(
-            {"_id": key, "until": {"$lte": now}}, {"$set": {"until": now + window}}, upsert=True
+            {"_id": key, "until": {"$lte": now}},
+            {"$set": {"until": now + window, "note": fresh}},
+            upsert=True,
         )
+        return fresh
+    except DuplicateKeyError:
+        held = await db.notification_claims.find_one({"_id": key})
+        # None: a claim made before claims remembered their note (that one was sent).
+        return held.get("note") if held else None
+
+
+async def insert_once(db: Database, doc: dict[str, Any]) -> bool:
+    """Store a notification under its claimed id; False when it is stored already."""
+    try:
+        await db.notifications.insert_one(doc)
     except DuplicateKeyError:
         return False
     return True

@@ -3,17 +3,44 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bson import ObjectId
-from pymongo import ReturnDocument
+from pymongo import ReturnDocument, UpdateOne
+from pymongo.errors import DuplicateKeyError
 
 from ..db import Database
 from ..http import PageQuery
 from ..models import Tweet
 
-PROJECTION = {"edits": 0}  # what reading a tweet fetches: not its edit history
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
+
+# What reading a tweet fetches: not its edit history, nor the outbox worker's bookkeeping.
+PROJECTION = {"edits": 0, "fx": 0, "fx_ops": 0}
+
+# Read everywhere: hidden by a moderator, or deleted and waiting for the worker to finish.
+VISIBLE = {"hidden": {"$ne": True}}
+
+# What the worker applied for a tweet stored before the outbox existed: everything. Only the
+# first change of such a tweet needs it; an expression, read before the change's own $set.
+_APPLIED_BEFORE = {
+    "$ifNull": [
+        "$fx",
+        {
+            "counted": True,
+            "born": True,
+            "tags": {"$cond": [{"$eq": ["$hidden", True]}, [], "$tags"]},
+            "indexed": {"$ne": ["$hidden", True]},
+            "shown": {"$ne": ["$hidden", True]},
+        },
+    ]
+}
+
+
+def _changed() -> dict[str, Any]:
+    """The part of a pipeline ``$set`` that marks a change for the outbox worker."""
+    return {"fx": _APPLIED_BEFORE, "v": {"$add": [{"$ifNull": ["$v", 1]}, 1]}, "pending": True}
 
 
 def to_model(doc: dict[str, Any]) -> Tweet:
@@ -48,7 +75,11 @@ async def insert(
     now: datetime,
     in_reply_to: str | None = None,
     extra: dict[str, Any] | None = None,
-) -> Tweet:
+    idempotency_key: str | None = None,
+) -> tuple[Tweet, bool]:
+    """Store a new tweet, pending its effects (the outbox worker applies them). With an
+    ``idempotency_key`` (unique per user, kept 24 hours) a retry returns the first tweet:
+    ``(tweet, False)``."""
     doc = new_document(
         user_id=user_id,
         user_name=user_name,
@@ -60,8 +91,24 @@ async def insert(
         in_reply_to=in_reply_to,
         extra=extra,
     )
-    await db.tweets.insert_one(doc)
-    return to_model(doc)
+    if idempotency_key is None:
+        await db.tweets.insert_one(doc)
+        return to_model(doc), True
+    key = f"{user_id}:{idempotency_key}"
+    doc["idempotency"] = {"key": key, "until": now + IDEMPOTENCY_WINDOW}
+    for _ in range(3):
+        try:
+            await db.tweets.insert_one(doc)
+            return to_model(doc), True
+        except DuplicateKeyError:
+            first = await db.tweets.find_one({"idempotency.key": key}, PROJECTION)
+            if first is None:
+                continue  # deleted meanwhile: the key is free again
+            if first["idempotency"]["until"] > now:
+                return to_model(first), False
+            # Older than the window: the key is free; take it from the old tweet.
+            await db.tweets.update_one({"_id": first["_id"]}, {"$unset": {"idempotency": ""}})
+    raise RuntimeError(f"could not store a tweet under idempotency key {key!r}")
 
 
 async def insert_many(db: Database, docs: list[dict[str, Any]]) -> None:
@@ -82,8 +129,16 @@ def new_document(
     in_reply_to: str | None = None,
     extra: dict[str, Any] | None = None,
     tweet_id: ObjectId | None = None,
+    settled: bool = False,
 ) -> dict[str, Any]:
-    """A new tweet's document, as ``insert`` stores it."""
+    """A new tweet's document, as ``insert`` stores it: pending its effects, or ``settled``
+    (the demo seed, which writes the counters, trends and index itself)."""
+    if settled:
+        outbox: dict[str, Any] = {
+            "fx": {"counted": True, "born": True, "tags": tags, "indexed": True, "shown": True}
+        }
+    else:
+        outbox = {"fx": {}, "pending": True}
     return {
         "_id": tweet_id or ObjectId(),
         "user_id": user_id,
@@ -101,21 +156,22 @@ def new_document(
         "reply_count": 0,
         "in_reply_to": in_reply_to,
         "hidden": False,
+        "v": 1,
+        **outbox,
         **(extra or {}),
     }
 
 
 async def get(db: Database, *, tweet_id: ObjectId, include_hidden: bool = False) -> Tweet | None:
-    query: dict[str, Any] = {"_id": tweet_id}
-    if not include_hidden:
-        query["hidden"] = {"$ne": True}
+    query: dict[str, Any] = {"_id": tweet_id, **(VISIBLE if not include_hidden else {})}
+    query["deleted"] = {"$ne": True}
     doc = await db.tweets.find_one(query, PROJECTION)
     return None if doc is None else to_model(doc)
 
 
 async def history(db: Database, *, tweet_id: ObjectId) -> dict[str, Any] | None:
     return await db.tweets.find_one(
-        {"_id": tweet_id, "hidden": {"$ne": True}},
+        {"_id": tweet_id, **VISIBLE},
         {"user_id": 1, "content": 1, "original_content": 1, "edits": 1},
     )
 
@@ -143,10 +199,11 @@ async def edit(
         **(extra or {}),
     }
     doc = await db.tweets.find_one_and_update(
-        {"_id": tweet_id, "content": previous},
+        {"_id": tweet_id, "content": previous, **VISIBLE},
         [
             {
                 "$set": {
+                    **_changed(),
                     "original_content": {"$ifNull": ["$original_content", "$content"]},
                     "edits": {
                         "$concatArrays": [
@@ -165,13 +222,40 @@ async def edit(
     return None if doc is None else to_model(doc)
 
 
-async def delete(db: Database, *, tweet_id: ObjectId) -> bool:
-    result = await db.tweets.delete_one({"_id": tweet_id})
-    if result.deleted_count:
-        await db.tweets.update_many(
-            {"in_reply_to": str(tweet_id)}, {"$set": {"parent_deleted": True}}
-        )
-    return result.deleted_count == 1
+async def delete(db: Database, *, tweet_id: ObjectId, now: datetime) -> bool:
+    """Mark a tweet deleted: hidden from every read at once; the outbox worker undoes its
+    effects and then removes the document (``remove``). True when this call deleted it."""
+    result = await db.tweets.update_one(
+        {"_id": tweet_id, "deleted": {"$ne": True}},
+        [{"$set": {**_changed(), "deleted": True, "hidden": True, "deleted_at": now}}],
+    )
+    return result.modified_count == 1
+
+
+async def remove(db: Database, *, tweet_id: ObjectId, version: int) -> None:
+    """The worker's last step for a deleted tweet: replies keep a marker, the document goes
+    (unless it changed since the worker read it)."""
+    await db.tweets.update_many({"in_reply_to": str(tweet_id)}, {"$set": {"parent_deleted": True}})
+    await db.tweets.delete_one({"_id": tweet_id, "v": version, "deleted": True})
+
+
+async def pending(db: Database, *, limit: int) -> list[dict[str, Any]]:
+    """The oldest tweets whose effects the worker has not applied yet (whole documents)."""
+    cursor = db.tweets.find({"pending": True}, {"edits": 0}).sort("_id", 1).limit(limit)
+    return await cursor.to_list(length=limit)
+
+
+async def settle(db: Database, *, applied: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
+    """Record what the worker applied for each (document as read, its new ``fx``): no longer
+    pending unless it changed again since it was read (then the next round takes it)."""
+    ops: list[UpdateOne] = []
+    for doc, fx in applied:
+        seen = doc.get("v", 1)
+        done = {"$set": {"fx": fx}, "$unset": {"pending": ""}}
+        ops.append(UpdateOne({"_id": doc["_id"], "v": seen}, done))
+        ops.append(UpdateOne({"_id": doc["_id"], "v": {"$ne": seen}}, {"$set": {"fx": fx}}))
+    if ops:
+        await db.tweets.bulk_write(ops, ordered=False)
 
 
 async def find_page(
@@ -188,7 +272,7 @@ async def find_page(
     ``query`` should name an indexed key (an author, a tag, a parent): every tweet under that
     key is read (see ``store/latest.py`` for why); the whole timeline is ``latest.page``.
     """
-    query = {**query, "hidden": {"$ne": True}}
+    query = {**query, **VISIBLE}
     excluded = sorted(exclude_authors)
     if excluded:
         if isinstance(query.get("user_id"), str):
@@ -214,14 +298,9 @@ def paged(docs: list[dict[str, Any]], limit: int) -> tuple[list[Tweet], ObjectId
     return [to_model(d) for d in docs], (docs[-1]["_id"] if more and docs else None)
 
 
-async def add_to_counter(db: Database, *, tweet_id: str, field: str, delta: int) -> Tweet | None:
-    doc = await db.tweets.find_one_and_update(
-        {"_id": ObjectId(tweet_id)},
-        {"$inc": {field: delta}},
-        projection=PROJECTION,
-        return_document=ReturnDocument.AFTER,
-    )
-    return None if doc is None else to_model(doc)
+async def counts(db: Database, *, tweet_ids: list[ObjectId]) -> list[Tweet]:
+    """The current state (counters included) of these tweets, for a ``tweet.counts`` event."""
+    return [to_model(d) async for d in db.tweets.find({"_id": {"$in": tweet_ids}}, PROJECTION)]
 
 
 async def recent_ids(
@@ -230,7 +309,7 @@ async def recent_ids(
     """The newest tweet ids by any of ``authors`` below ``before`` (the timeline's pull path)."""
     if not authors:
         return []
-    query: dict[str, Any] = {"user_id": {"$in": authors}, "hidden": {"$ne": True}}
+    query: dict[str, Any] = {"user_id": {"$in": authors}, **VISIBLE}
     if before is not None:
         query["_id"] = {"$lt": before}
     cursor = db.tweets.find(query, {"_id": 1}).sort("_id", -1).limit(limit)
@@ -243,7 +322,7 @@ async def recent_entries(
     """The newest ``limit`` (tweet id, author) pairs by any of ``authors`` (a timeline rebuild)."""
     if not authors:
         return []
-    query: dict[str, Any] = {"user_id": {"$in": authors}, "hidden": {"$ne": True}}
+    query: dict[str, Any] = {"user_id": {"$in": authors}, **VISIBLE}
     cursor = db.tweets.find(query, {"_id": 1, "user_id": 1}).sort("_id", -1).limit(limit)
     return [(d["_id"], d["user_id"]) async for d in cursor]
 
@@ -252,7 +331,7 @@ async def since_ids(
     db: Database, *, author: str, after: ObjectId | None, limit: int
 ) -> list[ObjectId]:
     """The newest ``limit`` tweet ids of ``author`` above ``after`` (a follow's back-fill)."""
-    query: dict[str, Any] = {"user_id": author, "hidden": {"$ne": True}}
+    query: dict[str, Any] = {"user_id": author, **VISIBLE}
     if after is not None:
         query["_id"] = {"$gt": after}
     cursor = db.tweets.find(query, {"_id": 1}).sort("_id", -1).limit(limit)
@@ -263,9 +342,7 @@ async def by_ids(db: Database, *, tweet_ids: list[ObjectId]) -> list[Tweet]:
     """The visible tweets among ``tweet_ids``, in the order given (missing ones left out)."""
     found = {
         d["_id"]: to_model(d)
-        async for d in db.tweets.find(
-            {"_id": {"$in": tweet_ids}, "hidden": {"$ne": True}}, PROJECTION
-        )
+        async for d in db.tweets.find({"_id": {"$in": tweet_ids}, **VISIBLE}, PROJECTION)
     }
     return [found[t] for t in tweet_ids if t in found]
 
@@ -289,14 +366,15 @@ async def set_hidden(
 ) -> Tweet | None:
     """Hide or restore a tweet (moderation); None when it is missing or already so."""
     doc = await db.tweets.find_one_and_update(
-        {"_id": tweet_id, "hidden": {"$ne": hidden} if hidden else True},
-        {"$set": {"hidden": hidden, "moderated_by": by, "moderated_at": now}},
+        {"_id": tweet_id, "hidden": {"$ne": hidden} if hidden else True, "deleted": {"$ne": True}},
+        [{"$set": {**_changed(), "hidden": hidden, "moderated_by": by, "moderated_at": now}}],
         projection=PROJECTION,
         return_document=ReturnDocument.AFTER,
     )
     return None if doc is None else to_model(doc)
 
 
-async def mark_parent_deleted(db: Database, *, tweet_id: str) -> None:
-    """A reply whose parent vanished while it was being written."""
-    await db.tweets.update_one({"_id": ObjectId(tweet_id)}, {"$set": {"parent_deleted": True}})
+async def mark_parent_deleted(db: Database, *, tweet_ids: list[ObjectId]) -> None:
+    """Replies whose parent vanished while they were being written."""
+    if tweet_ids:
+        await db.tweets.update_many({"_id": {"$in": tweet_ids}}, {"$set": {"parent_deleted": True}})

@@ -112,6 +112,14 @@ async def by_name(db: Database, *, user_name: str) -> UserRecord | None:
     return _record(await db.users.find_one({"user_name_lower": user_name.lower()}))
 
 
+async def by_names(db: Database, *, user_names: list[str]) -> list[UserRecord]:
+    """The users among these names (case-insensitive; unknown names left out)."""
+    if not user_names:
+        return []
+    query = {"user_name_lower": {"$in": sorted({n.lower() for n in user_names})}}
+    return [r for d in await db.users.find(query).to_list(None) if (r := _record(d)) is not None]
+
+
 async def by_email(db: Database, *, email: str) -> UserRecord | None:
     return _record(await db.users.find_one({"email_lower": email.lower()}))
 

@@ -102,7 +102,7 @@ async def test_profile_and_counter_changes_show_on_the_other_process(pair, make_
     assert (await call(a, ben, "POST", f"/users/{ann.id}/follow")).status_code == 200
     assert (await call(a, ann, "POST", "/tweets", json={"content": "counted"})).status_code == 201
     for app in (a, b):
-        await app.app.state.services.fanout.drain()  # the tweet's fan-out, off the request path
+        await app.app.state.services.outbox.drain()  # the tweet's fan-out, off the request path
     # A counter change does not cost the next authenticated request a read ...
     before = by_collection(b.app)
     assert (await call(b, ann, "GET", "/notifications/unread-count")).status_code == 200

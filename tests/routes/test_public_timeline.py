@@ -66,7 +66,7 @@ async def test_a_warm_public_page_is_one_database_command(client, app, make_user
     for i in range(25):
         await make_tweet(user, f"tweet {i}")
     assert (await client.get("/tweets")).status_code == 200  # learns how far a page reaches
-    await app.state.services.fanout.drain()  # the posts' fan-out, off the request path
+    await app.state.services.outbox.drain()  # the posts' fan-out, off the request path
     before = by_collection(app)
     r = await client.get("/tweets", params={"sort": "latest"})
     assert r.status_code == 200 and len(r.json()["items"]) == 20
@@ -99,7 +99,7 @@ async def test_a_warm_signed_in_public_page_is_the_page_and_the_likes(
     for i in range(22):
         await make_tweet(author, f"tweet {i}")
     assert (await client.get("/tweets", headers=reader.headers)).status_code == 200
-    await app.state.services.fanout.drain()
+    await app.state.services.outbox.drain()
     before = by_collection(app)
     r = await client.get("/tweets", params={"sort": "latest"}, headers=reader.headers)
     assert r.status_code == 200 and len(r.json()["items"]) == 20
@@ -111,7 +111,7 @@ async def test_a_timeline_shorter_than_a_page_is_one_command_once_its_start_is_k
 ):
     user = await make_user()
     made = [(await make_tweet(user, f"only {i}"))["tweet_id"] for i in range(3)]
-    await app.state.services.fanout.drain()
+    await app.state.services.outbox.drain()
     first = await client.get("/tweets")  # finds where the timeline starts (up to 3 ranges)
     assert [t["tweet_id"] for t in first.json()["items"]] == made[::-1]
     before = by_collection(app)

@@ -57,11 +57,11 @@ def svc(app: Any) -> Services:
 
 @pytest.fixture
 def drain(svc: Services) -> Callable[[], Awaitable[None]]:
-    """Wait until the fan-out worker has run every due job (no sleeps)."""
+    """Wait until the outbox worker has applied every pending write (no sleeps)."""
 
     async def run() -> None:
-        assert svc.fanout is not None
-        await svc.fanout.drain()
+        assert svc.outbox is not None
+        await svc.outbox.drain()
 
     return run
 

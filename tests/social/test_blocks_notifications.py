@@ -169,10 +169,10 @@ async def test_notification_dedupe_is_atomic(
     await asyncio.gather(*(flip(f) for f in fans))
     got = await notes(client, alice, limit=100)
     assert Counter(n["actor_id"] for n in got) == Counter([bob.id, *(f.id for f in fans)])
-    # The store's claim directly: of 50 simultaneous claims exactly one wins.
+    # The store's claim directly: 50 simultaneous claims all get the one notification id.
     now = svc.clock()
     won = await asyncio.gather(
         *(claim(svc.db, key="k", now=now, window=timedelta(minutes=1)) for _ in range(50))
     )
-    assert won.count(True) == 1
+    assert len(set(won)) == 1 and None not in won
     assert await claim(svc.db, key="k", now=now + timedelta(minutes=1), window=timedelta(0))

@@ -3,14 +3,13 @@ back-fill and removal, the cap with its pull fallback, and the durable worker.""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 from bson import ObjectId
 
-from server.store import fanout_jobs as job_store
+from server.outbox import Outbox
 from tests.social.conftest import TIMELINE_STORES
 
 # Every test runs against both timeline stores: MongoDB and Redis sorted sets.
@@ -32,7 +31,12 @@ async def home(client: httpx.AsyncClient, user: Any, **params: Any) -> list[str]
 
 
 async def stored(svc: Any, tweet_id: str) -> set[str]:
-    return set(await svc.timelines.owners_of(tweet_id=ObjectId(tweet_id)))
+    """Whose stored timelines hold the tweet, besides its author's (who always has it)."""
+    owners = set(await svc.timelines.owners_of(tweet_id=ObjectId(tweet_id)))
+    doc = await svc.db.tweets.find_one({"_id": ObjectId(tweet_id)}, {"user_id": 1})
+    if doc is not None:
+        owners.discard(doc["user_id"])
+    return owners
 
 
 async def follow(client: httpx.AsyncClient, who: Any, whom: Any) -> None:
@@ -66,13 +70,18 @@ async def test_push_path_fans_out_and_reads_merge_own_tweets(
     )
     assert [t["tweet_id"] for t in r.json()["items"]] == [mine["tweet_id"]]
     assert noise["tweet_id"] not in await home(client, fans[0])
-    # The author's own tweets are in the author's home.
+    # The author's own tweets are in the author's home, and in their stored timeline.
+    assert author.id in await svc.timelines.owners_of(tweet_id=ObjectId(t1["tweet_id"]))
     assert await home(client, author) == [t2["tweet_id"], t1["tweet_id"]]
-    # Running a job again (a retry) never duplicates entries.
-    await job_store.enqueue(svc.db, kind="created", now=svc.clock(),
-                            fields={"tweet_id": t1["tweet_id"], "author": author.id})  # fmt: skip
+    # A worker that dies after applying a tweet but before recording it runs it again:
+    # nothing is duplicated, no counter moves twice.
+    await svc.db.tweets.update_one(
+        {"_id": ObjectId(t1["tweet_id"])}, {"$set": {"pending": True, "fx": {}}}
+    )
     await drain()
-    assert await svc.timelines.count(owner=fans[0].id) == 2
+    assert await svc.timelines.count(owner=fans[0].id) == 3  # t1, t2 and their own
+    r = await client.get(f"/users/{author.id}")
+    assert r.json()["tweet_count"] == 2
     assert await home(client, fans[0]) == [t2["tweet_id"], mine["tweet_id"], t1["tweet_id"]]
 
 
@@ -185,21 +194,19 @@ async def test_cap_and_pull_fallback_never_end_scrolling_early(
     assert [t["tweet_id"] for t in r.json()["items"]] == newest_first[6:9]
 
 
-async def test_worker_takes_over_a_job_whose_worker_died(
+async def test_a_worker_takes_over_when_a_dead_workers_lease_ends(
     client: httpx.AsyncClient, make_user: Any, make_tweet: Any, svc: Any, drain: Any, clock: Any
 ) -> None:
     reader, author = await make_user(), await make_user()
     await follow(client, reader, author)
     await drain()
-    assert svc.fanout is not None
-    async with svc.fanout._lock:  # hold the worker off while we play a crashed one
-        t = await make_tweet(author, "orphaned job")
-        job = await job_store.claim(svc.db, now=clock(), lease=timedelta(seconds=30))
-        assert job is not None and job["tweet_id"] == t["tweet_id"]
-    await drain()  # the lease still runs: nobody else may take the job
+    lease = svc.settings.outbox_lease_seconds
+    clock.advance(seconds=lease + 1)
+    dead = Outbox(svc)  # another process's worker: it takes the lease, then dies
+    assert await dead._hold_lease()
+    t = await make_tweet(author, "waits for the lease")
+    await drain()  # the lease still runs: nobody else may apply the tweet
     assert await stored(svc, t["tweet_id"]) == set()
-    assert await job_store.count(svc.db) == 1
-    clock.advance(seconds=31)
+    clock.advance(seconds=lease + 1)
     await drain()
     assert await stored(svc, t["tweet_id"]) == {reader.id}
-    assert await job_store.count(svc.db) == 0

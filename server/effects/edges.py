@@ -1,0 +1,80 @@
+"""What follows a like or a follow turned on or off, applied by the outbox worker to a
+batch of pending edges (``store/edges.py``): the counters (once each), trending, the
+notification, the follower's stored timeline, the live counts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bson import ObjectId
+
+from .. import notifications
+from ..services import Services
+from ..store import edges
+from ..store import trends as trend_store
+from ..store import tweets as tweet_store
+from ..store import users as user_store
+from ..store.counters import Counters
+from . import counts, timelines
+
+
+def _changed(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The edges whose state differs from what the counters hold."""
+    return [d for d in docs if edges.is_on(d) != edges.counted(d)]
+
+
+def _trend(counters: Counters, user_id: str, doc: dict[str, Any], field: str) -> None:
+    bucket = trend_store.bucket_of(doc["created_at"])
+    key = {"user_id": user_id, "bucket": bucket}
+    op = edges.op_id("e", doc)
+    counters.add_bucket("user_trends", key, op, {field: 1}, bucket + trend_store.RETENTION)
+
+
+async def likes(svc: Services, docs: list[dict[str, Any]]) -> None:
+    """Likes and unlikes: ``like_count``, engagement for the author, a notification."""
+    changed = _changed(docs)
+    ids = sorted({ObjectId(d["tweet_id"]) for d in changed})
+    liked = {t.tweet_id: t for t in await tweet_store.counts(svc.db, tweet_ids=ids)} if ids else {}
+    counters = Counters()
+    new: list[tuple[dict[str, Any], str]] = []
+    for doc in changed:
+        on = edges.is_on(doc)
+        key = {"_id": ObjectId(doc["tweet_id"])}
+        counters.add("tweets", key, edges.op_id("l", doc), {"like_count": 1 if on else -1})
+        if on and (tweet := liked.get(doc["tweet_id"])) is not None:
+            _trend(counters, tweet.user_id, doc, "engagement")
+            new.append((doc, tweet.user_id))
+    await counters.write(svc.db)
+    actors = await user_store.by_ids(svc.db, user_ids=sorted({d["user_id"] for d, _ in new}))
+    for doc, author in new:
+        if (actor := actors.get(doc["user_id"])) is not None:
+            await notifications.notify(
+                svc, recipient=author, kind="like", actor=actor, tweet_id=doc["tweet_id"]
+            )
+    await counts.announce(svc, [d["tweet_id"] for d in changed])
+    await edges.settle(svc.db.likes, docs)
+
+
+async def follows(svc: Services, docs: list[dict[str, Any]]) -> None:
+    """Follows and unfollows: both counters, trending, the timeline, a notification."""
+    changed = _changed(docs)
+    counters = Counters()
+    for doc in changed:
+        delta, op = (1 if edges.is_on(doc) else -1), edges.op_id("f", doc)
+        counters.add("users", {"_id": ObjectId(doc["follower"])}, op, {"following_count": delta})
+        counters.add("users", {"_id": ObjectId(doc["followee"])}, op, {"follower_count": delta})
+        if delta > 0:
+            _trend(counters, doc["followee"], doc, "followers")
+    await counters.write(svc.db)
+    involved = sorted({u for d in changed for u in (d["follower"], d["followee"])})
+    await svc.users_changed(involved, counts_only=True)
+    actors = await user_store.by_ids(svc.db, user_ids=involved) if changed else {}
+    for doc in changed:
+        owner, author = doc["follower"], doc["followee"]
+        if not edges.is_on(doc):
+            await timelines.unfollowed(svc, owner, author)
+            continue
+        await timelines.followed(svc, owner, author)
+        if (actor := actors.get(owner)) is not None:
+            await notifications.notify(svc, recipient=author, kind="follow", actor=actor)
+    await edges.settle(svc.db.follows, docs)

@@ -1,0 +1,199 @@
+"""What follows a tweet's creation, edit, deletion, hiding or restoring, applied by the
+outbox worker to a batch of pending tweets.
+
+A tweet's document says what it is now (``deleted``, ``hidden``, its text and tags) and what
+the worker has applied for it so far (``fx``). Each round brings the applied state to the
+document's state, effect by effect, and records it (``store/tweets.py:settle``):
+
+- counted (``tweet_count`` of the author, ``reply_count`` of the parent): while not deleted;
+- tags counted in trending: the tweet's tags while it is visible;
+- in the search index: while visible;
+- born (once, the first round): engagement for trending, mention and reply notifications,
+  the ``reply.created`` event, the spam screen;
+- shown in followers' timelines and home streams: while visible; edits re-announced.
+
+Counter updates carry ids derived from ``fx`` (``store/counters.py``), every other effect
+is idempotent on its own, so a worker killed anywhere re-runs the round safely.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bson import ObjectId
+
+from realtime.channels import tweet_stream
+
+from .. import notifications, spam
+from ..events import ReplyCreated, TweetDeleted, TweetDeletedData, TweetUpdated
+from ..models import Tweet
+from ..services import Services
+from ..store import likes as like_store
+from ..store import postings
+from ..store import trends as trend_store
+from ..store import tweets as tweet_store
+from ..store import users as user_store
+from ..store.counters import Counters
+from ..store.users import UserRecord
+from . import counts, timelines
+
+
+async def apply(svc: Services, docs: list[dict[str, Any]]) -> None:
+    """Apply every pending change of these tweets (oldest first), then record it."""
+    counters = Counters()
+    rounds = [_Round(doc) for doc in docs]
+    born = [r for r in rounds if r.live and not r.fx.get("born")]
+    parents = await _parents(svc, born)
+    mentioned = await _mentioned(svc, born)
+    for r in rounds:
+        r.count(counters)
+        r.retag(counters)
+    for r in born:
+        _engagement(counters, r.tweet, parents, mentioned)
+    await counters.write(svc.db)
+    await _index(svc, rounds)
+    orphans: list[ObjectId] = []
+    for r in born:
+        await _born(svc, r.tweet, parents.get(r.tweet.in_reply_to or ""), mentioned)
+        if r.tweet.in_reply_to and r.tweet.in_reply_to not in parents:
+            orphans.append(r.oid)  # the parent was deleted while the reply was written
+        r.fx["born"] = True
+    await tweet_store.mark_parent_deleted(svc.db, tweet_ids=orphans)
+    for r in rounds:
+        await r.show(svc)
+    await tweet_store.settle(svc.db, applied=[(r.doc, r.fx) for r in rounds if r.live])
+    for r in rounds:
+        if not r.live:
+            await like_store.remove_for_tweet(svc.db, tweet_id=r.tweet.tweet_id)
+            await tweet_store.remove(svc.db, tweet_id=r.oid, version=r.doc.get("v", 1))
+    await counts.announce(
+        svc, [p for r in rounds if r.counted_now is not None and (p := r.tweet.in_reply_to)]
+    )
+    authors = sorted({r.tweet.user_id for r in rounds if r.counted_now is not None})
+    await svc.users_changed(authors, counts_only=True)
+    await svc.tweets_changed([r.tweet.tweet_id for r in rounds])
+
+
+class _Round:
+    """One tweet's round: the document as read and the applied state being brought to it."""
+
+    def __init__(self, doc: dict[str, Any]) -> None:
+        self.doc = doc
+        self.oid: ObjectId = doc["_id"]
+        self.tweet = tweet_store.to_model(doc)
+        self.fx: dict[str, Any] = dict(doc.get("fx") or {})
+        self.live = not doc.get("deleted", False)
+        self.visible = self.live and not doc.get("hidden", False)
+        self.counted_now: bool | None = None  # set when this round moved the counters
+
+    def count(self, counters: Counters) -> None:
+        if bool(self.fx.get("counted")) == self.live:
+            return
+        flips = int(self.fx.get("cflips", 0))
+        op, delta = f"t{self.oid}c{flips}", (1 if self.live else -1)
+        counters.add("users", {"_id": ObjectId(self.tweet.user_id)}, op, {"tweet_count": delta})
+        parent = self.tweet.in_reply_to
+        if parent and ObjectId.is_valid(parent):
+            counters.add("tweets", {"_id": ObjectId(parent)}, op, {"reply_count": delta})
+        self.fx.update(counted=self.live, cflips=flips + 1)
+        self.counted_now = self.live
+
+    def retag(self, counters: Counters) -> None:
+        want = list(self.tweet.tags) if self.visible else []
+        have = list(self.fx.get("tags", []))
+        if sorted(want) == sorted(have):
+            return
+        flips = int(self.fx.get("gflips", 0))
+        op = f"t{self.oid}g{flips}"
+        bucket = trend_store.bucket_of(self.tweet.created_at)
+        expires = bucket + trend_store.RETENTION
+        for tag, delta in [
+            *((t, -1) for t in have if t not in want),
+            *((t, 1) for t in want if t not in have),
+        ]:
+            key = {"tag": tag, "bucket": bucket}
+            counters.add_bucket("tag_trends", key, op, {"count": delta}, expires)
+        self.fx.update(tags=want, gflips=flips + 1)
+
+    async def show(self, svc: Services) -> None:
+        """Followers' timelines and streams, and the tweet's own stream."""
+        version = self.doc.get("v", 1)
+        if self.visible and not self.fx.get("shown"):
+            await timelines.shown(svc, self.tweet)
+            self.fx.update(shown=True, announced=version)
+        elif self.visible and self.fx.get("announced", 1) != version:
+            await timelines.edited(svc, self.tweet)
+            await svc.publish([tweet_stream(self.tweet.tweet_id)], TweetUpdated(data=self.tweet))
+            self.fx["announced"] = version
+        elif not self.visible and self.fx.get("shown"):
+            await timelines.gone(svc, self.tweet.tweet_id, self.tweet.user_id)
+            data = TweetDeletedData(tweet_id=self.tweet.tweet_id, user_id=self.tweet.user_id)
+            await svc.publish([tweet_stream(self.tweet.tweet_id)], TweetDeleted(data=data))
+            self.fx.update(shown=False, announced=version)
+
+
+async def _index(svc: Services, rounds: list[_Round]) -> None:
+    """Search: visible tweets in (edits re-indexed), the others out."""
+    if svc.search_backend != "keyword":
+        return  # the $text index keeps itself
+    wanted = [
+        postings.Indexed(r.oid, r.tweet.created_at, r.tweet.user_id, r.doc.get("terms", []))
+        for r in rounds
+        if r.visible
+    ]
+    await postings.add_many(svc.db, wanted)
+    for r in rounds:
+        if not r.visible and r.fx.get("indexed", False):
+            await postings.remove(svc.db, tweet_id=r.oid)
+        r.fx["indexed"] = r.visible
+
+
+async def _parents(svc: Services, born: list[_Round]) -> dict[str, Tweet]:
+    ids = [ObjectId(p) for r in born if (p := r.tweet.in_reply_to) and ObjectId.is_valid(p)]
+    found = await tweet_store.counts(svc.db, tweet_ids=ids) if ids else []
+    return {t.tweet_id: t for t in found}
+
+
+async def _mentioned(svc: Services, born: list[_Round]) -> dict[str, UserRecord]:
+    names = sorted({m.lower() for r in born for m in r.tweet.mentions})
+    users = await user_store.by_names(svc.db, user_names=names)
+    return {u.user_name.lower(): u for u in users}
+
+
+def _engagement(
+    counters: Counters, tweet: Tweet, parents: dict[str, Tweet], mentioned: dict[str, UserRecord]
+) -> None:
+    """Replying to or mentioning someone engages with them (trending users)."""
+    engaged = {m.id for name in tweet.mentions[:10] if (m := mentioned.get(name.lower()))}
+    if (parent := parents.get(tweet.in_reply_to or "")) is not None:
+        engaged.add(parent.user_id)
+    engaged.discard(tweet.user_id)
+    bucket = trend_store.bucket_of(tweet.created_at)
+    for user_id in sorted(engaged):
+        key = {"user_id": user_id, "bucket": bucket}
+        op = f"t{tweet.tweet_id}e"
+        counters.add_bucket(
+            "user_trends", key, op, {"engagement": 1}, bucket + trend_store.RETENTION
+        )
+
+
+async def _born(
+    svc: Services, tweet: Tweet, parent: Tweet | None, mentioned: dict[str, UserRecord]
+) -> None:
+    """What happens once per tweet: the spam screen, the reply event and notifications."""
+    await spam.screen(svc, tweet)
+    if parent is None and not tweet.mentions:
+        return
+    author = await user_store.by_id(svc.db, user_id=tweet.user_id)
+    if author is None:
+        return
+    if parent is not None:
+        await svc.publish([tweet_stream(parent.tweet_id)], ReplyCreated(data=tweet))
+        await notifications.notify(
+            svc, recipient=parent.user_id, kind="reply", actor=author, tweet_id=tweet.tweet_id
+        )
+    for name in dict.fromkeys(m.lower() for m in tweet.mentions):
+        if (user := mentioned.get(name)) is not None:
+            await notifications.notify(
+                svc, recipient=user.id, kind="mention", actor=author, tweet_id=tweet.tweet_id
+            )

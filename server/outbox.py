@@ -1,0 +1,149 @@
+"""The outbox worker: applies the effects of every write, in batches, after it is stored.
+
+A write is one atomic change to one document that also marks it ``pending``: a new or
+changed tweet carries its own outbox entry, and so does a like or a follow (its edge). The
+worker reads the oldest pending documents of each kind, applies what follows from them
+(``server/effects/``: counters, search, trending, notifications, timelines, live events)
+and records them as applied. Every effect is safe to run twice, so a worker killed at any
+point simply runs the same batch again when it (or another process) comes back.
+
+One worker runs at a time across all processes: it holds a lease in ``outbox_lease`` and
+renews it while it works; when its process dies another takes over once the lease ends
+(``OUTBOX_LEASE_SECONDS``). A process that does not hold the lease polls for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+
+from bson import ObjectId
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from .db import Database
+from .effects import edges as edge_effects
+from .effects import tweets as tweet_effects
+from .services import Services
+from .store import edges
+from .store import tweets as tweet_store
+
+log = logging.getLogger("murmur.outbox")
+
+LEASE_ID = "worker"
+
+
+class Outbox:
+    """Runs the worker in a background task; ``drain()`` applies everything pending now."""
+
+    def __init__(self, svc: Services, *, batch_size: int = 100, poll_seconds: float = 0.5) -> None:
+        self.svc = svc
+        self.batch_size = batch_size
+        self.poll_seconds = poll_seconds
+        self.lease = timedelta(seconds=svc.settings.outbox_lease_seconds)
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{ObjectId()}"
+        self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+        self._held_until: datetime | None = None
+
+    def start(self) -> None:
+        """Start applying pending writes in the background."""
+        self._task = asyncio.create_task(self._loop(), name="murmur-outbox")
+
+    async def stop(self) -> None:
+        """Stop after the batch in progress (anything unfinished is applied later) and give
+        the lease back, so another process need not wait for it to run out."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        with contextlib.suppress(PyMongoError):
+            await self.svc.db.outbox_lease.update_one(
+                {"_id": LEASE_ID, "owner": self.owner}, {"$set": {"until": self.svc.clock()}}
+            )
+
+    def poke(self) -> None:
+        """Wake the worker now (something was just written) instead of at its next poll."""
+        self._wake.set()
+
+    async def drain(self) -> None:
+        """Apply batches until nothing is pending (waits for the batch in progress)."""
+        while await self.run_once():
+            pass
+
+    async def run_once(self) -> bool:
+        """Apply one batch of each kind; False when nothing was pending (or the lease is
+        another process's)."""
+        async with self._lock:
+            if not await self._hold_lease():
+                return False
+            db, n = self.svc.db, self.batch_size
+            tweets = await tweet_store.pending(db, limit=n)
+            if tweets:
+                await tweet_effects.apply(self.svc, tweets)
+            likes = await edges.pending(db.likes, limit=n)
+            if likes:
+                await edge_effects.likes(self.svc, likes)
+            follows = await edges.pending(db.follows, limit=n)
+            if follows:
+                await edge_effects.follows(self.svc, follows)
+            return bool(tweets or likes or follows)
+
+    async def _hold_lease(self) -> bool:
+        """Take or renew the lease (one round trip, only when half of it has run out)."""
+        now = self.svc.clock()
+        if self._held_until is not None and now < self._held_until - self.lease / 2:
+            return True
+        try:
+            await self.svc.db.outbox_lease.update_one(
+                {"_id": LEASE_ID, "$or": [{"owner": self.owner}, {"until": {"$lte": now}}]},
+                {"$set": {"owner": self.owner, "until": now + self.lease}},
+                upsert=True,
+            )
+        except DuplicateKeyError:
+            self._held_until = None
+            return False  # another live process holds it
+        self._held_until = now + self.lease
+        return True
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.drain()
+            except Exception:  # the database may be briefly away; keep the worker alive
+                log.exception("outbox worker: a batch failed; it is retried")
+                self._held_until = None
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                # Polling also picks up writes made by other processes, and the lease.
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
+                # cancellation that arrives as the event is set, and stop() then waits forever.
+                async with asyncio.timeout(self.poll_seconds):
+                    await self._wake.wait()
+
+
+OUTBOXES = ("tweets", "likes", "follows")  # the collections whose documents carry entries
+
+
+async def backlog(db: Database) -> int:
+    """How many writes wait for the worker (benchmarks and operators watch it drain)."""
+    return sum([await db[name].count_documents({"pending": True}) for name in OUTBOXES])
+
+
+@contextlib.asynccontextmanager
+async def running(svc: Services) -> AsyncIterator[Outbox]:
+    """Run the outbox worker for the lifetime of the app."""
+    worker = Outbox(svc)
+    svc.outbox = worker
+    worker.start()
+    try:
+        yield worker
+    finally:
+        await worker.stop()
+        svc.outbox = None
