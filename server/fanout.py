@@ -151,9 +151,10 @@ class FanoutWorker:
     ) -> None:
         """Write (when ``store``) and announce the tweet to every follower, batch by batch."""
         author = job["author"]
+        tweet_id = ObjectId(job["tweet_id"])
+        await self._to_author(author, tweet_id, event, store)
         if await self._is_pull_author(author):
             return  # pull path: readers merge this author's tweets in; sockets follow user:<id>
-        tweet_id = ObjectId(job["tweet_id"])
         batches = follow_store.follower_batches(
             self.svc.db, followee=author, after=job.get("after"), size=self.batch_size
         )
@@ -164,6 +165,20 @@ class FanoutWorker:
                 await self.svc.timelines.push(owners=owners, tweet_id=tweet_id, author=author)
             await self.svc.publish([home_stream(o) for o in owners], event)
             await job_store.progress(self.svc.db, job_id=job["_id"], after=last_edge)
+
+    async def _to_author(
+        self,
+        author: str,
+        tweet_id: ObjectId,
+        event: TweetCreated | TweetUpdated | TweetDeleted,
+        store: bool,
+    ) -> None:
+        """The author's own stored timeline holds their tweets too (big authors' included),
+        so a warm home read pulls nothing. No event: the author's home stream has it."""
+        if isinstance(event, TweetDeleted):
+            await self.svc.timelines.remove_tweet(owners=[author], tweet_id=tweet_id)
+        elif store:
+            await self.svc.timelines.push(owners=[author], tweet_id=tweet_id, author=author)
 
     async def _backfill(self, owner: str, author: str) -> None:
         """A new follow: copy the author's recent tweets into the follower's stored timeline.

@@ -19,12 +19,15 @@ async def like(svc: Services, caller: Caller, tweet_id: str) -> Tweet:
         raise Forbidden("You cannot like this tweet.", code="blocked")
     await svc.limits.hit(svc.settings.rate_limit_like, "like", caller.id)
     if await like_store.add(svc.db, tweet_id=tweet.tweet_id, user_id=caller.id, now=svc.clock()):
+        await svc.likes_changed(caller.id, tweet.tweet_id, liked=True)
         updated = await tweet_store.add_to_counter(
             svc.db, tweet_id=tweet.tweet_id, field="like_count", delta=1
         )
+        await svc.tweets_changed([tweet.tweet_id])
         if updated is None:
             # Deleted between our read and the like: leave nothing behind.
             await like_store.remove(svc.db, tweet_id=tweet.tweet_id, user_id=caller.id)
+            await svc.likes_changed(caller.id, tweet.tweet_id, liked=False)
             return await tweets.get(svc, tweet_id)  # raises 404
         tweet = updated
         await tweet_hooks.publish_counts(svc, tweet)
@@ -39,9 +42,11 @@ async def unlike(svc: Services, caller: Caller, tweet_id: str) -> Tweet:
     """Take a like back (idempotent): the counter moves only if a like was removed."""
     tweet = await tweets.get(svc, tweet_id)
     if await like_store.remove(svc.db, tweet_id=tweet.tweet_id, user_id=caller.id):
+        await svc.likes_changed(caller.id, tweet.tweet_id, liked=False)
         updated = await tweet_store.add_to_counter(
             svc.db, tweet_id=tweet.tweet_id, field="like_count", delta=-1
         )
+        await svc.tweets_changed([tweet.tweet_id])
         if updated is not None:
             tweet = updated
             await tweet_hooks.publish_counts(svc, tweet)
@@ -49,10 +54,13 @@ async def unlike(svc: Services, caller: Caller, tweet_id: str) -> Tweet:
 
 
 async def with_liked_by_me(svc: Services, caller: Caller | None, items: list[Tweet]) -> list[Tweet]:
-    """Set ``liked_by_me`` on a page of tweets for a signed-in caller (one query per page)."""
+    """Set ``liked_by_me`` on a page of tweets for a signed-in caller: from the caller's
+    cached liked set with Redis (server/likedcache.py), else one query per page."""
     if caller is None or not items:
         return items
-    liked = await like_store.liked_among(
-        svc.db, user_id=caller.id, tweet_ids=[t.tweet_id for t in items]
-    )
+    ids = [t.tweet_id for t in items]
+    if svc.liked is not None:
+        liked = await svc.liked.liked_among(svc.db, caller.id, ids)
+    else:
+        liked = await like_store.liked_among(svc.db, user_id=caller.id, tweet_ids=ids)
     return [t.model_copy(update={"liked_by_me": t.tweet_id in liked}) for t in items]

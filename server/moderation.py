@@ -81,6 +81,7 @@ async def hide(svc: Services, caller: Caller, tweet_id: str) -> Tweet:
     )
     if tweet is None:
         return await _existing(svc, oid)
+    await svc.tweets_changed([tweet.tweet_id])
     await discovery.tweet_removed(svc, tweet)
     await report_store.resolve_for_tweet(
         svc.db, tweet_id=tweet.tweet_id, by=caller.id, action="hidden", now=svc.clock()
@@ -100,6 +101,7 @@ async def restore(svc: Services, caller: Caller, tweet_id: str) -> Tweet:
     )
     if tweet is None:
         return await _existing(svc, oid)
+    await svc.tweets_changed([tweet.tweet_id])
     await discovery.tweet_restored(svc, tweet)
     await timeline.tweet_created(svc, tweet)
     log.info("tweet %s restored by %s", tweet.tweet_id, caller.user.user_name)

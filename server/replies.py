@@ -27,9 +27,11 @@ async def reply(svc: Services, caller: Caller, parent_id: str, content: str) -> 
     counted = await tweet_store.add_to_counter(
         svc.db, tweet_id=parent.tweet_id, field="reply_count", delta=1
     )
+    await svc.tweets_changed([parent.tweet_id])
     if counted is None:
         # The parent was deleted while we wrote: the reply stays, marked like its siblings.
         await tweet_store.mark_parent_deleted(svc.db, tweet_id=child.tweet_id)
+        await svc.tweets_changed([child.tweet_id])
         return child.model_copy(update={"parent_deleted": True})
     await svc.publish([tweet_stream(parent.tweet_id)], ReplyCreated(data=child))
     await tweet_hooks.publish_counts(svc, counted)

@@ -3,8 +3,9 @@
 - Push: when an ordinary author posts, ``server/fanout.py`` writes the tweet id into each
   follower's stored timeline (``svc.timelines``: Redis sorted sets, or the MongoDB
   ``timelines`` collection without Redis), off the request path.
-- Pull: authors above ``FANOUT_MAX_FOLLOWERS``, and the reader's own tweets, are merged in
-  from ``tweets`` at read time.
+  The author's own timeline gets the tweet too.
+- Pull: authors above ``FANOUT_MAX_FOLLOWERS`` are merged in at read time, from each one's
+  cached recent ids (``svc.recent``, Redis) or from ``tweets``.
 - Stored timelines are capped; below the oldest stored entry every followed author is
   pulled from ``tweets``, so scrolling never ends early.
 - Redis timelines are a cache: one the store lost is rebuilt from ``follows`` and
@@ -19,7 +20,7 @@ from bson import ObjectId
 
 from realtime.channels import hashtag_stream, home_stream, public_stream, tweet_stream, user_stream
 
-from . import fanout
+from . import fanout, pages, tweetcache
 from .accounts import Caller
 from .events import TweetCreated, TweetDeleted, TweetDeletedData, TweetUpdated
 from .http import PageQuery
@@ -42,6 +43,7 @@ def _public_streams(tweet: Tweet) -> list[str]:
 async def tweet_created(svc: Services, tweet: Tweet) -> None:
     """A tweet was stored: announce it and queue its fan-out to followers' timelines."""
     await fanout.enqueue(svc, "created", tweet_id=tweet.tweet_id, author=tweet.user_id)
+    await pages.shown(svc, tweet)
     await svc.publish(
         [home_stream(tweet.user_id), *_public_streams(tweet)], TweetCreated(data=tweet)
     )
@@ -57,6 +59,7 @@ async def tweet_updated(svc: Services, tweet: Tweet) -> None:
 async def tweet_deleted(svc: Services, tweet: Tweet) -> None:
     """A tweet is gone: remove it from every stored timeline (via the worker) and announce it."""
     await fanout.enqueue(svc, "deleted", tweet_id=tweet.tweet_id, author=tweet.user_id)
+    await pages.gone(svc, tweet)
     streams = [home_stream(tweet.user_id), tweet_stream(tweet.tweet_id), *_public_streams(tweet)]
     data = TweetDeletedData(tweet_id=tweet.tweet_id, user_id=tweet.user_id)
     await svc.publish(streams, TweetDeleted(data=data))
@@ -71,9 +74,9 @@ async def home(
     need = page.skip + page.limit + 1
     before = page.after
     stored = await _stored_ids(svc, me, before=before, limit=need, exclude=hidden)
-    pull = [a for a in [me, *await pull_authors_followed(svc, me)] if a not in hidden]
+    pull = [a for a in await pull_authors_followed(svc, me) if a not in hidden]
     candidates = set(stored)
-    candidates.update(await tweet_store.recent_ids(db, authors=pull, before=before, limit=need))
+    candidates.update(await pages.pulled_ids(svc, pull, before=before, limit=need))
     if len(stored) < need:
         # The stored timeline ran out (or was capped): below its last entry, pull from
         # everyone followed.
@@ -86,7 +89,7 @@ async def home(
     ordered = sorted(candidates, reverse=True)[page.skip : need]
     more = len(ordered) > page.limit
     ordered = ordered[: page.limit]
-    items = await tweet_store.by_ids(db, tweet_ids=ordered)
+    items = await tweetcache.hydrate(svc.tweet_cache, db, ordered)
     return items, (ordered[-1] if more and ordered else None)
 
 
@@ -107,9 +110,9 @@ async def _stored_ids(
 
 async def _rebuild(svc: Services, owner: str) -> list[tuple[ObjectId, str]]:
     """What the fan-out worker would have pushed to ``owner``: the newest tweets of the
-    followed authors below the threshold (big authors and ``owner`` are pulled anyway)."""
+    followed authors below the threshold (big authors are pulled anyway), and ``owner``'s."""
     big = await big_authors(svc)
     followed = await follow_store.followees(svc.db, follower=owner)
-    authors = [a for a in followed if a not in big and a != owner]
+    authors = [owner, *(a for a in followed if a not in big and a != owner)]
     limit = svc.settings.timeline_max_entries
     return await tweet_store.recent_entries(svc.db, authors=authors, limit=limit)

@@ -39,6 +39,7 @@ async def deleted(svc: Services, tweet: Tweet) -> None:
         parent = await tweet_store.add_to_counter(
             svc.db, tweet_id=tweet.in_reply_to, field="reply_count", delta=-1
         )
+        await svc.tweets_changed([tweet.in_reply_to])
         if parent is not None:
             await publish_counts(svc, parent)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import discovery, markdown, social, tweet_hooks
+from . import discovery, markdown, social, tweet_hooks, tweetcache
 from .accounts import Caller
 from .errors import Conflict, Forbidden, NotFound, Unprocessable
 from .ids import tweet_oid
@@ -57,11 +57,11 @@ async def compose(
 
 
 async def get(svc: Services, tweet_id: str) -> Tweet:
-    """A stored tweet by id, or 404 ``tweet_not_found``."""
-    tweet = await tweet_store.get(svc.db, tweet_id=tweet_oid(tweet_id))
-    if tweet is None:
+    """A visible tweet by id (from the tweet cache when warm), or 404 ``tweet_not_found``."""
+    found = await tweetcache.hydrate(svc.tweet_cache, svc.db, [tweet_oid(tweet_id)])
+    if not found:
         raise NotFound("No such tweet.", code="tweet_not_found")
-    return tweet
+    return found[0]
 
 
 async def visible(svc: Services, caller: Caller | None, tweet_id: str) -> Tweet:
@@ -105,6 +105,7 @@ async def edit(
         # Deleted (404 from get) or edited by a concurrent request since we read it.
         await get(svc, tweet_id)
         raise Conflict("The tweet changed while you were editing; reload it.", code="tweet_changed")
+    await svc.tweets_changed([updated.tweet_id])
     await discovery.tweet_edited(svc, current, updated)
     await tweet_hooks.updated(svc, updated)
     return updated
@@ -126,7 +127,9 @@ async def history(svc: Services, caller: Caller | None, tweet_id: str) -> TweetH
 async def delete(svc: Services, caller: Caller, tweet_id: str) -> Tweet:
     """Delete the caller's tweet: counters, search, trending and open timelines follow."""
     tweet = await own(svc, caller, tweet_id)
-    if await tweet_store.delete(svc.db, tweet_id=tweet_oid(tweet_id)):
+    replies = await tweet_store.delete(svc.db, tweet_id=tweet_oid(tweet_id))
+    if replies is not None:
+        await svc.tweets_changed([tweet.tweet_id, *replies])
         await user_store.add_to_counter(
             svc.db, user_id=tweet.user_id, field="tweet_count", delta=-1
         )

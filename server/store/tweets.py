@@ -165,13 +165,20 @@ async def edit(
     return None if doc is None else to_model(doc)
 
 
-async def delete(db: Database, *, tweet_id: ObjectId) -> bool:
+async def delete(db: Database, *, tweet_id: ObjectId) -> list[str] | None:
+    """Delete a tweet and mark its replies ``parent_deleted``: None when it was not there,
+    else the ids of the replies marked (their documents changed too: caches drop them)."""
     result = await db.tweets.delete_one({"_id": tweet_id})
-    if result.deleted_count:
+    if not result.deleted_count:
+        return None
+    cursor = db.tweets.find({"in_reply_to": str(tweet_id)}, {"_id": 1})
+    replies = [str(d["_id"]) async for d in cursor]
+    # A reply written from now on finds its parent gone and marks itself (server/replies.py).
+    if replies:
         await db.tweets.update_many(
             {"in_reply_to": str(tweet_id)}, {"$set": {"parent_deleted": True}}
         )
-    return result.deleted_count == 1
+    return replies
 
 
 async def find_page(

@@ -32,7 +32,12 @@ async def home(client: httpx.AsyncClient, user: Any, **params: Any) -> list[str]
 
 
 async def stored(svc: Any, tweet_id: str) -> set[str]:
-    return set(await svc.timelines.owners_of(tweet_id=ObjectId(tweet_id)))
+    """Whose stored timelines hold the tweet, besides its author's (who always has it)."""
+    owners = set(await svc.timelines.owners_of(tweet_id=ObjectId(tweet_id)))
+    doc = await svc.db.tweets.find_one({"_id": ObjectId(tweet_id)}, {"user_id": 1})
+    if doc is not None:
+        owners.discard(doc["user_id"])
+    return owners
 
 
 async def follow(client: httpx.AsyncClient, who: Any, whom: Any) -> None:
@@ -66,13 +71,14 @@ async def test_push_path_fans_out_and_reads_merge_own_tweets(
     )
     assert [t["tweet_id"] for t in r.json()["items"]] == [mine["tweet_id"]]
     assert noise["tweet_id"] not in await home(client, fans[0])
-    # The author's own tweets are in the author's home.
+    # The author's own tweets are in the author's home, and in their stored timeline.
+    assert author.id in await svc.timelines.owners_of(tweet_id=ObjectId(t1["tweet_id"]))
     assert await home(client, author) == [t2["tweet_id"], t1["tweet_id"]]
     # Running a job again (a retry) never duplicates entries.
     await job_store.enqueue(svc.db, kind="created", now=svc.clock(),
                             fields={"tweet_id": t1["tweet_id"], "author": author.id})  # fmt: skip
     await drain()
-    assert await svc.timelines.count(owner=fans[0].id) == 2
+    assert await svc.timelines.count(owner=fans[0].id) == 3  # t1, t2 and their own
     assert await home(client, fans[0]) == [t2["tweet_id"], mine["tweet_id"], t1["tweet_id"]]
 
 
