@@ -26,7 +26,7 @@ from .events import TweetCreated, TweetDeleted, TweetDeletedData, TweetUpdated
 from .http import PageQuery
 from .models import Tweet
 from .services import Services
-from .social import big_authors, hidden_authors, pull_authors_followed
+from .social import big_authors, followees, hidden_authors, pull_authors_followed
 from .store import follows as follow_store
 from .store import tweets as tweet_store
 from .store.timelines import TimelinesUnavailable
@@ -81,11 +81,9 @@ async def home(
         # The stored timeline ran out (or was capped): below its last entry, pull from
         # everyone followed.
         boundary = stored[-1] if stored else before
-        followed = await follow_store.followees(db, follower=me)
-        authors = [a for a in {me, *followed} if a not in hidden]
-        candidates.update(
-            await tweet_store.recent_ids(db, authors=authors, before=boundary, limit=need)
-        )
+        followed = await followees(svc, me)
+        authors = sorted(a for a in {me, *followed} if a not in hidden)
+        candidates.update(await pages.pulled_ids(svc, authors, before=boundary, limit=need))
     ordered = sorted(candidates, reverse=True)[page.skip : need]
     more = len(ordered) > page.limit
     ordered = ordered[: page.limit]
