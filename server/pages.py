@@ -18,6 +18,7 @@ from .http import PageQuery
 from .models import Tweet
 from .services import Services
 from .store import latest
+from .store import recent as recent_store
 from .store import tweets as tweet_store
 from .store.recent_redis import PUBLIC, Loader
 from .tweetcache import hydrate
@@ -28,8 +29,8 @@ def recent_loader(db: Database) -> Loader:
 
     async def load(who: str, limit: int) -> list[tuple[ObjectId, str]]:
         if who == PUBLIC:
-            return await latest.newest_entries(db, limit=limit)
-        return await tweet_store.recent_entries(db, authors=[who], limit=limit)
+            return await recent_store.newest_entries(db, limit=limit)
+        return await recent_store.recent_entries(db, authors=[who], limit=limit)
 
     return load
 
@@ -74,6 +75,17 @@ async def profile(
     return await tweet_store.find_page(svc.db, query={"user_id": user_id}, page=page)
 
 
+async def hashtag(
+    svc: Services, caller: Caller | None, tag: str, page: PageQuery
+) -> tuple[list[Tweet], ObjectId | None]:
+    """One page of a hashtag's tweets: the ids from ``tweets``, the bodies from the cache."""
+    exclude = await social.unseen_authors(svc, caller, muted=True)
+    ids = await tweet_store.page_ids(
+        svc.db, query={"tags": tag}, page=page, exclude_authors=exclude
+    )
+    return await _hydrated(svc, ids, page.limit)
+
+
 async def pulled_ids(
     svc: Services, authors: list[str], *, before: ObjectId | None, limit: int
 ) -> list[ObjectId]:
@@ -83,7 +95,7 @@ async def pulled_ids(
         ids = await svc.recent.newest(authors, before=before, limit=limit)
         if ids is not None:
             return ids
-    return await tweet_store.recent_ids(svc.db, authors=authors, before=before, limit=limit)
+    return await recent_store.recent_ids(svc.db, authors=authors, before=before, limit=limit)
 
 
 async def _hydrated(

@@ -28,7 +28,7 @@ from .models import Tweet
 from .services import Services
 from .social import big_authors, followees, hidden_authors, pull_authors_followed
 from .store import follows as follow_store
-from .store import tweets as tweet_store
+from .store import recent as recent_store
 from .store.timelines import TimelinesUnavailable
 
 __all__ = ["home", "pull_authors_followed", "tweet_created", "tweet_deleted", "tweet_updated"]
@@ -113,4 +113,4 @@ async def _rebuild(svc: Services, owner: str) -> list[tuple[ObjectId, str]]:
     followed = await follow_store.followees(svc.db, follower=owner)
     authors = [owner, *(a for a in followed if a not in big and a != owner)]
     limit = svc.settings.timeline_max_entries
-    return await tweet_store.recent_entries(svc.db, authors=authors, limit=limit)
+    return await recent_store.recent_entries(svc.db, authors=authors, limit=limit)

@@ -119,11 +119,3 @@ def _id_at(seconds: float) -> ObjectId | None:
     if seconds <= 0:
         return None
     return ObjectId.from_datetime(datetime.fromtimestamp(int(seconds), UTC))
-
-
-async def newest_entries(db: Database, *, limit: int) -> list[tuple[ObjectId, str]]:
-    """The newest ``limit`` visible (tweet id, author) pairs of all (rebuilding a cache: this
-    reads the whole collection on SecantusDB, once per Redis server run)."""
-    cursor = db.tweets.find({"hidden": {"$ne": True}}, {"_id": 1, "user_id": 1})
-    docs = await cursor.sort("_id", -1).limit(limit).to_list(length=limit)
-    return [(d["_id"], d["user_id"]) for d in docs]

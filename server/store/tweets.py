@@ -195,24 +195,43 @@ async def find_page(
     ``query`` should name an indexed key (an author, a tag, a parent): every tweet under that
     key is read (see ``store/latest.py`` for why); the whole timeline is ``latest.page``.
     """
+    docs = await _page_docs(db, query, page, oldest_first, exclude_authors, PROJECTION)
+    return paged(docs, page.limit)
+
+
+async def page_ids(
+    db: Database, *, query: dict[str, Any], page: PageQuery, exclude_authors: Iterable[str] = ()
+) -> list[ObjectId]:
+    """The ids ``find_page`` would return, newest first, and one more when there are more."""
+    docs = await _page_docs(db, query, page, False, exclude_authors, {"_id": 1})
+    return [d["_id"] for d in docs]
+
+
+async def _page_docs(
+    db: Database,
+    query: dict[str, Any],
+    page: PageQuery,
+    oldest_first: bool,
+    exclude_authors: Iterable[str],
+    projection: dict[str, int],
+) -> list[dict[str, Any]]:
     query = {**query, "hidden": {"$ne": True}}
     excluded = sorted(exclude_authors)
     if excluded:
         if isinstance(query.get("user_id"), str):
             if query["user_id"] in excluded:
-                return [], None
+                return []
         else:
             query["user_id"] = {"$nin": excluded}
     if page.after is not None:
         query["_id"] = {"$gt" if oldest_first else "$lt": page.after}
     cursor = (
-        db.tweets.find(query, PROJECTION)
+        db.tweets.find(query, projection)
         .sort("_id", 1 if oldest_first else -1)
         .skip(page.skip)
         .limit(page.limit + 1)
     )
-    docs = await cursor.to_list(length=page.limit + 1)
-    return paged(docs, page.limit)
+    return await cursor.to_list(length=page.limit + 1)
 
 
 def paged(docs: list[dict[str, Any]], limit: int) -> tuple[list[Tweet], ObjectId | None]:
@@ -229,30 +248,6 @@ async def add_to_counter(db: Database, *, tweet_id: str, field: str, delta: int)
         return_document=ReturnDocument.AFTER,
     )
     return None if doc is None else to_model(doc)
-
-
-async def recent_ids(
-    db: Database, *, authors: list[str], before: ObjectId | None, limit: int
-) -> list[ObjectId]:
-    """The newest tweet ids by any of ``authors`` below ``before`` (the timeline's pull path)."""
-    if not authors:
-        return []
-    query: dict[str, Any] = {"user_id": {"$in": authors}, "hidden": {"$ne": True}}
-    if before is not None:
-        query["_id"] = {"$lt": before}
-    cursor = db.tweets.find(query, {"_id": 1}).sort("_id", -1).limit(limit)
-    return [d["_id"] async for d in cursor]
-
-
-async def recent_entries(
-    db: Database, *, authors: list[str], limit: int
-) -> list[tuple[ObjectId, str]]:
-    """The newest ``limit`` (tweet id, author) pairs by any of ``authors`` (a timeline rebuild)."""
-    if not authors:
-        return []
-    query: dict[str, Any] = {"user_id": {"$in": authors}, "hidden": {"$ne": True}}
-    cursor = db.tweets.find(query, {"_id": 1, "user_id": 1}).sort("_id", -1).limit(limit)
-    return [(d["_id"], d["user_id"]) async for d in cursor]
 
 
 async def since_ids(

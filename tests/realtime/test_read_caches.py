@@ -6,22 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-import pytest
 
-from server.settings import Settings
 from tests.dbcount import by_collection, moved
+from tests.realtime import test_rest_auth
 
-
-@pytest.fixture
-def settings(settings: Settings) -> Settings:
-    return settings.model_copy(
-        update={"admin_emails": ["chief@example.com"], "rate_limits_enabled": False}
-    )
-
-
-@pytest.fixture
-async def pair(apps: Any, redis_server: Any) -> list[Any]:
-    return list(await apps(2, redis_url=redis_server.url))
+# Two Murmurs on one Redis, an admin "chief", no rate limits: as for the REST auth caches.
+settings, pair = test_rest_auth.settings, test_rest_auth.pair
 
 
 async def call(app: Any, user: Any, method: str, path: str, **kwargs: Any) -> httpx.Response:
