@@ -219,11 +219,11 @@ async def seed(
     await user_store.add_to_counters(db, deltas={u: dict(c) for u, c in counters.items()})
 
     # Stored home timelines: what the fan-out worker would have pushed (every author's
-    # followers; your own tweets are pulled), the newest ``timeline_max_entries`` per reader.
+    # followers, and the author), the newest ``timeline_max_entries`` per reader.
     keep = svc.settings.timeline_max_entries
     per_owner: defaultdict[int, list[int]] = defaultdict(list)
     for t in range(len(docs) - 1, -1, -1):  # newest first
-        for f in followers[authors[t]]:
+        for f in [authors[t], *followers[authors[t]]]:
             if len(per_owner[f]) < keep:
                 per_owner[f].append(t)
     entries = [(ids[o], docs[t]["_id"], ids[authors[t]]) for o, ts in per_owner.items()

@@ -14,12 +14,15 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
-from . import asyncapi, live, openapi, outbox
+from realtime.redis_backend import connect_redis
+
+from . import asyncapi, live, openapi, outbox, pages
 from .db import Database, connect, ensure_indexes
 from .dbmetrics import CommandMetrics
 from .errors import exception_handlers
 from .headers import SecurityHeaders
 from .keys import Keys
+from .likedcache import LikedCache
 from .mail import Mailer
 from .ratelimit import RateLimits
 from .requestid import RequestId
@@ -32,7 +35,9 @@ from .search.engine import choose_backend
 from .security import AccessTokens, Passwords
 from .services import Clock, Services, utc_now
 from .settings import Settings
+from .store.recent_redis import RecentIds
 from .store.timelines import open_timelines
+from .tweetcache import RedisTweetCache
 from .webclient import ClientPages
 
 log = logging.getLogger("murmur")
@@ -86,6 +91,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> S
             if hasattr(app.state, "services"):
                 await app.state.services.limits.close()
                 await app.state.services.timelines.close()
+                if app.state.services.cache_redis is not None:
+                    await app.state.services.cache_redis.aclose()
             await client.close()
 
     routes = api_routes()
@@ -121,7 +128,7 @@ class _App(Starlette):
 async def _open_services(settings: Settings, db: Database, clock: Clock) -> Services:
     await ensure_indexes(db)
     keys = Keys.derive(settings.resolved_jwt_secret())
-    return Services(
+    svc = Services(
         settings=settings,
         db=db,
         clock=clock,
@@ -143,6 +150,14 @@ async def _open_services(settings: Settings, db: Database, clock: Clock) -> Serv
         timelines=open_timelines(settings, db),
         search_backend=await choose_backend(db, settings.search_backend),
     )
+    if settings.redis_url:
+        # One client for the read caches (tweets, liked sets, recent ids).
+        svc.cache_redis = connect_redis(settings.redis_url)
+        prefix = f"murmur:{settings.mongodb_db}:"
+        svc.tweet_cache = RedisTweetCache(svc.cache_redis, prefix=prefix)
+        svc.liked = LikedCache(svc.cache_redis, prefix=prefix)
+        svc.recent = RecentIds(svc.cache_redis, prefix=prefix, load=pages.recent_loader(db))
+    return svc
 
 
 async def _web_index(request: object) -> Response:

@@ -24,6 +24,7 @@ async def like(svc: Services, caller: Caller, tweet_id: str) -> Tweet:
     await svc.limits.hit(svc.settings.rate_limit_like, "like", caller.id)
     if await like_store.add(svc.db, tweet_id=tweet.tweet_id, user_id=caller.id, now=svc.clock()):
         svc.written()
+        await svc.likes_changed(caller.id, tweet.tweet_id, liked=True)
         tweet = tweet.model_copy(update={"like_count": tweet.like_count + 1})
     return tweet.model_copy(update={"liked_by_me": True})
 
@@ -33,16 +34,20 @@ async def unlike(svc: Services, caller: Caller, tweet_id: str) -> Tweet:
     tweet = await tweets.get(svc, tweet_id)
     if await like_store.remove(svc.db, tweet_id=tweet.tweet_id, user_id=caller.id):
         svc.written()
+        await svc.likes_changed(caller.id, tweet.tweet_id, liked=False)
         tweet = tweet.model_copy(update={"like_count": max(0, tweet.like_count - 1)})
     return tweet.model_copy(update={"liked_by_me": False})
 
 
 
 async def with_liked_by_me(svc: Services, caller: Caller | None, items: list[Tweet]) -> list[Tweet]:
-    """Set ``liked_by_me`` on a page of tweets for a signed-in caller (one query per page)."""
+    """Set ``liked_by_me`` on a page of tweets for a signed-in caller: from the caller's
+    cached liked set with Redis (server/likedcache.py), else one query per page."""
     if caller is None or not items:
         return items
-    liked = await like_store.liked_among(
-        svc.db, user_id=caller.id, tweet_ids=[t.tweet_id for t in items]
-    )
+    ids = [t.tweet_id for t in items]
+    if svc.liked is not None:
+        liked = await svc.liked.liked_among(svc.db, caller.id, ids)
+    else:
+        liked = await like_store.liked_among(svc.db, user_id=caller.id, tweet_ids=ids)
     return [t.model_copy(update={"liked_by_me": t.tweet_id in liked}) for t in items]

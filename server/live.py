@@ -109,10 +109,17 @@ def build_hub(svc: Services) -> Hub:
         forget_hidden=forget_hidden,
         stream_visible=stream_visible,
         user_sockets=user_sockets,
-        forget_users=lambda ids, counts: authenticate.users_changed(ids, counts_only=counts),
+        forget_users=lambda ids, counts: forget_users(svc, authenticate, ids, counts),
         limits=limits(settings),
         now=lambda: svc.clock().timestamp(),
     )
+
+
+def forget_users(svc: Services, auth: Authenticator, user_ids: list[str], counts: bool) -> None:
+    """A control message: these users changed (``counts``: only their counters, as a follow
+    or an unfollow moves them), so this process forgets what it cached of them."""
+    auth.users_changed(user_ids, counts_only=counts)
+    social.forget_follows(svc, user_ids)
 
 
 @contextlib.asynccontextmanager
@@ -138,7 +145,7 @@ async def running(app: Any, svc: Services) -> AsyncIterator[Hub]:
         await hub.revoke_session(session_id)
 
     async def users_changed(user_ids: list[str], counts_only: bool) -> None:
-        auth.users_changed(user_ids, counts_only=counts_only)
+        forget_users(svc, auth, user_ids, counts_only)
         await hub.users_changed(user_ids, counts_only)
 
     svc.events, svc.auth = hub, auth

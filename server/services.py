@@ -7,19 +7,23 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from redis.asyncio import Redis
 from starlette.requests import HTTPConnection
 
 from .db import Database
 from .events import Publisher, _Event
 from .keys import Keys
+from .likedcache import LikedCache
 from .mail import Mailer
 from .ratelimit import RateLimits
 from .relcache import RelationCache
 from .security import AccessTokens, Passwords
 from .settings import Settings
 from .store.latest import Reach
+from .store.recent_redis import RecentIds
 from .store.search import Backend
 from .store.timelines import TimelineStore
+from .tweetcache import MemoryTweetCache, TweetCache
 
 if TYPE_CHECKING:
     from .authcache import Authenticator
@@ -68,6 +72,14 @@ class Services:
     on_tweets_changed: Callable[[list[str]], Awaitable[None]] | None = None
     # How far back one page of GET /tweets reaches, learned (server/store/latest.py).
     public_reach: Reach = field(default_factory=Reach)
+    # Tweets by id (server/tweetcache.py): Redis when REDIS_URL is set, else in-process.
+    tweet_cache: TweetCache = field(default_factory=MemoryTweetCache)
+    # The Redis client of the read caches (None without Redis), closed in the lifespan.
+    cache_redis: Redis | None = None
+    # Recent tweet ids per author and of everyone (server/store/recent_redis.py; Redis only).
+    recent: RecentIds | None = None
+    # Each reader's liked tweet ids (server/likedcache.py; Redis only).
+    liked: LikedCache | None = None
 
     async def users_changed(self, user_ids: list[str], *, counts_only: bool = False) -> None:
         """Tell every process that these users' documents changed (``counts_only``: only
@@ -76,9 +88,15 @@ class Services:
             await self.on_users_changed(user_ids, counts_only)
 
     async def tweets_changed(self, tweet_ids: list[str]) -> None:
-        """Tell every process that these tweets changed, so none serves them from a cache."""
-        if self.on_tweets_changed is not None and tweet_ids:
-            await self.on_tweets_changed(tweet_ids)
+        """Tell every process that these tweets' documents changed (text, counters, hidden,
+        deleted), so none serves them from the cache. Call it right after every such write."""
+        if tweet_ids:
+            await self.tweet_cache.forget(tweet_ids)
+
+    async def likes_changed(self, user_id: str, tweet_id: str, *, liked: bool) -> None:
+        """``user_id`` liked (or unliked) ``tweet_id``: their ``liked_by_me`` follows at once."""
+        if self.liked is not None:
+            await self.liked.changed(user_id, tweet_id, liked=liked)
 
     def written(self) -> None:
         """Something was stored with pending effects: wake this process's outbox worker."""

@@ -104,6 +104,7 @@ async def set_relation(
 async def _drop_edge(svc: Services, follower: str, followee: str) -> None:
     if await follow_store.remove(svc.db, follower=follower, followee=followee):
         svc.written()
+        forget_follows(svc, [follower, followee])  # here at once; elsewhere by the broadcast
 
 
 async def hidden_authors(svc: Services, user_id: str) -> frozenset[str]:
@@ -152,7 +153,26 @@ async def big_authors(svc: Services) -> frozenset[str]:
     return value
 
 
+async def followees(svc: Services, user_id: str) -> frozenset[str]:
+    """Everyone ``user_id`` follows, cached per process. A follow or unfollow moves both
+    users' counters, and ``users_changed`` drops the entry on every process at once
+    (``forget_follows``, wired in ``server/live.py``)."""
+    key = f"follows:{user_id}"
+    cached = svc.social_cache.get(key)
+    if cached is None:
+        cached = frozenset(await follow_store.followees(svc.db, follower=user_id))
+        svc.social_cache.put(key, cached)
+    return cached
+
+
+def forget_follows(svc: Services, user_ids: list[str]) -> None:
+    """These users followed or unfollowed someone (or were): drop their cached followees."""
+    svc.social_cache.invalidate(*(f"follows:{u}" for u in user_ids))
+
+
 async def pull_authors_followed(svc: Services, user_id: str) -> list[str]:
     """The authors ``user_id`` follows who are above the fan-out threshold (pull path)."""
     big = await big_authors(svc)
-    return await follow_store.followees_among(svc.db, follower=user_id, candidates=sorted(big))
+    if not big:
+        return []
+    return sorted(big & await followees(svc, user_id))

@@ -3,8 +3,9 @@
 - Push: when an ordinary author posts, the outbox worker (``server/effects/timelines.py``)
   writes the tweet id into each follower's stored timeline (``svc.timelines``: Redis sorted
   sets, or the MongoDB ``timelines`` collection without Redis), off the request path.
-- Pull: authors above ``FANOUT_MAX_FOLLOWERS``, and the reader's own tweets, are merged in
-  from ``tweets`` at read time.
+  The author's own timeline gets the tweet too.
+- Pull: authors above ``FANOUT_MAX_FOLLOWERS`` are merged in at read time, from each one's
+  cached recent ids (``svc.recent``, Redis) or from ``tweets``.
 - Stored timelines are capped; below the oldest stored entry every followed author is
   pulled from ``tweets``, so scrolling never ends early.
 - Redis timelines are a cache: one the store lost is rebuilt from ``follows`` and
@@ -17,13 +18,14 @@ import logging
 
 from bson import ObjectId
 
+from . import pages, tweetcache
 from .accounts import Caller
 from .http import PageQuery
 from .models import Tweet
 from .services import Services
-from .social import big_authors, hidden_authors, pull_authors_followed
+from .social import big_authors, followees, hidden_authors, pull_authors_followed
 from .store import follows as follow_store
-from .store import tweets as tweet_store
+from .store import recent as recent_store
 from .store.timelines import TimelinesUnavailable
 
 __all__ = ["home", "pull_authors_followed"]
@@ -40,22 +42,20 @@ async def home(
     need = page.skip + page.limit + 1
     before = page.after
     stored = await _stored_ids(svc, me, before=before, limit=need, exclude=hidden)
-    pull = [a for a in [me, *await pull_authors_followed(svc, me)] if a not in hidden]
+    pull = [a for a in await pull_authors_followed(svc, me) if a not in hidden]
     candidates = set(stored)
-    candidates.update(await tweet_store.recent_ids(db, authors=pull, before=before, limit=need))
+    candidates.update(await pages.pulled_ids(svc, pull, before=before, limit=need))
     if len(stored) < need:
         # The stored timeline ran out (or was capped): below its last entry, pull from
         # everyone followed.
         boundary = stored[-1] if stored else before
-        followed = await follow_store.followees(db, follower=me)
-        authors = [a for a in {me, *followed} if a not in hidden]
-        candidates.update(
-            await tweet_store.recent_ids(db, authors=authors, before=boundary, limit=need)
-        )
+        followed = await followees(svc, me)
+        authors = sorted(a for a in {me, *followed} if a not in hidden)
+        candidates.update(await pages.pulled_ids(svc, authors, before=boundary, limit=need))
     ordered = sorted(candidates, reverse=True)[page.skip : need]
     more = len(ordered) > page.limit
     ordered = ordered[: page.limit]
-    items = await tweet_store.by_ids(db, tweet_ids=ordered)
+    items = await tweetcache.hydrate(svc.tweet_cache, db, ordered)
     return items, (ordered[-1] if more and ordered else None)
 
 
@@ -76,9 +76,9 @@ async def _stored_ids(
 
 async def _rebuild(svc: Services, owner: str) -> list[tuple[ObjectId, str]]:
     """What the fan-out worker would have pushed to ``owner``: the newest tweets of the
-    followed authors below the threshold (big authors and ``owner`` are pulled anyway)."""
+    followed authors below the threshold (big authors are pulled anyway), and ``owner``'s."""
     big = await big_authors(svc)
     followed = await follow_store.followees(svc.db, follower=owner)
-    authors = [a for a in followed if a not in big and a != owner]
+    authors = [owner, *(a for a in followed if a not in big and a != owner)]
     limit = svc.settings.timeline_max_entries
-    return await tweet_store.recent_entries(svc.db, authors=authors, limit=limit)
+    return await recent_store.recent_entries(svc.db, authors=authors, limit=limit)

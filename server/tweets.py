@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from realtime.channels import hashtag_stream, home_stream, public_stream, user_stream
 
-from . import markdown, social
+from . import markdown, pages, social, tweetcache
 from .accounts import Caller
 from .errors import Conflict, Forbidden, NotFound, Unprocessable
 from .events import TweetCreated, TweetDeleted, TweetDeletedData, TweetUpdated
@@ -68,6 +68,7 @@ async def compose(
     )
     if created:
         svc.written()
+        await pages.shown(svc, tweet)  # the worker does it again, should we die right here
         await svc.publish(author_streams(tweet), TweetCreated(data=tweet))
     return tweet, created
 
@@ -84,11 +85,11 @@ def author_streams(tweet: Tweet) -> list[str]:
 
 
 async def get(svc: Services, tweet_id: str) -> Tweet:
-    """A stored tweet by id, or 404 ``tweet_not_found``."""
-    tweet = await tweet_store.get(svc.db, tweet_id=tweet_oid(tweet_id))
-    if tweet is None:
+    """A visible tweet by id (from the tweet cache when warm), or 404 ``tweet_not_found``."""
+    found = await tweetcache.hydrate(svc.tweet_cache, svc.db, [tweet_oid(tweet_id)])
+    if not found:
         raise NotFound("No such tweet.", code="tweet_not_found")
-    return tweet
+    return found[0]
 
 
 async def visible(svc: Services, caller: Caller | None, tweet_id: str) -> Tweet:
@@ -164,5 +165,6 @@ async def delete(svc: Services, caller: Caller, tweet_id: str) -> Tweet:
 
 async def announce_gone(svc: Services, tweet: Tweet) -> None:
     """Deleted or hidden: the author's streams drop it now (followers' via the worker)."""
+    await pages.gone(svc, tweet)  # the worker does it again, should we die right here
     data = TweetDeletedData(tweet_id=tweet.tweet_id, user_id=tweet.user_id)
     await svc.publish(author_streams(tweet), TweetDeleted(data=data))

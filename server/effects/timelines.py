@@ -13,6 +13,7 @@ from bson import ObjectId
 
 from realtime.channels import home_stream
 
+from .. import pages
 from ..events import TweetCreated, TweetDeleted, TweetDeletedData, TweetUpdated
 from ..models import Tweet
 from ..services import Services
@@ -30,6 +31,7 @@ async def _pushed_to(svc: Services, author: str) -> bool:
 async def shown(svc: Services, tweet: Tweet) -> None:
     """A tweet became visible (posted, or restored by a moderator): into every timeline."""
     author, tid = tweet.user_id, ObjectId(tweet.tweet_id)
+    await pages.shown(svc, tweet)
     await svc.timelines.push(owners=[author], tweet_id=tid, author=author)
     if not await _pushed_to(svc, author):
         return
@@ -47,9 +49,10 @@ async def edited(svc: Services, tweet: Tweet) -> None:
         await _announce(svc, tweet.user_id, TweetUpdated(data=tweet))
 
 
-async def gone(svc: Services, tweet_id: str, author: str) -> None:
+async def gone(svc: Services, tweet: Tweet) -> None:
     """Deleted or hidden: out of every stored timeline, and off every open one."""
-    tid = ObjectId(tweet_id)
+    tweet_id, author, tid = tweet.tweet_id, tweet.user_id, ObjectId(tweet.tweet_id)
+    await pages.gone(svc, tweet)
     await svc.timelines.remove_tweet(owners=[author], tweet_id=tid)
     event = TweetDeleted(data=TweetDeletedData(tweet_id=tweet_id, user_id=author))
     async for owners, _ in follow_store.follower_batches(

@@ -65,7 +65,8 @@ async def apply(svc: Services, docs: list[dict[str, Any]]) -> None:
     for r in rounds:
         if not r.live:
             await like_store.remove_for_tweet(svc.db, tweet_id=r.tweet.tweet_id)
-            await tweet_store.remove(svc.db, tweet_id=r.oid, version=r.doc.get("v", 1))
+            replies = await tweet_store.remove(svc.db, tweet_id=r.oid, version=r.doc.get("v", 1))
+            await svc.tweets_changed(replies)
     await counts.announce(
         svc, [p for r in rounds if r.counted_now is not None and (p := r.tweet.in_reply_to)]
     )
@@ -126,7 +127,7 @@ class _Round:
             await svc.publish([tweet_stream(self.tweet.tweet_id)], TweetUpdated(data=self.tweet))
             self.fx["announced"] = version
         elif not self.visible and self.fx.get("shown"):
-            await timelines.gone(svc, self.tweet.tweet_id, self.tweet.user_id)
+            await timelines.gone(svc, self.tweet)
             data = TweetDeletedData(tweet_id=self.tweet.tweet_id, user_id=self.tweet.user_id)
             await svc.publish([tweet_stream(self.tweet.tweet_id)], TweetDeleted(data=data))
             self.fx.update(shown=False, announced=version)

@@ -6,13 +6,12 @@ from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .. import accounts, social, trending
+from .. import accounts, likes, pages, trending
 from ..api import PAGING, Param, Router
 from ..errors import Unprocessable
 from ..http import json_response, page_query, page_response, query_int
 from ..models import Page, Tweet
 from ..services import services
-from ..store import tweets as tweet_store
 from ..trending import TrendingTag, TrendingUser
 
 router = Router("trending")
@@ -74,10 +73,5 @@ async def trending_users(request: Request) -> Response:
 async def tag_tweets(request: Request) -> Response:
     tag = request.path_params["tag"].lstrip("#").lower()
     svc, who = services(request), await accounts.optional_caller(request)
-    items, after = await tweet_store.find_page(
-        svc.db,
-        query={"tags": tag},
-        page=page_query(request),
-        exclude_authors=await social.unseen_authors(svc, who, muted=True),
-    )
-    return page_response(request, items, after)
+    items, after = await pages.hashtag(svc, who, tag, page_query(request))
+    return page_response(request, await likes.with_liked_by_me(svc, who, items), after)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .. import accounts, likes, social, tweets
+from .. import accounts, likes, pages, tweets
 from ..api import IDEMPOTENCY_KEY, PAGING, TWEET_ID, Param, Router
 from ..errors import Unprocessable
 from ..http import (
@@ -20,8 +20,6 @@ from ..http import (
 )
 from ..models import Page, Tweet, TweetContent, TweetHistory
 from ..services import services
-from ..store import latest
-from ..store import tweets as tweet_store
 from .users import resolve_user
 
 router = Router("tweets")
@@ -55,12 +53,7 @@ async def create_tweet(request: Request) -> Response:
 async def list_tweets(request: Request) -> Response:
     latest_only(request)
     svc, who = services(request), await accounts.optional_caller(request)
-    items, after = await latest.page(
-        svc.db,
-        page=page_query(request),
-        reach=svc.public_reach,
-        exclude_authors=await social.unseen_authors(svc, who, muted=True),
-    )
+    items, after = await pages.public(svc, who, page_query(request))
     return page_response(request, await likes.with_liked_by_me(svc, who, items), after)
 
 
@@ -131,12 +124,7 @@ async def delete_tweet(request: Request) -> Response:
 async def user_tweets(request: Request) -> Response:
     user = await resolve_user(request)
     svc, who = services(request), await accounts.optional_caller(request)
-    items, after = await tweet_store.find_page(
-        svc.db,
-        query={"user_id": user.id},
-        page=page_query(request),
-        exclude_authors=await social.unseen_authors(svc, who, muted=False),
-    )
+    items, after = await pages.profile(svc, who, user.id, page_query(request))
     return page_response(request, await likes.with_liked_by_me(svc, who, items), after)
 
 

@@ -57,3 +57,9 @@ async def page(
 
 async def remove_for_tweet(db: Database, *, tweet_id: str) -> None:
     await db.likes.delete_many({"tweet_id": tweet_id})
+
+
+async def liked_by(db: Database, *, user_id: str, limit: int) -> list[str]:
+    """Up to ``limit`` ids of tweets ``user_id`` likes (filling a cache of their likes)."""
+    cursor = db.likes.find({"user_id": user_id, **edges.ON}, {"tweet_id": 1}).limit(limit)
+    return [d["tweet_id"] async for d in cursor]

@@ -232,11 +232,18 @@ async def delete(db: Database, *, tweet_id: ObjectId, now: datetime) -> bool:
     return result.modified_count == 1
 
 
-async def remove(db: Database, *, tweet_id: ObjectId, version: int) -> None:
-    """The worker's last step for a deleted tweet: replies keep a marker, the document goes
-    (unless it changed since the worker read it)."""
-    await db.tweets.update_many({"in_reply_to": str(tweet_id)}, {"$set": {"parent_deleted": True}})
+async def remove(db: Database, *, tweet_id: ObjectId, version: int) -> list[str]:
+    """The worker's last step for a deleted tweet: its replies are marked ``parent_deleted``
+    (their ids are returned: caches drop them), then the document goes (unless it changed
+    since the worker read it)."""
+    cursor = db.tweets.find({"in_reply_to": str(tweet_id)}, {"_id": 1})
+    replies = [str(d["_id"]) async for d in cursor]
+    if replies:
+        await db.tweets.update_many(
+            {"in_reply_to": str(tweet_id)}, {"$set": {"parent_deleted": True}}
+        )
     await db.tweets.delete_one({"_id": tweet_id, "v": version, "deleted": True})
+    return replies
 
 
 async def pending(db: Database, *, limit: int) -> list[dict[str, Any]]:
@@ -272,24 +279,43 @@ async def find_page(
     ``query`` should name an indexed key (an author, a tag, a parent): every tweet under that
     key is read (see ``store/latest.py`` for why); the whole timeline is ``latest.page``.
     """
+    docs = await _page_docs(db, query, page, oldest_first, exclude_authors, PROJECTION)
+    return paged(docs, page.limit)
+
+
+async def page_ids(
+    db: Database, *, query: dict[str, Any], page: PageQuery, exclude_authors: Iterable[str] = ()
+) -> list[ObjectId]:
+    """The ids ``find_page`` would return, newest first, and one more when there are more."""
+    docs = await _page_docs(db, query, page, False, exclude_authors, {"_id": 1})
+    return [d["_id"] for d in docs]
+
+
+async def _page_docs(
+    db: Database,
+    query: dict[str, Any],
+    page: PageQuery,
+    oldest_first: bool,
+    exclude_authors: Iterable[str],
+    projection: dict[str, int],
+) -> list[dict[str, Any]]:
     query = {**query, **VISIBLE}
     excluded = sorted(exclude_authors)
     if excluded:
         if isinstance(query.get("user_id"), str):
             if query["user_id"] in excluded:
-                return [], None
+                return []
         else:
             query["user_id"] = {"$nin": excluded}
     if page.after is not None:
         query["_id"] = {"$gt" if oldest_first else "$lt": page.after}
     cursor = (
-        db.tweets.find(query, PROJECTION)
+        db.tweets.find(query, projection)
         .sort("_id", 1 if oldest_first else -1)
         .skip(page.skip)
         .limit(page.limit + 1)
     )
-    docs = await cursor.to_list(length=page.limit + 1)
-    return paged(docs, page.limit)
+    return await cursor.to_list(length=page.limit + 1)
 
 
 def paged(docs: list[dict[str, Any]], limit: int) -> tuple[list[Tweet], ObjectId | None]:
@@ -301,30 +327,6 @@ def paged(docs: list[dict[str, Any]], limit: int) -> tuple[list[Tweet], ObjectId
 async def counts(db: Database, *, tweet_ids: list[ObjectId]) -> list[Tweet]:
     """The current state (counters included) of these tweets, for a ``tweet.counts`` event."""
     return [to_model(d) async for d in db.tweets.find({"_id": {"$in": tweet_ids}}, PROJECTION)]
-
-
-async def recent_ids(
-    db: Database, *, authors: list[str], before: ObjectId | None, limit: int
-) -> list[ObjectId]:
-    """The newest tweet ids by any of ``authors`` below ``before`` (the timeline's pull path)."""
-    if not authors:
-        return []
-    query: dict[str, Any] = {"user_id": {"$in": authors}, **VISIBLE}
-    if before is not None:
-        query["_id"] = {"$lt": before}
-    cursor = db.tweets.find(query, {"_id": 1}).sort("_id", -1).limit(limit)
-    return [d["_id"] async for d in cursor]
-
-
-async def recent_entries(
-    db: Database, *, authors: list[str], limit: int
-) -> list[tuple[ObjectId, str]]:
-    """The newest ``limit`` (tweet id, author) pairs by any of ``authors`` (a timeline rebuild)."""
-    if not authors:
-        return []
-    query: dict[str, Any] = {"user_id": {"$in": authors}, **VISIBLE}
-    cursor = db.tweets.find(query, {"_id": 1, "user_id": 1}).sort("_id", -1).limit(limit)
-    return [(d["_id"], d["user_id"]) async for d in cursor]
 
 
 async def since_ids(

@@ -1,0 +1,102 @@
+"""``liked_by_me`` without a query per page: each reader's liked tweet ids, kept in Redis.
+
+One Redis set per user, ``murmur:<db>:liked:<user>``, holding the ids of every tweet they
+like, when they like at most ``max_likes`` (a page then asks Redis only: ``SMISMEMBER``).
+Whoever likes more is marked so and answered by one batched query per page, as before. A
+set is filled from ``likes`` on first use and kept current by ``changed`` (called right after
+every like and unlike); it expires after ``ttl`` (a restored Redis snapshot is stale at most
+that long). Like the tweet cache, a fill that raced with a like or an unlike is not stored:
+each user has a version, bumped by ``changed``, and a Lua script stores only while it is
+still the one read before the query.
+
+Without Redis (one process, the timelines in MongoDB anyway) it is the batched query.
+Redis away: the batched query.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from .db import Database
+from .store import likes as like_store
+
+log = logging.getLogger("murmur.likedcache")
+
+# KEYS: version, set, marker. ARGV: seen version, ttl, marker value, then the members.
+_FILL_IF_UNCHANGED = """
+if (redis.call('GET', KEYS[1]) or '') ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[2])
+for i = 4, #ARGV, 500 do
+  redis.call('SADD', KEYS[2], unpack(ARGV, i, math.min(i + 499, #ARGV)))
+end
+redis.call('EXPIRE', KEYS[2], ARGV[2])
+redis.call('SET', KEYS[3], ARGV[3], 'EX', ARGV[2])
+return 1
+"""
+
+
+class LikedCache:
+    """Which tweets a user likes, from Redis; the database for heavy likers or an outage."""
+
+    def __init__(
+        self, redis: Redis, *, prefix: str, max_likes: int = 2000, ttl: int = 3600
+    ) -> None:
+        self.redis = redis
+        self.prefix = prefix  # "murmur:<db>:"
+        self.max_likes = max_likes
+        self.ttl = ttl
+        self._fill = redis.register_script(_FILL_IF_UNCHANGED)
+
+    def _keys(self, user_id: str) -> list[str]:
+        """The user's version, set and marker keys."""
+        return [f"{self.prefix}{kind}:{user_id}" for kind in ("liked-v", "liked", "liked-built")]
+
+    async def liked_among(self, db: Database, user_id: str, tweet_ids: list[str]) -> set[str]:
+        """Which of ``tweet_ids`` ``user_id`` likes."""
+        version, members, marker = self._keys(user_id)
+        try:
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.get(marker)
+            pipe.get(version)
+            pipe.smismember(members, tweet_ids)
+            built, seen, hits = await pipe.execute()
+        except (RedisError, OSError) as exc:
+            log.warning("liked cache unavailable, reading the database: %s", exc)
+            return await like_store.liked_among(db, user_id=user_id, tweet_ids=tweet_ids)
+        if built == "all":
+            return {t for t, hit in zip(tweet_ids, hits, strict=True) if hit}
+        liked = await self._build(db, user_id, seen or "") if built is None else None
+        if liked is not None:
+            return liked.intersection(tweet_ids)
+        return await like_store.liked_among(db, user_id=user_id, tweet_ids=tweet_ids)
+
+    async def changed(self, user_id: str, tweet_id: str, *, liked: bool) -> None:
+        """``user_id`` liked (or unliked) ``tweet_id``: every process sees it on its next read."""
+        version, members, _ = self._keys(user_id)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.incr(version)
+        pipe.expire(version, self.ttl)
+        if liked:
+            pipe.sadd(members, tweet_id)
+        else:
+            pipe.srem(members, tweet_id)
+        pipe.expire(members, self.ttl)
+        try:
+            await pipe.execute()
+        except (RedisError, OSError) as exc:
+            log.error("liked cache: could not record %s on %s: %s", user_id, tweet_id, exc)
+
+    async def _build(self, db: Database, user_id: str, seen: str) -> set[str] | None:
+        """Fill the user's set; what they like (None: too many to keep)."""
+        liked = await like_store.liked_by(db, user_id=user_id, limit=self.max_likes + 1)
+        many = len(liked) > self.max_likes
+        args: list[Any] = [seen, self.ttl, "many" if many else "all", *([] if many else liked)]
+        try:
+            await self._fill(keys=self._keys(user_id), args=args)
+        except (RedisError, OSError) as exc:
+            log.warning("liked cache: could not fill %s: %s", user_id, exc)
+        return None if many else set(liked)

@@ -1,0 +1,106 @@
+"""Pages of tweets for reads: ids from where they are cheapest, bodies from the tweet cache.
+
+With Redis, the first pages of ``GET /tweets``, of a profile and of big authors' pulled
+tweets take their ids from the recent-id sets (``server/store/recent_redis.py``) and their
+bodies from one ``MGET`` (``server/tweetcache.py``): no database query when warm. Without
+Redis, or when a page reaches below what the sets hold (or uses page numbers), the ids come
+from ``tweets`` as before.
+"""
+
+from __future__ import annotations
+
+from bson import ObjectId
+
+from . import social
+from .accounts import Caller
+from .db import Database
+from .http import PageQuery
+from .models import Tweet
+from .services import Services
+from .store import latest
+from .store import recent as recent_store
+from .store import tweets as tweet_store
+from .store.recent_redis import PUBLIC, Loader
+from .tweetcache import hydrate
+
+
+def recent_loader(db: Database) -> Loader:
+    """What rebuilds a recent-id set: an author's newest tweets, or everyone's."""
+
+    async def load(who: str, limit: int) -> list[tuple[ObjectId, str]]:
+        if who == PUBLIC:
+            return await recent_store.newest_entries(db, limit=limit)
+        return await recent_store.recent_entries(db, authors=[who], limit=limit)
+
+    return load
+
+
+async def shown(svc: Services, tweet: Tweet) -> None:
+    """A tweet became visible (posted, restored): it joins the recent-id sets."""
+    if svc.recent is not None:
+        await svc.recent.added(tweet_id=tweet.tweet_id, author=tweet.user_id)
+
+
+async def gone(svc: Services, tweet: Tweet) -> None:
+    """A tweet is no longer visible (deleted, hidden): it leaves the recent-id sets."""
+    if svc.recent is not None:
+        await svc.recent.removed(tweet_id=tweet.tweet_id, author=tweet.user_id)
+
+
+async def public(
+    svc: Services, caller: Caller | None, page: PageQuery
+) -> tuple[list[Tweet], ObjectId | None]:
+    """One page of ``GET /tweets`` (without authors the caller blocks or mutes)."""
+    exclude = await social.unseen_authors(svc, caller, muted=True)
+    if svc.recent is not None and not page.skip:
+        ids = await svc.recent.newest(
+            [PUBLIC], before=page.after, limit=page.limit + 1, exclude=exclude
+        )
+        if ids is not None:
+            return await _hydrated(svc, ids, page.limit)
+    return await latest.page(svc.db, page=page, reach=svc.public_reach, exclude_authors=exclude)
+
+
+async def profile(
+    svc: Services, caller: Caller | None, user_id: str, page: PageQuery
+) -> tuple[list[Tweet], ObjectId | None]:
+    """One page of a user's tweets, newest first (nothing when either blocks the other)."""
+    exclude = await social.unseen_authors(svc, caller, muted=False)
+    if user_id in exclude:
+        return [], None
+    if svc.recent is not None and not page.skip:
+        ids = await svc.recent.newest([user_id], before=page.after, limit=page.limit + 1)
+        if ids is not None:
+            return await _hydrated(svc, ids, page.limit)
+    return await tweet_store.find_page(svc.db, query={"user_id": user_id}, page=page)
+
+
+async def hashtag(
+    svc: Services, caller: Caller | None, tag: str, page: PageQuery
+) -> tuple[list[Tweet], ObjectId | None]:
+    """One page of a hashtag's tweets: the ids from ``tweets``, the bodies from the cache."""
+    exclude = await social.unseen_authors(svc, caller, muted=True)
+    ids = await tweet_store.page_ids(
+        svc.db, query={"tags": tag}, page=page, exclude_authors=exclude
+    )
+    return await _hydrated(svc, ids, page.limit)
+
+
+async def pulled_ids(
+    svc: Services, authors: list[str], *, before: ObjectId | None, limit: int
+) -> list[ObjectId]:
+    """The newest ``limit`` tweet ids by any of ``authors`` below ``before`` (the home
+    timeline's pull path for big authors)."""
+    if svc.recent is not None and authors:
+        ids = await svc.recent.newest(authors, before=before, limit=limit)
+        if ids is not None:
+            return ids
+    return await recent_store.recent_ids(svc.db, authors=authors, before=before, limit=limit)
+
+
+async def _hydrated(
+    svc: Services, ids: list[ObjectId], limit: int
+) -> tuple[list[Tweet], ObjectId | None]:
+    more = len(ids) > limit
+    ids = ids[:limit]
+    return await hydrate(svc.tweet_cache, svc.db, ids), (ids[-1] if more and ids else None)

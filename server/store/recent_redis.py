@@ -1,0 +1,152 @@
+"""Recent tweet ids per author and of the whole public timeline, in Redis sorted sets, so the
+first pages of a profile, of ``GET /tweets`` and of big authors' pulled tweets need no query.
+
+Keys ``murmur:<db>:recent:<author>`` and ``murmur:<db>:recent:*`` (everyone). As in
+``timelines_redis.py`` members are ``<tweet id hex>:<author>`` with score 0, so lexicographic
+order is id order and ``before`` cursors work. A set holds the newest ``cap`` visible tweets;
+``added`` (create, restore) and ``removed`` (delete, hide) keep it current.
+
+Redis is a cache of ``tweets`` here: a set is read only when its marker,
+``murmur:<db>:recent-built:<key>``, names this Redis server run (else it is rebuilt from
+``tweets`` first, like a stored timeline). The marker also says whether the set held every
+tweet when built (``:1``); the first trim clears that. A read that reaches below a set that
+is not complete answers None, and the caller asks the database. A tweet deleted while a set
+was being rebuilt can be left in it: hydrating the page leaves it out (a page one short).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, cast
+
+from bson import ObjectId
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+log = logging.getLogger("murmur.recent")
+
+PUBLIC = "*"
+# Loads a set from ``tweets``: (author or PUBLIC, how many) -> (tweet id, author), newest first.
+Loader = Callable[[str, int], Awaitable[list[tuple[ObjectId, str]]]]
+
+# KEYS: n sets, then their n markers; ARGV[1]: the member, then each set's cap.
+_ADD = """
+local n = #KEYS / 2
+for i = 1, n do
+  redis.call('ZADD', KEYS[i], 0, ARGV[1])
+  local trimmed = redis.call('ZREMRANGEBYRANK', KEYS[i], 0, -(tonumber(ARGV[1 + i]) + 1))
+  local marker = redis.call('GET', KEYS[n + i])
+  if trimmed > 0 and marker and string.sub(marker, -2) == ':1' then
+    redis.call('SET', KEYS[n + i], string.sub(marker, 1, -3) .. ':0')
+  end
+end
+return n
+"""
+
+
+class RecentIds:
+    """The recent-id sets; every method answers None (or does nothing) when Redis is away."""
+
+    def __init__(
+        self, redis: Redis, *, prefix: str, load: Loader, author_cap: int = 200,
+        public_cap: int = 800,
+    ) -> None:  # fmt: skip
+        self.redis = redis
+        self.prefix = prefix  # "murmur:<db>:"
+        self.load = load
+        self.author_cap = author_cap
+        self.public_cap = public_cap
+        self._add = redis.register_script(_ADD)
+
+    def _key(self, who: str) -> str:
+        return f"{self.prefix}recent:{who}"
+
+    def _marker(self, who: str) -> str:
+        return f"{self.prefix}recent-built:{who}"
+
+    def _cap(self, who: str) -> int:
+        return self.public_cap if who == PUBLIC else self.author_cap
+
+    async def added(self, *, tweet_id: str, author: str) -> None:
+        """A tweet became visible (posted or restored)."""
+        who = [author, PUBLIC]
+        keys = [*(self._key(w) for w in who), *(self._marker(w) for w in who)]
+        args: list[str | int] = [f"{tweet_id}:{author}", *(self._cap(w) for w in who)]
+        try:
+            await self._add(keys=keys, args=args)
+        except (RedisError, OSError) as exc:
+            log.error("recent ids: could not add %s: %s", tweet_id, exc)
+
+    async def removed(self, *, tweet_id: str, author: str) -> None:
+        """A tweet is gone (deleted or hidden)."""
+        member = f"{tweet_id}:{author}"
+        pipe = self.redis.pipeline(transaction=False)
+        for who in (author, PUBLIC):
+            pipe.zrem(self._key(who), member)
+        try:
+            await pipe.execute()
+        except (RedisError, OSError) as exc:
+            log.error("recent ids: could not remove %s: %s", tweet_id, exc)
+
+    async def newest(
+        self, who: list[str], *, before: ObjectId | None, limit: int, exclude: Iterable[str] = ()
+    ) -> list[ObjectId] | None:
+        """The newest ``limit`` ids below ``before`` by any of ``who`` (authors, or
+        ``[PUBLIC]``) without ``exclude``'s, newest first; None when the sets cannot tell."""
+        excluded = set(exclude)
+        want = limit + (64 if excluded else 0)
+        try:
+            found = await self._read(who, before, want)
+            if found is None:
+                return None
+        except (RedisError, OSError) as exc:
+            log.warning("recent ids unavailable, reading the database: %s", exc)
+            return None
+        ids: set[ObjectId] = set()
+        for members, complete in found:
+            if len(members) < want and not complete:
+                return None  # the page reaches below what the set holds
+            kept = [m for m in members if m.partition(":")[2] not in excluded]
+            if len(kept) < limit and len(members) == want:
+                return None  # too many excluded in what was read: let the database filter
+            ids.update(ObjectId(m.partition(":")[0]) for m in kept)
+        return sorted(ids, reverse=True)[:limit]
+
+    async def _read(
+        self, who: list[str], before: ObjectId | None, want: int
+    ) -> list[tuple[list[str], bool]] | None:
+        high = "+" if before is None else f"({before}"
+        for attempt in range(2):
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.info("server")
+            for w in who:
+                pipe.get(self._marker(w))
+                pipe.zrevrangebylex(self._key(w), high, "-", start=0, num=want)
+            results: list[Any] = await pipe.execute()
+            run_id = str(results[0]["run_id"])
+            markers = cast(list[str | None], results[1::2])
+            stale = [w for w, m in zip(who, markers, strict=True) if not _built_on(m, run_id)]
+            if not stale:
+                members = cast(list[list[str]], results[2::2])
+                return [(m, str(k).endswith(":1")) for m, k in zip(members, markers, strict=True)]
+            if attempt == 0:
+                for w in stale:
+                    await self._rebuild(w, run_id)
+        return None
+
+    async def _rebuild(self, who: str, run_id: str) -> None:
+        """Drop the set first, then read ``tweets``: a tweet added meanwhile is kept."""
+        await self.redis.delete(self._key(who))
+        cap = self._cap(who)
+        entries = await self.load(who, cap + 1)
+        pipe = self.redis.pipeline(transaction=False)
+        mapping = {f"{t}:{a}": 0 for t, a in entries[:cap]}
+        if mapping:
+            pipe.zadd(self._key(who), mapping)  # type: ignore[arg-type]
+        pipe.set(self._marker(who), f"{run_id}:{1 if len(entries) <= cap else 0}")
+        await pipe.execute()
+
+
+def _built_on(marker: str | None, run_id: str) -> bool:
+    return marker is not None and marker.rpartition(":")[0] == run_id

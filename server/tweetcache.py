@@ -1,0 +1,193 @@
+"""Tweets by id, cached, so a page of tweets is hydrated without the database when warm.
+
+- ``RedisTweetCache`` (``REDIS_URL`` set): one key per tweet, ``murmur:<db>:tw:<id>``, the
+  tweet's JSON with a TTL; a page is one ``MGET``. Redis is shared, so a change dropped there
+  (``DEL``) is dropped for every process at once: no broadcast is needed.
+- ``MemoryTweetCache`` (no Redis: one process): a bounded LRU, dropped directly.
+
+Only visible tweets are cached (what ``store.tweets.by_ids`` returns), without ``liked_by_me``
+(that is per reader, ``server/likedcache.py``). Every write to a tweet document calls
+``Services.tweets_changed`` right after it, so counters, edits, deletes and hides show on the
+next read; the TTL only bounds what a lost ``DEL`` (Redis away at that moment) leaves behind.
+
+A read that raced with a change must not store what it read. Each tweet has a version, bumped
+by every change (in Redis ``murmur:<db>:twv:<id>``, read in the same ``MGET``); a miss is read
+from the database after its version was seen, and stored only while the version is still the
+one seen (a Lua check-and-set in Redis), like ``server/usercache.py``'s epochs.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import OrderedDict
+from typing import Protocol, cast
+
+from bson import ObjectId
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from .db import Database
+from .models import Tweet
+from .store import tweets as tweet_store
+
+log = logging.getLogger("murmur.tweetcache")
+
+# What ``store`` must still see, per tweet id, for a read started at ``lookup`` to be kept.
+Seen = dict[str, str]
+
+# KEYS: (version, value) pairs; ARGV[1]: ttl; then each pair's seen version, then its value.
+_STORE_IF_UNCHANGED = """
+local n = #KEYS / 2
+local stored = 0
+for i = 1, n do
+  if (redis.call('GET', KEYS[2 * i - 1]) or '') == ARGV[1 + i] then
+    redis.call('SET', KEYS[2 * i], ARGV[1 + n + i], 'EX', ARGV[1])
+    stored = stored + 1
+  end
+end
+return stored
+"""
+
+
+class TweetCache(Protocol):
+    """tweet id -> the tweet as stored (visible ones only)."""
+
+    async def lookup(self, tweet_ids: list[str]) -> tuple[dict[str, Tweet], Seen]:
+        """The cached tweets among ``tweet_ids``, and what ``store`` needs for the others."""
+        ...
+
+    async def store(self, tweets: list[Tweet], seen: Seen) -> None:
+        """Keep tweets read after ``lookup`` returned ``seen`` (unless changed since)."""
+        ...
+
+    async def forget(self, tweet_ids: list[str]) -> None:
+        """These tweets changed: drop them, and refuse racing reads' copies."""
+        ...
+
+
+class MemoryTweetCache:
+    """The cache of a process without Redis: bounded, least recently used goes first."""
+
+    def __init__(self, ttl: float = 300.0, max_entries: int = 50_000) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._entries: OrderedDict[str, tuple[float, Tweet]] = OrderedDict()
+        self._versions: dict[str, int] = {}
+        self._generation = 0
+
+    def _seen(self, tweet_id: str) -> str:
+        return f"{self._generation}:{self._versions.get(tweet_id, 0)}"
+
+    async def lookup(self, tweet_ids: list[str]) -> tuple[dict[str, Tweet], Seen]:
+        found: dict[str, Tweet] = {}
+        seen: Seen = {}
+        now = time.monotonic()
+        for tweet_id in tweet_ids:
+            entry = self._entries.get(tweet_id)
+            if entry is not None and entry[0] >= now:
+                self._entries.move_to_end(tweet_id)
+                found[tweet_id] = entry[1]
+            else:
+                seen[tweet_id] = self._seen(tweet_id)
+        return found, seen
+
+    async def store(self, tweets: list[Tweet], seen: Seen) -> None:
+        fresh_until = time.monotonic() + self.ttl
+        for tweet in tweets:
+            if seen.get(tweet.tweet_id) != self._seen(tweet.tweet_id):
+                continue  # changed while it was being read: the next read reads it again
+            self._entries[tweet.tweet_id] = (fresh_until, tweet)
+            self._entries.move_to_end(tweet.tweet_id)
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+
+    async def forget(self, tweet_ids: list[str]) -> None:
+        for tweet_id in tweet_ids:
+            self._entries.pop(tweet_id, None)
+            if len(self._versions) >= self.max_entries:
+                # Forgetting versions could let a racing read store a stale tweet: start over.
+                self._entries.clear()
+                self._versions.clear()
+                self._generation += 1
+            self._versions[tweet_id] = self._versions.get(tweet_id, 0) + 1
+
+
+class RedisTweetCache:
+    """The cache shared by every process, in Redis. An unreachable Redis is a miss."""
+
+    def __init__(self, redis: Redis, *, prefix: str, ttl: int = 300, version_ttl: int = 900):
+        self.redis = redis
+        self.prefix = prefix  # "murmur:<db>:"
+        self.ttl = ttl
+        # Longer than any read takes: a version that expired mid-read could repeat.
+        self.version_ttl = version_ttl
+        self._store_script = redis.register_script(_STORE_IF_UNCHANGED)
+
+    def _key(self, tweet_id: str) -> str:
+        return f"{self.prefix}tw:{tweet_id}"
+
+    def _version_key(self, tweet_id: str) -> str:
+        return f"{self.prefix}twv:{tweet_id}"
+
+    async def lookup(self, tweet_ids: list[str]) -> tuple[dict[str, Tweet], Seen]:
+        if not tweet_ids:
+            return {}, {}
+        keys = [k for t in tweet_ids for k in (self._key(t), self._version_key(t))]
+        try:
+            values = cast(list[str | None], await self.redis.mget(keys))
+        except (RedisError, OSError) as exc:
+            log.warning("tweet cache unavailable, reading the database: %s", exc)
+            return {}, {}  # nothing seen: nothing read now is stored
+        found: dict[str, Tweet] = {}
+        seen: Seen = {}
+        for i, tweet_id in enumerate(tweet_ids):
+            value, version = values[2 * i], values[2 * i + 1]
+            if value is not None:
+                found[tweet_id] = Tweet.model_validate_json(value)
+            else:
+                seen[tweet_id] = version or ""
+        return found, seen
+
+    async def store(self, tweets: list[Tweet], seen: Seen) -> None:
+        kept = [t for t in tweets if t.tweet_id in seen]
+        if not kept:
+            return
+        keys = [k for t in kept for k in (self._version_key(t.tweet_id), self._key(t.tweet_id))]
+        args = [str(self.ttl), *(seen[t.tweet_id] for t in kept)]
+        args += [t.model_dump_json() for t in kept]
+        try:
+            await self._store_script(keys=keys, args=args)
+        except (RedisError, OSError) as exc:
+            log.warning("tweet cache unavailable, not storing: %s", exc)
+
+    async def forget(self, tweet_ids: list[str]) -> None:
+        if not tweet_ids:
+            return
+        pipe = self.redis.pipeline(transaction=False)
+        for tweet_id in tweet_ids:
+            pipe.incr(self._version_key(tweet_id))
+            pipe.expire(self._version_key(tweet_id), self.version_ttl)
+            pipe.delete(self._key(tweet_id))
+        try:
+            await pipe.execute()
+        except (RedisError, OSError) as exc:
+            # The cached copies may outlive the change by up to ``ttl`` seconds.
+            log.error("could not drop changed tweets %s from the cache: %s", tweet_ids, exc)
+
+
+async def hydrate(cache: TweetCache, db: Database, tweet_ids: list[ObjectId]) -> list[Tweet]:
+    """The visible tweets among ``tweet_ids``, in that order: from the cache, and the misses
+    with one ``find`` (then cached). Missing or hidden ones are left out."""
+    wanted = [str(t) for t in tweet_ids]
+    found, seen = await cache.lookup(wanted)
+    missing = [t for t, key in zip(tweet_ids, wanted, strict=True) if key not in found]
+    if missing:
+        if len(missing) == 1:  # by ``_id``: SecantusDB answers an ``$in`` with a scan
+            one = await tweet_store.get(db, tweet_id=missing[0])
+            fresh = [] if one is None else [one]
+        else:
+            fresh = await tweet_store.by_ids(db, tweet_ids=missing)
+        await cache.store(fresh, seen)
+        found.update((t.tweet_id, t) for t in fresh)
+    return [found[key] for key in wanted if key in found]

@@ -1,0 +1,73 @@
+"""The tweet cache without Redis (an in-process LRU), and the race guard of both caches."""
+
+from __future__ import annotations
+
+from bson import ObjectId
+
+from realtime.redis_backend import connect_redis
+from server.models import Tweet
+from server.services import utc_now
+from server.tweetcache import MemoryTweetCache, RedisTweetCache, TweetCache
+from tests.dbcount import by_collection, moved
+
+
+def tweet(content: str = "hi", tweet_id: str | None = None) -> Tweet:
+    return Tweet(
+        tweet_id=tweet_id or str(ObjectId()), user_id="u1", user_name="ann", content=content,
+        html=f"<p>{content}</p>", tags=[], mentions=[], created_at=utc_now(),  # what MongoDB stores
+    )  # fmt: skip
+
+
+async def test_a_warm_single_tweet_reads_nothing_and_changes_show_at_once(
+    client, app, make_user, make_tweet
+):
+    author, fan = await make_user(), await make_user()
+    made = await make_tweet(author, "first")
+    path = f"/tweets/{made['tweet_id']}"
+    assert (await client.get(path)).status_code == 200  # fills the cache
+    before = by_collection(app)
+    assert (await client.get(path)).json()["content"] == "first"
+    assert moved(before, by_collection(app)) == {}
+
+    r = await client.patch(path, json={"content": "second"}, headers=author.headers)
+    assert r.status_code == 200, r.text
+    assert (await client.get(path)).json()["content"] == "second"
+    assert (await client.post(f"{path}/likes", headers=fan.headers)).status_code == 200
+    assert (await client.get(path, headers=fan.headers)).json()["like_count"] == 1
+    assert (await client.delete(path, headers=author.headers)).status_code == 204
+    assert (await client.get(path)).status_code == 404
+
+
+async def check_race_guard(cache: TweetCache) -> None:
+    old = tweet("old")
+    found, seen = await cache.lookup([old.tweet_id])
+    assert found == {}
+    await cache.forget([old.tweet_id])  # changed while the read was in flight
+    await cache.store([old], seen)
+    assert (await cache.lookup([old.tweet_id]))[0] == {}  # the racing read was not kept
+    found, seen = await cache.lookup([old.tweet_id])
+    await cache.store([old], seen)
+    assert (await cache.lookup([old.tweet_id]))[0] == {old.tweet_id: old}
+
+
+async def test_a_read_that_raced_with_a_change_is_not_stored_in_memory():
+    await check_race_guard(MemoryTweetCache())
+
+
+async def test_a_read_that_raced_with_a_change_is_not_stored_in_redis(redis_server):
+    redis = connect_redis(redis_server.url)
+    try:
+        await check_race_guard(RedisTweetCache(redis, prefix=f"t{ObjectId()}:"))
+    finally:
+        await redis.aclose()
+
+
+async def test_the_in_process_cache_is_bounded():
+    cache = MemoryTweetCache(max_entries=2)
+    a, b, c = tweet("a"), tweet("b"), tweet("c")
+    for t in (a, b):
+        await cache.store([t], (await cache.lookup([t.tweet_id]))[1])
+    await cache.lookup([a.tweet_id])  # a is used: b is now the least recently used
+    await cache.store([c], (await cache.lookup([c.tweet_id]))[1])
+    found, _ = await cache.lookup([a.tweet_id, b.tweet_id, c.tweet_id])
+    assert set(found) == {a.tweet_id, c.tweet_id}
