@@ -39,7 +39,6 @@ async def unlike(svc: Services, caller: Caller, tweet_id: str) -> Tweet:
     return tweet.model_copy(update={"liked_by_me": False})
 
 
-
 async def with_liked_by_me(svc: Services, caller: Caller | None, items: list[Tweet]) -> list[Tweet]:
     """Set ``liked_by_me`` on a page of tweets for a signed-in caller: from the caller's
     cached liked set with Redis (server/likedcache.py), else one query per page."""

@@ -9,7 +9,13 @@ after the write is stored, so the author sees it at once.
 
 from __future__ import annotations
 
-from realtime.channels import hashtag_stream, home_stream, public_stream, user_stream
+from realtime.channels import (
+    hashtag_stream,
+    home_stream,
+    public_stream,
+    tweet_stream,
+    user_stream,
+)
 
 from . import markdown, pages, social, tweetcache
 from .accounts import Caller
@@ -75,7 +81,8 @@ async def compose(
 
 def author_streams(tweet: Tweet) -> list[str]:
     """The streams a change of the author's own tweet is published on from the request:
-    the author's home and profile, the public timeline and its hashtags."""
+    the author's home and profile, the public timeline and its hashtags (an edit or delete
+    also on the tweet's own stream)."""
     return [
         home_stream(tweet.user_id),
         user_stream(tweet.user_id),
@@ -135,7 +142,8 @@ async def edit(
         raise Conflict("The tweet changed while you were editing; reload it.", code="tweet_changed")
     svc.written()
     await svc.tweets_changed([updated.tweet_id])
-    await svc.publish(author_streams(updated), TweetUpdated(data=updated))
+    streams = [*author_streams(updated), tweet_stream(updated.tweet_id)]
+    await svc.publish(streams, TweetUpdated(data=updated))
     return updated
 
 
@@ -167,4 +175,5 @@ async def announce_gone(svc: Services, tweet: Tweet) -> None:
     """Deleted or hidden: the author's streams drop it now (followers' via the worker)."""
     await pages.gone(svc, tweet)  # the worker does it again, should we die right here
     data = TweetDeletedData(tweet_id=tweet.tweet_id, user_id=tweet.user_id)
-    await svc.publish(author_streams(tweet), TweetDeleted(data=data))
+    streams = [*author_streams(tweet), tweet_stream(tweet.tweet_id)]
+    await svc.publish(streams, TweetDeleted(data=data))

@@ -74,7 +74,8 @@ async def follows(svc: Services, docs: list[dict[str, Any]]) -> None:
         if not edges.is_on(doc):
             await timelines.unfollowed(svc, owner, author)
             continue
-        await timelines.followed(svc, owner, author)
+        push = timelines.pushed(svc, actors.get(author))
+        await timelines.followed(svc, owner, author, push=push)
         if (actor := actors.get(owner)) is not None:
             await notifications.notify(svc, recipient=author, kind="follow", actor=actor)
     await edges.settle(svc.db.follows, docs)

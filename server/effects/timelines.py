@@ -17,23 +17,25 @@ from .. import pages
 from ..events import TweetCreated, TweetDeleted, TweetDeletedData, TweetUpdated
 from ..models import Tweet
 from ..services import Services
-from ..social import big_authors
 from ..store import follows as follow_store
 from ..store import tweets as tweet_store
+from ..store.users import UserRecord
 
 BATCH = 1000  # followers per timeline write and per published event
 
 
-async def _pushed_to(svc: Services, author: str) -> bool:
-    return author not in await big_authors(svc)
+def pushed(svc: Services, author: UserRecord | None) -> bool:
+    """Whether the author's tweets are pushed to followers (else pulled at read time). The
+    worker asks with the author's record as it is now (a cached set could be stale)."""
+    return author is not None and author.follower_count <= svc.settings.fanout_max_followers
 
 
-async def shown(svc: Services, tweet: Tweet) -> None:
+async def shown(svc: Services, tweet: Tweet, *, push: bool) -> None:
     """A tweet became visible (posted, or restored by a moderator): into every timeline."""
     author, tid = tweet.user_id, ObjectId(tweet.tweet_id)
     await pages.shown(svc, tweet)
     await svc.timelines.push(owners=[author], tweet_id=tid, author=author)
-    if not await _pushed_to(svc, author):
+    if not push:
         return
     event = TweetCreated(data=tweet)
     async for owners, _ in follow_store.follower_batches(
@@ -43,9 +45,9 @@ async def shown(svc: Services, tweet: Tweet) -> None:
         await svc.publish([home_stream(o) for o in owners], event)
 
 
-async def edited(svc: Services, tweet: Tweet) -> None:
+async def edited(svc: Services, tweet: Tweet, *, push: bool) -> None:
     """An edit: open home timelines of followers replace the card."""
-    if await _pushed_to(svc, tweet.user_id):
+    if push:
         await _announce(svc, tweet.user_id, TweetUpdated(data=tweet))
 
 
@@ -69,12 +71,12 @@ async def _announce(svc: Services, author: str, event: TweetUpdated) -> None:
         await svc.publish([home_stream(o) for o in owners], event)
 
 
-async def followed(svc: Services, owner: str, author: str) -> None:
+async def followed(svc: Services, owner: str, author: str, *, push: bool) -> None:
     """A new follow: copy the author's recent tweets into the follower's stored timeline.
 
     Only tweets newer than the timeline's oldest entry: anything older is pulled from
     ``tweets`` at read time anyway, and this keeps the stored range complete."""
-    if not await _pushed_to(svc, author):
+    if not push:
         return
     oldest = await svc.timelines.oldest_id(owner=owner)
     if oldest is None:

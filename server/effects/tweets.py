@@ -10,7 +10,8 @@ document's state, effect by effect, and records it (``store/tweets.py:settle``):
 - in the search index: while visible;
 - born (once, the first round): engagement for trending, mention and reply notifications,
   the ``reply.created`` event, the spam screen;
-- shown in followers' timelines and home streams: while visible; edits re-announced.
+- shown in followers' timelines and home streams: while visible; edits re-announced
+  (the author's streams and the tweet's own hear of it from the request).
 
 Counter updates carry ids derived from ``fx`` (``store/counters.py``), every other effect
 is idempotent on its own, so a worker killed anywhere re-runs the round safely.
@@ -25,7 +26,7 @@ from bson import ObjectId
 from realtime.channels import tweet_stream
 
 from .. import notifications, spam
-from ..events import ReplyCreated, TweetDeleted, TweetDeletedData, TweetUpdated
+from ..events import ReplyCreated
 from ..models import Tweet
 from ..services import Services
 from ..store import likes as like_store
@@ -45,6 +46,7 @@ async def apply(svc: Services, docs: list[dict[str, Any]]) -> None:
     born = [r for r in rounds if r.live and not r.fx.get("born")]
     parents = await _parents(svc, born)
     mentioned = await _mentioned(svc, born)
+    writers = await user_store.by_ids(svc.db, user_ids=sorted({r.tweet.user_id for r in rounds}))
     for r in rounds:
         r.count(counters)
         r.retag(counters)
@@ -54,13 +56,14 @@ async def apply(svc: Services, docs: list[dict[str, Any]]) -> None:
     await _index(svc, rounds)
     orphans: list[ObjectId] = []
     for r in born:
-        await _born(svc, r.tweet, parents.get(r.tweet.in_reply_to or ""), mentioned)
+        author = writers.get(r.tweet.user_id)
+        await _born(svc, r.tweet, author, parents.get(r.tweet.in_reply_to or ""), mentioned)
         if r.tweet.in_reply_to and r.tweet.in_reply_to not in parents:
             orphans.append(r.oid)  # the parent was deleted while the reply was written
         r.fx["born"] = True
     await tweet_store.mark_parent_deleted(svc.db, tweet_ids=orphans)
     for r in rounds:
-        await r.show(svc)
+        await r.show(svc, push=timelines.pushed(svc, writers.get(r.tweet.user_id)))
     await tweet_store.settle(svc.db, applied=[(r.doc, r.fx) for r in rounds if r.live])
     for r in rounds:
         if not r.live:
@@ -116,20 +119,17 @@ class _Round:
             counters.add_bucket("tag_trends", key, op, {"count": delta}, expires)
         self.fx.update(tags=want, gflips=flips + 1)
 
-    async def show(self, svc: Services) -> None:
+    async def show(self, svc: Services, *, push: bool) -> None:
         """Followers' timelines and streams, and the tweet's own stream."""
         version = self.doc.get("v", 1)
         if self.visible and not self.fx.get("shown"):
-            await timelines.shown(svc, self.tweet)
+            await timelines.shown(svc, self.tweet, push=push)
             self.fx.update(shown=True, announced=version)
         elif self.visible and self.fx.get("announced", 1) != version:
-            await timelines.edited(svc, self.tweet)
-            await svc.publish([tweet_stream(self.tweet.tweet_id)], TweetUpdated(data=self.tweet))
+            await timelines.edited(svc, self.tweet, push=push)
             self.fx["announced"] = version
         elif not self.visible and self.fx.get("shown"):
             await timelines.gone(svc, self.tweet)
-            data = TweetDeletedData(tweet_id=self.tweet.tweet_id, user_id=self.tweet.user_id)
-            await svc.publish([tweet_stream(self.tweet.tweet_id)], TweetDeleted(data=data))
             self.fx.update(shown=False, announced=version)
 
 
@@ -179,13 +179,14 @@ def _engagement(
 
 
 async def _born(
-    svc: Services, tweet: Tweet, parent: Tweet | None, mentioned: dict[str, UserRecord]
+    svc: Services,
+    tweet: Tweet,
+    author: UserRecord | None,
+    parent: Tweet | None,
+    mentioned: dict[str, UserRecord],
 ) -> None:
     """What happens once per tweet: the spam screen, the reply event and notifications."""
     await spam.screen(svc, tweet)
-    if parent is None and not tweet.mentions:
-        return
-    author = await user_store.by_id(svc.db, user_id=tweet.user_id)
     if author is None:
         return
     if parent is not None:

@@ -75,9 +75,7 @@ def new_document(
     }
 
 
-async def claim(
-    db: Database, *, key: str, now: datetime, window: timedelta
-) -> ObjectId | None:
+async def claim(db: Database, *, key: str, now: datetime, window: timedelta) -> ObjectId | None:
     """The id the notification for ``key`` gets: a new one, or the one of an earlier claim
     that still holds (so a repeat inside the window, and a retried claim, reuse it).
 
