@@ -33,6 +33,22 @@ class Served:
     async def ws(self, token: str | None = None, **kwargs: Any) -> WsClient:
         return await WsClient.open(self.ws_url, token, **kwargs)
 
+    async def settle(self) -> None:
+        """Wait until this app's outbox worker (if it holds the lease) applied every write."""
+        outbox = self.app.state.services.outbox
+        if outbox is not None:
+            await outbox.drain()
+
+
+# Every app ``apps`` started: a write's effects come from whichever holds the outbox lease.
+STARTED: list[Served] = []
+
+
+async def settle_all() -> None:
+    """Wait until the effects of every write so far are applied (and announced)."""
+    for served in list(STARTED):
+        await served.settle()
+
 
 @contextlib.asynccontextmanager
 async def serve(app: Any, **config: Any) -> AsyncIterator[Served]:
@@ -68,9 +84,15 @@ async def served(app: Any) -> AsyncIterator[Served]:
 
 
 @pytest.fixture
-async def apps(settings: Settings, clock: Any, mongo_url: str) -> AsyncIterator[Any]:
+async def apps(settings: Settings, clock: Any, mongo_url: str, app: Any) -> AsyncIterator[Any]:
     """``await apps(n, redis_url=...)``: n more Murmurs on the test's database, each with its
-    own hub and uvicorn, as separate processes would have (in this event loop, for speed)."""
+    own hub and uvicorn, as separate processes would have (in this event loop, for speed).
+
+    The test's own ``app`` (which ``make_user`` signs up through) stops its outbox worker:
+    its events would go to its own in-memory hub, which no socket here listens to."""
+    if app.state.services.outbox is not None:
+        await app.state.services.outbox.stop()
+        app.state.services.outbox = None
     async with contextlib.AsyncExitStack() as stack:
 
         async def make(n: int, **overrides: Any) -> list[Served]:
@@ -79,9 +101,13 @@ async def apps(settings: Settings, clock: Any, mongo_url: str) -> AsyncIterator[
                 application = create_app(settings.model_copy(update=overrides), clock=clock)
                 await stack.enter_async_context(application.router.lifespan_context(application))
                 started.append(await stack.enter_async_context(serve(application)))
+            STARTED.extend(started)
             return started
 
-        yield make
+        try:
+            yield make
+        finally:
+            STARTED.clear()
     cleaner: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url)
     await cleaner.drop_database(settings.mongodb_db)
     await cleaner.close()

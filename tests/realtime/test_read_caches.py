@@ -9,6 +9,7 @@ import httpx
 
 from tests.dbcount import by_collection, moved
 from tests.realtime import test_rest_auth
+from tests.realtime.conftest import settle_all
 
 # Two Murmurs on one Redis, an admin "chief", no rate limits: as for the REST auth caches.
 settings, pair = test_rest_auth.settings, test_rest_auth.pair
@@ -20,7 +21,9 @@ async def call(app: Any, user: Any, method: str, path: str, **kwargs: Any) -> ht
     async with httpx.AsyncClient(base_url=app.url, headers=headers) as http:
         r = await http.request(method, path, **kwargs)
         assert r.status_code < 500, r.text
-        return r
+    if method != "GET":
+        await settle_all()  # the write's effects, as another client sees them a moment later
+    return r
 
 
 async def post(app: Any, user: Any, content: str) -> str:
