@@ -136,11 +136,18 @@ def _browser_hash(svc: Services, browser_key: str) -> str:
     return keyed_hash(svc.keys.oauth, f"oauth-browser:{browser_key}")
 
 
-async def finish(svc: Services, params: dict[str, str], browser_key: str | None) -> Finished:
+async def finish(
+    svc: Services,
+    params: dict[str, str],
+    browser_key: str | None,
+    client: accounts.Client | None = None,
+) -> Finished:
     """Handle the provider's redirect back; every failure is a clear 4xx (or 502).
 
     ``browser_key`` is the cookie the browser brought; a ``web`` sign-in without the one its
     start set is refused (the JSON mode hands tokens to the caller and sets no session).
+    An account with two-factor sign-in on gets the same challenge as a password sign-in
+    (``accounts.SecondFactorRequired``): GitHub is not a way around the second factor.
     """
     _credentials(svc.settings)
     state = params.get("state", "")
@@ -179,7 +186,7 @@ async def finish(svc: Services, params: dict[str, str], browser_key: str | None)
     user = await _account(svc, profile, emails)
     if user.suspended:
         raise Forbidden("This account is suspended.", code="account_suspended")
-    return Finished(await accounts.start_session(svc, user), mode, stored.get("nonce"))
+    return Finished(await accounts.start_session(svc, user, client), mode, stored.get("nonce"))
 
 
 async def _exchange(

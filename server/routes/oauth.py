@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from .. import oauth
+from ..accounts import Client, SecondFactorRequired
 from ..api import Param, Router
 from ..errors import ApiError, Unprocessable
 from ..http import json_response
@@ -72,13 +73,18 @@ async def github_start(request: Request) -> Response:
 )
 async def github_callback(request: Request) -> Response:
     browser_key = request.cookies.get(oauth.BROWSER_COOKIE)
+    params = dict(request.query_params)
     try:
-        done = await oauth.finish(services(request), dict(request.query_params), browser_key)
+        done = await oauth.finish(services(request), params, browser_key, Client.of(request))
     except ApiError as exc:
         if not _browser_navigation(request):
             raise
-        # A person in a browser gets the sign-in page with the reason, not a JSON body.
-        reason = urlencode({"oauth_error": exc.code, "message": exc.message})
+        # A person in a browser gets the sign-in page with the reason, not a JSON body (and,
+        # with 2FA on, the challenge the sign-in page asks the code for).
+        fields = {"oauth_error": exc.code, "message": exc.message}
+        if isinstance(exc, SecondFactorRequired):
+            fields["challenge"] = exc.details[0]["challenge"]
+        reason = urlencode(fields)
         return RedirectResponse(f"/login#{reason}", status_code=302)
     if done.mode == "web":
         # The fragment never reaches a server or a log; the web client reads and clears it.
