@@ -1,0 +1,57 @@
+"""Signing in with GitHub to an account with 2FA on ends in the same challenge."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from server.settings import Settings
+from tests.account.test_two_factor import code_at, enable_2fa, second_step
+from tests.oauth_provider import FakeGitHub
+from tests.routes.test_oauth import authorize, callback
+
+
+@pytest.fixture(scope="module")
+def github() -> Iterator[FakeGitHub]:
+    provider = FakeGitHub().start()
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture
+def settings(settings: Settings, github: FakeGitHub) -> Settings:
+    from tests.routes.test_oauth import settings as oauth_settings
+
+    configure = oauth_settings.__wrapped__  # type: ignore[attr-defined]
+    return configure(settings, github)  # type: ignore[no-any-return]
+
+
+async def test_github_sign_in_does_not_skip_the_second_factor(client, make_user, github, clock):
+    alice = await make_user("alice")
+    github.emails = [{"email": alice.email, "primary": True, "verified": True}]
+    secret, _ = await enable_2fa(client, alice, clock)
+    r = await callback(client, await authorize(client))
+    assert r.status_code == 401, r.text
+    error = r.json()["error"]
+    assert error["code"] == "second_factor_required" and "access_token" not in r.text
+    r = await second_step(client, error["details"][0]["challenge"], code=code_at(secret, clock))
+    assert r.status_code == 200 and r.json()["user"]["user_id"] == alice.id
+
+
+async def test_a_browser_is_sent_to_the_sign_in_page_with_the_challenge(
+    client, make_user, github, clock
+):
+    alice = await make_user("alice")
+    github.emails = [{"email": alice.email, "primary": True, "verified": True}]
+    await enable_2fa(client, alice, clock)
+    params = await authorize(client, mode="web")
+    r = await client.get(
+        "/auth/oauth/github/callback", params=params, headers={"Accept": "text/html"}
+    )
+    assert r.status_code == 302
+    where = urlsplit(r.headers["location"])
+    fragment = parse_qs(where.fragment)
+    assert where.path == "/login" and fragment["oauth_error"] == ["second_factor_required"]
+    assert fragment["challenge"][0] and "access_token" not in r.headers["location"]
