@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +22,25 @@ def reset_token(outbox: Path, to: str) -> str:
     raise AssertionError(f"no reset link mailed to {to}")
 
 
+async def awaited_reset_token(outbox: Path, to: str, timeout: float = 10) -> str:
+    """``reset_token`` once the link has arrived: a real server mails it after answering."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return reset_token(outbox, to)
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+        await asyncio.sleep(0.02)
+
+
 def subjects(outbox: Path, to: str) -> list[str]:
     return [subject for subject, _ in mails_to(outbox, to)] if outbox.exists() else []
 
 
-async def sign_in(client: httpx.AsyncClient, user: Any, password: str | None = None) -> httpx.Response:
+async def sign_in(
+    client: httpx.AsyncClient, user: Any, password: str | None = None
+) -> httpx.Response:
     body = {"user_name": user.user_name, "password": password or user.password}
     return await client.post("/auth/login", json=body)
 

@@ -57,7 +57,9 @@ async def test_sign_in_needs_the_code_and_then_gives_tokens(client, make_user, c
     assert r.status_code == 200, r.text
     tokens = r.json()
     assert tokens["user"]["two_factor_enabled"] is True
-    assert (await client.get("/users/me", headers=bearer(tokens["access_token"]))).status_code == 200
+    assert (
+        await client.get("/users/me", headers=bearer(tokens["access_token"]))
+    ).status_code == 200
     r = await client.post("/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
     assert r.status_code == 200
     # The challenge was used up.
@@ -79,11 +81,15 @@ async def test_a_code_works_once_even_within_its_window(client, make_user, clock
     alice = await make_user()
     secret, _ = await enable_2fa(client, alice, clock)
     code = code_at(secret, clock)
-    assert (await second_step(client, await challenge_of(client, alice), code=code)).status_code == 200
+    assert (
+        await second_step(client, await challenge_of(client, alice), code=code)
+    ).status_code == 200
     r = await second_step(client, await challenge_of(client, alice), code=code)
     assert r.status_code == 401 and r.json()["error"]["code"] == "second_factor_invalid"
     # An earlier step than the one used is refused too (it would be a replay).
-    r = await second_step(client, await challenge_of(client, alice), code=code_at(secret, clock, -30))
+    r = await second_step(
+        client, await challenge_of(client, alice), code=code_at(secret, clock, -30)
+    )
     assert r.status_code == 401
     clock.advance(seconds=30)
     r = await second_step(client, await challenge_of(client, alice), code=code_at(secret, clock))
@@ -169,9 +175,7 @@ async def test_enable_and_disable_need_the_right_codes(client, make_user, clock)
     assert r.status_code == 200 and r.json()["user"]["two_factor_enabled"] is False
 
 
-async def test_sessions_from_before_2fa_keep_working_but_new_ones_need_it(
-    client, make_user, clock
-):
+async def test_sessions_from_before_2fa_keep_working_but_new_ones_need_it(client, make_user, clock):
     alice = await make_user()
     await enable_2fa(client, alice, clock)
     assert (await client.get("/users/me", headers=alice.headers)).status_code == 200
