@@ -22,9 +22,9 @@ def reset_token(outbox: Path, to: str) -> str:
     raise AssertionError(f"no reset link mailed to {to}")
 
 
-async def awaited_reset_token(outbox: Path, to: str, timeout: float = 10) -> str:
+async def awaited_reset_token(outbox: Path, to: str, wait: float = 10) -> str:
     """``reset_token`` once the link has arrived: a real server mails it after answering."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + wait
     while True:
         try:
             return reset_token(outbox, to)
