@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 from pathlib import Path
@@ -22,8 +21,11 @@ def reset_token(outbox: Path, to: str) -> str:
     raise AssertionError(f"no reset link mailed to {to}")
 
 
-async def awaited_reset_token(outbox: Path, to: str, wait: float = 10) -> str:
-    """``reset_token`` once the link has arrived: a real server mails it after answering."""
+def mailed_reset_token(outbox: Path, to: str, wait: float = 10) -> str:
+    """``reset_token`` once the link has arrived: a real server mails it after answering.
+
+    Blocking: async tests run it with ``asyncio.to_thread`` (their servers share the loop).
+    """
     deadline = time.monotonic() + wait
     while True:
         try:
@@ -31,7 +33,7 @@ async def awaited_reset_token(outbox: Path, to: str, wait: float = 10) -> str:
         except AssertionError:
             if time.monotonic() > deadline:
                 raise
-        await asyncio.sleep(0.02)
+        time.sleep(0.02)
 
 
 def subjects(outbox: Path, to: str) -> list[str]:

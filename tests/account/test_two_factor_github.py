@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
-
-from server.settings import Settings
 from tests.account.test_two_factor import code_at, enable_2fa, second_step
-from tests.oauth_provider import FakeGitHub
+from tests.routes import test_oauth
 from tests.routes.test_oauth import authorize, callback
 
-
-@pytest.fixture(scope="module")
-def github() -> Iterator[FakeGitHub]:
-    provider = FakeGitHub().start()
-    yield provider
-    provider.stop()
-
-
-@pytest.fixture
-def settings(settings: Settings, github: FakeGitHub) -> Settings:
-    from tests.routes.test_oauth import settings as oauth_settings
-
-    configure = oauth_settings.__wrapped__  # type: ignore[attr-defined]
-    return configure(settings, github)  # type: ignore[no-any-return]
+# The GitHub-like provider and the settings that point Murmur at it, as the OAuth tests use.
+github = test_oauth.github
+settings = test_oauth.settings
 
 
 async def test_github_sign_in_does_not_skip_the_second_factor(client, make_user, github, clock):

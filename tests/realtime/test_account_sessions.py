@@ -4,6 +4,7 @@ refuse the cached session there (two Murmurs, one real Redis)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -11,7 +12,7 @@ import pytest
 
 from realtime import protocol
 from server.settings import Settings
-from tests.account.helpers import awaited_reset_token, bearer
+from tests.account.helpers import bearer, mailed_reset_token
 
 
 @pytest.fixture
@@ -50,7 +51,7 @@ async def test_a_password_reset_closes_every_socket_on_every_process(pair, make_
     async with httpx.AsyncClient(base_url=a.url) as http:
         r = await http.post("/auth/password/forgot", json={"user_name": user.user_name})
         assert r.status_code == 202
-        token = await awaited_reset_token(settings.outbox_dir, user.email)
+        token = await asyncio.to_thread(mailed_reset_token, settings.outbox_dir, user.email)
         r = await http.post(
             "/auth/password/reset", json={"token": token, "new_password": "fresh passphrase"}
         )

@@ -5,31 +5,17 @@ computes the codes from the secret, as the phone would) and then signing in with
 from __future__ import annotations
 
 import re
-import time
-from pathlib import Path
 
 import pyotp
 import pytest
 from playwright.sync_api import expect
 
-from tests.account.helpers import reset_token
+from tests.account.helpers import mailed_reset_token
 from tests.web.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
 
 NEW = "a brand new passphrase"
-
-
-def mailed_reset_token(outbox: Path, to: str, wait: float = 10) -> str:
-    """The reset link's token, once the server (which mails after answering) has sent it."""
-    deadline = time.monotonic() + wait
-    while True:
-        try:
-            return reset_token(outbox, to)
-        except AssertionError:
-            if time.monotonic() > deadline:
-                raise
-        time.sleep(0.05)
 
 
 def test_a_forgotten_password_is_reset_from_the_mailed_link(murmur, tabs):
