@@ -9,7 +9,6 @@ address is then told. An address another account holds gets the same answer as a
 from __future__ import annotations
 
 import hmac
-import logging
 from datetime import timedelta
 
 from . import accounts, passwordpolicy
@@ -21,8 +20,6 @@ from .services import Services
 from .store import account_codes as code_store
 from .store import users as user_store
 from .store.users import UserRecord
-
-log = logging.getLogger("murmur.credentials")
 
 
 async def _check_password(svc: Services, user: UserRecord, password: str) -> None:
@@ -57,7 +54,7 @@ async def start_email_change(
     holder = await user_store.by_email(svc.db, email=new_email)
     if holder is not None:
         if holder.id != user.id:
-            await _send(svc, new_email, *_TAKEN_NOTICE)
+            await svc.mailer.notify(new_email, *_TAKEN_NOTICE)
         return
     code, now = new_otp(), svc.clock()
     await code_store.put(
@@ -107,8 +104,7 @@ async def verify_email_change(svc: Services, user: UserRecord, code: str) -> Use
     new_email = str(pending["new_email"])
     await user_store.set_email(svc.db, user_id=user.id, email=new_email)
     await svc.users_changed([user.id])
-    await _send(
-        svc,
+    await svc.mailer.notify(
         user.email,
         "Your Murmur e-mail address was changed",
         f"Hi {user.user_name},\n\nYour Murmur account's address is now {new_email}. "
@@ -124,13 +120,6 @@ _TAKEN_NOTICE = (
     "Hi,\n\nSomeone asked to use this e-mail address for a Murmur account, but it already "
     "belongs to one. Nothing was changed.\n",
 )
-
-
-async def _send(svc: Services, to: str, subject: str, body: str) -> None:
-    try:
-        await svc.mailer.send(to, subject, body)
-    except MailError:
-        log.warning("an account notice was not sent")  # the answer must not differ
 
 
 def _wrong(attempts_left: int) -> ApiError:

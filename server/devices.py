@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from .account_models import SessionInfo, SessionList
 from .accounts import Caller, end_sessions, revoke
 from .errors import NotFound
-from .models import SessionInfo, SessionList
 from .services import Services
 from .store import sessions as session_store
 

@@ -95,15 +95,12 @@ async def reset(svc: Services, token: str, new_password: str, address: str) -> N
 
 async def notify_password_changed(svc: Services, email: str, user_name: str) -> None:
     """Tell the owner their password changed (a reset or a change): a stolen one shows."""
-    try:
-        await svc.mailer.send(
-            email,
-            "Your Murmur password was changed",
-            f"Hi {user_name},\n\nThe password of your Murmur account was just changed and "
-            "other devices were signed out. If this was not you, reset it at once.\n",
-        )
-    except MailError:
-        log.warning("password change notice not sent")
+    await svc.mailer.notify(
+        email,
+        "Your Murmur password was changed",
+        f"Hi {user_name},\n\nThe password of your Murmur account was just changed and "
+        "other devices were signed out. If this was not you, reset it at once.\n",
+    )
 
 
 def _invalid() -> BadRequest:

@@ -19,9 +19,10 @@ import pyotp
 import segno
 
 from . import accounts
+from .account_models import TwoFactorSetup
 from .accounts import Client
 from .errors import ApiError, Conflict, Unauthorized, Unprocessable
-from .models import TokenPair, TwoFactorSetup
+from .models import TokenPair
 from .security import keyed_hash
 from .services import Services
 from .store import account_codes as code_store
@@ -77,6 +78,7 @@ async def enable(svc: Services, user: UserRecord, code: str) -> list[str]:
     ):
         raise Conflict("The setup changed meanwhile; start again.", code="two_factor_not_set_up")
     await svc.users_changed([user.id])
+    await _notify(svc, user, "on")
     return codes
 
 
@@ -89,6 +91,7 @@ async def disable(svc: Services, user: UserRecord, password: str, code: str) -> 
         raise _wrong_code()
     await totp_store.disable(svc.db, user_id=user.id)
     await svc.users_changed([user.id])
+    await _notify(svc, user, "off")
 
 
 async def complete_login(
@@ -139,6 +142,16 @@ async def _second_factor(
         code_hash = _recovery_hash(svc, user_id, recovery_code)
         return await totp_store.use_recovery_code(svc.db, user_id=user_id, code_hash=code_hash)
     return False
+
+
+async def _notify(svc: Services, user: UserRecord, state: str) -> None:
+    """Tell the owner: someone holding a session could otherwise lock them out unnoticed."""
+    await svc.mailer.notify(
+        user.email,
+        f"Two-factor sign-in was turned {state}",
+        f"Hi {user.user_name},\n\nTwo-factor sign-in for your Murmur account was just turned "
+        f"{state}. If this was not you, reset your password and contact the operators.\n",
+    )
 
 
 def _new_recovery_code() -> str:

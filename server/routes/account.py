@@ -6,19 +6,19 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from .. import accounts, credentials, devices, export, twofactor
-from ..api import Param, Router
-from ..http import json_response, read_json
-from ..models import (
+from ..account_models import (
     ChangeEmail,
     ChangePassword,
     DisableTwoFactor,
-    Me,
     RecoveryCodes,
     SessionList,
     TwoFactorCode,
     TwoFactorSetup,
     VerifyEmailChange,
 )
+from ..api import Param, Router
+from ..http import json_response, read_json
+from ..models import Me
 from ..services import services
 
 router = Router("account")

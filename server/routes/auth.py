@@ -9,18 +9,16 @@ from starlette.responses import Response
 
 from .. import accounts, passwordreset, twofactor
 from .. import signup as signups
+from ..account_models import ForgotPassword, ResetPassword, SecondFactorLogin
 from ..api import Param, Router
 from ..errors import Unprocessable
 from ..http import has_body, json_response, read_json
 from ..models import (
-    ForgotPassword,
     LoginRequest,
     LogoutRequest,
     Me,
     RefreshRequest,
     ResendOtpRequest,
-    ResetPassword,
-    SecondFactorLogin,
     SignupRequest,
     TokenPair,
     UsernameAvailability,

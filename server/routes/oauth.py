@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from .. import oauth
-from ..accounts import Client, SecondFactorRequired
+from ..accounts import Client, SecondFactorRequired, start_session
 from ..api import Param, Router
 from ..errors import ApiError, Unprocessable
 from ..http import json_response
@@ -75,7 +75,9 @@ async def github_callback(request: Request) -> Response:
     browser_key = request.cookies.get(oauth.BROWSER_COOKIE)
     params = dict(request.query_params)
     try:
-        done = await oauth.finish(services(request), params, browser_key, Client.of(request))
+        svc = services(request)
+        done = await oauth.finish(svc, params, browser_key)
+        tokens = await start_session(svc, done.user, Client.of(request))
     except ApiError as exc:
         if not _browser_navigation(request):
             raise
@@ -91,15 +93,15 @@ async def github_callback(request: Request) -> Response:
         # The nonce lets the client accept these tokens only for a sign-in it started.
         fragment = urlencode(
             {
-                "access_token": done.tokens.access_token,
-                "refresh_token": done.tokens.refresh_token,
-                "expires_in": done.tokens.expires_in,
+                "access_token": tokens.access_token,
+                "refresh_token": tokens.refresh_token,
+                "expires_in": tokens.expires_in,
                 "nonce": done.nonce or "",
             }
         )
         response: Response = RedirectResponse(f"/#{fragment}", status_code=302)
     else:
-        response = json_response(done.tokens)
+        response = json_response(tokens)
     response.delete_cookie(oauth.BROWSER_COOKIE, path=oauth.COOKIE_PATH)
     return response
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pyotp
 
-from tests.account.helpers import bearer, sign_in
+from tests.account.helpers import bearer, sign_in, subjects
 
 
 def code_at(secret: str, clock: Any, seconds: float = 0) -> str:
@@ -147,7 +147,7 @@ async def test_bad_input_and_forged_challenges_are_4xx(client, make_user, clock)
     assert r.status_code == 401 and r.json()["error"]["code"] == "challenge_invalid"
 
 
-async def test_enable_and_disable_need_the_right_codes(client, make_user, clock):
+async def test_enable_and_disable_need_the_right_codes(client, make_user, clock, settings):
     alice = await make_user()
     r = await client.post("/users/me/2fa/enable", json={"code": "123456"}, headers=alice.headers)
     assert r.status_code == 409 and r.json()["error"]["code"] == "two_factor_not_set_up"
@@ -173,6 +173,8 @@ async def test_enable_and_disable_need_the_right_codes(client, make_user, clock)
     assert r.status_code == 204, r.text
     r = await sign_in(client, alice)
     assert r.status_code == 200 and r.json()["user"]["two_factor_enabled"] is False
+    sent = subjects(settings.outbox_dir, alice.email)
+    assert {"Two-factor sign-in was turned on", "Two-factor sign-in was turned off"} <= set(sent)
 
 
 async def test_sessions_from_before_2fa_keep_working_but_new_ones_need_it(client, make_user, clock):
