@@ -53,6 +53,9 @@ async def test_sign_in_needs_the_code_and_then_gives_tokens(client, make_user, c
     r = await sign_in(client, alice)
     assert "access_token" not in r.text and "refresh_token" not in r.text
     challenge = r.json()["error"]["details"][0]["challenge"]
+    # The challenge is no refresh token: the only way on is the second step.
+    r = await client.post("/auth/refresh", json={"refresh_token": challenge})
+    assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_refresh_token"
     r = await second_step(client, challenge, code=code_at(secret, clock))
     assert r.status_code == 200, r.text
     tokens = r.json()
