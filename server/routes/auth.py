@@ -170,8 +170,9 @@ async def forgot_password(request: Request) -> Response:
     identifier = req.user_name or req.email or ""
     await passwordreset.ask(svc, identifier, client_address(request))
     # Looked up and mailed after the answer is sent: its timing says nothing either.
-    task = BackgroundTask(passwordreset.send_link, svc, identifier)
-    return Response(b'{"sent":true}', 202, media_type="application/json", background=task)
+    response = json_response({"sent": True}, status=202)
+    response.background = BackgroundTask(passwordreset.send_link, svc, identifier)
+    return response
 
 
 @router.post(

@@ -14,7 +14,7 @@ async def forgot(client, **body):
 async def test_a_reset_link_sets_the_password_and_ends_every_session(client, make_user, settings):
     alice = await make_user()
     r = await forgot(client, user_name=alice.user_name)
-    assert r.status_code == 202 and r.json() == {"sent": True}
+    assert r.status_code == 202 and r.content == b'{"sent": true}'  # as resend-otp answers
     token = reset_token(settings.outbox_dir, alice.email)
     r = await client.post("/auth/password/reset", json={"token": token, "new_password": NEW})
     assert r.status_code == 204, r.text
