@@ -69,7 +69,8 @@ async def log_in(svc: Services, req: LoginRequest, client: Client) -> TokenPair:
 
 async def start_session(svc: Services, user: UserRecord, client: Client | None = None) -> TokenPair:
     """Tokens for a new session, or, when the account has 2FA on, the challenge for its code
-    (``twofactor.SecondFactorRequired``): every way of signing in comes through here."""
+    (``SecondFactorRequired``, answered by ``twofactor.complete_login``): every way of
+    signing in comes through here."""
     if user.totp_enabled:
         raise await _challenge(svc, user)
     return await open_session(svc, user, client or Client())
