@@ -6,6 +6,7 @@ Sign-up and its e-mail codes are in ``server/signup.py``.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 
 from starlette.requests import HTTPConnection
@@ -19,6 +20,7 @@ from .models import LoginRequest, TokenPair
 from .ratelimit import client_address
 from .security import keyed_hash, new_opaque_token
 from .services import Services, services
+from .store import account_codes as code_store
 from .store import sessions as session_store
 from .store import users as user_store
 from .store.users import UserRecord
@@ -26,7 +28,19 @@ from .store.users import UserRecord
 log = logging.getLogger("murmur.accounts")
 
 
-async def log_in(svc: Services, req: LoginRequest, address: str) -> TokenPair:
+@dataclass(frozen=True)
+class Client:
+    """Where a sign-in comes from, as the list of signed-in devices shows it."""
+
+    address: str = ""
+    user_agent: str = ""
+
+    @classmethod
+    def of(cls, conn: HTTPConnection) -> Client:
+        return cls(client_address(conn), conn.headers.get("user-agent", ""))
+
+
+async def log_in(svc: Services, req: LoginRequest, client: Client) -> TokenPair:
     """Check the password (in a worker thread) and start a session.
 
     Limited per client address, per (name, address) and, higher, per name: guessing one
@@ -35,7 +49,7 @@ async def log_in(svc: Services, req: LoginRequest, address: str) -> TokenPair:
     if bool(req.user_name) == bool(req.email):
         raise Unprocessable("Give either user_name or email, not both.", code="validation_error")
     identifier = req.user_name or req.email or ""
-    settings, name = svc.settings, identifier.lower()
+    settings, name, address = svc.settings, identifier.lower(), client.address
     await svc.limits.hit(settings.rate_limit_login_address, "login-address", address)
     await svc.limits.hit(settings.rate_limit_login, "login", name, address)
     await svc.limits.hit(settings.rate_limit_login_account, "login-account", name)
@@ -50,11 +64,54 @@ async def log_in(svc: Services, req: LoginRequest, address: str) -> TokenPair:
         raise Forbidden("This account is suspended.", code="account_suspended")
     if not user.email_verified:
         raise Forbidden("Verify your e-mail address first.", code="email_not_verified")
-    return await start_session(svc, user)
+    return await start_session(svc, user, client)
 
 
-async def start_session(svc: Services, user: UserRecord) -> TokenPair:
-    session_id = await session_store.create_session(svc.db, user_id=user.id, now=svc.clock())
+async def start_session(svc: Services, user: UserRecord, client: Client | None = None) -> TokenPair:
+    """Tokens for a new session, or, when the account has 2FA on, the challenge for its code
+    (``SecondFactorRequired``, answered by ``twofactor.complete_login``): every way of
+    signing in comes through here."""
+    if user.totp_enabled:
+        raise await _challenge(svc, user)
+    return await open_session(svc, user, client or Client())
+
+
+class SecondFactorRequired(Unauthorized):
+    """The password (or GitHub) was right; now the code: ``POST /auth/login/2fa``."""
+
+    code = "second_factor_required"
+
+
+def challenge_hash(svc: Services, challenge: str) -> str:
+    return keyed_hash(svc.keys.account, f"login-challenge:{challenge}")
+
+
+async def _challenge(svc: Services, user: UserRecord) -> SecondFactorRequired:
+    """A short-lived, single-use challenge that only the second factor turns into tokens."""
+    challenge, now = new_opaque_token(), svc.clock()
+    await code_store.put(
+        svc.db,
+        purpose="login",
+        user_id=user.id,
+        code_hash=challenge_hash(svc, challenge),
+        now=now,
+        expires_at=now + timedelta(seconds=svc.settings.login_challenge_ttl_seconds),
+    )
+    return SecondFactorRequired(
+        "Enter the code from your authenticator app (or a recovery code).",
+        details=[{"challenge": challenge}],
+    )
+
+
+async def open_session(svc: Services, user: UserRecord, client: Client) -> TokenPair:
+    """Start the session itself (every factor checked)."""
+    session_id = await session_store.create_session(
+        svc.db,
+        user_id=user.id,
+        now=svc.clock(),
+        user_agent=client.user_agent,
+        address=client.address,
+    )
     # Verifying the e-mail or linking GitHub changed the user just now: no process may keep
     # serving a copy cached before (a profile read, say).
     await svc.users_changed([user.id])
@@ -96,13 +153,27 @@ async def refresh(svc: Services, refresh_token: str) -> TokenPair:
     user = await user_store.by_id(svc.db, user_id=stored["user_id"])
     if user is None or user.suspended:
         raise Unauthorized("This account cannot sign in.", code="invalid_refresh_token")
+    await session_store.touch_session(svc.db, session_id=session_id, now=svc.clock())
     return await _issue(svc, user, session_id)
 
 
 async def revoke(svc: Services, session_id: str) -> None:
+    """End one session: its refresh tokens stop working and its sockets close, everywhere."""
     await session_store.revoke_session(svc.db, session_id=session_id, now=svc.clock())
     if svc.on_session_revoked:
         await svc.on_session_revoked(session_id)
+
+
+async def end_sessions(svc: Services, user_id: str, *, keep: str | None = None) -> int:
+    """End every session of the user but ``keep`` (after a password change or reset); how
+    many ended. Each goes the way of ``revoke``: refused and disconnected on every process."""
+    ended = 0
+    for doc in await session_store.active_sessions(svc.db, user_id=user_id, limit=10_000):
+        session_id = str(doc["_id"])
+        if session_id != keep:
+            await revoke(svc, session_id)
+            ended += 1
+    return ended
 
 
 def bearer_token(conn: HTTPConnection) -> str | None:

@@ -26,7 +26,7 @@ from .likedcache import LikedCache
 from .mail import Mailer
 from .ratelimit import RateLimits
 from .requestid import RequestId
-from .routes import auth, meta, notifications, social, timeline, tweets, users, wstickets
+from .routes import account, auth, meta, notifications, social, timeline, tweets, users, wstickets
 from .routes import moderation as moderation_routes
 from .routes import oauth as oauth_routes
 from .routes import search as search_routes
@@ -52,6 +52,7 @@ def api_routes() -> list[BaseRoute]:
         *meta.router.routes,
         *auth.router.routes,
         *oauth_routes.router.routes,
+        *account.router.routes,  # /users/me/... before /users/{user_id}
         *social.router.routes,  # /users/me/blocks before /users/{user_id}
         *trending_routes.router.routes,  # /users/trending before /users/{user_id}
         *users.router.routes,

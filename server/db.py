@@ -56,6 +56,12 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("token_hash", ASCENDING)], unique=True, name="token_hash"),
         IndexModel([("session_id", ASCENDING)], name="by_session"),
     ],
+    # Reset links, e-mail change codes, sign-in challenges (server/store/account_codes.py).
+    "account_codes": [
+        IndexModel([("code_hash", ASCENDING)], unique=True, name="code"),
+        IndexModel([("user_id", ASCENDING), ("purpose", ASCENDING)], name="by_user"),
+        IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0, name="expiry"),
+    ],
     "otps": [
         IndexModel([("user_id", ASCENDING)], unique=True, name="one_per_user"),
     ],

@@ -1,10 +1,12 @@
 """One key per job, derived from the one ``JWT_SECRET`` with HKDF-SHA256 (RFC 5869).
 
 Signing access tokens, keying the stored HMACs of e-mail codes, of refresh tokens, of
-OAuth states and of WebSocket tickets each use their own key, so a value made for one job
-is worthless in another (a leaked code digest says nothing about token signatures) and
-each derivation can change alone. Changing the derivation ends every session once (tokens
-and stored digests no longer match), which is what rotating ``JWT_SECRET`` does anyway.
+OAuth states, of WebSocket tickets and of the account's own secrets (reset links, e-mail
+change codes, two-factor challenges and recovery codes) each use their own key, so a value
+made for one job is worthless in another (a leaked code digest says nothing about token
+signatures) and each derivation can change alone. Changing the derivation ends every
+session once (tokens and stored digests no longer match), which is what rotating
+``JWT_SECRET`` does anyway.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class Keys:
     refresh: str
     oauth: str
     tickets: str
+    account: str  # password-reset tokens, e-mail-change codes, 2FA challenges and codes
 
     @classmethod
     def derive(cls, secret: str) -> Keys:
@@ -50,4 +53,5 @@ class Keys:
             refresh=_text(hkdf(secret, "refresh-token-hmac")),
             oauth=_text(hkdf(secret, "oauth-state-hmac")),
             tickets=_text(hkdf(secret, "ws-ticket-hmac")),
+            account=_text(hkdf(secret, "account-secret-hmac")),
         )

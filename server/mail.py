@@ -43,6 +43,13 @@ class Mailer:
         else:
             await asyncio.to_thread(self._write_outbox, msg)
 
+    async def notify(self, to: str, subject: str, body: str) -> None:
+        """Send a notice whose failure must change no answer (logged, not raised)."""
+        try:
+            await self.send(to, subject, body)
+        except MailError:
+            log.warning("a notice to %s was not sent", to)
+
     def _send_smtp(self, msg: EmailMessage) -> None:
         """smtp://user:pass@host:port, smtps:// for implicit TLS, ?starttls=1 to upgrade."""
         url = urlsplit(self.smtp_url or "")

@@ -70,6 +70,7 @@ class PublicUser(BaseModel):
 class Me(PublicUser):
     email: str
     email_verified: bool
+    two_factor_enabled: bool = False
 
 
 # --- auth -----------------------------------------------------------------

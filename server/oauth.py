@@ -2,10 +2,10 @@
 
 ``start`` stores the state (as an HMAC) with its PKCE verifier and returns the provider's
 authorize URL. ``finish`` consumes the state (so a replayed callback fails), trades the code
-for a token, reads the user and their verified e-mails, then signs in the linked account,
-links the account with the same e-mail if that account verified it (an unverified one is
-deleted: it proved nothing), or creates one (no e-mail code needed: the provider verified
-the address).
+for a token, reads the user and their verified e-mails, then finds the linked account, links
+the one with the same e-mail if it verified it (an unverified one is deleted: it proved
+nothing), or creates one (the provider verified the address); the route signs it in with
+``accounts.start_session`` like every sign-in, so with 2FA on GitHub too ends in its challenge.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from authlib.common.security import generate_token
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
-from . import accounts, signup
+from . import signup
 from .errors import ApiError, BadRequest, Conflict, Forbidden
-from .models import TokenPair, UserMetadata
+from .models import UserMetadata
 from .security import keyed_hash
 from .services import Services
 from .settings import Settings
@@ -66,7 +66,7 @@ class Started:
 
 @dataclass(frozen=True)
 class Finished:
-    tokens: TokenPair
+    user: UserRecord
     mode: Mode
     nonce: str | None = None
 
@@ -179,7 +179,7 @@ async def finish(svc: Services, params: dict[str, str], browser_key: str | None)
     user = await _account(svc, profile, emails)
     if user.suspended:
         raise Forbidden("This account is suspended.", code="account_suspended")
-    return Finished(await accounts.start_session(svc, user), mode, stored.get("nonce"))
+    return Finished(user, mode, stored.get("nonce"))
 
 
 async def _exchange(

@@ -65,6 +65,13 @@ class Settings(BaseSettings):
     # An account whose e-mail is not confirmed by then is deleted (no squatting addresses).
     unverified_account_ttl_seconds: int = 24 * 3600
 
+    # Account lifecycle (issue 13): reset links, e-mail changes, two-factor sign-in.
+    password_reset_ttl_seconds: int = 30 * 60
+    email_change_ttl_seconds: int = 3600
+    login_challenge_ttl_seconds: int = 5 * 60  # the 2FA step must follow the password within
+    login_challenge_max_attempts: int = 5  # codes tried per challenge
+    totp_issuer: str = "Murmur"
+
     max_body_bytes: int = 64 * 1024
     tweet_max_chars: int = 280
 
@@ -81,6 +88,16 @@ class Settings(BaseSettings):
     rate_limit_otp_verify_account: str = "20/day"
     # Per client address: anonymous reads (tweets, timelines, trending), searches by anyone,
     # and user-name checks (which tell whether an account exists).
+    # Password reset: asking, per account and per client address; redeeming, per address.
+    rate_limit_password_forgot: str = "5/hour"
+    rate_limit_password_forgot_address: str = "20/hour"
+    rate_limit_password_reset_address: str = "30/hour"
+    # Per account: password and e-mail changes (each checks the current password), the 2FA
+    # step of sign-in (per client address too) and data exports.
+    rate_limit_credentials: str = "10/hour"
+    rate_limit_second_factor_address: str = "30/hour"
+    rate_limit_second_factor_account: str = "20/hour"
+    rate_limit_export: str = "3/hour"
     rate_limit_anonymous_read: str = "300/minute"
     rate_limit_search: str = "60/minute"
     rate_limit_username_check: str = "60/minute"

@@ -18,7 +18,8 @@ from datetime import datetime, timedelta
 
 from bson import ObjectId
 
-from .accounts import start_session
+from . import passwordpolicy
+from .accounts import Client, start_session
 from .errors import ApiError, BadRequest, Conflict, Forbidden, Unavailable
 from .mail import MailError
 from .models import Me, SignupRequest, TokenPair
@@ -33,6 +34,7 @@ log = logging.getLogger("murmur.signup")
 
 async def sign_up(svc: Services, req: SignupRequest) -> Me:
     """Create the account and e-mail its code; a taken address gets the same answer."""
+    passwordpolicy.check(req.password, req.user_name)  # depends on the request alone
     now = svc.clock()
     password_hash = await svc.passwords.hash(req.password)  # on both paths: same timing
     try:
@@ -199,7 +201,7 @@ def _wrong_code(attempts_left: int | None = None) -> ApiError:
     return BadRequest("That code is not right.", code="otp_invalid", details=details)
 
 
-async def verify_otp(svc: Services, name_or_email: str, code: str, address: str) -> TokenPair:
+async def verify_otp(svc: Services, name_or_email: str, code: str, client: Client) -> TokenPair:
     """Confirm the e-mailed code: tokens for the first session, or a refusal.
 
     Guesses are limited per client address and per account per day (across resends, which
@@ -207,7 +209,7 @@ async def verify_otp(svc: Services, name_or_email: str, code: str, address: str)
     atomic update that admits it. An unknown, verified or expired account, and a missing or
     expired code, all answer like a wrong code.
     """
-    settings = svc.settings
+    settings, address = svc.settings, client.address
     await svc.limits.hit(settings.rate_limit_otp_verify_address, "otp-verify-address", address)
     user = await _pending_account(svc, name_or_email)
     if user is None:
@@ -228,7 +230,7 @@ async def verify_otp(svc: Services, name_or_email: str, code: str, address: str)
     role = configured_role(svc, user.email)
     await user_store.set_verified(svc.db, user_id=user.id, role=None if role == "user" else role)
     verified = {"email_verified": True, **({"role": role} if role != "user" else {})}
-    return await start_session(svc, user.model_copy(update=verified))
+    return await start_session(svc, user.model_copy(update=verified), client)
 
 
 async def _no_guess_left(svc: Services, user_id: str) -> ApiError:

@@ -22,7 +22,7 @@ WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 CLIENT_PATHS = re.compile(
     r"""^/(?:
         | login | signup | verify | public | notifications | search | operator | moderation
-        | settings
+        | settings | settings/security | forgot | reset
         | @[A-Za-z0-9_]{1,30}(?:/(?:followers|following))?
         | tweets/[A-Za-z0-9_-]{1,64}
         | tags/[^/]{1,100}

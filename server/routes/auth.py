@@ -1,13 +1,17 @@
-"""/auth: user-name checks, sign-up with an e-mail code, sign-in, refresh, sign-out."""
+"""/auth: user-name checks, sign-up with an e-mail code, sign-in (and its second factor),
+refresh, sign-out, and forgotten passwords."""
 
 from __future__ import annotations
 
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .. import accounts
+from .. import accounts, passwordreset, twofactor
 from .. import signup as signups
+from ..account_models import ForgotPassword, ResetPassword, SecondFactorLogin
 from ..api import Param, Router
+from ..errors import Unprocessable
 from ..http import has_body, json_response, read_json
 from ..models import (
     LoginRequest,
@@ -73,7 +77,7 @@ async def signup(request: Request) -> Response:
 async def verify_otp(request: Request) -> Response:
     svc = services(request)
     req = await read_json(request, VerifyOtpRequest, svc.settings.max_body_bytes)
-    tokens = await signups.verify_otp(svc, req.user_name, req.otp, client_address(request))
+    tokens = await signups.verify_otp(svc, req.user_name, req.otp, accounts.Client.of(request))
     return json_response(tokens)
 
 
@@ -99,9 +103,10 @@ async def resend_otp(request: Request) -> Response:
     errors=(401, 403, 429),
 )
 async def login(request: Request) -> Response:
+    """With two-factor sign-in on: 401 ``second_factor_required``, the challenge in details."""
     svc = services(request)
     req = await read_json(request, LoginRequest, svc.settings.max_body_bytes)
-    return json_response(await accounts.log_in(svc, req, client_address(request)))
+    return json_response(await accounts.log_in(svc, req, accounts.Client.of(request)))
 
 
 @router.post(
@@ -132,4 +137,53 @@ async def logout(request: Request) -> Response:
         # Optional and only checked: the session named by the access token is what ends.
         await read_json(request, LogoutRequest, svc.settings.max_body_bytes)
     await accounts.revoke(svc, who.session_id)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/auth/login/2fa",
+    "Finish a sign-in that answered second_factor_required: the challenge and a code",
+    body=SecondFactorLogin,
+    response=TokenPair,
+    errors=(401, 429),
+)
+async def login_second_factor(request: Request) -> Response:
+    svc = services(request)
+    req = await read_json(request, SecondFactorLogin, svc.settings.max_body_bytes)
+    client = accounts.Client.of(request)
+    tokens = await twofactor.complete_login(svc, req.challenge, req.code, req.recovery_code, client)
+    return json_response(tokens)
+
+
+@router.post(
+    "/auth/password/forgot",
+    "Mail a password-reset link (202 whether or not the account exists)",
+    body=ForgotPassword,
+    status=202,
+    errors=(429,),
+)
+async def forgot_password(request: Request) -> Response:
+    svc = services(request)
+    req = await read_json(request, ForgotPassword, svc.settings.max_body_bytes)
+    if bool(req.user_name) == bool(req.email):
+        raise Unprocessable("Give either user_name or email, not both.", code="validation_error")
+    identifier = req.user_name or req.email or ""
+    await passwordreset.ask(svc, identifier, client_address(request))
+    # Looked up and mailed after the answer is sent: its timing says nothing either.
+    response = json_response({"sent": True}, status=202)
+    response.background = BackgroundTask(passwordreset.send_link, svc, identifier)
+    return response
+
+
+@router.post(
+    "/auth/password/reset",
+    "Set a new password with the e-mailed link's token; every session ends",
+    body=ResetPassword,
+    status=204,
+    errors=(400, 422, 429),
+)
+async def reset_password(request: Request) -> Response:
+    svc = services(request)
+    req = await read_json(request, ResetPassword, svc.settings.max_body_bytes)
+    await passwordreset.reset(svc, req.token, req.new_password, client_address(request))
     return Response(status_code=204)

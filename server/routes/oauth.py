@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from .. import oauth
+from ..accounts import Client, SecondFactorRequired, start_session
 from ..api import Param, Router
 from ..errors import ApiError, Unprocessable
 from ..http import json_response
@@ -72,28 +73,35 @@ async def github_start(request: Request) -> Response:
 )
 async def github_callback(request: Request) -> Response:
     browser_key = request.cookies.get(oauth.BROWSER_COOKIE)
+    params = dict(request.query_params)
     try:
-        done = await oauth.finish(services(request), dict(request.query_params), browser_key)
+        svc = services(request)
+        done = await oauth.finish(svc, params, browser_key)
+        tokens = await start_session(svc, done.user, Client.of(request))
     except ApiError as exc:
         if not _browser_navigation(request):
             raise
-        # A person in a browser gets the sign-in page with the reason, not a JSON body.
-        reason = urlencode({"oauth_error": exc.code, "message": exc.message})
+        # A person in a browser gets the sign-in page with the reason, not a JSON body (and,
+        # with 2FA on, the challenge the sign-in page asks the code for).
+        fields = {"oauth_error": exc.code, "message": exc.message}
+        if isinstance(exc, SecondFactorRequired):
+            fields["challenge"] = exc.details[0]["challenge"]
+        reason = urlencode(fields)
         return RedirectResponse(f"/login#{reason}", status_code=302)
     if done.mode == "web":
         # The fragment never reaches a server or a log; the web client reads and clears it.
         # The nonce lets the client accept these tokens only for a sign-in it started.
         fragment = urlencode(
             {
-                "access_token": done.tokens.access_token,
-                "refresh_token": done.tokens.refresh_token,
-                "expires_in": done.tokens.expires_in,
+                "access_token": tokens.access_token,
+                "refresh_token": tokens.refresh_token,
+                "expires_in": tokens.expires_in,
                 "nonce": done.nonce or "",
             }
         )
         response: Response = RedirectResponse(f"/#{fragment}", status_code=302)
     else:
-        response = json_response(done.tokens)
+        response = json_response(tokens)
     response.delete_cookie(oauth.BROWSER_COOKIE, path=oauth.COOKIE_PATH)
     return response
 

@@ -66,11 +66,43 @@ async def consume_otp(db: Database, *, otp_id: Any, code_hash: str) -> bool:
     return result.deleted_count == 1
 
 
-async def create_session(db: Database, *, user_id: str, now: datetime) -> str:
+async def create_session(
+    db: Database, *, user_id: str, now: datetime, user_agent: str = "", address: str = ""
+) -> str:
+    """A new session, with the client it signed in from (shown in the list of devices)."""
     result = await db.sessions.insert_one(
-        {"user_id": user_id, "created_at": now, "revoked_at": None}
+        {
+            "user_id": user_id,
+            "created_at": now,
+            "last_used_at": now,
+            "user_agent": user_agent[:300],
+            "address": address,
+            "revoked_at": None,
+        }
     )
     return str(result.inserted_id)
+
+
+async def touch_session(db: Database, *, session_id: str, now: datetime) -> None:
+    """Note a use (a refresh: access tokens are checked from caches, not counted)."""
+    await db.sessions.update_one({"_id": ObjectId(session_id)}, {"$set": {"last_used_at": now}})
+
+
+async def active_sessions(db: Database, *, user_id: str, limit: int = 200) -> list[dict[str, Any]]:
+    """The user's sessions not yet ended, most recently used first."""
+    cursor = db.sessions.find({"user_id": user_id, "revoked_at": None})
+    docs = await cursor.to_list(length=limit)
+    docs.sort(key=lambda d: d.get("last_used_at") or d["created_at"], reverse=True)
+    return docs
+
+
+async def owned_session(db: Database, *, session_id: str, user_id: str) -> bool:
+    """Whether ``session_id`` is one of ``user_id``'s sessions not yet ended."""
+    if not ObjectId.is_valid(session_id):
+        return False
+    projection = {"user_id": 1, "revoked_at": 1}
+    found = await db.sessions.find_one({"_id": ObjectId(session_id)}, projection)
+    return found is not None and found["user_id"] == user_id and found.get("revoked_at") is None
 
 
 async def session_active(db: Database, *, session_id: str) -> bool:

@@ -30,6 +30,8 @@ class UserRecord(BaseModel):
     suspended: bool = False
     # Set on sign-up, removed on verification: an account not confirmed by then is deleted.
     unverified_expires_at: datetime | None = None
+    # Two-factor sign-in is on (the secret itself stays in store/twofactor.py's fields).
+    totp_enabled: bool = False
 
     def public(self) -> PublicUser:
         return PublicUser(user_id=self.id, **self.model_dump(include=_PUBLIC_FIELDS))
@@ -39,6 +41,7 @@ class UserRecord(BaseModel):
             user_id=self.id,
             email=self.email,
             email_verified=self.email_verified,
+            two_factor_enabled=self.totp_enabled,
             **self.model_dump(include=_PUBLIC_FIELDS),
         )
 
@@ -218,6 +221,24 @@ async def link_github(db: Database, *, user_id: str, github_id: int) -> bool:
         {"$set": {"github_id": github_id}},
     )
     return result.modified_count == 1
+
+
+async def set_password(db: Database, *, user_id: str, password_hash: str) -> None:
+    changes = {"$set": {"password_hash": password_hash}}
+    await db.users.update_one({"_id": ObjectId(user_id)}, changes)
+
+
+async def set_email(db: Database, *, user_id: str, email: str) -> None:
+    """Change the (verified) address; Conflict ``email_taken`` if another account has it."""
+    try:
+        await db.users.update_one(
+            {"_id": ObjectId(user_id)},
+            {"$set": {"email": email, "email_lower": email.lower(), "email_verified": True}},
+        )
+    except DuplicateKeyError as exc:
+        raise Conflict(
+            "That e-mail is already taken.", code="email_taken", details=[{"field": "email"}]
+        ) from exc
 
 
 async def delete_unverified(db: Database, *, user_id: str) -> bool:

@@ -6,6 +6,7 @@ import { h, icon, replace } from "./dom.js";
 import { live } from "./live.js";
 import { takeNonce } from "./oauth.js";
 import { toast } from "./ui.js";
+import { forgotView, resetView, securityView } from "./views/account.js";
 import { loginView, signupView, verifyView } from "./views/auth.js";
 import { homeView, publicView, tagView } from "./views/feeds.js";
 import { moderationView } from "./views/moderation.js";
@@ -28,6 +29,9 @@ const ROUTES = [
   [/^\/operator\/?$/, operatorView],
   [/^\/moderation\/?$/, moderationView],
   [/^\/settings\/?$/, settingsView],
+  [/^\/settings\/security\/?$/, securityView],
+  [/^\/forgot\/?$/, forgotView],
+  [/^\/reset\/?$/, resetView],
   [/^\/tags\/([^/]+)\/?$/, tagView],
   [/^\/tweets\/([A-Za-z0-9_-]+)\/?$/, tweetView],
   [/^\/@([A-Za-z0-9_]+)\/(followers|following)\/?$/, followListView],
@@ -164,6 +168,11 @@ async function takeFragmentTokens() {
     // The server sends a failed GitHub sign-in back to /login#oauth_error=…&message=….
     history.replaceState(history.state, "", location.pathname + location.search);
     takeNonce(null);
+    if (failure === "second_factor_required" && fragment.get("challenge")) {
+      // Two-factor sign-in is on: the sign-in page asks for the code (views/auth.js).
+      sessionStorage.setItem("murmur.challenge", fragment.get("challenge"));
+      return;
+    }
     toast(fragment.get("message") || `Sign-in with GitHub failed (${failure}).`, "error");
     return;
   }

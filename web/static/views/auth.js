@@ -4,6 +4,7 @@ import { api, currentUser, saveSession } from "../api.js";
 import { h, replace } from "../dom.js";
 import { githubStartUrl } from "../oauth.js";
 import { errorBox, field, toast } from "../ui.js";
+import { secondFactorForm } from "./account.js";
 
 const NAME_SHAPE = /^[A-Za-z0-9_]{3,30}$/;
 
@@ -35,6 +36,21 @@ export function loginView({ main, navigate, query }) {
     navigate("/", { replace: true });
     return null;
   }
+  const welcome = () => {
+    toast(`Welcome back, @${currentUser().user_name}.`);
+    navigate(query.get("next") || "/");
+  };
+  const askCode = (challenge) => {
+    const step = secondFactorForm(challenge, welcome);
+    replace(main, h("h1", { id: "login-title" }, "Two-factor sign-in"), step);
+    step.querySelector("input").focus();
+  };
+  const pending = sessionStorage.getItem("murmur.challenge");
+  if (pending) {
+    sessionStorage.removeItem("murmur.challenge");
+    askCode(pending);
+    return null;
+  }
   const name = field({ label: "User name or e-mail", name: "login", autocomplete: "username" });
   const password = field({ label: "Password", name: "password", type: "password", autocomplete: "current-password" });
   const error = errorBox();
@@ -48,10 +64,10 @@ export function loginView({ main, navigate, query }) {
     const body = who.includes("@") ? { email: who, password: password.input.value } : { user_name: who, password: password.input.value };
     try {
       saveSession(await api("POST", "/auth/login", { body, anonymous: true }));
-      toast(`Welcome back, @${currentUser().user_name}.`);
-      navigate(query.get("next") || "/");
+      welcome();
     } catch (err) {
-      if (err.code === "email_not_verified" || err.status === 403) {
+      if (err.code === "second_factor_required") askCode(err.details[0].challenge);
+      else if (err.code === "email_not_verified" || err.status === 403) {
         error.show({ message: `${err.message} ` });
         error.append(h("a", { href: `/verify?user=${encodeURIComponent(who)}` }, "Enter your code"));
       } else error.show(err);
@@ -59,7 +75,7 @@ export function loginView({ main, navigate, query }) {
       submit.disabled = false;
     }
   });
-  replace(main, h("h1", { id: "login-title" }, "Sign in to Murmur"), form, oauthButtons(), h("p", {}, "New here? ", h("a", { href: "/signup" }, "Create an account")));
+  replace(main, h("h1", { id: "login-title" }, "Sign in to Murmur"), form, oauthButtons(), h("p", {}, h("a", { href: "/forgot" }, "Forgot your password?")), h("p", {}, "New here? ", h("a", { href: "/signup" }, "Create an account")));
   name.input.focus();
   return null;
 }

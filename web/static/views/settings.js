@@ -60,6 +60,7 @@ export function settingsView({ main }) {
   replace(
     main,
     h("h1", {}, "Settings"),
+    h("p", {}, h("a", { href: "/settings/security" }, "Password, e-mail, two-factor sign-in, devices and your data")),
     h("p", { class: "muted" }, "People you block cannot follow you or reply to you, and you stop seeing each other's tweets. Muted people's tweets leave your timelines; they are not told."),
     LISTS.map(relationList),
   );

@@ -1,0 +1,54 @@
+"""Everything one account owns, read in batches for its export (``server/export.py``).
+
+Each reader walks one collection by ``_id`` (oldest first), ``batch`` documents per round
+trip, so an export of a large account never holds it all in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from ..db import Database
+
+BATCH = 500
+
+
+async def _walk(
+    db: Database, collection: str, query: dict[str, Any], batch: int
+) -> AsyncIterator[list[dict[str, Any]]]:
+    after = None
+    while True:
+        page_query = {**query, **({"_id": {"$gt": after}} if after is not None else {})}
+        docs = await db[collection].find(page_query).sort("_id", 1).limit(batch).to_list(batch)
+        if not docs:
+            return
+        yield docs
+        if len(docs) < batch:
+            return
+        after = docs[-1]["_id"]
+
+
+def tweets(
+    db: Database, *, user_id: str, batch: int = BATCH
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """The user's tweets and replies (hidden ones too: they are still theirs)."""
+    return _walk(db, "tweets", {"user_id": user_id}, batch)
+
+
+def likes(db: Database, *, user_id: str, batch: int = BATCH) -> AsyncIterator[list[dict[str, Any]]]:
+    return _walk(db, "likes", {"user_id": user_id}, batch)
+
+
+def follows(
+    db: Database, *, field: str, user_id: str, batch: int = BATCH
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """Edges where ``field`` (``follower``: whom they follow; ``followee``: who follows them)."""
+    return _walk(db, "follows", {field: user_id}, batch)
+
+
+def relations(
+    db: Database, *, kind: str, user_id: str, batch: int = BATCH
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """The user's blocks or mutes."""
+    return _walk(db, "relations", {"owner": user_id, "kind": kind}, batch)
