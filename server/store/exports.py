@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from ..db import Database
+from . import edges
 
 BATCH = 500
 
@@ -33,18 +34,18 @@ def tweets(
     db: Database, *, user_id: str, batch: int = BATCH
 ) -> AsyncIterator[list[dict[str, Any]]]:
     """The user's tweets and replies (hidden ones too: they are still theirs)."""
-    return _walk(db, "tweets", {"user_id": user_id}, batch)
+    return _walk(db, "tweets", {"user_id": user_id, "deleted": {"$ne": True}}, batch)
 
 
 def likes(db: Database, *, user_id: str, batch: int = BATCH) -> AsyncIterator[list[dict[str, Any]]]:
-    return _walk(db, "likes", {"user_id": user_id}, batch)
+    return _walk(db, "likes", {"user_id": user_id, **edges.ON}, batch)
 
 
 def follows(
     db: Database, *, field: str, user_id: str, batch: int = BATCH
 ) -> AsyncIterator[list[dict[str, Any]]]:
     """Edges where ``field`` (``follower``: whom they follow; ``followee``: who follows them)."""
-    return _walk(db, "follows", {field: user_id}, batch)
+    return _walk(db, "follows", {field: user_id, **edges.ON}, batch)
 
 
 def relations(

@@ -4,7 +4,6 @@ user change still takes effect at once on every process (two Murmurs, one real R
 from __future__ import annotations
 
 import asyncio
-
 from typing import Any
 
 import httpx
