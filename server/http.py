@@ -7,7 +7,6 @@ import binascii
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
@@ -25,6 +24,7 @@ from .errors import (
     UnsupportedMediaType,
 )
 from .models import Page
+from .paging import PageQuery
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -196,15 +196,6 @@ def query_bool(request: Request, name: str) -> bool:
     if raw in ("1", "true", "yes"):
         return True
     raise Unprocessable(f"'{name}' must be true or false.", details=[{"field": name}])
-
-
-@dataclass(frozen=True)
-class PageQuery:
-    """``limit`` plus an opaque ``cursor`` (an id to continue after) or a 1-based ``page``."""
-
-    limit: int
-    after: ObjectId | None
-    skip: int
 
 
 def encode_cursor(last_id: ObjectId) -> str:

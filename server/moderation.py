@@ -14,9 +14,9 @@ from . import pages, tweets
 from .accounts import Caller
 from .errors import Forbidden, NotFound, Unprocessable
 from .events import TweetCreated
-from .http import PageQuery
 from .ids import parse_id, tweet_oid
 from .models import Role, Tweet
+from .paging import PageQuery
 from .services import Services
 from .store import reports as report_store
 from .store import sessions as session_store

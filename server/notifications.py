@@ -10,9 +10,9 @@ from realtime.channels import notifications_stream
 
 from . import social
 from .events import NotificationCreated
-from .http import PageQuery
 from .ids import parse_id
 from .models import Notification, NotificationKind
+from .paging import PageQuery
 from .services import Services
 from .store import notifications as store
 from .store.users import UserRecord

@@ -14,8 +14,8 @@ from bson import ObjectId
 from . import social
 from .accounts import Caller
 from .db import Database
-from .http import PageQuery
 from .models import Tweet
+from .paging import PageQuery
 from .services import Services
 from .store import latest
 from .store import recent as recent_store

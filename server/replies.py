@@ -7,8 +7,8 @@ from bson import ObjectId
 from . import tweets
 from .accounts import Caller
 from .errors import Forbidden, NotFound
-from .http import PageQuery
 from .models import Tweet
+from .paging import PageQuery
 from .services import Services
 from .social import blocked_authors, blocked_between, unseen_authors
 from .store import tweets as tweet_store

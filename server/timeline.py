@@ -20,8 +20,8 @@ from bson import ObjectId
 
 from . import pages, tweetcache
 from .accounts import Caller
-from .http import PageQuery
 from .models import Tweet
+from .paging import PageQuery
 from .services import Services
 from .social import big_authors, followees, hidden_authors, pull_authors_followed
 from .store import follows as follow_store

@@ -19,8 +19,8 @@ from bson import ObjectId
 
 from ..db import Database
 from ..errors import Unprocessable
-from ..http import PageQuery
 from ..models import Tweet
+from ..paging import PageQuery
 from ..store import search as search_store
 from ..store import tweets as tweet_store
 from ..store.search import Backend

@@ -14,7 +14,7 @@ from typing import Any
 from bson import ObjectId
 
 from ..db import Database
-from ..http import PageQuery
+from ..paging import PageQuery
 from . import edges
 
 

@@ -18,8 +18,8 @@ from typing import Any
 from bson import ObjectId
 
 from ..db import Database
-from ..http import PageQuery
 from ..models import Tweet
+from ..paging import PageQuery
 from .tweets import PROJECTION, find_page, paged
 
 

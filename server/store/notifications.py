@@ -10,8 +10,8 @@ from bson import ObjectId
 from pymongo.errors import DuplicateKeyError
 
 from ..db import Database
-from ..http import PageQuery
 from ..models import Notification
+from ..paging import PageQuery
 
 
 def to_model(doc: dict[str, Any]) -> Notification:

@@ -9,7 +9,7 @@ from bson import ObjectId
 from pymongo.errors import DuplicateKeyError
 
 from ..db import Database
-from ..http import PageQuery
+from ..paging import PageQuery
 
 Kind = Literal["block", "mute"]
 

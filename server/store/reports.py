@@ -13,8 +13,8 @@ from pymongo.errors import DuplicateKeyError
 
 from ..db import Database
 from ..errors import Conflict
-from ..http import PageQuery
 from ..models import Tweet, UtcTime
+from ..paging import PageQuery
 
 SYSTEM = "system"
 Status = Literal["open", "resolved", "dismissed"]

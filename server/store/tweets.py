@@ -11,8 +11,8 @@ from pymongo import ReturnDocument, UpdateOne
 from pymongo.errors import DuplicateKeyError
 
 from ..db import Database
-from ..http import PageQuery
 from ..models import Tweet
+from ..paging import PageQuery
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 
