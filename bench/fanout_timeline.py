@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bson import ObjectId  # noqa: E402
 
 from server import tweets  # noqa: E402
+from server.effects import timelines  # noqa: E402
 from server.accounts import Caller  # noqa: E402
 from server.app import create_app  # noqa: E402
 from server.embedded import EmbeddedMongo  # noqa: E402
@@ -70,10 +71,10 @@ async def measure(svc: Services, followers: int, runs: int) -> dict[str, Any]:
     posts, totals = [], []
     for run in range(runs):
         start = time.perf_counter()
-        tweet = await tweets.compose(svc, caller, f"benchmark post {run} #bench")
+        tweet, _ = await tweets.compose(svc, caller, f"benchmark post {run} #bench")
         posted = time.perf_counter()
-        assert svc.fanout is not None
-        await svc.fanout.drain()  # waits for the background worker's job, runs any left
+        assert svc.outbox is not None
+        await svc.outbox.drain()  # waits for the background worker's batch, runs any left
         done = time.perf_counter()
         stored = len(await svc.timelines.owners_of(tweet_id=ObjectId(tweet.tweet_id)))
         assert stored == followers + 1, (stored, followers)  # and the author's own
@@ -101,8 +102,7 @@ async def run_store(args: argparse.Namespace, mongo_url: str, store: str) -> lis
         app = create_app(settings)
         async with app.router.lifespan_context(app):
             svc: Services = app.state.services
-            assert svc.fanout is not None
-            svc.fanout.batch_size = args.batch
+            timelines.BATCH = args.batch  # followers per timeline write and per event
             return [await measure(svc, n, args.runs) for n in args.followers]
     finally:
         if redis is not None:
