@@ -29,9 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bson import ObjectId  # noqa: E402
 
 from server import tweets  # noqa: E402
-from server.effects import timelines  # noqa: E402
 from server.accounts import Caller  # noqa: E402
 from server.app import create_app  # noqa: E402
+from server.effects import timelines  # noqa: E402
 from server.embedded import EmbeddedMongo  # noqa: E402
 from server.models import UserMetadata  # noqa: E402
 from server.services import Services  # noqa: E402
