@@ -88,7 +88,7 @@ class SettledTransport(httpx.ASGITransport):
         if request.method not in ("GET", "HEAD", "OPTIONS"):
             outbox = self.app.state.services.outbox  # type: ignore[attr-defined]
             if outbox is not None:
-                await outbox.drain()
+                await outbox.settle()
         return response
 
 

@@ -37,12 +37,13 @@ function relationButtons(user, onChange) {
     btn.addEventListener("click", () =>
       safely(async () => {
         const on = Boolean(rel()[spec.flag]);
+        const before = rel();
         for (const b of buttons) b.disabled = true;
         try {
           user.relationship = await api(on ? "DELETE" : "POST", `/users/${user.user_id}/${spec.kind}`);
           paint();
           toast(`${user.relationship[spec.flag] ? spec.did : spec.undid} @${user.user_name}.`);
-          onChange();
+          onChange(before, user.relationship);
         } finally {
           for (const b of buttons) b.disabled = false;
         }
@@ -99,13 +100,16 @@ export async function profileView({ main, params }) {
   }
   const me = currentUser();
   const head = h("section", { class: "profile card" });
-  const refreshCounts = async () => {
-    try {
-      user = { ...user, ...(await loadUser(user.user_name)) };
-      paint();
-    } catch {
-      // counts stay as they were
-    }
+  // The server counts a follow a moment after answering (its outbox worker), so the counts
+  // move here from the relationship the answer carries, as they will on the server.
+  const refreshCounts = (before, after) => {
+    const delta = (flag) => Number(Boolean(after[flag])) - Number(Boolean(before[flag]));
+    user = {
+      ...user,
+      follower_count: Math.max(0, (user.follower_count || 0) + delta("following")),
+      following_count: Math.max(0, (user.following_count || 0) + delta("followed_by")),
+    };
+    paint();
   };
   if (me && me.user_id !== user.user_id) {
     try {
