@@ -7,12 +7,14 @@ function taking the services and the new tweet, returning True when the tweet lo
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from pymongo.errors import PyMongoError
+from redis.exceptions import RedisError
 
 from .errors import Conflict
 from .models import Tweet
@@ -43,7 +45,23 @@ async def mention_storm(svc: Services, tweet: Tweet) -> bool:
 
 
 async def repeated_post(svc: Services, tweet: Tweet) -> bool:
-    """The author posted the same text several times within the window."""
+    """The author posted the same text several times within the window.
+
+    With Redis, each (author, text) keeps a set of its tweet ids that lives ``REPEAT_WINDOW``
+    past the latest one (one pipelined call, no query; a re-run adds the same id again);
+    without it, the author's identical tweets since the window's start are counted."""
+    if svc.cache_redis is not None:
+        digest = hashlib.sha256(tweet.content.encode()).hexdigest()[:24]
+        key = f"murmur:{svc.settings.mongodb_db}:repeat:{tweet.user_id}:{digest}"
+        try:
+            pipe = svc.cache_redis.pipeline(transaction=False)
+            pipe.sadd(key, tweet.tweet_id)
+            pipe.expire(key, int(REPEAT_WINDOW.total_seconds()))
+            pipe.scard(key)
+            _, _, seen = await pipe.execute()
+            return int(seen) - 1 >= MAX_REPEATS
+        except RedisError:
+            log.warning("repeat check falls back to the database (Redis unavailable)")
     earlier = await tweet_store.count_identical(
         svc.db,
         user_id=tweet.user_id,

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 
-from server import spam
+from server import spam, tweets
+from server.accounts import Caller
 from server.settings import Settings
+from server.store import users as user_store
 
 
 @pytest.fixture
@@ -72,3 +75,29 @@ async def test_rules_are_pluggable(app, make_user, make_tweet):
     assert hits == ["shouting"]
     doc = await svc.db.reports.find_one({"tweet_id": tweet["tweet_id"]})
     assert doc["reason"] == "spam:shouting"
+
+
+async def test_repeated_posts_are_counted_in_redis_when_there_is_one(
+    settings, clock, redis_server, mongo_url
+):
+    """With Redis the repeat count lives there (no query); screening a tweet twice, as a
+    re-run outbox batch does, counts it once."""
+    from server.app import create_app
+    from tests.conftest import SettledTransport
+
+    app = create_app(settings.model_copy(update={"redis_url": redis_server.url}), clock=clock)
+    async with app.router.lifespan_context(app):
+        svc = app.state.services
+        transport = SettledTransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            signup = {"user_name": "spammy", "email": "spammy@example.com", "password": "pw-" * 4}
+            assert (await http.post("/auth/user/signup", json=signup)).status_code == 201
+            user = await user_store.by_name(svc.db, user_name="spammy")
+            first = (await tweets.compose(svc, Caller(user, "s"), "again and again"))[0]
+            assert not await spam.repeated_post(svc, first)  # a re-run: still the first
+            second = (await tweets.compose(svc, Caller(user, "s"), "again and again"))[0]
+            assert not await spam.repeated_post(svc, second)
+            third = (await tweets.compose(svc, Caller(user, "s"), "again and again"))[0]
+            assert await spam.repeated_post(svc, third)
+        await svc.cache_redis.delete(*await svc.cache_redis.keys("*repeat*"))
+        await svc.db.client.drop_database(settings.mongodb_db)

@@ -30,44 +30,46 @@ def pushed(svc: Services, author: UserRecord | None) -> bool:
     return author is not None and author.follower_count <= svc.settings.fanout_max_followers
 
 
-async def shown(svc: Services, tweet: Tweet, *, push: bool) -> None:
-    """A tweet became visible (posted, or restored by a moderator): into every timeline."""
+Followers = dict[str, list[str]]  # author -> followers, read once per worker batch
+
+
+async def followers(svc: Services, authors: list[str]) -> Followers:
+    """The followers of a batch's pushed authors, in one query."""
+    return await follow_store.followers_of(svc.db, followees=sorted(set(authors)))
+
+
+def _chunks(owners: list[str]) -> list[list[str]]:
+    return [owners[i : i + BATCH] for i in range(0, len(owners), BATCH)]
+
+
+async def shown(svc: Services, tweet: Tweet, fans: list[str] | None) -> None:
+    """A tweet became visible (posted, or restored by a moderator): into every timeline.
+    ``fans``: the author's followers, or None for an author who is pulled, not pushed."""
     author, tid = tweet.user_id, ObjectId(tweet.tweet_id)
     await pages.shown(svc, tweet)
     await svc.timelines.push(owners=[author], tweet_id=tid, author=author)
-    if not push:
-        return
     event = TweetCreated(data=tweet)
-    async for owners, _ in follow_store.follower_batches(
-        svc.db, followee=author, after=None, size=BATCH
-    ):
+    for owners in _chunks(fans or []):
         await svc.timelines.push(owners=owners, tweet_id=tid, author=author)
         await svc.publish([home_stream(o) for o in owners], event)
 
 
-async def edited(svc: Services, tweet: Tweet, *, push: bool) -> None:
+async def edited(svc: Services, tweet: Tweet, fans: list[str] | None) -> None:
     """An edit: open home timelines of followers replace the card."""
-    if push:
-        await _announce(svc, tweet.user_id, TweetUpdated(data=tweet))
+    event = TweetUpdated(data=tweet)
+    for owners in _chunks(fans or []):
+        await svc.publish([home_stream(o) for o in owners], event)
 
 
-async def gone(svc: Services, tweet: Tweet) -> None:
-    """Deleted or hidden: out of every stored timeline, and off every open one."""
+async def gone(svc: Services, tweet: Tweet, fans: list[str]) -> None:
+    """Deleted or hidden: out of every stored timeline, and off every open one (``fans`` is
+    empty for a pulled author: their followers' timelines do not hold it)."""
     tweet_id, author, tid = tweet.tweet_id, tweet.user_id, ObjectId(tweet.tweet_id)
     await pages.gone(svc, tweet)
     await svc.timelines.remove_tweet(owners=[author], tweet_id=tid)
     event = TweetDeleted(data=TweetDeletedData(tweet_id=tweet_id, user_id=author))
-    async for owners, _ in follow_store.follower_batches(
-        svc.db, followee=author, after=None, size=BATCH
-    ):
+    for owners in _chunks(fans):
         await svc.timelines.remove_tweet(owners=owners, tweet_id=tid)
-        await svc.publish([home_stream(o) for o in owners], event)
-
-
-async def _announce(svc: Services, author: str, event: TweetUpdated) -> None:
-    async for owners, _ in follow_store.follower_batches(
-        svc.db, followee=author, after=None, size=BATCH
-    ):
         await svc.publish([home_stream(o) for o in owners], event)
 
 

@@ -62,8 +62,12 @@ async def apply(svc: Services, docs: list[dict[str, Any]]) -> None:
             orphans.append(r.oid)  # the parent was deleted while the reply was written
         r.fx["born"] = True
     await tweet_store.mark_parent_deleted(svc.db, tweet_ids=orphans)
+    pushed = {a for a, u in writers.items() if timelines.pushed(svc, u)}
+    # Pulled (big) authors' followers are never read: their timelines hold none of their tweets.
+    showing = [r.tweet.user_id for r in rounds if r.shows_change() and r.tweet.user_id in pushed]
+    fans = await timelines.followers(svc, showing) if showing else {}
     for r in rounds:
-        await r.show(svc, push=timelines.pushed(svc, writers.get(r.tweet.user_id)))
+        await r.show(svc, fans.get(r.tweet.user_id, []), pushed=r.tweet.user_id in pushed)
     await tweet_store.settle(svc.db, applied=[(r.doc, r.fx) for r in rounds if r.live])
     for r in rounds:
         if not r.live:
@@ -119,17 +123,24 @@ class _Round:
             counters.add_bucket("tag_trends", key, op, {"count": delta}, expires)
         self.fx.update(tags=want, gflips=flips + 1)
 
-    async def show(self, svc: Services, *, push: bool) -> None:
-        """Followers' timelines and streams, and the tweet's own stream."""
+    def shows_change(self) -> bool:
+        """Whether followers' timelines or streams hear of this round."""
+        shown, version = self.fx.get("shown"), self.doc.get("v", 1)
+        return self.visible != bool(shown) or (
+            self.visible and self.fx.get("announced", 1) != version
+        )
+
+    async def show(self, svc: Services, fans: list[str], *, pushed: bool) -> None:
+        """Followers' timelines and home streams (none for a pulled author's new tweet)."""
         version = self.doc.get("v", 1)
         if self.visible and not self.fx.get("shown"):
-            await timelines.shown(svc, self.tweet, push=push)
+            await timelines.shown(svc, self.tweet, fans if pushed else None)
             self.fx.update(shown=True, announced=version)
         elif self.visible and self.fx.get("announced", 1) != version:
-            await timelines.edited(svc, self.tweet, push=push)
+            await timelines.edited(svc, self.tweet, fans if pushed else None)
             self.fx["announced"] = version
         elif not self.visible and self.fx.get("shown"):
-            await timelines.gone(svc, self.tweet)
+            await timelines.gone(svc, self.tweet, fans)
             self.fx.update(shown=False, announced=version)
 
 

@@ -7,7 +7,6 @@ and then removes it, so every read here asks for edges that are on.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
@@ -57,30 +56,14 @@ async def page(
     return [d[other] for d in docs], (docs[-1]["_id"] if more and docs else None)
 
 
-async def follower_batches(
-    db: Database, *, followee: str, after: ObjectId | None, size: int
-) -> AsyncIterator[tuple[list[str], ObjectId]]:
-    """Every follower of ``followee``, newest edge first, ``size`` at a time, with the last edge
-    id of each batch (so a retried fan-out can resume after it).
-
-    One cursor read in batches, not a query per batch: a fresh range query per batch cost
-    SecantusDB 4.6 s for 10,000 followers against 1.1 s for one cursor (descending, the
-    index's own order, so the server need not sort)."""
-    query: dict[str, Any] = {"followee": followee, **edges.ON}
-    if after is not None:
-        query["_id"] = {"$lt": after}
-    cursor = db.follows.find(query, {"follower": 1}).sort("_id", -1).batch_size(size)
-    batch: list[dict[str, Any]] = []
-    try:
-        async for doc in cursor:
-            batch.append(doc)
-            if len(batch) == size:
-                yield [d["follower"] for d in batch], batch[-1]["_id"]
-                batch = []
-        if batch:
-            yield [d["follower"] for d in batch], batch[-1]["_id"]
-    finally:
-        await cursor.close()
+async def followers_of(db: Database, *, followees: list[str]) -> dict[str, list[str]]:
+    """Every follower of each of ``followees`` (one query for a whole batch of authors)."""
+    out: dict[str, list[str]] = {f: [] for f in followees}
+    if followees:
+        query = {"followee": {"$in": followees}, **edges.ON}
+        async for d in db.follows.find(query, {"follower": 1, "followee": 1}).batch_size(5000):
+            out[d["followee"]].append(d["follower"])
+    return out
 
 
 async def followees_among(db: Database, *, follower: str, candidates: list[str]) -> list[str]:
