@@ -2,13 +2,19 @@
 
 Each increment carries an operation id (say ``t<tweet id>c0``: "the first time this tweet was
 counted"), and the document it changes remembers the ids it has applied (``fx_ops``, the
-newest ``KEEP``). The update matches only a document that does not yet hold the id, so a
-worker killed after the write but before it recorded the effect as done re-runs the same
-update and nothing moves twice. The worker retries a batch before taking newer entries, and
-a batch is far smaller than ``KEEP``, so an id is still remembered when its retry comes.
+newest ``KEEP``). A worker killed after the write but before it recorded the effect as done
+re-runs the batch: the ids already on a document are left out, so nothing moves twice. The
+worker retries a batch before taking newer entries, and a batch is far smaller than
+``KEEP``, so an id is still remembered when its retry comes.
 
 Ids derive from what the worker had already applied (not from the time or a counter of its
 own), so the retry computes the very same id.
+
+Writing: one read of the documents' applied ids per collection, then one update per
+document with the sum of its new increments, guarded by "none of these ids applied yet" (a
+hot document, such as a popular hashtag's bucket, is rewritten once per batch, not once per
+tweet). An update whose guard fails means someone else applied part of it: the batch is
+retried from the start (``CountersRaced``).
 """
 
 from __future__ import annotations
@@ -25,25 +31,29 @@ OPS = "fx_ops"
 KEEP = 512
 
 
+class CountersRaced(Exception):
+    """Another writer applied some of these increments meanwhile; re-run the batch."""
+
+
+Key = tuple[tuple[str, Any], ...]
+
+
 class Counters:
-    """Increments collected over one batch, written with one ``bulk_write`` per collection."""
+    """Increments collected over one batch, written with two round trips per collection."""
 
     def __init__(self) -> None:
-        self._updates: defaultdict[str, list[UpdateOne]] = defaultdict(list)
+        # collection -> document key -> [(op id, {field: delta})]
+        self._incs: defaultdict[str, dict[Key, list[tuple[str, dict[str, int]]]]] = defaultdict(
+            dict
+        )
         # Buckets that may not exist yet: created (empty) before any increment lands on them.
-        self._ensure: defaultdict[str, dict[tuple[Any, ...], UpdateOne]] = defaultdict(dict)
+        self._expires: dict[tuple[str, Key], datetime] = {}
 
     def add(self, collection: str, key: dict[str, Any], op: str, incs: dict[str, int]) -> None:
         """``$inc`` ``incs`` on the document ``key`` names, once for ``op``."""
         incs = {k: v for k, v in incs.items() if v}
-        if not incs:
-            return
-        self._updates[collection].append(
-            UpdateOne(
-                {**key, OPS: {"$ne": op}},
-                {"$inc": incs, "$push": {OPS: {"$each": [op], "$slice": -KEEP}}},
-            )
-        )
+        if incs:
+            self._incs[collection].setdefault(tuple(sorted(key.items())), []).append((op, incs))
 
     def add_bucket(
         self,
@@ -54,21 +64,57 @@ class Counters:
         expires_at: datetime,
     ) -> None:
         """Like ``add``, on a trending bucket that is created when missing."""
-        ident = tuple(sorted(key.items()))
-        self._ensure[collection].setdefault(
-            ident,
-            UpdateOne(key, {"$setOnInsert": {"expires_at": expires_at}}, upsert=True),
-        )
+        self._expires[collection, tuple(sorted(key.items()))] = expires_at
         self.add(collection, key, op, incs)
 
-    def collections(self) -> list[str]:
-        return sorted(self._updates)
-
     async def write(self, db: Database) -> None:
-        """Apply everything collected: buckets first, then the increments, in order.
+        """Apply everything collected (any failure raises: the worker retries the batch)."""
+        for collection, docs in self._incs.items():
+            buckets = [
+                UpdateOne(
+                    dict(k), {"$setOnInsert": {"expires_at": self._expires[c, k]}}, upsert=True
+                )
+                for (c, k) in self._expires
+                if c == collection and k in docs
+            ]
+            if buckets:
+                await db[collection].bulk_write(buckets, ordered=False)
+            applied = await _applied(db, collection, list(docs))
+            updates = []
+            for key, ops in docs.items():
+                new = [(op, incs) for op, incs in ops if op not in applied.get(key, set())]
+                if not new:
+                    continue
+                total: defaultdict[str, int] = defaultdict(int)
+                for _, incs in new:
+                    for field, delta in incs.items():
+                        total[field] += delta
+                ids = [op for op, _ in new]
+                updates.append(
+                    UpdateOne(
+                        {**dict(key), OPS: {"$nin": ids}},
+                        {"$inc": dict(total), "$push": {OPS: {"$each": ids, "$slice": -KEEP}}},
+                    )
+                )
+            if updates:
+                result = await db[collection].bulk_write(updates, ordered=False)
+                if result.matched_count != len(updates) and collection in _MUST_EXIST:
+                    raise CountersRaced(collection)
 
-        Ordered, so a bucket exists before its increment runs; any failure raises and the
-        worker retries the whole batch (every update here is safe to repeat)."""
-        for collection, updates in self._updates.items():
-            ops = [*self._ensure[collection].values(), *updates]
-            await db[collection].bulk_write(ops, ordered=True)
+
+# Collections whose documents all exist (a bucket is created above; a counter of a deleted
+# tweet or user just has nothing to move, which is right).
+_MUST_EXIST = {"tag_trends", "user_trends"}
+
+
+async def _applied(db: Database, collection: str, keys: list[Key]) -> dict[Key, set[str]]:
+    """The op ids each of these documents has applied (one query: each key field ``$in``)."""
+    fields = [f for f, _ in keys[0]]
+    query = {f: {"$in": sorted({dict(k)[f] for k in keys}, key=str)} for f in fields}
+    wanted = set(keys)
+    out: dict[Key, set[str]] = {}
+    async for doc in db[collection].find(query, {**{f: 1 for f in fields}, OPS: 1}):
+        key = tuple(sorted((f, doc[f]) for f in fields))
+        if key in wanted:
+            out[key] = set(doc.get(OPS, []))
+    return out

@@ -81,6 +81,18 @@ async def settle(collection: AsyncCollection[dict], docs: list[dict[str, Any]]) 
             ops.append(UpdateOne(seen, {"$set": applied, "$unset": {"pending": ""}}))
         else:
             ops.append(DeleteOne(seen))
-        ops.append(UpdateOne({"_id": doc["_id"], "v": {"$ne": seen["v"]}}, {"$set": applied}))
-    if ops:
-        await collection.bulk_write(ops, ordered=False)
+    if not ops:
+        return
+    result = await collection.bulk_write(ops, ordered=False)
+    if result.matched_count + result.deleted_count < len(ops):
+        # Some changed again since they were read: record what was applied, keep them pending.
+        await collection.bulk_write(
+            [
+                UpdateOne(
+                    {"_id": d["_id"], "v": {"$ne": d.get("v", 0)}},
+                    {"$set": {"counted": is_on(d), "flips": d.get("flips", 0) + 1}},
+                )
+                for d in docs
+            ],
+            ordered=False,
+        )

@@ -122,17 +122,22 @@ async def add_many(db: Database, tweets: list[Indexed]) -> None:
             next_slot[term] += 1
             added_by_tweet[t.tweet_id].append([term, slot // BUCKET_SIZE, wanted[term]])
     added = [a for entries in added_by_tweet.values() for a in entries]
-    if added:
+    # One update per bucket, with all of the batch's entries: a bucket's string is rewritten
+    # by every update, and a common term's bucket is tens of kB.
+    by_bucket: dict[tuple[str, int], str] = {}
+    for term, seq, entry in added:
+        by_bucket[term, seq] = by_bucket.get((term, seq), "") + entry
+    if by_bucket:
         await db.search_postings.bulk_write(
             [
                 UpdateOne(
                     {"term": term, "seq": seq},
-                    [{"$set": {"s": {"$concat": [{"$ifNull": ["$s", ""]}, {"$literal": entry}]}}}],
+                    [{"$set": {"s": {"$concat": [{"$ifNull": ["$s", ""]}, {"$literal": more}]}}}],
                     upsert=True,
                 )
-                for term, seq, entry in added
+                for (term, seq), more in by_bucket.items()
             ],
-            ordered=True,  # two new entries for one new bucket: the second must see the first
+            ordered=False,
         )
     # New entries first, then the old ones go: an edited tweet is never missing meanwhile.
     await db.search_slots.bulk_write(

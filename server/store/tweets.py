@@ -255,14 +255,26 @@ async def pending(db: Database, *, limit: int) -> list[dict[str, Any]]:
 async def settle(db: Database, *, applied: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
     """Record what the worker applied for each (document as read, its new ``fx``): no longer
     pending unless it changed again since it was read (then the next round takes it)."""
-    ops: list[UpdateOne] = []
-    for doc, fx in applied:
-        seen = doc.get("v", 1)
-        done = {"$set": {"fx": fx}, "$unset": {"pending": ""}}
-        ops.append(UpdateOne({"_id": doc["_id"], "v": seen}, done))
-        ops.append(UpdateOne({"_id": doc["_id"], "v": {"$ne": seen}}, {"$set": {"fx": fx}}))
-    if ops:
-        await db.tweets.bulk_write(ops, ordered=False)
+    done = [
+        UpdateOne(
+            {"_id": doc["_id"], "v": doc.get("v", 1)},
+            {"$set": {"fx": fx}, "$unset": {"pending": ""}},
+        )
+        for doc, fx in applied
+    ]
+    if not done:
+        return
+    result = await db.tweets.bulk_write(done, ordered=False)
+    if result.matched_count < len(done):
+        # Some changed again (or went) since they were read: keep them pending, but record
+        # what was applied. Rare, so a second round trip only then.
+        await db.tweets.bulk_write(
+            [
+                UpdateOne({"_id": doc["_id"], "v": {"$ne": doc.get("v", 1)}}, {"$set": {"fx": fx}})
+                for doc, fx in applied
+            ],
+            ordered=False,
+        )
 
 
 async def find_page(
