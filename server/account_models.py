@@ -28,6 +28,10 @@ class ChangePassword(Strict):
     new_password: Password
 
 
+class DeleteAccount(Strict):
+    password: Password
+
+
 class ChangeEmail(Strict):
     new_email: EmailStr = Field(max_length=254)
     current_password: Password

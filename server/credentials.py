@@ -22,7 +22,8 @@ from .store import users as user_store
 from .store.users import UserRecord
 
 
-async def _check_password(svc: Services, user: UserRecord, password: str) -> None:
+async def check_password(svc: Services, user: UserRecord, password: str) -> None:
+    """401 unless ``password`` is the account's (counted against the credentials limit)."""
     await svc.limits.hit(svc.settings.rate_limit_credentials, "credentials", user.id)
     if not await svc.passwords.verify(user.password_hash, password):
         raise Unauthorized("The current password is not right.", code="invalid_credentials")
@@ -32,7 +33,7 @@ async def change_password(
     svc: Services, who: accounts.Caller, current_password: str, new_password: str
 ) -> int:
     """Set a new password; every other session ends. How many ended."""
-    await _check_password(svc, who.user, current_password)
+    await check_password(svc, who.user, current_password)
     passwordpolicy.check(new_password, who.user.user_name)
     password_hash = await svc.passwords.hash(new_password)
     await user_store.set_password(svc.db, user_id=who.id, password_hash=password_hash)
@@ -50,7 +51,7 @@ async def start_email_change(
     svc: Services, user: UserRecord, new_email: str, current_password: str
 ) -> None:
     """Mail a code to ``new_email``; a taken address's owner gets a notice instead."""
-    await _check_password(svc, user, current_password)
+    await check_password(svc, user, current_password)
     holder = await user_store.by_email(svc.db, email=new_email)
     if holder is not None:
         if holder.id != user.id:

@@ -28,6 +28,9 @@ INDEXES: dict[str, list[IndexModel]] = {
         # Unverified accounts expire (the field is removed on verification); sign-up and
         # verify also treat an expired one as gone, whenever the TTL monitor runs.
         IndexModel([("unverified_expires_at", ASCENDING)], expireAfterSeconds=0, name="unverified"),
+        # A deleted account's document goes when its name may be taken again.
+        IndexModel([("deleted_expires_at", ASCENDING)], expireAfterSeconds=0, name="deleted"),
+        IndexModel([("pending", ASCENDING), ("_id", ASCENDING)], name="outbox", **PENDING),
     ],
     "tweets": [
         IndexModel([("user_id", ASCENDING), ("_id", DESCENDING)], name="by_author"),

@@ -26,11 +26,13 @@ from bson import ObjectId
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from .db import Database
+from .effects import accounts as account_effects
 from .effects import edges as edge_effects
 from .effects import tweets as tweet_effects
 from .services import Services
 from .store import edges
 from .store import tweets as tweet_store
+from .store import users as user_store
 
 log = logging.getLogger("murmur.outbox")
 
@@ -96,6 +98,9 @@ class Outbox:
             if not await self._hold_lease():
                 return False
             db, n = self.svc.db, self.batch_size
+            leaving = await user_store.pending_deletions(db, limit=n)
+            if leaving:
+                await account_effects.apply(self.svc, leaving)
             tweets = await tweet_store.pending(db, limit=n)
             if tweets:
                 await tweet_effects.apply(self.svc, tweets)
@@ -105,7 +110,7 @@ class Outbox:
             follows = await edges.pending(db.follows, limit=n)
             if follows:
                 await edge_effects.follows(self.svc, follows)
-            return bool(tweets or likes or follows)
+            return bool(leaving or tweets or likes or follows)
 
     async def _hold_lease(self) -> bool:
         """Take or renew the lease (one round trip, only when half of it has run out)."""
@@ -140,7 +145,7 @@ class Outbox:
                     await self._wake.wait()
 
 
-OUTBOXES = ("tweets", "likes", "follows")  # the collections whose documents carry entries
+OUTBOXES = ("users", "tweets", "likes", "follows")  # the collections whose documents carry entries
 
 
 async def backlog(db: Database) -> int:

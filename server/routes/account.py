@@ -5,10 +5,11 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from .. import accounts, credentials, devices, export, twofactor
+from .. import accounts, credentials, devices, export, leaving, twofactor
 from ..account_models import (
     ChangeEmail,
     ChangePassword,
+    DeleteAccount,
     DisableTwoFactor,
     RecoveryCodes,
     SessionList,
@@ -98,6 +99,24 @@ async def end_session(request: Request) -> Response:
     svc = services(request)
     who = await accounts.caller(request)
     await devices.end_one(svc, who, request.path_params["session_id"])
+    return Response(status_code=204)
+
+
+@router.delete(
+    "/users/me",
+    "Delete your account: it is gone at once (sessions end, the profile answers 404) and "
+    "everything it owns is removed moments later, every counter adjusted; the name stays "
+    "taken for 30 days",
+    body=DeleteAccount,
+    status=204,
+    auth=True,
+    errors=(401, 413, 415, 422, 429),
+)
+async def delete_me(request: Request) -> Response:
+    svc = services(request)
+    who = await accounts.caller(request)
+    req = await read_json(request, DeleteAccount, svc.settings.max_body_bytes)
+    await leaving.delete_account(svc, who, req.password)
     return Response(status_code=204)
 
 

@@ -55,7 +55,7 @@ async def by_name(request: Request) -> Response:
     user = await user_store.by_name(
         services(request).db, user_name=request.path_params["user_name"]
     )
-    if user is None:
+    if user is None or user.deleted:
         raise NotFound("No such user.", code="user_not_found")
     return cached_json(request, user.public())
 
@@ -81,6 +81,6 @@ async def resolve_user(request: Request) -> user_store.UserRecord:
     svc = services(request)
     # From the per-process user cache when it runs (server/authcache.py).
     user = await (svc.auth.user(raw) if svc.auth else user_store.by_id(svc.db, user_id=raw))
-    if user is None:
+    if user is None or user.deleted:
         raise NotFound("No such user.", code="user_not_found")
     return user

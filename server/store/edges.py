@@ -50,6 +50,13 @@ async def turn_off(collection: AsyncCollection[dict], pair: dict[str, str]) -> b
     return result.modified_count == 1
 
 
+async def turn_off_all(collection: AsyncCollection[dict], query: dict[str, Any]) -> None:
+    """Turn off every edge matching ``query`` (an account's deletion)."""
+    await collection.update_many(
+        {**query, **ON}, {"$set": {"off": True, "pending": True}, "$inc": {"v": 1}}
+    )
+
+
 def is_on(doc: dict[str, Any]) -> bool:
     return "off" not in doc
 

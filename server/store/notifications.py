@@ -146,3 +146,8 @@ def _query(recipient: str, exclude_actors: Iterable[str]) -> dict[str, Any]:
     if excluded:
         query["actor_id"] = {"$nin": excluded}
     return query
+
+
+async def remove_involving(db: Database, *, user_id: str) -> None:
+    """Notifications to or caused by ``user_id`` go (an account's deletion)."""
+    await db.notifications.delete_many({"$or": [{"recipient": user_id}, {"actor_id": user_id}]})

@@ -58,3 +58,14 @@ async def page(
     more = len(docs) > page.limit
     docs = docs[: page.limit]
     return [d["target"] for d in docs], (docs[-1]["_id"] if more and docs else None)
+
+
+async def remove_involving(db: Database, *, user_id: str) -> list[str]:
+    """Every block and mute by or of ``user_id`` goes (an account's deletion); the other
+    ends, whose cached sets must be dropped."""
+    others = {
+        r["target"] if r["owner"] == user_id else r["owner"]
+        for r in await involving(db, user_id=user_id)
+    }
+    await db.relations.delete_many({"$or": [{"owner": user_id}, {"target": user_id}]})
+    return sorted(others)

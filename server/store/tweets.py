@@ -232,6 +232,14 @@ async def delete(db: Database, *, tweet_id: ObjectId, now: datetime) -> bool:
     return result.modified_count == 1
 
 
+async def delete_by_author(db: Database, *, user_id: str, now: datetime) -> None:
+    """Mark every tweet of an author deleted (an account's deletion), as ``delete`` does."""
+    await db.tweets.update_many(
+        {"user_id": user_id, "deleted": {"$ne": True}},
+        [{"$set": {**_changed(), "deleted": True, "hidden": True, "deleted_at": now}}],
+    )
+
+
 async def remove(db: Database, *, tweet_id: ObjectId, version: int) -> list[str]:
     """The worker's last step for a deleted tweet: its replies are marked ``parent_deleted``
     (their ids are returned: caches drop them), then the document goes (unless it changed

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bson import ObjectId
@@ -32,6 +32,8 @@ class UserRecord(BaseModel):
     unverified_expires_at: datetime | None = None
     # Two-factor sign-in is on (the secret itself stays in store/twofactor.py's fields).
     totp_enabled: bool = False
+    # Deleted by its owner: nothing of it is shown; the name stays taken for a while.
+    deleted: bool = False
 
     def public(self) -> PublicUser:
         return PublicUser(user_id=self.id, **self.model_dump(include=_PUBLIC_FIELDS))
@@ -195,6 +197,37 @@ async def ids_with_followers_above(db: Database, *, threshold: int) -> list[str]
     """Users with more than ``threshold`` followers (the timeline's pull-path authors)."""
     query = {"follower_count": {"$gt": threshold}}
     return [str(d["_id"]) async for d in db.users.find(query, {"_id": 1})]
+
+
+async def mark_deleted(db: Database, *, user_id: str, now: datetime, keep_name: timedelta) -> bool:
+    """An account deleted by its owner: suspended, its address freed at once, its name kept
+    until ``keep_name`` has passed (a TTL index removes the document), and pending for the
+    outbox worker, which removes what it owns. True when this call deleted it."""
+    result = await db.users.update_one(
+        {"_id": ObjectId(user_id), "deleted": {"$ne": True}},
+        {
+            "$set": {
+                "deleted": True,
+                "suspended": True,
+                "pending": True,
+                "email": "",
+                "email_lower": f"deleted:{user_id}",
+                "password_hash": None,
+                "deleted_expires_at": now + keep_name,
+            }
+        },
+    )
+    return result.modified_count == 1
+
+
+async def pending_deletions(db: Database, *, limit: int) -> list[str]:
+    """Accounts whose deletion the worker has not finished."""
+    cursor = db.users.find({"pending": True}, {"_id": 1}).sort("_id", 1).limit(limit)
+    return [str(d["_id"]) async for d in cursor]
+
+
+async def deletion_done(db: Database, *, user_id: str) -> None:
+    await db.users.update_one({"_id": ObjectId(user_id)}, {"$unset": {"pending": ""}})
 
 
 async def set_suspended(db: Database, *, user_id: str, suspended: bool) -> bool:
