@@ -1,9 +1,10 @@
 """Trending hashtags and users, ranked by recent activity with exponential time decay.
 
-Counts come from the rollups in ``store/trends.py``, kept up to date as tweets are created,
-edited, hidden and deleted. A bucket's weight halves every ``half_life`` (a tenth of the
-window), so a burst in the last minutes outranks a bigger one near the window's start, and
-anything older than the window does not count at all.
+Counts come from the rollups in ``store/trends.py``, kept up to date by the outbox worker
+as tweets are created, edited, hidden and deleted and as follows and likes arrive.
+A bucket's weight halves every ``half_life`` (a tenth of the window), so a burst in the
+last minutes outranks a bigger one near the window's start, and anything older than the
+window does not count at all.
 """
 
 from __future__ import annotations
@@ -11,13 +12,11 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from bson import ObjectId
 from pydantic import BaseModel
 
-from .models import PublicUser, Tweet
+from .models import PublicUser
 from .services import Services
 from .store import trends as trend_store
-from .store import tweets as tweet_store
 from .store import users as user_store
 
 WINDOWS = {"1h": timedelta(hours=1), "24h": timedelta(hours=24)}
@@ -82,47 +81,3 @@ async def users(svc: Services, window: str, limit: int) -> list[TrendingUser]:
         if u in found and not found[u].suspended
     ]
     return out[:limit]
-
-
-async def tweet_counted(svc: Services, tweet: Tweet, delta: int) -> None:
-    """Add (``+1``) or take back (``-1``) a tweet's hashtags and the engagement it gives."""
-    await trend_store.add_tag_uses(svc.db, tags=tweet.tags, when=tweet.created_at, delta=delta)
-    if delta > 0:
-        await _engagement(svc, tweet)
-
-
-async def tweet_tags_counted(svc: Services, tweet: Tweet, delta: int) -> None:
-    """Only the hashtag counts (a moderator hid or restored the tweet)."""
-    await trend_store.add_tag_uses(svc.db, tags=tweet.tags, when=tweet.created_at, delta=delta)
-
-
-async def tweet_retagged(svc: Services, before: Tweet, after: Tweet) -> None:
-    """An edit changed the hashtags: move the counts in the tweet's own bucket."""
-    removed = [t for t in before.tags if t not in after.tags]
-    added = [t for t in after.tags if t not in before.tags]
-    await trend_store.add_tag_uses(svc.db, tags=removed, when=before.created_at, delta=-1)
-    await trend_store.add_tag_uses(svc.db, tags=added, when=before.created_at, delta=1)
-
-
-async def follower_gained(svc: Services, user_id: str) -> None:
-    """Hook for the social graph: ``user_id`` has one more follower."""
-    await trend_store.add_user_activity(svc.db, user_id=user_id, kind="followers", when=svc.clock())
-
-
-async def engaged(svc: Services, user_id: str) -> None:
-    """Hook for likes and replies: someone engaged with ``user_id``'s tweets."""
-    await trend_store.add_user_activity(
-        svc.db, user_id=user_id, kind="engagement", when=svc.clock()
-    )
-
-
-async def _engagement(svc: Services, tweet: Tweet) -> None:
-    # Replying to or mentioning someone engages with them (likes call ``engaged`` directly).
-    if tweet.in_reply_to and ObjectId.is_valid(tweet.in_reply_to):
-        parent = await tweet_store.get(svc.db, tweet_id=ObjectId(tweet.in_reply_to))
-        if parent is not None and parent.user_id != tweet.user_id:
-            await engaged(svc, parent.user_id)
-    mentioned = [await user_store.by_name(svc.db, user_name=m) for m in tweet.mentions[:10]]
-    for user in mentioned:
-        if user is not None and user.id != tweet.user_id:
-            await engaged(svc, user.id)

@@ -24,10 +24,8 @@ def _changed(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _trend(counters: Counters, user_id: str, doc: dict[str, Any], field: str) -> None:
-    bucket = trend_store.bucket_of(doc["created_at"])
-    key = {"user_id": user_id, "bucket": bucket}
     op = edges.op_id("e", doc)
-    counters.add_bucket("user_trends", key, op, {field: 1}, bucket + trend_store.RETENTION)
+    trend_store.count_user(counters, user_id=user_id, when=doc["created_at"], op=op, field=field)
 
 
 async def likes(svc: Services, docs: list[dict[str, Any]]) -> None:

@@ -112,15 +112,12 @@ class _Round:
         if sorted(want) == sorted(have):
             return
         flips = int(self.fx.get("gflips", 0))
-        op = f"t{self.oid}g{flips}"
-        bucket = trend_store.bucket_of(self.tweet.created_at)
-        expires = bucket + trend_store.RETENTION
+        op, when = f"t{self.oid}g{flips}", self.tweet.created_at
         for tag, delta in [
             *((t, -1) for t in have if t not in want),
             *((t, 1) for t in want if t not in have),
         ]:
-            key = {"tag": tag, "bucket": bucket}
-            counters.add_bucket("tag_trends", key, op, {"count": delta}, expires)
+            trend_store.count_tag(counters, tag=tag, when=when, op=op, delta=delta)
         self.fx.update(tags=want, gflips=flips + 1)
 
     def shows_change(self) -> bool:
@@ -180,13 +177,9 @@ def _engagement(
     if (parent := parents.get(tweet.in_reply_to or "")) is not None:
         engaged.add(parent.user_id)
     engaged.discard(tweet.user_id)
-    bucket = trend_store.bucket_of(tweet.created_at)
     for user_id in sorted(engaged):
-        key = {"user_id": user_id, "bucket": bucket}
-        op = f"t{tweet.tweet_id}e"
-        counters.add_bucket(
-            "user_trends", key, op, {"engagement": 1}, bucket + trend_store.RETENTION
-        )
+        op, when = f"t{tweet.tweet_id}e", tweet.created_at
+        trend_store.count_user(counters, user_id=user_id, when=when, op=op, field="engagement")
 
 
 async def _born(

@@ -26,28 +26,6 @@ def to_model(doc: dict[str, Any]) -> Notification:
     )
 
 
-async def insert(
-    db: Database,
-    *,
-    recipient: str,
-    kind: str,
-    actor_id: str,
-    actor_name: str,
-    tweet_id: str | None,
-    now: datetime,
-) -> Notification:
-    doc = new_document(
-        recipient=recipient,
-        kind=kind,
-        actor_id=actor_id,
-        actor_name=actor_name,
-        tweet_id=tweet_id,
-        now=now,
-    )
-    await db.notifications.insert_one(doc)
-    return to_model(doc)
-
-
 async def insert_many(db: Database, docs: list[dict[str, Any]]) -> None:
     """Store notifications built by ``new_document`` at once (the demo seed's bulk path)."""
     if docs:

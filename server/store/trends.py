@@ -13,6 +13,7 @@ from typing import Any
 from pymongo import UpdateOne
 
 from ..db import Database
+from .counters import Counters
 
 BUCKET_SECONDS = 300
 RETENTION = timedelta(days=8)
@@ -24,26 +25,19 @@ def bucket_of(when: datetime) -> datetime:
     return datetime.fromtimestamp(epoch - epoch % BUCKET_SECONDS, tz=when.tzinfo)
 
 
-async def add_tag_uses(db: Database, *, tags: list[str], when: datetime, delta: int) -> None:
+def count_user(counters: Counters, *, user_id: str, when: datetime, op: str, field: str) -> None:
+    """One follower gained (``field="followers"``) or engagement, in ``when``'s bucket, once
+    for ``op`` (the outbox worker's counters)."""
     bucket = bucket_of(when)
-    for tag in tags:
-        await db.tag_trends.update_one(
-            {"tag": tag, "bucket": bucket},
-            {"$inc": {"count": delta}, "$setOnInsert": {"expires_at": bucket + RETENTION}},
-            upsert=True,
-        )
+    key = {"user_id": user_id, "bucket": bucket}
+    counters.add_bucket("user_trends", key, op, {field: 1}, bucket + RETENTION)
 
 
-async def add_user_activity(
-    db: Database, *, user_id: str, kind: str, when: datetime, delta: int = 1
-) -> None:
-    """Count one follower gained (``kind="followers"``) or engagement (``"engagement"``)."""
+def count_tag(counters: Counters, *, tag: str, when: datetime, op: str, delta: int) -> None:
+    """A tweet's hashtag counted (``+1``) or taken back (``-1``) in its bucket, once for ``op``."""
     bucket = bucket_of(when)
-    await db.user_trends.update_one(
-        {"user_id": user_id, "bucket": bucket},
-        {"$inc": {kind: delta}, "$setOnInsert": {"expires_at": bucket + RETENTION}},
-        upsert=True,
-    )
+    key = {"tag": tag, "bucket": bucket}
+    counters.add_bucket("tag_trends", key, op, {"count": delta}, bucket + RETENTION)
 
 
 async def add_many(
