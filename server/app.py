@@ -29,6 +29,7 @@ from .requestid import RequestId
 from .routes import account, auth, meta, notifications, social, timeline, tweets, users, wstickets
 from .routes import moderation as moderation_routes
 from .routes import oauth as oauth_routes
+from .routes import reposts as repost_routes
 from .routes import search as search_routes
 from .routes import trending as trending_routes
 from .search.engine import choose_backend
@@ -59,6 +60,7 @@ def api_routes() -> list[BaseRoute]:
         *search_routes.router.routes,  # /tweets/search before /tweets/{tweet_id}
         *moderation_routes.router.routes,
         *timeline.router.routes,  # /tweets/following before /tweets/{tweet_id}
+        *repost_routes.router.routes,
         *tweets.router.routes,
         *notifications.router.routes,
         *live.router.routes,  # /metrics, /admin/stats

@@ -118,6 +118,11 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("user_id", ASCENDING), ("tweet_id", ASCENDING)], name="by_user"),
         IndexModel([("pending", ASCENDING), ("_id", ASCENDING)], name="outbox", **PENDING),
     ],
+    "reposts": [
+        IndexModel([("tweet_id", ASCENDING), ("user_id", ASCENDING)], unique=True, name="repost"),
+        IndexModel([("user_id", ASCENDING), ("tweet_id", ASCENDING)], name="by_user"),
+        IndexModel([("pending", ASCENDING), ("_id", ASCENDING)], name="outbox", **PENDING),
+    ],
     "timelines": [
         # One entry per (owner, tweet): a retried fan-out can never duplicate an entry.
         # The only index: each extra one roughly doubles the cost of a fan-out on SecantusDB.

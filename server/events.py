@@ -29,6 +29,7 @@ class TweetCountsData(_Event):
     user_id: str
     like_count: int
     reply_count: int
+    repost_count: int = 0
 
 
 class TweetCreated(_Event):

@@ -10,7 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, Pla
 
 # Shared literal types: one definition each.
 Role = Literal["user", "moderator", "admin"]
-NotificationKind = Literal["follow", "like", "reply", "mention"]
+NotificationKind = Literal["follow", "like", "reply", "mention", "repost"]
 
 USER_NAME_RE = re.compile(r"^[A-Za-z0-9_]{3,30}$")
 
@@ -146,9 +146,11 @@ class Tweet(BaseModel):
     original_content: str | None = None
     like_count: int = 0
     reply_count: int = 0
+    repost_count: int = 0
     in_reply_to: str | None = None
     parent_deleted: bool = False
     liked_by_me: bool | None = None
+    reposted_by_me: bool | None = None
 
 
 class TweetHistory(BaseModel):

@@ -110,7 +110,10 @@ class Outbox:
             follows = await edges.pending(db.follows, limit=n)
             if follows:
                 await edge_effects.follows(self.svc, follows)
-            return bool(leaving or tweets or likes or follows)
+            reposts = await edges.pending(db.reposts, limit=n)
+            if reposts:
+                await edge_effects.reposts(self.svc, reposts)
+            return bool(leaving or tweets or likes or follows or reposts)
 
     async def _hold_lease(self) -> bool:
         """Take or renew the lease (one round trip, only when half of it has run out)."""
@@ -145,7 +148,8 @@ class Outbox:
                     await self._wake.wait()
 
 
-OUTBOXES = ("users", "tweets", "likes", "follows")  # the collections whose documents carry entries
+# The collections whose documents carry entries.
+OUTBOXES = ("users", "tweets", "likes", "follows", "reposts")
 
 
 async def backlog(db: Database) -> int:

@@ -19,6 +19,7 @@ async def apply(svc: Services, user_ids: list[str]) -> None:
     for uid in user_ids:
         await tweet_store.delete_by_author(svc.db, user_id=uid, now=svc.clock())
         await edges.turn_off_all(svc.db.likes, {"user_id": uid})
+        await edges.turn_off_all(svc.db.reposts, {"user_id": uid})
         await edges.turn_off_all(svc.db.follows, {"$or": [{"follower": uid}, {"followee": uid}]})
         await notification_store.remove_involving(svc.db, user_id=uid)
         others = await relation_store.remove_involving(svc.db, user_id=uid)

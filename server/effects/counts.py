@@ -1,4 +1,4 @@
-"""Effect: ``tweet.counts`` on ``tweet:<id>`` after a tweet's like or reply count moved."""
+"""Effect: ``tweet.counts`` on ``tweet:<id>`` after a tweet's like, reply or repost count moved."""
 
 from __future__ import annotations
 
@@ -23,5 +23,6 @@ async def announce(svc: Services, tweet_ids: list[str]) -> None:
             user_id=tweet.user_id,
             like_count=tweet.like_count,
             reply_count=tweet.reply_count,
+            repost_count=tweet.repost_count,
         )
         await svc.publish([tweet_stream(tweet.tweet_id)], TweetCounts(data=data))

@@ -1,4 +1,4 @@
-"""What follows a like or a follow turned on or off, applied by the outbox worker to a
+"""What follows a like, a repost or a follow turned on or off, applied by the outbox worker to a
 batch of pending edges (``store/edges.py``): the counters (once each), trending, the
 notification, the follower's stored timeline, the live counts."""
 
@@ -51,6 +51,31 @@ async def likes(svc: Services, docs: list[dict[str, Any]]) -> None:
             )
     await counts.announce(svc, [d["tweet_id"] for d in changed])
     await edges.settle(svc.db.likes, docs)
+
+
+async def reposts(svc: Services, docs: list[dict[str, Any]]) -> None:
+    """Reposts and un-reposts: ``repost_count``, engagement for the author, a notification."""
+    changed = _changed(docs)
+    ids = sorted({ObjectId(d["tweet_id"]) for d in changed})
+    found = {t.tweet_id: t for t in await tweet_store.counts(svc.db, tweet_ids=ids)} if ids else {}
+    counters = Counters()
+    new: list[tuple[dict[str, Any], str]] = []
+    for doc in changed:
+        on = edges.is_on(doc)
+        key = {"_id": ObjectId(doc["tweet_id"])}
+        counters.add("tweets", key, edges.op_id("r", doc), {"repost_count": 1 if on else -1})
+        if on and (tweet := found.get(doc["tweet_id"])) is not None:
+            _trend(counters, tweet.user_id, doc, "engagement")
+            new.append((doc, tweet.user_id))
+    await counters.write(svc.db)
+    actors = await user_store.by_ids(svc.db, user_ids=sorted({d["user_id"] for d, _ in new}))
+    for doc, author in new:
+        if (actor := actors.get(doc["user_id"])) is not None:
+            await notifications.notify(
+                svc, recipient=author, kind="repost", actor=actor, tweet_id=doc["tweet_id"]
+            )
+    await counts.announce(svc, [d["tweet_id"] for d in changed])
+    await edges.settle(svc.db.reposts, docs)
 
 
 async def follows(svc: Services, docs: list[dict[str, Any]]) -> None:

@@ -31,6 +31,7 @@ from ..models import Tweet
 from ..services import Services
 from ..store import likes as like_store
 from ..store import postings
+from ..store import reposts as repost_store
 from ..store import trends as trend_store
 from ..store import tweets as tweet_store
 from ..store import users as user_store
@@ -72,6 +73,7 @@ async def apply(svc: Services, docs: list[dict[str, Any]]) -> None:
     for r in rounds:
         if not r.live:
             await like_store.remove_for_tweet(svc.db, tweet_id=r.tweet.tweet_id)
+            await repost_store.remove_for_tweet(svc.db, tweet_id=r.tweet.tweet_id)
             replies = await tweet_store.remove(svc.db, tweet_id=r.oid, version=r.doc.get("v", 1))
             await svc.tweets_changed(replies)
     await counts.announce(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .. import accounts, likes, pages, tweets
+from .. import accounts, likes, pages, reposts, tweets
 from ..api import IDEMPOTENCY_KEY, PAGING, TWEET_ID, Param, Router
 from ..errors import Unprocessable
 from ..http import (
@@ -61,7 +61,8 @@ async def list_tweets(request: Request) -> Response:
 async def get_tweet(request: Request) -> Response:
     svc, who = services(request), await accounts.optional_caller(request)
     tweet = await tweets.visible(svc, who, request.path_params["tweet_id"])
-    return cached_json(request, (await likes.with_liked_by_me(svc, who, [tweet]))[0])
+    shown = await reposts.with_reposted_by_me(svc, who, [tweet])
+    return cached_json(request, (await likes.with_liked_by_me(svc, who, shown))[0])
 
 
 @router.get(

@@ -58,6 +58,7 @@ def to_model(doc: dict[str, Any]) -> Tweet:
         original_content=doc.get("original_content"),
         like_count=doc.get("like_count", 0),
         reply_count=doc.get("reply_count", 0),
+        repost_count=doc.get("repost_count", 0),
         in_reply_to=doc.get("in_reply_to"),
         parent_deleted=doc.get("parent_deleted", False),
     )

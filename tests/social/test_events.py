@@ -60,7 +60,10 @@ async def test_events_reach_the_right_streams(
     assert rec.on(home_stream(fan.id))[-2:] == ["tweet.updated", "tweet.deleted"]
     assert rec.on(tweet_stream(tid))[-2:] == ["tweet.updated", "tweet.deleted"]
     counts = [p["data"] for s, p in rec.sent if p["event"] == "tweet.counts"]
-    assert counts[0] == {"tweet_id": tid, "user_id": author.id, "like_count": 1, "reply_count": 0}
+    assert counts[0] == {
+        "tweet_id": tid, "user_id": author.id, "like_count": 1, "reply_count": 0,
+        "repost_count": 0,
+    }  # fmt: skip
 
 
 async def test_big_authors_publish_only_to_their_own_streams(

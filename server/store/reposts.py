@@ -1,0 +1,33 @@
+"""The ``reposts`` collection: one edge per (tweet, user), like ``likes``. An un-repost
+marks the edge ``off``; the outbox worker moves ``repost_count`` (``store/edges.py``) and
+then removes it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ..db import Database
+from . import edges
+
+
+async def add(db: Database, *, tweet_id: str, user_id: str, now: datetime) -> bool:
+    """Repost; True when this call made the change (False: reposted already)."""
+    return await edges.turn_on(db.reposts, {"tweet_id": tweet_id, "user_id": user_id}, now=now)
+
+
+async def remove(db: Database, *, tweet_id: str, user_id: str) -> bool:
+    """Take a repost back; True when this call made the change."""
+    return await edges.turn_off(db.reposts, {"tweet_id": tweet_id, "user_id": user_id})
+
+
+async def reposted_among(db: Database, *, user_id: str, tweet_ids: list[str]) -> set[str]:
+    """Which of ``tweet_ids`` ``user_id`` reposted (one query for a whole page)."""
+    if not tweet_ids:
+        return set()
+    query = {"user_id": user_id, "tweet_id": {"$in": tweet_ids}, **edges.ON}
+    return {d["tweet_id"] async for d in db.reposts.find(query, {"tweet_id": 1})}
+
+
+async def remove_for_tweet(db: Database, *, tweet_id: str) -> None:
+    """A deleted tweet takes its reposts with it."""
+    await db.reposts.delete_many({"tweet_id": tweet_id})
