@@ -1,5 +1,5 @@
-"""SIGKILL the app at random moments while clients post, reply, like, unlike and follow;
-restart it, let the outbox drain, and check every invariant against the stored data.
+"""SIGKILL the app at random moments while clients post, reply, like, unlike, repost and
+follow; restart it, let the outbox drain, and check every invariant against the stored data.
 
 Two real `murmur serve` processes share the test's database and one Redis: ``app`` (which
 runs the outbox worker and is killed) and ``watcher`` (web only, never killed), whose socket
@@ -57,7 +57,9 @@ class Traffic:
         self, http: httpx.AsyncClient, i: int, rng: random.Random, names: list[str]
     ) -> None:
         known = sorted(self.acked)
-        kind = rng.choice(["post", "post", "reply", "like", "unlike", "follow", "unfollow"])
+        kind = rng.choice(
+            ["post", "post", "reply", "like", "unlike", "repost", "unrepost", "follow", "unfollow"]
+        )
         if kind == "post" or not known:
             if i >= AUTHORS:
                 await http.get("/tweets")  # nothing to like yet: read (every path awaits I/O)
@@ -81,6 +83,9 @@ class Traffic:
         elif kind in ("like", "unlike") and target:
             method = "POST" if kind == "like" else "DELETE"
             await http.request(method, f"/tweets/{target}/likes", headers=self._auth(i))
+        elif kind in ("repost", "unrepost") and target:
+            method = "POST" if kind == "repost" else "DELETE"
+            await http.request(method, f"/tweets/{target}/repost", headers=self._auth(i))
         elif kind in ("follow", "unfollow") and i < AUTHORS:
             # Authors follow and unfollow each other; the followers' edges never change.
             other = self.users[rng.choice([a for a in range(AUTHORS) if a != i])]["user"]["user_id"]
@@ -173,9 +178,13 @@ async def _check_invariants(db: Any, ids: list[str], acked: set[str], announced:
         assert user.get("follower_count", 0) == sum(f["followee"] == uid for f in follows)
         assert user.get("following_count", 0) == sum(f["follower"] == uid for f in follows)
     likes = Counter([d["tweet_id"] async for d in db.likes.find({})])
+    reposts = await db.reposts.find({}).to_list(None)
+    assert not [r for r in reposts if "off" in r or r.get("pending")]
+    reposted = Counter(r["tweet_id"] for r in reposts)
     replies = Counter(t["in_reply_to"] for t in tweets if t.get("in_reply_to"))
     for tid, t in stored.items():
         assert t.get("like_count", 0) == likes[tid], tid
+        assert t.get("repost_count", 0) == reposted[tid], tid
         assert t.get("reply_count", 0) == replies[tid], tid
     # Each mention notified once.
     mentioning = {tid for tid, t in stored.items() if t.get("mentions")}
