@@ -27,8 +27,10 @@ from .mail import Mailer
 from .ratelimit import RateLimits
 from .requestid import RequestId
 from .routes import account, auth, meta, notifications, social, timeline, tweets, users, wstickets
+from .routes import bookmarks as bookmark_routes
 from .routes import moderation as moderation_routes
 from .routes import oauth as oauth_routes
+from .routes import pins as pin_routes
 from .routes import reposts as repost_routes
 from .routes import search as search_routes
 from .routes import trending as trending_routes
@@ -55,12 +57,14 @@ def api_routes() -> list[BaseRoute]:
         *oauth_routes.router.routes,
         *account.router.routes,  # /users/me/... before /users/{user_id}
         *social.router.routes,  # /users/me/blocks before /users/{user_id}
+        *bookmark_routes.router.routes,  # /users/me/bookmarks before /users/{user_id}
         *trending_routes.router.routes,  # /users/trending before /users/{user_id}
         *users.router.routes,
         *search_routes.router.routes,  # /tweets/search before /tweets/{tweet_id}
         *moderation_routes.router.routes,
         *timeline.router.routes,  # /tweets/following before /tweets/{tweet_id}
         *repost_routes.router.routes,
+        *pin_routes.router.routes,
         *tweets.router.routes,
         *notifications.router.routes,
         *live.router.routes,  # /metrics, /admin/stats

@@ -123,6 +123,16 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("user_id", ASCENDING), ("tweet_id", ASCENDING)], name="by_user"),
         IndexModel([("pending", ASCENDING), ("_id", ASCENDING)], name="outbox", **PENDING),
     ],
+    "bookmarks": [
+        IndexModel([("user_id", ASCENDING), ("tweet_id", ASCENDING)], unique=True, name="bookmark"),
+        IndexModel([("user_id", ASCENDING), ("_id", DESCENDING)], name="list"),
+        IndexModel([("tweet_id", ASCENDING)], name="by_tweet"),
+    ],
+    "pins": [
+        IndexModel([("user_id", ASCENDING), ("tweet_id", ASCENDING)], unique=True, name="pin"),
+        IndexModel([("user_id", ASCENDING), ("slot", ASCENDING)], unique=True, name="slot"),
+        IndexModel([("tweet_id", ASCENDING)], name="by_tweet"),
+    ],
     "timelines": [
         # One entry per (owner, tweet): a retried fan-out can never duplicate an entry.
         # The only index: each extra one roughly doubles the cost of a fan-out on SecantusDB.

@@ -151,6 +151,7 @@ class Tweet(BaseModel):
     parent_deleted: bool = False
     liked_by_me: bool | None = None
     reposted_by_me: bool | None = None
+    bookmarked_by_me: bool | None = None
 
 
 class TweetHistory(BaseModel):

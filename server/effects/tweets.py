@@ -29,7 +29,9 @@ from .. import notifications, spam
 from ..events import ReplyCreated
 from ..models import Tweet
 from ..services import Services
+from ..store import bookmarks as bookmark_store
 from ..store import likes as like_store
+from ..store import pins as pin_store
 from ..store import postings
 from ..store import reposts as repost_store
 from ..store import trends as trend_store
@@ -74,6 +76,8 @@ async def apply(svc: Services, docs: list[dict[str, Any]]) -> None:
         if not r.live:
             await like_store.remove_for_tweet(svc.db, tweet_id=r.tweet.tweet_id)
             await repost_store.remove_for_tweet(svc.db, tweet_id=r.tweet.tweet_id)
+            await bookmark_store.remove_for_tweet(svc.db, tweet_id=r.tweet.tweet_id)
+            await pin_store.remove_for_tweet(svc.db, tweet_id=r.tweet.tweet_id)
             replies = await tweet_store.remove(svc.db, tweet_id=r.oid, version=r.doc.get("v", 1))
             await svc.tweets_changed(replies)
     await counts.announce(

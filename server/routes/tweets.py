@@ -5,7 +5,8 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .. import accounts, likes, pages, reposts, tweets
+from .. import accounts, bookmarks, likes, pages, pins, reposts, tweets
+from ..accounts import Caller
 from ..api import IDEMPOTENCY_KEY, PAGING, TWEET_ID, Param, Router
 from ..errors import Unprocessable
 from ..http import (
@@ -19,7 +20,7 @@ from ..http import (
     read_json,
 )
 from ..models import Page, Tweet, TweetContent, TweetHistory
-from ..services import services
+from ..services import Services, services
 from .users import resolve_user
 
 router = Router("tweets")
@@ -61,8 +62,14 @@ async def list_tweets(request: Request) -> Response:
 async def get_tweet(request: Request) -> Response:
     svc, who = services(request), await accounts.optional_caller(request)
     tweet = await tweets.visible(svc, who, request.path_params["tweet_id"])
+    return cached_json(request, await _as_seen(svc, who, tweet))
+
+
+async def _as_seen(svc: Services, who: Caller | None, tweet: Tweet) -> Tweet:
+    """One tweet with the caller's own marks (liked, reposted, bookmarked): the ETag's body."""
     shown = await reposts.with_reposted_by_me(svc, who, [tweet])
-    return cached_json(request, (await likes.with_liked_by_me(svc, who, shown))[0])
+    shown = await bookmarks.with_bookmarked_by_me(svc, who, shown)
+    return (await likes.with_liked_by_me(svc, who, shown))[0]
 
 
 @router.get(
@@ -97,7 +104,7 @@ async def edit_tweet(request: Request) -> Response:
         # The version the client saw must still be the one shown to it; the edit itself then
         # only lands if the text is still that version's (a conditional update).
         base = await tweets.own(svc, who, tweet_id)
-        check_if_match(request, (await likes.with_liked_by_me(svc, who, [base]))[0])
+        check_if_match(request, await _as_seen(svc, who, base))
     return json_response(await tweets.edit(svc, who, tweet_id, req.content, base=base))
 
 
@@ -120,11 +127,21 @@ async def delete_tweet(request: Request) -> Response:
     "/users/{user_id}/tweets",
     "One user's tweets, newest first (user_id may be 'me')",
     response=Page[Tweet],
-    params=(Param("user_id", location="path", required=True), *PAGING),
+    params=(
+        Param("user_id", location="path", required=True),
+        Param("pinned", "'true': only the pinned tweets (at most 5), newest pin first"),
+        *PAGING,
+    ),
 )
 async def user_tweets(request: Request) -> Response:
     user = await resolve_user(request)
     svc, who = services(request), await accounts.optional_caller(request)
+    flag = request.query_params.get("pinned", "false")
+    if flag not in ("true", "false"):
+        raise Unprocessable("pinned must be 'true' or 'false'.", details=[{"field": "pinned"}])
+    if flag == "true":
+        shown = await pins.pinned(svc, who, user.id)
+        return page_response(request, await likes.with_liked_by_me(svc, who, shown), None)
     items, after = await pages.profile(svc, who, user.id, page_query(request))
     return page_response(request, await likes.with_liked_by_me(svc, who, items), after)
 

@@ -1,0 +1,52 @@
+"""Bookmarks: private, newest first, no counter and no notification. Only the owner ever
+sees them (``bookmarked_by_me`` is set for the caller alone)."""
+
+from __future__ import annotations
+
+from bson import ObjectId
+
+from . import social, tweetcache, tweets
+from .accounts import Caller
+from .models import Tweet
+from .paging import PageQuery
+from .services import Services
+from .store import bookmarks as store
+
+
+async def bookmark(svc: Services, caller: Caller, tweet_id: str) -> Tweet:
+    """Bookmark a tweet the caller may see (idempotent)."""
+    tweet = await tweets.visible(svc, caller, tweet_id)
+    await svc.limits.hit(svc.settings.rate_limit_like, "bookmark", caller.id)
+    await store.add(svc.db, user_id=caller.id, tweet_id=tweet.tweet_id, now=svc.clock())
+    return tweet.model_copy(update={"bookmarked_by_me": True})
+
+
+async def unbookmark(svc: Services, caller: Caller, tweet_id: str) -> Tweet:
+    """Remove a bookmark (idempotent)."""
+    tweet = await tweets.visible(svc, caller, tweet_id)
+    await store.remove(svc.db, user_id=caller.id, tweet_id=tweet.tweet_id)
+    return tweet.model_copy(update={"bookmarked_by_me": False})
+
+
+async def page(
+    svc: Services, caller: Caller, page: PageQuery
+) -> tuple[list[Tweet], ObjectId | None]:
+    """The caller's bookmarks, newest bookmark first; deleted, hidden and blocked authors'
+    tweets are left out (the cursor still moves past them)."""
+    ids, after = await store.page(svc.db, user_id=caller.id, page=page)
+    oids = [ObjectId(t) for t in ids if ObjectId.is_valid(t)]
+    found = await tweetcache.hydrate(svc.tweet_cache, svc.db, oids)
+    blocked = await social.unseen_authors(svc, caller, muted=False)
+    shown = [t for t in found if t.user_id not in blocked]
+    return [t.model_copy(update={"bookmarked_by_me": True}) for t in shown], after
+
+
+async def with_bookmarked_by_me(
+    svc: Services, caller: Caller | None, items: list[Tweet]
+) -> list[Tweet]:
+    """Set ``bookmarked_by_me`` for a signed-in caller (one query)."""
+    if caller is None or not items:
+        return items
+    ids = [t.tweet_id for t in items]
+    mine = await store.bookmarked_among(svc.db, user_id=caller.id, tweet_ids=ids)
+    return [t.model_copy(update={"bookmarked_by_me": t.tweet_id in mine}) for t in items]
