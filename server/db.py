@@ -35,6 +35,12 @@ INDEXES: dict[str, list[IndexModel]] = {
     "tweets": [
         IndexModel([("user_id", ASCENDING), ("_id", DESCENDING)], name="by_author"),
         IndexModel([("in_reply_to", ASCENDING), ("_id", ASCENDING)], name="replies"),
+        # Partial: only quotes carry it, so ordinary tweets' inserts pay nothing for it.
+        IndexModel(
+            [("quote_of.tweet_id", ASCENDING), ("_id", DESCENDING)],
+            name="quotes",
+            partialFilterExpression={"quote_of.tweet_id": {"$exists": True}},
+        ),
         IndexModel([("tags", ASCENDING), ("_id", DESCENDING)], name="by_tag"),
         # Search's keyword back-end: the analyzed terms array (multikey).
         IndexModel([("terms", ASCENDING), ("_id", DESCENDING)], name="by_term"),

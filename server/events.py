@@ -30,6 +30,7 @@ class TweetCountsData(_Event):
     like_count: int
     reply_count: int
     repost_count: int = 0
+    quote_count: int = 0
 
 
 class TweetCreated(_Event):

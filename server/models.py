@@ -10,7 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, Pla
 
 # Shared literal types: one definition each.
 Role = Literal["user", "moderator", "admin"]
-NotificationKind = Literal["follow", "like", "reply", "mention", "repost"]
+NotificationKind = Literal["follow", "like", "reply", "mention", "repost", "quote"]
 
 USER_NAME_RE = re.compile(r"^[A-Za-z0-9_]{3,30}$")
 
@@ -127,6 +127,26 @@ class TweetContent(Strict):
     content: str = Field(min_length=1)
 
 
+class NewTweet(TweetContent):
+    """``POST /tweets``: the text, and the id of the tweet it quotes, if any."""
+
+    quote_of: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+class QuotedTweet(BaseModel):
+    """The tweet a quote embeds, as the reader may see it now. The quote stores a compact
+    copy of its author and id; the rest is filled in at read time, and ``unavailable`` is
+    true (the author left out) when it was deleted or hidden or a block stands between."""
+
+    tweet_id: str
+    user_id: str | None = None
+    user_name: str | None = None
+    unavailable: bool = False
+    content: str | None = None
+    html: str | None = None
+    created_at: UtcTime | None = None
+
+
 class TweetEdit(BaseModel):
     content: str
     edited_at: UtcTime
@@ -147,6 +167,8 @@ class Tweet(BaseModel):
     like_count: int = 0
     reply_count: int = 0
     repost_count: int = 0
+    quote_count: int = 0
+    quote_of: QuotedTweet | None = None
     in_reply_to: str | None = None
     parent_deleted: bool = False
     liked_by_me: bool | None = None

@@ -49,6 +49,7 @@ async def compose(
     content: str,
     in_reply_to: str | None = None,
     idempotency_key: str | None = None,
+    quote_of: str | None = None,
 ) -> tuple[Tweet, bool]:
     """Post a tweet (or a reply): store it with its pending effects and announce it on the
     author's streams. A retry with the same ``idempotency_key`` returns the first tweet
@@ -59,6 +60,13 @@ async def compose(
     else:
         await svc.limits.hit(svc.settings.rate_limit_tweet, "tweet", caller.id)
     rendered = markdown.render(text)
+    extra = index_fields(text, rendered.tags, rendered.mentions)
+    if quote_of is not None:
+        # A compact copy of the quoted tweet's author and id; the rest is read when shown.
+        quoted = await visible(svc, caller, quote_of)
+        extra["quote_of"] = {
+            "tweet_id": quoted.tweet_id, "user_id": quoted.user_id, "user_name": quoted.user_name,
+        }  # fmt: skip
     tweet, created = await tweet_store.insert(
         svc.db,
         user_id=caller.id,
@@ -69,7 +77,7 @@ async def compose(
         mentions=rendered.mentions,
         now=svc.clock(),
         in_reply_to=in_reply_to,
-        extra=index_fields(text, rendered.tags, rendered.mentions),
+        extra=extra,
         idempotency_key=idempotency_key,
     )
     if created:

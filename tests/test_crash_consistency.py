@@ -1,5 +1,5 @@
-"""SIGKILL the app at random moments while clients post, reply, like, unlike, repost and
-follow; restart it, let the outbox drain, and check every invariant against the stored data.
+"""SIGKILL the app at random moments while clients post, reply, quote, like, unlike, repost
+and follow; restart it, let the outbox drain, and check every invariant against the stored data.
 
 Two real `murmur serve` processes share the test's database and one Redis: ``app`` (which
 runs the outbox worker and is killed) and ``watcher`` (web only, never killed), whose socket
@@ -58,7 +58,18 @@ class Traffic:
     ) -> None:
         known = sorted(self.acked)
         kind = rng.choice(
-            ["post", "post", "reply", "like", "unlike", "repost", "unrepost", "follow", "unfollow"]
+            [
+                "post",
+                "post",
+                "reply",
+                "quote",
+                "like",
+                "unlike",
+                "repost",
+                "unrepost",
+                "follow",
+                "unfollow",
+            ]  # fmt: skip
         )
         if kind == "post" or not known:
             if i >= AUTHORS:
@@ -83,6 +94,14 @@ class Traffic:
         elif kind in ("like", "unlike") and target:
             method = "POST" if kind == "like" else "DELETE"
             await http.request(method, f"/tweets/{target}/likes", headers=self._auth(i))
+        elif kind == "quote" and target:
+            r = await http.post(
+                "/tweets",
+                json={"content": "#crash a quote", "quote_of": target},
+                headers=self._auth(i),
+            )
+            if r.status_code == 201:
+                self.acked.add(r.json()["tweet_id"])
         elif kind in ("repost", "unrepost") and target:
             method = "POST" if kind == "repost" else "DELETE"
             await http.request(method, f"/tweets/{target}/repost", headers=self._auth(i))
@@ -181,10 +200,12 @@ async def _check_invariants(db: Any, ids: list[str], acked: set[str], announced:
     reposts = await db.reposts.find({}).to_list(None)
     assert not [r for r in reposts if "off" in r or r.get("pending")]
     reposted = Counter(r["tweet_id"] for r in reposts)
+    quoted = Counter(t["quote_of"]["tweet_id"] for t in tweets if t.get("quote_of"))
     replies = Counter(t["in_reply_to"] for t in tweets if t.get("in_reply_to"))
     for tid, t in stored.items():
         assert t.get("like_count", 0) == likes[tid], tid
         assert t.get("repost_count", 0) == reposted[tid], tid
+        assert t.get("quote_count", 0) == quoted[tid], tid
         assert t.get("reply_count", 0) == replies[tid], tid
     # Each mention notified once.
     mentioning = {tid for tid, t in stored.items() if t.get("mentions")}

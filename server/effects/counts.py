@@ -24,5 +24,6 @@ async def announce(svc: Services, tweet_ids: list[str]) -> None:
             like_count=tweet.like_count,
             reply_count=tweet.reply_count,
             repost_count=tweet.repost_count,
+            quote_count=tweet.quote_count,
         )
         await svc.publish([tweet_stream(tweet.tweet_id)], TweetCounts(data=data))

@@ -5,10 +5,12 @@ A tweet's document says what it is now (``deleted``, ``hidden``, its text and ta
 the worker has applied for it so far (``fx``). Each round brings the applied state to the
 document's state, effect by effect, and records it (``store/tweets.py:settle``):
 
-- counted (``tweet_count`` of the author, ``reply_count`` of the parent): while not deleted;
+- counted (``tweet_count`` of the author, ``reply_count`` of the parent, ``quote_count`` of
+  the quoted tweet): while not deleted;
 - tags counted in trending: the tweet's tags while it is visible;
 - in the search index: while visible;
-- born (once, the first round): engagement for trending, mention and reply notifications,
+- born (once, the first round): engagement for trending, mention, reply and quote
+  notifications,
   the ``reply.created`` event, the spam screen;
 - shown in followers' timelines and home streams: while visible; edits re-announced
   (the author's streams and the tweet's own hear of it from the request).
@@ -80,8 +82,10 @@ async def apply(svc: Services, docs: list[dict[str, Any]]) -> None:
             await pin_store.remove_for_tweet(svc.db, tweet_id=r.tweet.tweet_id)
             replies = await tweet_store.remove(svc.db, tweet_id=r.oid, version=r.doc.get("v", 1))
             await svc.tweets_changed(replies)
+    moved = [r for r in rounds if r.counted_now is not None]
     await counts.announce(
-        svc, [p for r in rounds if r.counted_now is not None and (p := r.tweet.in_reply_to)]
+        svc,
+        [p for r in moved if (p := r.tweet.in_reply_to)] + [q for r in moved if (q := r.quoted())],
     )
     authors = sorted({r.tweet.user_id for r in rounds if r.counted_now is not None})
     await svc.users_changed(authors, counts_only=True)
@@ -109,8 +113,15 @@ class _Round:
         parent = self.tweet.in_reply_to
         if parent and ObjectId.is_valid(parent):
             counters.add("tweets", {"_id": ObjectId(parent)}, op, {"reply_count": delta})
+        if (quoted := self.quoted()) is not None:
+            counters.add("tweets", {"_id": ObjectId(quoted)}, op, {"quote_count": delta})
         self.fx.update(counted=self.live, cflips=flips + 1)
         self.counted_now = self.live
+
+    def quoted(self) -> str | None:
+        """The id of the tweet this one quotes (counted in its ``quote_count``)."""
+        quote = self.tweet.quote_of
+        return quote.tweet_id if quote and ObjectId.is_valid(quote.tweet_id) else None
 
     def retag(self, counters: Counters) -> None:
         want = list(self.tweet.tags) if self.visible else []
@@ -203,6 +214,10 @@ async def _born(
         await svc.publish([tweet_stream(parent.tweet_id)], ReplyCreated(data=tweet))
         await notifications.notify(
             svc, recipient=parent.user_id, kind="reply", actor=author, tweet_id=tweet.tweet_id
+        )
+    if (quote := tweet.quote_of) is not None and quote.user_id:
+        await notifications.notify(
+            svc, recipient=quote.user_id, kind="quote", actor=author, tweet_id=tweet.tweet_id
         )
     for name in dict.fromkeys(m.lower() for m in tweet.mentions):
         if (user := mentioned.get(name)) is not None:

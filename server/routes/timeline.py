@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .. import accounts, likes, replies, reposts, timeline, tweets
+from .. import accounts, likes, quotes, replies, reposts, timeline, tweets
 from ..api import IDEMPOTENCY_KEY, PAGING, TWEET_ID, Param, Router
 from ..http import (
     idempotency_key,
@@ -35,6 +35,7 @@ async def home(request: Request) -> Response:
     svc, who = services(request), await accounts.caller(request)
     items, after = await timeline.home(svc, who, page_query(request))
     items = await reposts.with_reposted_by_me(svc, who, items)
+    items = await quotes.embed(svc, who, items)
     return page_response(request, await likes.with_liked_by_me(svc, who, items), after)
 
 

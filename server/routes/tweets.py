@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .. import accounts, bookmarks, likes, pages, pins, reposts, tweets
+from .. import accounts, bookmarks, likes, pages, pins, quotes, reposts, tweets
 from ..accounts import Caller
 from ..api import IDEMPOTENCY_KEY, PAGING, TWEET_ID, Param, Router
 from ..errors import Unprocessable
@@ -19,7 +19,7 @@ from ..http import (
     page_response,
     read_json,
 )
-from ..models import Page, Tweet, TweetContent, TweetHistory
+from ..models import NewTweet, Page, Tweet, TweetContent, TweetHistory
 from ..services import Services, services
 from .users import resolve_user
 
@@ -28,21 +28,23 @@ router = Router("tweets")
 
 @router.post(
     "/tweets",
-    "Post a tweet (Markdown, 1–280 characters)",
-    body=TweetContent,
+    "Post a tweet (Markdown, 1–280 characters); quote_of quotes another tweet",
+    body=NewTweet,
     response=Tweet,
     status=201,
     auth=True,
     params=(IDEMPOTENCY_KEY,),
-    errors=(413, 415, 422, 429),
+    errors=(404, 413, 415, 422, 429),
 )
 async def create_tweet(request: Request) -> Response:
     svc = services(request)
     who = await accounts.caller(request)
     key = idempotency_key(request)
-    req = await read_json(request, TweetContent, svc.settings.max_body_bytes)
-    tweet, _ = await tweets.compose(svc, who, req.content, idempotency_key=key)
-    return json_response(tweet, status=201)
+    req = await read_json(request, NewTweet, svc.settings.max_body_bytes)
+    tweet, _ = await tweets.compose(
+        svc, who, req.content, idempotency_key=key, quote_of=req.quote_of
+    )
+    return json_response((await quotes.embed(svc, who, [tweet]))[0], status=201)
 
 
 @router.get(
@@ -55,6 +57,7 @@ async def list_tweets(request: Request) -> Response:
     latest_only(request)
     svc, who = services(request), await accounts.optional_caller(request)
     items, after = await pages.public(svc, who, page_query(request))
+    items = await quotes.embed(svc, who, items)
     return page_response(request, await likes.with_liked_by_me(svc, who, items), after)
 
 
@@ -67,7 +70,8 @@ async def get_tweet(request: Request) -> Response:
 
 async def _as_seen(svc: Services, who: Caller | None, tweet: Tweet) -> Tweet:
     """One tweet with the caller's own marks (liked, reposted, bookmarked): the ETag's body."""
-    shown = await reposts.with_reposted_by_me(svc, who, [tweet])
+    shown = await quotes.embed(svc, who, [tweet])
+    shown = await reposts.with_reposted_by_me(svc, who, shown)
     shown = await bookmarks.with_bookmarked_by_me(svc, who, shown)
     return (await likes.with_liked_by_me(svc, who, shown))[0]
 
@@ -143,6 +147,17 @@ async def user_tweets(request: Request) -> Response:
         shown = await pins.pinned(svc, who, user.id)
         return page_response(request, await likes.with_liked_by_me(svc, who, shown), None)
     items, after = await pages.profile(svc, who, user.id, page_query(request))
+    items = await quotes.embed(svc, who, items)
+    return page_response(request, await likes.with_liked_by_me(svc, who, items), after)
+
+
+@router.get("/tweets/{tweet_id}/quotes", "Tweets quoting this one, newest first",
+            response=Page[Tweet], params=(TWEET_ID, *PAGING), errors=(404,))  # fmt: skip
+async def quotes_of(request: Request) -> Response:
+    svc, who = services(request), await accounts.optional_caller(request)
+    tid = request.path_params["tweet_id"]
+    items, after = await quotes.page(svc, who, tid, page_query(request))
+    items = await quotes.embed(svc, who, items)
     return page_response(request, await likes.with_liked_by_me(svc, who, items), after)
 
 

@@ -11,7 +11,7 @@ from pymongo import ReturnDocument, UpdateOne
 from pymongo.errors import DuplicateKeyError
 
 from ..db import Database
-from ..models import Tweet
+from ..models import QuotedTweet, Tweet
 from ..paging import PageQuery
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
@@ -59,6 +59,8 @@ def to_model(doc: dict[str, Any]) -> Tweet:
         like_count=doc.get("like_count", 0),
         reply_count=doc.get("reply_count", 0),
         repost_count=doc.get("repost_count", 0),
+        quote_count=doc.get("quote_count", 0),
+        quote_of=QuotedTweet(**doc["quote_of"]) if doc.get("quote_of") else None,
         in_reply_to=doc.get("in_reply_to"),
         parent_deleted=doc.get("parent_deleted", False),
     )

@@ -62,7 +62,7 @@ async def test_events_reach_the_right_streams(
     counts = [p["data"] for s, p in rec.sent if p["event"] == "tweet.counts"]
     assert counts[0] == {
         "tweet_id": tid, "user_id": author.id, "like_count": 1, "reply_count": 0,
-        "repost_count": 0,
+        "repost_count": 0, "quote_count": 0,
     }  # fmt: skip
 
 
