@@ -30,7 +30,11 @@ def parse_id(event_id: str) -> tuple[int, int] | None:
 class EventLog(Protocol):
     """Appends events to bounded per-stream logs and reads back what came after an id."""
 
-    async def append(self, entries: list[tuple[str, str]]) -> list[str]:
+    #: ``append(..., publish=True)`` also publishes each entry as ``<id>|<body>`` on its
+    #: stream's channel, atomically with taking the id.
+    publishes: bool
+
+    async def append(self, entries: list[tuple[str, str]], publish: bool = False) -> list[str]:
         """Append ``(stream, body)`` pairs; returns the id each was given, in order."""
         ...
 
@@ -56,6 +60,8 @@ class IdClock:
 class MemoryLog:
     """The single-process log (no ``REDIS_URL``): a bounded deque per stream."""
 
+    publishes = False
+
     def __init__(self, max_entries: int, ids: IdClock | None = None) -> None:
         self._max = max_entries
         self._ids = ids or IdClock()
@@ -65,8 +71,9 @@ class MemoryLog:
         # Nothing from before this process started is kept.
         self._epoch = parse_id(self._ids.next()) or (0, 0)
 
-    async def append(self, entries: list[tuple[str, str]]) -> list[str]:
+    async def append(self, entries: list[tuple[str, str]], publish: bool = False) -> list[str]:
         """Append (stream, body) entries; returns their ids, in order."""
+        assert not publish, "the memory log does not publish"
         ids = []
         for stream, body in entries:
             event_id = self._ids.next()
@@ -114,18 +121,27 @@ class RedisLog:
         last_seq = tonumber(string.sub(last, dash + 1))
     end
     local ids = {}
+    local n = #KEYS - 2
     for i = 3, #KEYS do
         if ms > last_ms then last_ms, last_seq = ms, 0 else last_seq = last_seq + 1 end
         local id = string.format('%.0f-%.0f', last_ms, last_seq)
-        local ok = redis.pcall('XADD', KEYS[i], 'MAXLEN', '~', ARGV[1], id, 'b', ARGV[i - 1])
+        local ok = redis.pcall('XADD', KEYS[i], 'MAXLEN', '~', ARGV[1], id, 'b', ARGV[i])
         if type(ok) == 'table' and ok.err then  -- a Stream written before ids were global
-            ok = redis.call('XADD', KEYS[i], 'MAXLEN', '~', ARGV[1], '*', 'b', ARGV[i - 1])
+            ok = redis.call('XADD', KEYS[i], 'MAXLEN', '~', ARGV[1], '*', 'b', ARGV[i])
         end
         ids[#ids + 1] = ok
+        if ARGV[2] == '1' then  -- publish here: a channel's messages come in id order
+            redis.call('PUBLISH', ARGV[n + i], ok .. '|' .. ARGV[i])
+        end
     end
     redis.call('SET', KEYS[1], string.format('%.0f-%.0f', last_ms, last_seq))
     return ids
     """
+
+    # The script publishes too: two processes appending to one stream would otherwise take
+    # ids in one order and publish in the other, and a subscriber that drops what is older
+    # than the newest it delivered (replay + live without duplicates) would lose the first.
+    publishes = True
 
     def __init__(self, redis: Any, max_entries: int) -> None:
         self._redis = redis  # a redis.asyncio.Redis (decode_responses=True)
@@ -137,10 +153,14 @@ class RedisLog:
         """The Redis Stream key of a stream's log."""
         return f"murmur:log:{stream}"
 
-    async def append(self, entries: list[tuple[str, str]]) -> list[str]:
-        """Append (stream, body) entries with ids from the shared clock, in one round trip."""
+    async def append(self, entries: list[tuple[str, str]], publish: bool = False) -> list[str]:
+        """Append (stream, body) entries with ids from the shared clock, in one round trip;
+        with ``publish``, also publish each as ``<id>|<body>`` on the stream's channel."""
         keys = [self.LAST_KEY, self.EPOCH_KEY, *(self.key(s) for s, _ in entries)]
-        ids = await self._append(keys=keys, args=[self._max, *(body for _, body in entries)])
+        args = [self._max, "1" if publish else "0", *(body for _, body in entries)]
+        if publish:
+            args += [stream for stream, _ in entries]
+        ids = await self._append(keys=keys, args=args)
         return [str(i) for i in ids]
 
     async def epoch(self) -> tuple[int, int]:

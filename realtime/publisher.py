@@ -49,19 +49,25 @@ class EventPublisher:
             await self.flush_gaps()
         try:
             logged = [e for e in entries if stream_kind(e[0]) in REPLAYABLE_KINDS]
-            ids = iter(await self.log.append(logged)) if logged else iter(())
-            messages = [
-                (s, f"{next(ids) if stream_kind(s) in REPLAYABLE_KINDS else self.ids.next()}|{e}")
-                for s, e in entries
-            ]
-            publish_many = getattr(self.backend, "publish_many", None)
-            if publish_many is not None:
-                await publish_many(messages)
-            else:
-                for channel, message in messages:
-                    await self.backend.publish(channel, message)
-            self.metrics.published.inc(len(messages))
+            unlogged = [e for e in entries if stream_kind(e[0]) not in REPLAYABLE_KINDS]
+            messages = [(s, f"{self.ids.next()}|{e}") for s, e in unlogged]
+            if logged and self.log.publishes:  # logged and published in one atomic step
+                await self.log.append(logged, publish=True)
+            elif logged:  # one process: ids are taken and published without a pause
+                ids = await self.log.append(logged)
+                messages += [(s, f"{i}|{e}") for (s, e), i in zip(logged, ids, strict=True)]
+            if messages:
+                await self._broadcast(messages)
+            self.metrics.published.inc(len(entries))
         except Exception as exc:  # Redis away: remember, and mark the gap once it is back
             log.warning("publishing to %d streams failed: %s", len(entries), exc)
             self.metrics.dropped.inc(len(entries))
             self.gapped.update(s for s, _ in entries)
+
+    async def _broadcast(self, messages: list[tuple[str, str]]) -> None:
+        publish_many = getattr(self.backend, "publish_many", None)
+        if publish_many is not None:
+            await publish_many(messages)
+        else:
+            for channel, message in messages:
+                await self.backend.publish(channel, message)

@@ -38,6 +38,8 @@ from .search.engine import choose_backend
 from .security import AccessTokens, Passwords
 from .services import Clock, Services, utc_now
 from .settings import Settings
+from .store import bookmarks as bookmark_store
+from .store import reposts as repost_store
 from .store.recent_redis import RecentIds
 from .store.timelines import open_timelines
 from .tweetcache import RedisTweetCache
@@ -163,6 +165,20 @@ async def _open_services(settings: Settings, db: Database, clock: Clock) -> Serv
         prefix = f"murmur:{settings.mongodb_db}:"
         svc.tweet_cache = RedisTweetCache(svc.cache_redis, prefix=prefix)
         svc.liked = LikedCache(svc.cache_redis, prefix=prefix)
+        svc.reposted = LikedCache(
+            svc.cache_redis,
+            prefix=prefix,
+            kind="reposted",
+            among=repost_store.reposted_among,
+            listing=repost_store.reposted_by,
+        )
+        svc.bookmarked = LikedCache(
+            svc.cache_redis,
+            prefix=prefix,
+            kind="bookmarked",
+            among=bookmark_store.bookmarked_among,
+            listing=bookmark_store.bookmarked_by,
+        )
         svc.recent = RecentIds(svc.cache_redis, prefix=prefix, load=pages.recent_loader(db))
     return svc
 

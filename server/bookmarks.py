@@ -17,14 +17,16 @@ async def bookmark(svc: Services, caller: Caller, tweet_id: str) -> Tweet:
     """Bookmark a tweet the caller may see (idempotent)."""
     tweet = await tweets.visible(svc, caller, tweet_id)
     await svc.limits.hit(svc.settings.rate_limit_like, "bookmark", caller.id)
-    await store.add(svc.db, user_id=caller.id, tweet_id=tweet.tweet_id, now=svc.clock())
+    if await store.add(svc.db, user_id=caller.id, tweet_id=tweet.tweet_id, now=svc.clock()):
+        await svc.marks_changed("bookmarked", caller.id, tweet.tweet_id, on=True)
     return tweet.model_copy(update={"bookmarked_by_me": True})
 
 
 async def unbookmark(svc: Services, caller: Caller, tweet_id: str) -> Tweet:
     """Remove a bookmark (idempotent)."""
     tweet = await tweets.visible(svc, caller, tweet_id)
-    await store.remove(svc.db, user_id=caller.id, tweet_id=tweet.tweet_id)
+    if await store.remove(svc.db, user_id=caller.id, tweet_id=tweet.tweet_id):
+        await svc.marks_changed("bookmarked", caller.id, tweet.tweet_id, on=False)
     return tweet.model_copy(update={"bookmarked_by_me": False})
 
 
@@ -48,5 +50,8 @@ async def with_bookmarked_by_me(
     if caller is None or not items:
         return items
     ids = [t.tweet_id for t in items]
-    mine = await store.bookmarked_among(svc.db, user_id=caller.id, tweet_ids=ids)
+    if svc.bookmarked is not None:  # the caller's cached set (server/likedcache.py)
+        mine = await svc.bookmarked.liked_among(svc.db, caller.id, ids)
+    else:
+        mine = await store.bookmarked_among(svc.db, user_id=caller.id, tweet_ids=ids)
     return [t.model_copy(update={"bookmarked_by_me": t.tweet_id in mine}) for t in items]

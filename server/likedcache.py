@@ -1,4 +1,5 @@
-"""``liked_by_me`` without a query per page: each reader's liked tweet ids, kept in Redis.
+"""``liked_by_me`` (and ``reposted_by_me``) without a query per page: each reader's liked
+(or reposted) tweet ids, kept in Redis. One ``LikedCache`` per kind of mark.
 
 One Redis set per user, ``murmur:<db>:liked:<user>``, holding the ids of every tweet they
 like, when they like at most ``max_likes`` (a page then asks Redis only: ``SMISMEMBER``).
@@ -16,6 +17,7 @@ Redis away: the batched query.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from redis.asyncio import Redis
@@ -43,9 +45,20 @@ class LikedCache:
     """Which tweets a user likes, from Redis; the database for heavy likers or an outage."""
 
     def __init__(
-        self, redis: Redis, *, prefix: str, max_likes: int = 2000, ttl: int = 3600
+        self,
+        redis: Redis,
+        *,
+        prefix: str,
+        max_likes: int = 2000,
+        ttl: int = 3600,
+        kind: str = "liked",
+        among: Callable[..., Awaitable[set[str]]] = like_store.liked_among,
+        listing: Callable[..., Awaitable[list[str]]] = like_store.liked_by,
     ) -> None:
         self.redis = redis
+        self.kind = kind  # the key's name: "liked", "reposted"
+        self._among = among  # (db, user_id=, tweet_ids=) → the marked ones, from the database
+        self._listing = listing  # (db, user_id=, limit=) → up to limit marked tweet ids
         self.prefix = prefix  # "murmur:<db>:"
         self.max_likes = max_likes
         self.ttl = ttl
@@ -53,7 +66,8 @@ class LikedCache:
 
     def _keys(self, user_id: str) -> list[str]:
         """The user's version, set and marker keys."""
-        return [f"{self.prefix}{kind}:{user_id}" for kind in ("liked-v", "liked", "liked-built")]
+        k = self.kind
+        return [f"{self.prefix}{part}:{user_id}" for part in (f"{k}-v", k, f"{k}-built")]
 
     async def liked_among(self, db: Database, user_id: str, tweet_ids: list[str]) -> set[str]:
         """Which of ``tweet_ids`` ``user_id`` likes."""
@@ -66,13 +80,13 @@ class LikedCache:
             built, seen, hits = await pipe.execute()
         except (RedisError, OSError) as exc:
             log.warning("liked cache unavailable, reading the database: %s", exc)
-            return await like_store.liked_among(db, user_id=user_id, tweet_ids=tweet_ids)
+            return await self._among(db, user_id=user_id, tweet_ids=tweet_ids)
         if built == "all":
             return {t for t, hit in zip(tweet_ids, hits, strict=True) if hit}
         liked = await self._build(db, user_id, seen or "") if built is None else None
         if liked is not None:
             return liked.intersection(tweet_ids)
-        return await like_store.liked_among(db, user_id=user_id, tweet_ids=tweet_ids)
+        return await self._among(db, user_id=user_id, tweet_ids=tweet_ids)
 
     async def changed(self, user_id: str, tweet_id: str, *, liked: bool) -> None:
         """``user_id`` liked (or unliked) ``tweet_id``: every process sees it on its next read."""
@@ -92,7 +106,7 @@ class LikedCache:
 
     async def _build(self, db: Database, user_id: str, seen: str) -> set[str] | None:
         """Fill the user's set; what they like (None: too many to keep)."""
-        liked = await like_store.liked_by(db, user_id=user_id, limit=self.max_likes + 1)
+        liked = await self._listing(db, user_id=user_id, limit=self.max_likes + 1)
         many = len(liked) > self.max_likes
         args: list[Any] = [seen, self.ttl, "many" if many else "all", *([] if many else liked)]
         try:

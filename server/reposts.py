@@ -25,6 +25,7 @@ async def repost(svc: Services, caller: Caller, tweet_id: str) -> Tweet:
     await svc.limits.hit(svc.settings.rate_limit_like, "repost", caller.id)
     if await repost_store.add(svc.db, tweet_id=tweet.tweet_id, user_id=caller.id, now=svc.clock()):
         svc.written()
+        await svc.marks_changed("reposted", caller.id, tweet.tweet_id, on=True)
         tweet = tweet.model_copy(update={"repost_count": tweet.repost_count + 1})
     return tweet.model_copy(update={"reposted_by_me": True})
 
@@ -34,6 +35,7 @@ async def unrepost(svc: Services, caller: Caller, tweet_id: str) -> Tweet:
     tweet = await tweets.get(svc, tweet_id)
     if await repost_store.remove(svc.db, tweet_id=tweet.tweet_id, user_id=caller.id):
         svc.written()
+        await svc.marks_changed("reposted", caller.id, tweet.tweet_id, on=False)
         tweet = tweet.model_copy(update={"repost_count": max(0, tweet.repost_count - 1)})
     return tweet.model_copy(update={"reposted_by_me": False})
 
@@ -41,9 +43,13 @@ async def unrepost(svc: Services, caller: Caller, tweet_id: str) -> Tweet:
 async def with_reposted_by_me(
     svc: Services, caller: Caller | None, items: list[Tweet]
 ) -> list[Tweet]:
-    """Set ``reposted_by_me`` on a page of tweets for a signed-in caller (one query)."""
+    """Set ``reposted_by_me`` on a page of tweets for a signed-in caller: from the caller's
+    cached set with Redis (server/likedcache.py), else one query per page."""
     if caller is None or not items:
         return items
     ids = [t.tweet_id for t in items]
-    mine = await repost_store.reposted_among(svc.db, user_id=caller.id, tweet_ids=ids)
+    if svc.reposted is not None:
+        mine = await svc.reposted.liked_among(svc.db, caller.id, ids)
+    else:
+        mine = await repost_store.reposted_among(svc.db, user_id=caller.id, tweet_ids=ids)
     return [t.model_copy(update={"reposted_by_me": t.tweet_id in mine}) for t in items]

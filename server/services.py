@@ -80,6 +80,8 @@ class Services:
     recent: RecentIds | None = None
     # Each reader's liked tweet ids (server/likedcache.py; Redis only).
     liked: LikedCache | None = None
+    reposted: LikedCache | None = None
+    bookmarked: LikedCache | None = None
 
     async def users_changed(self, user_ids: list[str], *, counts_only: bool = False) -> None:
         """Tell every process that these users' documents changed (``counts_only``: only
@@ -97,6 +99,13 @@ class Services:
         """``user_id`` liked (or unliked) ``tweet_id``: their ``liked_by_me`` follows at once."""
         if self.liked is not None:
             await self.liked.changed(user_id, tweet_id, liked=liked)
+
+    async def marks_changed(self, kind: str, user_id: str, tweet_id: str, *, on: bool) -> None:
+        """``user_id`` reposted or bookmarked ``tweet_id`` (``kind``), or took it back: their
+        ``reposted_by_me`` / ``bookmarked_by_me`` follows at once."""
+        cache = {"reposted": self.reposted, "bookmarked": self.bookmarked}[kind]
+        if cache is not None:
+            await cache.changed(user_id, tweet_id, liked=on)
 
     def written(self) -> None:
         """Something was stored with pending effects: wake this process's outbox worker."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .. import accounts, bookmarks, likes
+from .. import accounts, bookmarks, seen
 from ..api import PAGING, TWEET_ID, Router
 from ..http import json_response, page_query, page_response
 from ..models import Page, Tweet
@@ -19,7 +19,7 @@ router = Router("bookmarks")
 async def my_bookmarks(request: Request) -> Response:
     svc, who = services(request), await accounts.caller(request)
     items, after = await bookmarks.page(svc, who, page_query(request))
-    return page_response(request, await likes.with_liked_by_me(svc, who, items), after)
+    return page_response(request, await seen.as_seen_by(svc, who, items), after)
 
 
 @router.post("/tweets/{tweet_id}/bookmark", "Bookmark (idempotent, private)", response=Tweet,
@@ -27,7 +27,7 @@ async def my_bookmarks(request: Request) -> Response:
 async def bookmark(request: Request) -> Response:
     svc, who = services(request), await accounts.caller(request)
     tweet = await bookmarks.bookmark(svc, who, request.path_params["tweet_id"])
-    return json_response((await likes.with_liked_by_me(svc, who, [tweet]))[0])
+    return json_response((await seen.as_seen_by(svc, who, [tweet]))[0])
 
 
 @router.delete("/tweets/{tweet_id}/bookmark", "Remove a bookmark (idempotent)", response=Tweet,
@@ -35,4 +35,4 @@ async def bookmark(request: Request) -> Response:
 async def unbookmark(request: Request) -> Response:
     svc, who = services(request), await accounts.caller(request)
     tweet = await bookmarks.unbookmark(svc, who, request.path_params["tweet_id"])
-    return json_response((await likes.with_liked_by_me(svc, who, [tweet]))[0])
+    return json_response((await seen.as_seen_by(svc, who, [tweet]))[0])

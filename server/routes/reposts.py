@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .. import accounts, likes, reposts
+from .. import accounts, reposts, seen
 from ..api import TWEET_ID, Router
 from ..http import json_response
 from ..models import Tweet
@@ -20,7 +20,7 @@ router = Router("reposts")
 async def repost(request: Request) -> Response:
     svc, who = services(request), await accounts.caller(request)
     tweet = await reposts.repost(svc, who, request.path_params["tweet_id"])
-    return json_response((await likes.with_liked_by_me(svc, who, [tweet]))[0])
+    return json_response((await seen.as_seen_by(svc, who, [tweet]))[0])
 
 
 @router.delete("/tweets/{tweet_id}/repost", "Take a repost back (idempotent)",
@@ -29,4 +29,4 @@ async def repost(request: Request) -> Response:
 async def unrepost(request: Request) -> Response:
     svc, who = services(request), await accounts.caller(request)
     tweet = await reposts.unrepost(svc, who, request.path_params["tweet_id"])
-    return json_response((await likes.with_liked_by_me(svc, who, [tweet]))[0])
+    return json_response((await seen.as_seen_by(svc, who, [tweet]))[0])

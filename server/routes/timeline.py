@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .. import accounts, likes, quotes, replies, reposts, timeline, tweets
+from .. import accounts, likes, replies, seen, timeline, tweets
 from ..api import IDEMPOTENCY_KEY, PAGING, TWEET_ID, Param, Router
 from ..http import (
     idempotency_key,
@@ -34,9 +34,7 @@ async def home(request: Request) -> Response:
     latest_only(request)
     svc, who = services(request), await accounts.caller(request)
     items, after = await timeline.home(svc, who, page_query(request))
-    items = await reposts.with_reposted_by_me(svc, who, items)
-    items = await quotes.embed(svc, who, items)
-    return page_response(request, await likes.with_liked_by_me(svc, who, items), after)
+    return page_response(request, await seen.as_seen_by(svc, who, items), after)
 
 
 @router.post("/tweets/{tweet_id}/likes", "Like (idempotent)", response=Tweet, auth=True,
@@ -82,4 +80,4 @@ async def comments(request: Request) -> Response:
     items, after = await replies.comments(
         svc, who, request.path_params["tweet_id"], page_query(request)
     )
-    return page_response(request, await likes.with_liked_by_me(svc, who, items), after)
+    return page_response(request, await seen.as_seen_by(svc, who, items), after)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .. import accounts, bookmarks, likes, pages, pins, quotes, reposts, tweets
+from .. import accounts, pages, pins, quotes, seen, tweets
 from ..accounts import Caller
 from ..api import IDEMPOTENCY_KEY, PAGING, TWEET_ID, Param, Router
 from ..errors import Unprocessable
@@ -57,8 +57,7 @@ async def list_tweets(request: Request) -> Response:
     latest_only(request)
     svc, who = services(request), await accounts.optional_caller(request)
     items, after = await pages.public(svc, who, page_query(request))
-    items = await quotes.embed(svc, who, items)
-    return page_response(request, await likes.with_liked_by_me(svc, who, items), after)
+    return page_response(request, await seen.as_seen_by(svc, who, items), after)
 
 
 @router.get("/tweets/{tweet_id}", "One tweet", response=Tweet, params=(TWEET_ID,), etag=True)
@@ -70,10 +69,7 @@ async def get_tweet(request: Request) -> Response:
 
 async def _as_seen(svc: Services, who: Caller | None, tweet: Tweet) -> Tweet:
     """One tweet with the caller's own marks (liked, reposted, bookmarked): the ETag's body."""
-    shown = await quotes.embed(svc, who, [tweet])
-    shown = await reposts.with_reposted_by_me(svc, who, shown)
-    shown = await bookmarks.with_bookmarked_by_me(svc, who, shown)
-    return (await likes.with_liked_by_me(svc, who, shown))[0]
+    return (await seen.as_seen_by(svc, who, [tweet]))[0]
 
 
 @router.get(
@@ -145,10 +141,9 @@ async def user_tweets(request: Request) -> Response:
         raise Unprocessable("pinned must be 'true' or 'false'.", details=[{"field": "pinned"}])
     if flag == "true":
         shown = await pins.pinned(svc, who, user.id)
-        return page_response(request, await likes.with_liked_by_me(svc, who, shown), None)
+        return page_response(request, await seen.as_seen_by(svc, who, shown), None)
     items, after = await pages.profile(svc, who, user.id, page_query(request))
-    items = await quotes.embed(svc, who, items)
-    return page_response(request, await likes.with_liked_by_me(svc, who, items), after)
+    return page_response(request, await seen.as_seen_by(svc, who, items), after)
 
 
 @router.get("/tweets/{tweet_id}/quotes", "Tweets quoting this one, newest first",
@@ -157,8 +152,7 @@ async def quotes_of(request: Request) -> Response:
     svc, who = services(request), await accounts.optional_caller(request)
     tid = request.path_params["tweet_id"]
     items, after = await quotes.page(svc, who, tid, page_query(request))
-    items = await quotes.embed(svc, who, items)
-    return page_response(request, await likes.with_liked_by_me(svc, who, items), after)
+    return page_response(request, await seen.as_seen_by(svc, who, items), after)
 
 
 def _check_sort(request: Request) -> None:

@@ -40,6 +40,12 @@ async def bookmarked_among(db: Database, *, user_id: str, tweet_ids: list[str]) 
     return {d["tweet_id"] async for d in db.bookmarks.find(query, {"tweet_id": 1})}
 
 
+async def bookmarked_by(db: Database, *, user_id: str, limit: int) -> list[str]:
+    """Up to ``limit`` ids of tweets ``user_id`` bookmarked (filling a cache of them)."""
+    cursor = db.bookmarks.find({"user_id": user_id}, {"tweet_id": 1}).limit(limit)
+    return [d["tweet_id"] async for d in cursor]
+
+
 async def page(db: Database, *, user_id: str, page: PageQuery) -> tuple[list[str], ObjectId | None]:
     """Newest bookmark first: the bookmarked tweet ids, and the bookmark id to continue after."""
     query: dict[str, Any] = {"user_id": user_id}

@@ -28,6 +28,12 @@ async def reposted_among(db: Database, *, user_id: str, tweet_ids: list[str]) ->
     return {d["tweet_id"] async for d in db.reposts.find(query, {"tweet_id": 1})}
 
 
+async def reposted_by(db: Database, *, user_id: str, limit: int) -> list[str]:
+    """Up to ``limit`` ids of tweets ``user_id`` reposted (filling a cache of their reposts)."""
+    cursor = db.reposts.find({"user_id": user_id, **edges.ON}, {"tweet_id": 1}).limit(limit)
+    return [d["tweet_id"] async for d in cursor]
+
+
 async def remove_for_tweet(db: Database, *, tweet_id: str) -> None:
     """A deleted tweet takes its reposts with it."""
     await db.reposts.delete_many({"tweet_id": tweet_id})

@@ -56,6 +56,8 @@ async def test_each_stream_and_event_kind_crosses_processes(pair, make_user):
         "user_id": tweet["user_id"],
         "like_count": 1,
         "reply_count": 0,
+        "repost_count": 0,
+        "quote_count": 0,
     }
     like = await author_ws.expect("event", stream="notifications", event="notification.created")
     assert like["data"]["kind"] == "like" and like["data"]["tweet_id"] == tid

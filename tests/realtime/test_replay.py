@@ -3,6 +3,7 @@ happened, even when they share a millisecond."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import redis.asyncio as aioredis
@@ -40,3 +41,34 @@ async def test_ids_order_events_across_logs_within_a_millisecond(redis_server):
             assert rest is not None and [i for i, _, _ in rest] == ids[30:]
     finally:
         await client.aclose()
+
+
+async def test_concurrent_writers_publish_a_channel_in_id_order(redis_server):
+    """Two processes' worth of writers (separate connections) appending to one stream at once:
+    a subscriber hears every event, in id order — live delivery drops anything older than
+    the newest it delivered, so an inversion would lose an event."""
+    writers = [aioredis.Redis.from_url(redis_server.url, decode_responses=True) for _ in range(2)]
+    listener = aioredis.Redis.from_url(redis_server.url, decode_responses=True)
+    pubsub = listener.pubsub()
+    stream = f"user:{uuid.uuid4().hex}"
+    try:
+        await pubsub.subscribe(stream)
+        assert (await pubsub.get_message(timeout=5))["type"] == "subscribe"
+        logs = [RedisLog(w, 1000) for w in writers]
+
+        async def write(n: int) -> list[str]:
+            return await logs[n % 2].append([(stream, f"author|{n}")], publish=True)
+
+        ids = [i for batch in await asyncio.gather(*(write(n) for n in range(200))) for i in batch]
+        heard: list[str] = []
+        async with asyncio.timeout(10):
+            while len(heard) < len(ids):
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1)
+                if message is not None:
+                    heard.append(message["data"].split("|", 1)[0])
+        assert sorted(heard) == sorted(ids)
+        assert [parse_id(i) for i in heard] == sorted(parse_id(i) for i in heard)
+    finally:
+        await pubsub.aclose()
+        for client in (*writers, listener):
+            await client.aclose()
