@@ -29,8 +29,11 @@ KEY_PREFIX = "murmur:proc:"
 class Reporter:
     """Keeps this process's numbers (and events per second) and reports them to Redis."""
 
-    def __init__(self, hub: Hub, redis: Any | None, interval: float = 2.0) -> None:
+    def __init__(
+        self, hub: Hub, redis: Any | None, interval: float = 2.0, role: str = "web"
+    ) -> None:
         self.hub = hub
+        self.role = role  # "web", "worker" (the outbox worker alone) or "web+worker"
         self.redis = redis
         self.interval = interval
         self.process_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -61,6 +64,9 @@ class Reporter:
             self._last = (now, delivered)
         return {
             "process": self.process_id,
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "role": self.role,
             **self.hub.stats(),
             "events_per_second": self.events_per_second,
         }
@@ -124,7 +130,8 @@ def print_cluster(redis_url: str) -> int:
         for proc in processes:
             kinds = " ".join(f"{k}={v}" for k, v in sorted(proc["subscriptions"].items()))
             print(
-                f"{proc['process']:<40} connections={proc['connections']:<6} "
+                f"{proc['process']:<40} {proc.get('role', '?'):<10} "
+                f"connections={proc['connections']:<6} "
                 f"events/s={proc['events_per_second']:<8} {kinds}"
             )
         total = summary(processes)

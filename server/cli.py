@@ -64,6 +64,7 @@ def worker(args: argparse.Namespace) -> int:
     from .app import create_app
 
     app = create_app(settings)
+    app.state.worker_only = True  # /admin/stats shows it as a worker
 
     async def run() -> None:
         stop = asyncio.Event()

@@ -128,7 +128,10 @@ async def running(app: Any, svc: Services) -> AsyncIterator[Hub]:
     hub = build_hub(svc)
     await hub.start()
     redis = getattr(hub.backend, "publisher", None)
-    reporter = Reporter(hub, redis)
+    # `murmur worker` marks its app worker-only; a web process may run the worker too.
+    web = not getattr(app.state, "worker_only", False)
+    role = "+".join(r for r, on in (("web", web), ("worker", svc.settings.run_worker)) if on)
+    reporter = Reporter(hub, redis, role=role)
     reporter.start()
 
     async def redeem(ticket: str) -> str | None:

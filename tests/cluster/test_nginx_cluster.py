@@ -17,13 +17,18 @@ from bench.stack import SECRET, make_users
 from server.cluster import Cluster
 from tests.realtime.wsclient import WsClient
 
+ADMIN = "cluster-ops-" + "x" * 20
+
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     run_dir: Path = tmp_path_factory.mktemp("cluster")
     # A known secret, so the test can issue tokens as sign-in does (bench/stack.py).
     started = Cluster(
-        run_dir, web=2, workers=1, env={"JWT_SECRET": SECRET, "RATE_LIMITS_ENABLED": "false"}
+        run_dir,
+        web=2,
+        workers=1,
+        env={"JWT_SECRET": SECRET, "RATE_LIMITS_ENABLED": "false", "ADMIN_TOKEN": ADMIN},
     ).start()
     try:
         yield started
@@ -62,6 +67,26 @@ async def test_a_tweet_crosses_nginx_web_processes_and_the_worker(cluster: Clust
         assert (await http.get("/readyz")).status_code == 200
 
 
+async def _processes(http: httpx.AsyncClient, count: int) -> list[dict[str, object]]:
+    """/admin/stats' process list once it has ``count`` entries (processes report every 2 s)."""
+    deadline = time.monotonic() + 15
+    while True:
+        r = await http.get("/admin/stats", headers=_auth(ADMIN))
+        assert r.status_code == 200, r.text
+        processes: list[dict[str, object]] = r.json()["processes"]
+        if len(processes) == count or time.monotonic() > deadline:
+            return processes
+        await asyncio.sleep(0.2)
+
+
+async def test_admin_stats_lists_every_process_with_its_role(cluster: Cluster) -> None:
+    async with httpx.AsyncClient(base_url=cluster.url, timeout=10) as http:
+        processes = await _processes(http, 3)
+    assert sorted(str(p["role"]) for p in processes) == ["web", "web", "worker"]
+    pids = {p.pid for p in [*cluster.web, *cluster.workers]}
+    assert {p["pid"] for p in processes} == pids
+
+
 async def test_gets_survive_a_killed_web_process(cluster: Cluster) -> None:
     victim = cluster.web[0]
     async with httpx.AsyncClient(base_url=cluster.url, timeout=10) as http:
@@ -77,5 +102,7 @@ async def test_gets_survive_a_killed_web_process(cluster: Cluster) -> None:
         victim.kill()
         codes = await during
         assert codes and set(codes) == {200}, codes  # nginx retried what hit the dead one
+        assert len(await _processes(http, 2)) == 2  # its report expires
         cluster.replace(victim)  # back on its port
         assert set(await reads(1.0)) == {200}
+        assert len(await _processes(http, 3)) == 3
