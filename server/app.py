@@ -165,19 +165,12 @@ async def _open_services(settings: Settings, db: Database, clock: Clock) -> Serv
         prefix = f"murmur:{settings.mongodb_db}:"
         svc.tweet_cache = RedisTweetCache(svc.cache_redis, prefix=prefix)
         svc.liked = LikedCache(svc.cache_redis, prefix=prefix)
-        svc.reposted = LikedCache(
-            svc.cache_redis,
-            prefix=prefix,
-            kind="reposted",
-            among=repost_store.reposted_among,
-            listing=repost_store.reposted_by,
-        )
-        svc.bookmarked = LikedCache(
-            svc.cache_redis,
-            prefix=prefix,
-            kind="bookmarked",
-            among=bookmark_store.bookmarked_among,
-            listing=bookmark_store.bookmarked_by,
+        svc.reposted, svc.bookmarked = (
+            LikedCache(svc.cache_redis, prefix=prefix, kind=kind, among=among, listing=listing)
+            for kind, among, listing in (
+                ("reposted", repost_store.reposted_among, repost_store.reposted_by),
+                ("bookmarked", bookmark_store.bookmarked_among, bookmark_store.bookmarked_by),
+            )
         )
         svc.recent = RecentIds(svc.cache_redis, prefix=prefix, load=pages.recent_loader(db))
     return svc

@@ -9,6 +9,7 @@ from typing import Any
 from bson import ObjectId
 
 from .. import notifications
+from ..models import NotificationKind
 from ..services import Services
 from ..store import edges
 from ..store import trends as trend_store
@@ -30,31 +31,25 @@ def _trend(counters: Counters, user_id: str, doc: dict[str, Any], field: str) ->
 
 async def likes(svc: Services, docs: list[dict[str, Any]]) -> None:
     """Likes and unlikes: ``like_count``, engagement for the author, a notification."""
-    changed = _changed(docs)
-    ids = sorted({ObjectId(d["tweet_id"]) for d in changed})
-    liked = {t.tweet_id: t for t in await tweet_store.counts(svc.db, tweet_ids=ids)} if ids else {}
-    counters = Counters()
-    new: list[tuple[dict[str, Any], str]] = []
-    for doc in changed:
-        on = edges.is_on(doc)
-        key = {"_id": ObjectId(doc["tweet_id"])}
-        counters.add("tweets", key, edges.op_id("l", doc), {"like_count": 1 if on else -1})
-        if on and (tweet := liked.get(doc["tweet_id"])) is not None:
-            _trend(counters, tweet.user_id, doc, "engagement")
-            new.append((doc, tweet.user_id))
-    await counters.write(svc.db)
-    actors = await user_store.by_ids(svc.db, user_ids=sorted({d["user_id"] for d, _ in new}))
-    for doc, author in new:
-        if (actor := actors.get(doc["user_id"])) is not None:
-            await notifications.notify(
-                svc, recipient=author, kind="like", actor=actor, tweet_id=doc["tweet_id"]
-            )
-    await counts.announce(svc, [d["tweet_id"] for d in changed])
-    await edges.settle(svc.db.likes, docs)
+    await _marks(svc, docs, svc.db.likes, op="l", field="like_count", kind="like")
 
 
 async def reposts(svc: Services, docs: list[dict[str, Any]]) -> None:
     """Reposts and un-reposts: ``repost_count``, engagement for the author, a notification."""
+    await _marks(svc, docs, svc.db.reposts, op="r", field="repost_count", kind="repost")
+
+
+async def _marks(
+    svc: Services,
+    docs: list[dict[str, Any]],
+    collection: Any,
+    *,
+    op: str,
+    field: str,
+    kind: NotificationKind,
+) -> None:
+    """Edges a user puts on a tweet (likes, reposts): the tweet's ``field`` counter, engagement
+    for its author, a ``kind`` notification on each turn-on, the live counts, then settled."""
     changed = _changed(docs)
     ids = sorted({ObjectId(d["tweet_id"]) for d in changed})
     found = {t.tweet_id: t for t in await tweet_store.counts(svc.db, tweet_ids=ids)} if ids else {}
@@ -63,7 +58,7 @@ async def reposts(svc: Services, docs: list[dict[str, Any]]) -> None:
     for doc in changed:
         on = edges.is_on(doc)
         key = {"_id": ObjectId(doc["tweet_id"])}
-        counters.add("tweets", key, edges.op_id("r", doc), {"repost_count": 1 if on else -1})
+        counters.add("tweets", key, edges.op_id(op, doc), {field: 1 if on else -1})
         if on and (tweet := found.get(doc["tweet_id"])) is not None:
             _trend(counters, tweet.user_id, doc, "engagement")
             new.append((doc, tweet.user_id))
@@ -72,10 +67,10 @@ async def reposts(svc: Services, docs: list[dict[str, Any]]) -> None:
     for doc, author in new:
         if (actor := actors.get(doc["user_id"])) is not None:
             await notifications.notify(
-                svc, recipient=author, kind="repost", actor=actor, tweet_id=doc["tweet_id"]
+                svc, recipient=author, kind=kind, actor=actor, tweet_id=doc["tweet_id"]
             )
     await counts.announce(svc, [d["tweet_id"] for d in changed])
-    await edges.settle(svc.db.reposts, docs)
+    await edges.settle(collection, docs)
 
 
 async def follows(svc: Services, docs: list[dict[str, Any]]) -> None:
