@@ -91,6 +91,14 @@ class Outbox:
         if self._pokes != self._settled:
             await self.drain()
 
+    @contextlib.asynccontextmanager
+    async def paused(self) -> AsyncIterator[None]:
+        """Hold the worker between batches for the length of the block, so what runs in it
+        is measured alone (tests count a request's own database commands). A ``drain`` inside
+        the block would wait for it."""
+        async with self._lock:
+            yield
+
     async def run_once(self) -> bool:
         """Apply one batch of each kind; False when nothing was pending (or the lease is
         another process's)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 
@@ -20,3 +21,10 @@ def moved(before: dict[str, float], after: dict[str, float]) -> dict[str, float]
     """What ran in between (the outbox worker's own commands included)."""
     delta = {k: v - before.get(k, 0) for k, v in after.items()}
     return {k: v for k, v in delta.items() if v}
+
+
+def quiet(app: Any) -> contextlib.AbstractAsyncContextManager[None]:
+    """Hold the app's outbox worker still for a block (its idle polls are not the request's
+    commands); nothing to hold where the app runs no worker."""
+    outbox = app.state.services.outbox
+    return outbox.paused() if outbox is not None else contextlib.nullcontext()

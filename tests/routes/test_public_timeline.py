@@ -8,7 +8,7 @@ from typing import Any
 from bson import ObjectId
 
 from server.store import tweets as tweet_store
-from tests.dbcount import by_collection, moved
+from tests.dbcount import by_collection, moved, quiet
 
 
 def commands(app: Any, collection: str) -> float:
@@ -67,10 +67,11 @@ async def test_a_warm_public_page_is_one_database_command(client, app, make_user
         await make_tweet(user, f"tweet {i}")
     assert (await client.get("/tweets")).status_code == 200  # learns how far a page reaches
     await app.state.services.outbox.drain()  # the posts' fan-out, off the request path
-    before = by_collection(app)
-    r = await client.get("/tweets", params={"sort": "latest"})
-    assert r.status_code == 200 and len(r.json()["items"]) == 20
-    assert moved(before, by_collection(app)) == {"tweets": 1}
+    async with quiet(app):
+        before = by_collection(app)
+        r = await client.get("/tweets", params={"sort": "latest"})
+        assert r.status_code == 200 and len(r.json()["items"]) == 20
+        assert moved(before, by_collection(app)) == {"tweets": 1}
 
 
 async def test_muted_authors_leave_the_page_full(client, app, make_user, make_tweet):
@@ -100,13 +101,14 @@ async def test_a_warm_signed_in_public_page_is_the_page_and_the_likes(
         await make_tweet(author, f"tweet {i}")
     assert (await client.get("/tweets", headers=reader.headers)).status_code == 200
     await app.state.services.outbox.drain()
-    before = by_collection(app)
-    r = await client.get("/tweets", params={"sort": "latest"}, headers=reader.headers)
-    assert r.status_code == 200 and len(r.json()["items"]) == 20
-    # Without Redis each of the reader's marks (liked, reposted, bookmarked) is one batched
-    # query per page; with Redis they come from cached sets (tests/realtime/test_read_caches).
-    marks = {"likes": 1, "reposts": 1, "bookmarks": 1}
-    assert moved(before, by_collection(app)) == {"tweets": 1, **marks}
+    async with quiet(app):
+        before = by_collection(app)
+        r = await client.get("/tweets", params={"sort": "latest"}, headers=reader.headers)
+        assert r.status_code == 200 and len(r.json()["items"]) == 20
+        # Without Redis each of the reader's marks (liked, reposted, bookmarked) is one batched
+        # query per page; with Redis they come from cached sets (tests/realtime/test_read_caches).
+        marks = {"likes": 1, "reposts": 1, "bookmarks": 1}
+        assert moved(before, by_collection(app)) == {"tweets": 1, **marks}
 
 
 async def test_a_timeline_shorter_than_a_page_is_one_command_once_its_start_is_known(
@@ -117,11 +119,12 @@ async def test_a_timeline_shorter_than_a_page_is_one_command_once_its_start_is_k
     await app.state.services.outbox.drain()
     first = await client.get("/tweets")  # finds where the timeline starts (up to 3 ranges)
     assert [t["tweet_id"] for t in first.json()["items"]] == made[::-1]
-    before = by_collection(app)
-    again = await client.get("/tweets")
-    assert [t["tweet_id"] for t in again.json()["items"]] == made[::-1]
-    assert again.json()["next_cursor"] is None
-    assert moved(before, by_collection(app)) == {"tweets": 1}
+    async with quiet(app):
+        before = by_collection(app)
+        again = await client.get("/tweets")
+        assert [t["tweet_id"] for t in again.json()["items"]] == made[::-1]
+        assert again.json()["next_cursor"] is None
+        assert moved(before, by_collection(app)) == {"tweets": 1}
     # A tweet older than the known start (restored, or written with an old id) still shows.
     older = await backdated(app, [timedelta(days=3)])
     items = (await client.get("/tweets")).json()["items"]
