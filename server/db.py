@@ -144,6 +144,11 @@ INDEXES: dict[str, list[IndexModel]] = {
         # The only index: each extra one roughly doubles the cost of a fan-out on SecantusDB.
         IndexModel([("owner", ASCENDING), ("tweet_id", DESCENDING)], unique=True, name="entry"),
     ],
+    # A reposted tweet enters a reader's timeline once (server/store/repost_claims.py).
+    "repost_claims": [
+        IndexModel([("tweet_id", ASCENDING), ("owner", ASCENDING)], unique=True, name="claim"),
+        IndexModel([("owner", ASCENDING), ("repost_id", DESCENDING)], name="by_owner"),
+    ],
     "notifications": [
         IndexModel([("recipient", ASCENDING), ("_id", DESCENDING)], name="inbox"),
         IndexModel([("recipient", ASCENDING), ("read", ASCENDING)], name="unread"),

@@ -152,6 +152,14 @@ class TweetEdit(BaseModel):
     edited_at: UtcTime
 
 
+class RepostedBy(BaseModel):
+    """Who put a tweet into the reader's home timeline by reposting it."""
+
+    user_id: str
+    user_name: str
+    display_name: str | None = None
+
+
 class Tweet(BaseModel):
     tweet_id: str
     user_id: str
@@ -174,6 +182,9 @@ class Tweet(BaseModel):
     liked_by_me: bool | None = None
     reposted_by_me: bool | None = None
     bookmarked_by_me: bool | None = None
+    # Home timeline only: set when the tweet is there because someone the reader follows
+    # reposted it (null for an ordinary entry).
+    reposted_by: RepostedBy | None = None
 
 
 class TweetHistory(BaseModel):
