@@ -187,6 +187,16 @@ class Tweet(BaseModel):
     reposted_by: RepostedBy | None = None
 
 
+class TweetContext(BaseModel):
+    """``GET /tweets/{id}/context``: the conversation around a tweet. ``ancestors``: the
+    chain of parents up to the root, oldest first; ``descendants``: the replies below, depth
+    first (each one's ``in_reply_to`` names its parent), continued by ``next_cursor``."""
+
+    ancestors: list[Tweet]
+    descendants: list[Tweet]
+    next_cursor: str | None = None
+
+
 class TweetHistory(BaseModel):
     tweet_id: str
     original_content: str

@@ -363,6 +363,18 @@ async def since_ids(
     return [d["_id"] async for d in cursor]
 
 
+async def reply_links(
+    db: Database, *, parents: list[str], exclude_authors: Iterable[str], limit: int
+) -> list[tuple[ObjectId, str]]:
+    """(id, parent id) of the visible direct replies to any of ``parents``, oldest first, up
+    to ``limit`` (one level of a conversation, in one query)."""
+    query: dict[str, Any] = {"in_reply_to": {"$in": parents}, **VISIBLE}
+    if excluded := sorted(exclude_authors):
+        query["user_id"] = {"$nin": excluded}
+    cursor = db.tweets.find(query, {"in_reply_to": 1}).sort("_id", 1).limit(limit)
+    return [(d["_id"], d["in_reply_to"]) async for d in cursor]
+
+
 async def by_ids(db: Database, *, tweet_ids: list[ObjectId]) -> list[Tweet]:
     """The visible tweets among ``tweet_ids``, in the order given (missing ones left out)."""
     found = {
