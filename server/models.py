@@ -168,6 +168,8 @@ class Tweet(BaseModel):
     html: str
     tags: list[str]
     mentions: list[str]
+    # The http(s) links in the text, in order (bare URLs are linked in ``html`` too).
+    urls: list[str] = Field(default_factory=list)
     created_at: UtcTime
     edited: bool = False
     edited_at: UtcTime | None = None

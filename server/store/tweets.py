@@ -52,6 +52,7 @@ def to_model(doc: dict[str, Any]) -> Tweet:
         html=doc["html"],
         tags=doc.get("tags", []),
         mentions=doc.get("mentions", []),
+        urls=doc.get("urls", []),
         created_at=doc["created_at"],
         edited=doc.get("edited", False),
         edited_at=doc.get("edited_at"),
