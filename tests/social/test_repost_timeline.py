@@ -141,3 +141,36 @@ async def test_the_live_event_carries_reposted_by_and_unrepost_announces_the_rem
     frames = [p for s, p in rec.sent if s == home_stream(reader.id)]
     assert frames[-1]["event"] == "tweet.deleted"
     assert frames[-1]["data"] == {"tweet_id": t["tweet_id"], "user_id": author.id}
+
+
+async def test_reposting_ones_own_tweet_pushes_nothing_new_and_a_rerun_round_changes_nothing(
+    client: httpx.AsyncClient, make_user: Any, make_tweet: Any, svc: Any
+) -> None:
+    author, bob, reader = [await make_user() for _ in range(3)]
+    await act(client, "POST", f"/users/{author.id}/follow", reader)
+    await act(client, "POST", f"/users/{bob.id}/follow", reader)
+    own = await make_tweet(author, "my own")
+    await act(client, "POST", f"/tweets/{own['tweet_id']}/repost", author)
+    assert shown(await entries(client, reader)) == [(own["tweet_id"], None)]
+    assert shown(await entries(client, author)) == [(own["tweet_id"], None)]
+    assert await svc.db.repost_claims.count_documents({}) == 0
+
+    other = await make_user()
+    t = await make_tweet(other, "shared")
+    await act(client, "POST", f"/tweets/{t['tweet_id']}/repost", bob)
+    # The worker dies after applying the round but before settling it: the round runs again.
+    await svc.db.reposts.update_one(
+        {"tweet_id": t["tweet_id"], "user_id": bob.id},
+        {"$set": {"pending": True, "counted": False, "flips": 0}},
+    )
+    await svc.outbox.drain()
+    assert shown(await entries(client, reader)) == [
+        (t["tweet_id"], bob.id),
+        (own["tweet_id"], None),
+    ]
+    assert await svc.db.repost_claims.count_documents({"owner": reader.id}) == 1
+    assert (
+        await svc.db.timelines.count_documents({"owner": reader.id, "original": {"$exists": 1}})
+        == 1
+    )
+    assert (await client.get(f"/tweets/{t['tweet_id']}")).json()["repost_count"] == 1
