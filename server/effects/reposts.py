@@ -101,11 +101,9 @@ async def taken_back(
 ) -> None:
     """An un-repost (``repost_id``) or a deleted or hidden original (every repost): the
     entries leave the timelines that hold them, and their open home streams hear of it."""
-    held = await repost_claims.holders(svc.db, tweet_id=tweet_id)
+    held = await repost_claims.holders(svc.db, tweet_id=tweet_id, repost_id=repost_id)
     event = TweetDeleted(data=TweetDeletedData(tweet_id=tweet_id, user_id=author))
     for rid, owners in held.items():
-        if repost_id is not None and rid != repost_id:
-            continue
         for chunk in timelines.chunks(owners):
             await svc.timelines.remove_tweet(owners=chunk, tweet_id=rid)
             await svc.publish([home_stream(o) for o in chunk], event)

@@ -40,20 +40,29 @@ async def claim(
     return [d["owner"] async for d in db.repost_claims.find(query, {"owner": 1})]
 
 
-async def holders(db: Database, *, tweet_id: str) -> dict[ObjectId, list[str]]:
-    """Every repost entry of ``tweet_id``: repost id -> the owners whose timelines hold it."""
+def _of(tweet_id: str, repost_id: ObjectId | None) -> dict[str, object]:
+    """One repost's claims on ``tweet_id``, or every repost's (``repost_id`` None)."""
+    query: dict[str, object] = {"tweet_id": tweet_id}
+    if repost_id is not None:
+        query["repost_id"] = repost_id
+    return query
+
+
+async def holders(
+    db: Database, *, tweet_id: str, repost_id: ObjectId | None = None
+) -> dict[ObjectId, list[str]]:
+    """The repost entries of ``tweet_id`` (of one repost, or all): repost id -> the owners
+    whose timelines hold it."""
     out: dict[ObjectId, list[str]] = {}
-    async for d in db.repost_claims.find({"tweet_id": tweet_id}, {"owner": 1, "repost_id": 1}):
+    cursor = db.repost_claims.find(_of(tweet_id, repost_id), {"owner": 1, "repost_id": 1})
+    async for d in cursor:
         out.setdefault(d["repost_id"], []).append(d["owner"])
     return out
 
 
 async def release(db: Database, *, tweet_id: str, repost_id: ObjectId | None = None) -> None:
     """Drop the claims of one repost of ``tweet_id`` (an un-repost), or of all (a delete)."""
-    query: dict[str, object] = {"tweet_id": tweet_id}
-    if repost_id is not None:
-        query["repost_id"] = repost_id
-    await db.repost_claims.delete_many(query)
+    await db.repost_claims.delete_many(_of(tweet_id, repost_id))
 
 
 async def release_owner(db: Database, *, owner: str, reposter: str) -> None:
