@@ -127,6 +127,8 @@ INDEXES: dict[str, list[IndexModel]] = {
     "reposts": [
         IndexModel([("tweet_id", ASCENDING), ("user_id", ASCENDING)], unique=True, name="repost"),
         IndexModel([("user_id", ASCENDING), ("tweet_id", ASCENDING)], name="by_user"),
+        # Big reposters' newest reposts, pulled into their followers' home timelines.
+        IndexModel([("user_id", ASCENDING), ("_id", DESCENDING)], name="newest_by_user"),
         IndexModel([("pending", ASCENDING), ("_id", ASCENDING)], name="outbox", **PENDING),
     ],
     "bookmarks": [

@@ -10,8 +10,9 @@
   pulled from ``tweets``, so scrolling never ends early.
 - Redis timelines are a cache: one the store lost is rebuilt from ``follows`` and
   ``tweets`` before it is read, and while Redis is unreachable reads pull everything.
-- Reposts (``server/effects/reposts.py``) are stored entries keyed by the repost's id and
-  resolved to the original here, with ``reposted_by`` set; an original shows once a page.
+- Reposts (``server/effects/reposts.py``) are stored entries keyed by the repost's id (big
+  reposters' are pulled from ``reposts``), resolved to the original here with
+  ``reposted_by`` set; an original shows once a page.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from .social import big_authors, followees, hidden_authors, pull_authors_followe
 from .store import follows as follow_store
 from .store import recent as recent_store
 from .store import repost_claims
+from .store import reposts as repost_store
 from .store import users as user_store
 from .store.timelines import Slot, TimelinesUnavailable
 
@@ -47,9 +49,10 @@ async def home(
     need = page.skip + page.limit + 1
     before = page.after
     stored = await _stored(svc, me, before=before, limit=need, exclude=hidden)
-    reposts = {s.id: s for s in stored if s.original is not None}
     pull = [a for a in await pull_authors_followed(svc, me) if a not in hidden]
-    candidates = {s.id for s in stored}
+    pulled = await repost_store.newest_by(svc.db, users=pull, before=before, limit=need)
+    reposts = {s.id: s for s in [*stored, *pulled] if s.original is not None}
+    candidates = {s.id for s in stored} | set(reposts)
     candidates.update(await pages.pulled_ids(svc, pull, before=before, limit=need))
     if len(stored) < need:
         # The stored timeline ran out (or was capped): below its last entry, pull from
@@ -61,16 +64,24 @@ async def home(
     ordered = sorted(candidates, reverse=True)[page.skip : need]
     more = len(ordered) > page.limit
     ordered = ordered[: page.limit]
-    items = await _resolved(svc, ordered, reposts, hidden)
+    page_reposts = {e: r for e in ordered if (r := reposts.get(e)) is not None}
+    # A repost shows only to readers who do not have the original as a tweet (its author,
+    # their followers) and do not hide its author: the push skips them, pulled reposts and
+    # relations changed since are filtered here.
+    unwanted = hidden | {me, *await followees(svc, me)} if page_reposts else hidden
+    items = await _resolved(svc, ordered, page_reposts, unwanted)
     return items, (ordered[-1] if more and ordered else None)
 
 
 async def _resolved(
-    svc: Services, ordered: list[ObjectId], reposts: dict[ObjectId, Slot], hidden: frozenset[str]
+    svc: Services,
+    ordered: list[ObjectId],
+    reposts: dict[ObjectId, Slot],
+    unwanted: frozenset[str],
 ) -> list[Tweet]:
     """The tweets of a page's entries: a repost entry becomes its original with
-    ``reposted_by``, left out when its author is hidden from the reader; an original shows
-    once (the newest entry wins: the push avoids repeats, this is the backstop)."""
+    ``reposted_by``, left out when its author is ``unwanted``; an original shows once (the
+    newest entry wins: the push avoids repeats, this is the backstop)."""
     wanted = [r.original if (r := reposts.get(e)) and r.original else e for e in ordered]
     found = {
         t.tweet_id: t
@@ -81,10 +92,10 @@ async def _resolved(
     shown: set[str] = set()
     for entry, tweet_id in zip(ordered, wanted, strict=True):
         tweet = found.get(str(tweet_id))
-        if tweet is None or tweet.tweet_id in shown or tweet.user_id in hidden:
+        if tweet is None or tweet.tweet_id in shown:
             continue
         if (slot := reposts.get(entry)) is not None:
-            if (reposter := by.get(slot.author)) is None:
+            if tweet.user_id in unwanted or (reposter := by.get(slot.author)) is None:
                 continue  # the reposter's account is gone
             tweet = tweet.model_copy(update={"reposted_by": reposter})
         shown.add(tweet.tweet_id)

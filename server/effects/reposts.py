@@ -5,8 +5,8 @@ sits where it happened, carrying the reposter and the original, which is resolve
 time (``server/timeline.py``). A reader gets an original at most once: not when they follow
 its author or are its author (it is there as a tweet), not when they block or mute either
 user, and only through the first repost that claims it (``store/repost_claims.py``). The
-reposter's own timeline gets it too. Reposters above ``FANOUT_MAX_FOLLOWERS`` are not pushed
-(their reposts are not pulled either: a known limit).
+reposter's own timeline gets it too. Reposters above ``FANOUT_MAX_FOLLOWERS`` are pulled at
+read time instead, like their tweets (``server/timeline.py``), without a live event.
 
 An un-repost, and a deleted or hidden original, take the entries out and send
 ``tweet.deleted`` (the original's id) to the home streams that showed them: on ``home:``
@@ -50,13 +50,15 @@ async def apply(svc: Services, changed: list[dict[str, Any]]) -> None:
             author = authors.get(doc["tweet_id"], "")
             await taken_back(svc, doc["tweet_id"], author, repost_id=doc["_id"])
         elif (tweet := originals.get(doc["tweet_id"])) is not None:
-            reposter = reposters.get(doc["user_id"])
-            if reposter is not None and timelines.pushed(svc, reposter):
+            if (reposter := reposters.get(doc["user_id"])) is not None:
                 await _push(svc, tweet, doc["_id"], reposter)
 
 
 async def _push(svc: Services, tweet: Tweet, repost_id: ObjectId, reposter: UserRecord) -> None:
-    fans = (await follow_store.followers_of(svc.db, followees=[reposter.id]))[reposter.id]
+    """Into the reposter's own timeline, and their followers' unless they are pulled."""
+    fans: list[str] = []
+    if timelines.pushed(svc, reposter):
+        fans = (await follow_store.followers_of(svc.db, followees=[reposter.id]))[reposter.id]
     readers = await _readers(svc, [reposter.id, *fans], author=tweet.user_id, reposter=reposter.id)
     shown = tweet.model_copy(
         update={

@@ -174,3 +174,30 @@ async def test_reposting_ones_own_tweet_pushes_nothing_new_and_a_rerun_round_cha
         == 1
     )
     assert (await client.get(f"/tweets/{t['tweet_id']}")).json()["repost_count"] == 1
+
+
+@pytest.mark.parametrize("timeline_store", TIMELINE_STORES, indirect=True)
+async def test_a_big_reposters_reposts_are_pulled_at_read_time(
+    client: httpx.AsyncClient, make_user: Any, make_tweet: Any, svc: Any
+) -> None:
+    svc.settings.fanout_max_followers = 1
+    author, big, reader, fan_of_author = [await make_user() for _ in range(4)]
+    for who in (reader, fan_of_author):
+        await act(client, "POST", f"/users/{big.id}/follow", who)
+    await act(client, "POST", f"/users/{author.id}/follow", fan_of_author)
+    svc.social_cache.invalidate("big-authors")
+    t = await make_tweet(author, "amplified")
+    mine = await make_tweet(big, "the big one's own")
+    await act(client, "POST", f"/tweets/{t['tweet_id']}/repost", big)
+    assert await svc.db.repost_claims.count_documents({"owner": reader.id}) == 0  # not pushed
+    expected = [(t["tweet_id"], big.id), (mine["tweet_id"], None)]
+    assert shown(await entries(client, reader)) == expected
+    assert shown(await entries(client, reader, limit=1)) == expected
+    assert shown(await entries(client, big)) == expected  # their own, pushed to them alone
+    assert shown(await entries(client, fan_of_author)) == [
+        (mine["tweet_id"], None),
+        (t["tweet_id"], None),
+    ]
+    await act(client, "DELETE", f"/tweets/{t['tweet_id']}/repost", big)
+    assert shown(await entries(client, reader)) == [(mine["tweet_id"], None)]
+    assert shown(await entries(client, big)) == [(mine["tweet_id"], None)]
