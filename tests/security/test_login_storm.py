@@ -41,9 +41,12 @@ def test_a_login_storm_leaves_healthz_fast(live_app):
     assert statuses == [401] * STORM
     assert lasted > 1.0, "the storm was too short to show anything"  # ~0.1 s of CPU per hash
     probes.sort()
-    # Inline hashing made probes wait for the hashes queued ahead of them (seconds).
-    assert probes[len(probes) // 2] < 0.1, probes
-    assert probes[-1] < 0.5, probes
+    # Inline hashing made probes wait for the hashes queued ahead of them: the slowest probe
+    # lasted about as long as the storm. Off the loop, probes wait for no hash. Compared with
+    # the storm's own length, so a loaded machine (which stretches both) does not fail it;
+    # absolute latency is bench/login_storm.py's job.
+    assert probes[len(probes) // 2] < lasted / 20, (lasted, probes)
+    assert probes[-1] < lasted / 4, (lasted, probes)
 
 
 def test_logins_are_limited_per_address_and_a_stranger_cannot_lock_the_owner_out(start_murmur):
