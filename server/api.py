@@ -53,6 +53,8 @@ class Spec:
     params: tuple[Param, ...] = ()
     errors: tuple[int, ...] = ()
     etag: bool = False  # answers with an ETag and honours If-None-Match (304)
+    body_media: str = "application/json"  # or multipart/form-data (POST /media)
+    response_media: str = "application/json"  # or image/* (bytes, no model)
 
 
 class ApiRoute(Route):
