@@ -137,7 +137,7 @@ async def attach(db: Database, *, tweet_id: str, owner: str, media_ids: list[str
 async def mark_removing(db: Database, query: dict[str, Any]) -> None:
     """Mark the records matching ``query`` for removal: no tweet can claim them any more."""
     await db.media.update_many(
-        {**query, "state": {"$ne": "removing"}}, {"$set": {"state": "removing"}}
+        {"$and": [query, {"state": {"$ne": "removing"}}]}, {"$set": {"state": "removing"}}
     )
 
 
