@@ -102,6 +102,10 @@ def build(routes: list[BaseRoute], title: str, version: str) -> dict[str, Any]:
                 }
             )
             responses["304"] = {"description": "Not modified: your copy is current"}
+        if spec.ranges:
+            partial = {"Content-Range": {"schema": {"type": "string"}}}
+            responses["206"] = {"description": "The byte range asked for", "headers": partial,
+                                "content": ok.get("content", {})}  # fmt: skip
         error_codes = set(spec.errors) | ({401} if spec.auth else set())
         if spec.body is not None:
             error_codes |= {400, 413, 415, 422}

@@ -124,6 +124,7 @@ def _serve(rendition: media.Rendition, summary: str) -> None:
         ),
         response_media="image/*",
         etag=True,
+        ranges=True,
         errors=(404, 416),
     )(handler)
 

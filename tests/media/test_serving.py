@@ -94,3 +94,16 @@ async def test_preview_is_its_own_file(client: httpx.AsyncClient, make_user: Any
     preview = await client.get(item["preview_url"])
     assert preview.headers["etag"] != original.headers["etag"]
     assert (item["preview_width"], item["preview_height"]) == (400, 133)
+
+
+async def test_openapi_declares_the_upload_and_the_images(client: httpx.AsyncClient) -> None:
+    doc = (await client.get("/openapi.json")).json()
+    body = doc["paths"]["/media"]["post"]["requestBody"]["content"]
+    assert list(body) == ["multipart/form-data"]
+    schema = doc["components"]["schemas"]["MediaUpload"]
+    assert schema["properties"]["file"] == {**schema["properties"]["file"], "format": "binary"}
+    served = doc["paths"]["/media/{media_id}/original"]["get"]["responses"]
+    assert {"200", "206", "304", "404", "416"} <= set(served)
+    assert "image/*" in served["200"]["content"]
+    tweet = doc["components"]["schemas"]["NewTweet"]["properties"]["media_ids"]
+    assert tweet["maxItems"] == 4
