@@ -168,6 +168,8 @@ def _refuse(doc: dict[str, Any] | None, caller: Caller) -> None:
         raise NotFound("No such image.", code="media_not_found")
     if doc["owner"] != caller.id:
         raise Forbidden("Only the uploader can use this image.", code="media_not_yours")
+    if doc["state"] == "uploading":
+        raise Conflict("This image is still being stored; try again.", code="media_not_ready")
     if doc["state"] != "uploaded":
         raise Conflict("This image already belongs to a tweet.", code="media_already_attached")
 

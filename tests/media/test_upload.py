@@ -270,3 +270,19 @@ async def test_rate_limit_and_quota(client: httpx.AsyncClient, make_user: Any) -
     assert codes[:3] == [201, 201, 201]
     r = await upload(client, bob, big)
     assert r.status_code == 413 and r.json()["error"]["code"] == "media_quota_exceeded"
+
+
+async def test_an_animated_gif_keeps_its_first_frame(
+    client: httpx.AsyncClient, make_user: Any
+) -> None:
+    alice = await make_user()
+    frames = [Image.new("RGB", (16, 16), color) for color in ("red", "blue", "green")]
+    out = io.BytesIO()
+    frames[0].save(out, "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    r = await upload(client, alice, out.getvalue(), "anim.gif", "image/gif")
+    assert r.status_code == 201, r.text
+    assert r.json()["content_type"] == "image/png"
+    stored = (await client.get(r.json()["url"])).content
+    with Image.open(io.BytesIO(stored)) as image:
+        assert getattr(image, "n_frames", 1) == 1
+        assert image.convert("RGB").getpixel((8, 8)) == (255, 0, 0)
