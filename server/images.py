@@ -51,16 +51,13 @@ class ImageRejected(Exception):
 
 @dataclass(frozen=True)
 class Rendition:
-    """One stored encoding of an image."""
+    """One stored encoding of an image, with its digest (its strong ETag)."""
 
     data: bytes
     content_type: str
     width: int
     height: int
-
-    @property
-    def sha256(self) -> str:
-        return hashlib.sha256(self.data).hexdigest()
+    sha256: str  # computed in the worker thread too: hashing is no work for the event loop
 
 
 @dataclass(frozen=True)
@@ -160,7 +157,9 @@ def _encode(image: Image.Image, stored: str) -> Rendition:
         image.save(out, "WEBP", quality=85)
     else:
         image.save(out, "PNG")
-    return Rendition(out.getvalue(), FORMATS[stored], image.width, image.height)
+    data = out.getvalue()
+    digest = hashlib.sha256(data).hexdigest()
+    return Rendition(data, FORMATS[stored], image.width, image.height, digest)
 
 
 class ImageProcessor:
