@@ -69,28 +69,27 @@ class Processed:
     preview: Rendition
 
 
-def declared_format(content_type: str | None, filename: str | None) -> str | None:
-    """The format the client says it sends (Content-Type first, else the file name), None
-    when it says nothing useful; 415 when it declares something that is not one of ours."""
+def declared_formats(content_type: str | None, filename: str | None) -> set[str]:
+    """The formats the client says it sends, by Content-Type and by file name extension
+    (empty when neither says anything useful); 415 for a type that is not one of ours."""
+    declared = set()
     ctype = (content_type or "").split(";")[0].strip().lower()
     if ctype not in UNDECLARED:
         if ctype not in DECLARED_TYPES:
             raise ImageRejected(
                 415, "unsupported_media_type", "Upload a JPEG, PNG, WebP or GIF image."
             )
-        return DECLARED_TYPES[ctype]
+        declared.add(DECLARED_TYPES[ctype])
     name = (filename or "").lower()
-    for ext, fmt in EXTENSIONS.items():
-        if name.endswith(ext):
-            return fmt
-    return None
+    declared.update(fmt for ext, fmt in EXTENSIONS.items() if name.endswith(ext))
+    return declared
 
 
 def process(
     data: bytes, *, content_type: str | None, filename: str | None, max_pixels: int
 ) -> Processed:
     """Check ``data`` and build the stored renditions (blocking: call it in a thread)."""
-    declared = declared_format(content_type, filename)
+    declared = declared_formats(content_type, filename)
     try:
         image = Image.open(io.BytesIO(data), formats=list(FORMATS))
     except Image.DecompressionBombWarning as exc:
@@ -103,11 +102,11 @@ def process(
         ) from exc
     with image:
         fmt = image.format or ""
-        if declared is not None and declared != fmt:
+        if declared - {fmt}:
             raise ImageRejected(
                 415,
                 "media_type_mismatch",
-                f"The file is a {fmt} image but was sent as {declared}; "
+                f"The file is a {fmt} image but was sent as {' and '.join(sorted(declared))}; "
                 "send it with its real type and extension.",
             )
         width, height = image.size
