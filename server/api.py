@@ -53,6 +53,9 @@ class Spec:
     params: tuple[Param, ...] = ()
     errors: tuple[int, ...] = ()
     etag: bool = False  # answers with an ETag and honours If-None-Match (304)
+    body_media: str = "application/json"  # or multipart/form-data (POST /media)
+    response_media: str = "application/json"  # or image/* (bytes, no model)
+    ranges: bool = False  # honours Range: 206 Partial Content
 
 
 class ApiRoute(Route):

@@ -21,6 +21,7 @@ from .db import Database, connect, ensure_indexes
 from .dbmetrics import CommandMetrics
 from .errors import exception_handlers
 from .headers import SecurityHeaders
+from .images import ImageProcessor
 from .keys import Keys
 from .likedcache import LikedCache
 from .mail import Mailer
@@ -28,6 +29,7 @@ from .ratelimit import RateLimits
 from .requestid import RequestId
 from .routes import account, auth, meta, notifications, social, timeline, tweets, users, wstickets
 from .routes import bookmarks as bookmark_routes
+from .routes import media as media_routes
 from .routes import moderation as moderation_routes
 from .routes import oauth as oauth_routes
 from .routes import pins as pin_routes
@@ -69,6 +71,7 @@ def api_routes() -> list[BaseRoute]:
         *pin_routes.router.routes,
         *tweets.router.routes,
         *notifications.router.routes,
+        *media_routes.router.routes,
         *live.router.routes,  # /metrics, /admin/stats
         *wstickets.router.routes,
     ]
@@ -158,6 +161,7 @@ async def _open_services(settings: Settings, db: Database, clock: Clock) -> Serv
         ),
         timelines=open_timelines(settings, db),
         search_backend=await choose_backend(db, settings.search_backend),
+        images=ImageProcessor(settings.media_decode_concurrency),
     )
     if settings.redis_url:
         # One client for the read caches (tweets, liked sets, recent ids).

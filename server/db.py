@@ -159,6 +159,23 @@ INDEXES: dict[str, list[IndexModel]] = {
     "notification_claims": [
         IndexModel([("until", ASCENDING)], expireAfterSeconds=0, name="expiry"),
     ],
+    # --- image attachments (issue 12): records, and their bytes in GridFS (server/media.py) ---
+    "media": [
+        IndexModel([("owner", ASCENDING), ("state", ASCENDING)], name="by_owner"),
+        IndexModel([("tweet_id", ASCENDING)], name="by_tweet", sparse=True),
+        # The sweep: unattached uploads by age, claims by age, and what is being removed.
+        IndexModel([("state", ASCENDING), ("created_at", ASCENDING)], name="by_state"),
+        IndexModel([("state", ASCENDING), ("claimed_at", ASCENDING)], name="claims", sparse=True),
+    ],
+    # GridFS's own indexes, under the names its driver would give them.
+    "images.files": [
+        IndexModel(
+            [("filename", ASCENDING), ("uploadDate", ASCENDING)], name="filename_1_uploadDate_1"
+        ),
+    ],
+    "images.chunks": [
+        IndexModel([("files_id", ASCENDING), ("n", ASCENDING)], unique=True, name="files_id_1_n_1"),
+    ],
 }
 
 

@@ -127,10 +127,51 @@ class TweetContent(Strict):
     content: str = Field(min_length=1)
 
 
+# Images a tweet may carry (POST /tweets media_ids).
+MAX_TWEET_MEDIA = 4
+MAX_ALT_CHARS = 1000
+
+
 class NewTweet(TweetContent):
-    """``POST /tweets``: the text, and the id of the tweet it quotes, if any."""
+    """``POST /tweets``: the text, the id of the tweet it quotes, if any, and up to four of
+    one's own uploaded images (``POST /media``) to attach."""
 
     quote_of: str | None = Field(default=None, min_length=1, max_length=64)
+    media_ids: list[str] = Field(default_factory=list, max_length=MAX_TWEET_MEDIA)
+
+
+class TweetMedia(BaseModel):
+    """An image as a tweet carries it (copied into the tweet when it is posted)."""
+
+    media_id: str
+    url: str
+    preview_url: str
+    width: int
+    height: int
+    alt: str = ""
+
+
+class Media(TweetMedia):
+    """An uploaded image (``POST /media``). Animated GIFs keep their first frame only."""
+
+    content_type: str
+    preview_width: int
+    preview_height: int
+    size: int  # bytes of the stored original
+    state: Literal["uploaded", "claimed", "attached"] = "uploaded"
+
+
+class MediaUpload(BaseModel):
+    """``POST /media`` as multipart/form-data: the image in ``file``, optional ``alt``."""
+
+    file: bytes = Field(description="a JPEG, PNG, WebP or GIF image (MEDIA_MAX_BYTES)")
+    alt: str | None = Field(default=None, max_length=MAX_ALT_CHARS)
+
+
+class MediaAlt(Strict):
+    """``PATCH /media/{id}``: the image's description for people who cannot see it."""
+
+    alt: str = Field(max_length=MAX_ALT_CHARS)
 
 
 class QuotedTweet(BaseModel):
@@ -179,6 +220,7 @@ class Tweet(BaseModel):
     repost_count: int = 0
     quote_count: int = 0
     quote_of: QuotedTweet | None = None
+    media: list[TweetMedia] = Field(default_factory=list)
     in_reply_to: str | None = None
     parent_deleted: bool = False
     liked_by_me: bool | None = None

@@ -34,7 +34,8 @@ _REASONS = {
     409: "Conflict",
     412: "The resource changed since you read it (If-Match)",
     413: "Body too large",
-    415: "Body must be JSON",
+    415: "Unsupported body type",
+    416: "Range not satisfiable",
     422: "Invalid input",
     429: "Rate limited",
     503: "Unavailable",
@@ -80,11 +81,14 @@ def build(routes: list[BaseRoute], title: str, version: str) -> dict[str, Any]:
         if spec.body is not None:
             op["requestBody"] = {
                 "required": spec.body_required,
-                "content": {"application/json": {"schema": _ref(spec.body)}},
+                "content": {spec.body_media: {"schema": _ref(spec.body)}},
             }
         ok: dict[str, Any] = {"description": "OK"}
         if spec.response is not None:
-            ok["content"] = {"application/json": {"schema": _ref(spec.response)}}
+            ok["content"] = {spec.response_media: {"schema": _ref(spec.response)}}
+        elif spec.response_media != "application/json":
+            binary = {"type": "string", "format": "binary"}
+            ok["content"] = {spec.response_media: {"schema": binary}}
         responses: dict[str, Any] = {str(spec.status): ok}
         if spec.etag:
             ok["headers"] = {"ETag": {"schema": {"type": "string"}}}
@@ -98,6 +102,10 @@ def build(routes: list[BaseRoute], title: str, version: str) -> dict[str, Any]:
                 }
             )
             responses["304"] = {"description": "Not modified: your copy is current"}
+        if spec.ranges:
+            partial = {"Content-Range": {"schema": {"type": "string"}}}
+            responses["206"] = {"description": "The byte range asked for", "headers": partial,
+                                "content": ok.get("content", {})}  # fmt: skip
         error_codes = set(spec.errors) | ({401} if spec.auth else set())
         if spec.body is not None:
             error_codes |= {400, 413, 415, 422}

@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from bson import ObjectId
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
+from . import media
 from .db import Database
 from .effects import accounts as account_effects
 from .effects import edges as edge_effects
@@ -37,6 +38,7 @@ from .store import users as user_store
 log = logging.getLogger("murmur.outbox")
 
 LEASE_ID = "worker"
+SWEEP_EVERY = timedelta(minutes=5)
 
 
 class Outbox:
@@ -52,6 +54,7 @@ class Outbox:
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._held_until: datetime | None = None
+        self._next_sweep: datetime | None = None  # media clean-up (server/media.py:sweep)
         self._pokes = 0  # writes this process announced ...
         self._settled = 0  # ... of which every one is known to be applied
 
@@ -121,7 +124,15 @@ class Outbox:
             reposts = await edges.pending(db.reposts, limit=n)
             if reposts:
                 await edge_effects.reposts(self.svc, reposts)
+            await self._sweep_when_due()
             return bool(leaving or tweets or likes or follows or reposts)
+
+    async def _sweep_when_due(self) -> None:
+        """Unattached uploads and cut-short claims (``media.sweep``), every few minutes."""
+        now = self.svc.clock()
+        if self._next_sweep is None or now >= self._next_sweep:
+            self._next_sweep = now + SWEEP_EVERY
+            await media.sweep(self.svc, now)
 
     async def _hold_lease(self) -> bool:
         """Take or renew the lease (one round trip, only when half of it has run out)."""

@@ -12,6 +12,7 @@ from starlette.requests import HTTPConnection
 
 from .db import Database
 from .events import Publisher, _Event
+from .images import ImageProcessor
 from .keys import Keys
 from .likedcache import LikedCache
 from .mail import Mailer
@@ -82,6 +83,8 @@ class Services:
     liked: LikedCache | None = None
     reposted: LikedCache | None = None
     bookmarked: LikedCache | None = None
+    # Decodes and re-encodes uploaded images in worker threads (server/images.py).
+    images: ImageProcessor = field(default_factory=lambda: ImageProcessor(1))
 
     async def users_changed(self, user_ids: list[str], *, counts_only: bool = False) -> None:
         """Tell every process that these users' documents changed (``counts_only``: only

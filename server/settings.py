@@ -75,6 +75,18 @@ class Settings(BaseSettings):
     max_body_bytes: int = 64 * 1024
     tweet_max_chars: int = 280
 
+    # Image attachments (POST /media): the upload's own body cap (the JSON routes keep
+    # MAX_BODY_BYTES), the pixels an image may claim before it is decoded, images decoded at
+    # once (each in a worker thread), each user's stored bytes, and images per tweet.
+    media_max_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    media_max_pixels: int = Field(default=40_000_000, ge=1)
+    media_decode_concurrency: int = Field(
+        default_factory=lambda: max(1, (os.cpu_count() or 2) // 2), ge=1
+    )
+    media_quota_bytes: int = Field(default=200 * 1024 * 1024, ge=0)
+    # Uploads never attached to a tweet are removed after this (the sweep, server/media.py).
+    media_orphan_seconds: int = Field(default=24 * 3600, ge=60)
+
     rate_limit_signup: str = "20/hour"
     # Sign-in: per (name, client address), so a stranger cannot lock the owner out; a higher
     # ceiling per name across addresses; and per address, whatever the names.
@@ -105,6 +117,7 @@ class Settings(BaseSettings):
     rate_limit_reply: str = "200/hour"
     rate_limit_like: str = "300/hour"
     rate_limit_follow: str = "200/hour"
+    rate_limit_media: str = "30/hour"
     rate_limits_enabled: bool = True
 
     fanout_max_followers: int = 10_000

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bson import ObjectId
+
 from realtime.channels import (
     hashtag_stream,
     home_stream,
@@ -19,7 +21,7 @@ from realtime.channels import (
     user_stream,
 )
 
-from . import markdown, pages, social, tweetcache
+from . import markdown, media, pages, social, tweetcache
 from .accounts import Caller
 from .errors import Conflict, Forbidden, NotFound, Unprocessable
 from .events import TweetCreated, TweetDeleted, TweetDeletedData, TweetUpdated
@@ -52,10 +54,12 @@ async def compose(
     in_reply_to: str | None = None,
     idempotency_key: str | None = None,
     quote_of: str | None = None,
+    media_ids: list[str] | None = None,
 ) -> tuple[Tweet, bool]:
     """Post a tweet (or a reply): store it with its pending effects and announce it on the
     author's streams. A retry with the same ``idempotency_key`` returns the first tweet
-    (``created`` False) and writes nothing."""
+    (``created`` False) and writes nothing. ``media_ids``: up to four of the caller's
+    unattached uploads, claimed for the tweet's id (chosen here) before it is stored."""
     text = checked_content(svc, content)
     if in_reply_to:  # replies have their own (larger) budget
         await svc.limits.hit(svc.settings.rate_limit_reply, "reply", caller.id)
@@ -69,19 +73,36 @@ async def compose(
         extra["quote_of"] = {
             "tweet_id": quoted.tweet_id, "user_id": quoted.user_id, "user_name": quoted.user_name,
         }  # fmt: skip
-    tweet, created = await tweet_store.insert(
-        svc.db,
-        user_id=caller.id,
-        user_name=caller.user.user_name,
-        content=text,
-        html=rendered.html,
-        tags=rendered.tags,
-        mentions=rendered.mentions,
-        now=svc.clock(),
-        in_reply_to=in_reply_to,
-        extra=extra,
-        idempotency_key=idempotency_key,
-    )
+    tweet_id = ObjectId()
+    if media_ids:
+        if idempotency_key is not None:  # a retry: its images belong to the first tweet
+            first = await tweet_store.by_idempotency_key(
+                svc.db, user_id=caller.id, key=idempotency_key, now=svc.clock()
+            )
+            if first is not None:
+                return first, False
+        extra["media"] = await media.claim(svc, caller, media_ids, tweet_id)
+    try:
+        tweet, created = await tweet_store.insert(
+            svc.db,
+            tweet_id=tweet_id,
+            user_id=caller.id,
+            user_name=caller.user.user_name,
+            content=text,
+            html=rendered.html,
+            tags=rendered.tags,
+            mentions=rendered.mentions,
+            now=svc.clock(),
+            in_reply_to=in_reply_to,
+            extra=extra,
+            idempotency_key=idempotency_key,
+        )
+    except Exception:
+        if media_ids:
+            await media.release(svc, tweet_id)
+        raise
+    if media_ids and not created:
+        await media.release(svc, tweet_id)  # the key's first tweet was returned instead
     if created:
         svc.written()
         await pages.shown(svc, tweet)  # the worker does it again, should we die right here

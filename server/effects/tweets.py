@@ -10,8 +10,7 @@ document's state, effect by effect, and records it (``store/tweets.py:settle``):
 - tags counted in trending: the tweet's tags while it is visible;
 - in the search index: while visible;
 - born (once, the first round): engagement for trending, mention, reply and quote
-  notifications,
-  the ``reply.created`` event, the spam screen;
+  notifications, the ``reply.created`` event, the spam screen, its images attached;
 - shown in followers' timelines and home streams: while visible; edits re-announced
   (the author's streams and the tweet's own hear of it from the request).
 
@@ -27,7 +26,7 @@ from bson import ObjectId
 
 from realtime.channels import tweet_stream
 
-from .. import notifications, spam
+from .. import media, notifications, spam
 from ..events import ReplyCreated
 from ..models import Tweet
 from ..services import Services
@@ -67,6 +66,7 @@ async def apply(svc: Services, docs: list[dict[str, Any]]) -> None:
             orphans.append(r.oid)  # the parent was deleted while the reply was written
         r.fx["born"] = True
     await tweet_store.mark_parent_deleted(svc.db, tweet_ids=orphans)
+    await media.attach(svc, [r.tweet for r in born])
     pushed = {a for a, u in writers.items() if timelines.pushed(svc, u)}
     # Pulled (big) authors' followers are never read: their timelines hold none of their tweets.
     showing = [r.tweet.user_id for r in rounds if r.shows_change() and r.tweet.user_id in pushed]
@@ -80,6 +80,7 @@ async def apply(svc: Services, docs: list[dict[str, Any]]) -> None:
             await repost_store.remove_for_tweet(svc.db, tweet_id=r.tweet.tweet_id)
             await bookmark_store.remove_for_tweet(svc.db, tweet_id=r.tweet.tweet_id)
             await pin_store.remove_for_tweet(svc.db, tweet_id=r.tweet.tweet_id)
+            await media.remove_for_tweets(svc, [r.tweet.tweet_id])
             replies = await tweet_store.remove(svc.db, tweet_id=r.oid, version=r.doc.get("v", 1))
             await svc.tweets_changed(replies)
     moved = [r for r in rounds if r.counted_now is not None]

@@ -28,13 +28,14 @@ router = Router("tweets")
 
 @router.post(
     "/tweets",
-    "Post a tweet (Markdown, 1–280 characters); quote_of quotes another tweet",
+    "Post a tweet (Markdown, 1–280 characters); quote_of quotes another tweet; media_ids "
+    "attaches up to 4 of your uploaded images (POST /media)",
     body=NewTweet,
     response=Tweet,
     status=201,
     auth=True,
     params=(IDEMPOTENCY_KEY,),
-    errors=(404, 413, 415, 422, 429),
+    errors=(403, 404, 409, 413, 415, 422, 429),
 )
 async def create_tweet(request: Request) -> Response:
     svc = services(request)
@@ -42,8 +43,9 @@ async def create_tweet(request: Request) -> Response:
     key = idempotency_key(request)
     req = await read_json(request, NewTweet, svc.settings.max_body_bytes)
     tweet, _ = await tweets.compose(
-        svc, who, req.content, idempotency_key=key, quote_of=req.quote_of
-    )
+        svc, who, req.content, idempotency_key=key, quote_of=req.quote_of,
+        media_ids=req.media_ids,
+    )  # fmt: skip
     return json_response((await quotes.embed(svc, who, [tweet]))[0], status=201)
 
 

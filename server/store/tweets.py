@@ -11,7 +11,7 @@ from pymongo import ReturnDocument, UpdateOne
 from pymongo.errors import DuplicateKeyError
 
 from ..db import Database
-from ..models import QuotedTweet, Tweet
+from ..models import QuotedTweet, Tweet, TweetMedia
 from ..paging import PageQuery
 
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
@@ -62,6 +62,7 @@ def to_model(doc: dict[str, Any]) -> Tweet:
         repost_count=doc.get("repost_count", 0),
         quote_count=doc.get("quote_count", 0),
         quote_of=QuotedTweet(**doc["quote_of"]) if doc.get("quote_of") else None,
+        media=[TweetMedia(**m) for m in doc.get("media", ())],
         in_reply_to=doc.get("in_reply_to"),
         parent_deleted=doc.get("parent_deleted", False),
     )
@@ -80,6 +81,7 @@ async def insert(
     in_reply_to: str | None = None,
     extra: dict[str, Any] | None = None,
     idempotency_key: str | None = None,
+    tweet_id: ObjectId | None = None,
 ) -> tuple[Tweet, bool]:
     """Store a new tweet, pending its effects (the outbox worker applies them). With an
     ``idempotency_key`` (unique per user, kept 24 hours) a retry returns the first tweet:
@@ -94,6 +96,7 @@ async def insert(
         now=now,
         in_reply_to=in_reply_to,
         extra=extra,
+        tweet_id=tweet_id,
     )
     if idempotency_key is None:
         await db.tweets.insert_one(doc)
@@ -113,6 +116,21 @@ async def insert(
             # Older than the window: the key is free; take it from the old tweet.
             await db.tweets.update_one({"_id": first["_id"]}, {"$unset": {"idempotency": ""}})
     raise RuntimeError(f"could not store a tweet under idempotency key {key!r}")
+
+
+async def by_idempotency_key(
+    db: Database, *, user_id: str, key: str, now: datetime
+) -> Tweet | None:
+    """The tweet ``user_id`` posted with this Idempotency-Key, while the key is kept."""
+    doc = await db.tweets.find_one({"idempotency.key": f"{user_id}:{key}"}, PROJECTION)
+    if doc is None or doc["idempotency"]["until"] <= now:
+        return None
+    return to_model(doc)
+
+
+async def exists(db: Database, *, tweet_ids: list[ObjectId]) -> set[str]:
+    """Which of these tweets have a document (deleted ones too, until the worker removes them)."""
+    return {str(d["_id"]) async for d in db.tweets.find({"_id": {"$in": tweet_ids}}, {"_id": 1})}
 
 
 async def insert_many(db: Database, docs: list[dict[str, Any]]) -> None:

@@ -43,6 +43,11 @@ def test_docs_render_every_operation_offline(murmur, tabs):
     expect(signup.get_by_text("SignupRequest")).to_be_visible()
     expect(signup.locator(".response strong", has_text="409")).to_be_visible()
 
+    upload = page.locator("details.op", has_text="Upload an image")
+    upload.locator("summary").click()
+    expect(upload.get_by_text("Request body (multipart/form-data)")).to_be_visible()
+    expect(upload.locator("code.field", has_text="file")).to_be_visible()
+
     me = page.locator("details.op", has_text="/users/me").first
     expect(me.locator(".auth")).to_have_count(1)
     # Nothing was fetched from anywhere but Murmur itself.

@@ -177,13 +177,15 @@ export async function api(method, path, { body, query, signal, anonymous = false
     const headers = { Accept: "application/json" };
     const token = anonymous ? null : await accessToken();
     if (token) headers.Authorization = `Bearer ${token}`;
-    if (body !== undefined) headers["Content-Type"] = "application/json";
+    // FormData (an image upload) goes as multipart/form-data; the browser sets the boundary.
+    const form = body instanceof FormData;
+    if (body !== undefined && !form) headers["Content-Type"] = "application/json";
     let response;
     try {
       response = await fetch(url, {
         method,
         headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: body === undefined || form ? body : JSON.stringify(body),
         signal,
       });
     } catch (err) {

@@ -121,8 +121,11 @@ function parametersView(op) {
   return el("section", {}, el("h4", {}, "Parameters"), el("table", {}, el("thead", {}, head), el("tbody", {}, ...rows)));
 }
 
+// The first media type's schema (application/json, or multipart/form-data for an upload,
+// or image/* for served bytes) and its name.
 function contentSchema(content) {
-  return content?.["application/json"]?.schema ?? null;
+  const [type, entry] = Object.entries(content ?? {})[0] ?? [];
+  return entry?.schema ? { type, schema: entry.schema } : null;
 }
 
 function operationView(spec, path, method, op) {
@@ -141,13 +144,13 @@ function operationView(spec, path, method, op) {
   const params = parametersView(op);
   if (params) details.append(params);
   const body = contentSchema(op.requestBody?.content);
-  if (body) details.append(el("section", {}, el("h4", {}, "Request body (application/json)"), schemaView(spec, body)));
+  if (body) details.append(el("section", {}, el("h4", {}, `Request body (${body.type})`), schemaView(spec, body.schema)));
   const responses = el("section", {}, el("h4", {}, "Responses"));
   for (const [status, response] of Object.entries(op.responses ?? {})) {
     const block = el("div", { class: `response status-${status[0]}xx` });
     block.append(el("p", {}, el("strong", {}, status), " ", response.description ?? ""));
     const schema = contentSchema(response.content);
-    if (schema) block.append(schemaView(spec, schema));
+    if (schema) block.append(schemaView(spec, schema.schema));
     responses.append(block);
   }
   details.append(responses);

@@ -1,8 +1,9 @@
 // Shared bits of interface: toasts, form errors, the compose box with its counter.
 
 import { api } from "./api.js";
-import { charCount, h, nextId, replace } from "./dom.js";
+import { append, charCount, h, nextId, replace } from "./dom.js";
 import { preview } from "./markdown.js";
+import { mediaPicker } from "./views/media.js";
 
 export const MAX_TWEET = 280;
 
@@ -39,9 +40,10 @@ export function field({ label, type = "text", name, autocomplete, required = tru
 
 /**
  * The compose box: a labelled textarea, a live 280 counter, a Markdown preview toggle.
- * `submit(content)` posts it and resolves when done; errors are shown in the box.
+ * `submit(content, mediaIds)` posts it and resolves when done; errors are shown in the box.
+ * With `media`, images can be attached (file picker, drop or paste; views/media.js).
  */
-export function composer({ label = "What's happening?", button = "Post", initial = "", submit, onCancel }) {
+export function composer({ label = "What's happening?", button = "Post", initial = "", submit, onCancel, media = false }) {
   const id = nextId("compose");
   const textarea = h("textarea", { id, name: "content", rows: 3, maxlength: 2000, required: true });
   textarea.value = initial;
@@ -51,22 +53,24 @@ export function composer({ label = "What's happening?", button = "Post", initial
   const previewBtn = h("button", { type: "button", class: "link-button", "aria-pressed": "false" }, "Preview");
   const send = h("button", { type: "submit", class: "primary" }, button);
   const error = errorBox();
-  const form = h(
-    "form",
-    { class: "composer" },
+  const form = h("form", { class: "composer" });
+  const picker = media ? mediaPicker(form, { onError: (err) => error.show(err) }) : null;
+  append(form, [
     h("label", { for: id, class: "composer-label" }, label),
     textarea,
     previewBox,
+    picker ? picker.list : null,
     error,
     h(
       "div",
       { class: "composer-bar" },
       previewBtn,
+      picker ? [picker.button, picker.input] : null,
       counter,
       onCancel ? h("button", { type: "button", onclick: onCancel }, "Cancel") : null,
       send,
     ),
-  );
+  ]);
 
   function update() {
     const n = charCount(textarea.value);
@@ -91,8 +95,9 @@ export function composer({ label = "What's happening?", button = "Post", initial
     send.disabled = true;
     error.show(null);
     try {
-      await submit(textarea.value);
+      await submit(textarea.value, picker ? await picker.ready() : []);
       if (!initial) textarea.value = "";
+      picker?.clear();
     } catch (err) {
       error.show(err);
     } finally {

@@ -36,8 +36,9 @@ export function homeView({ main }) {
     },
   });
   const box = composer({
-    submit: async (content) => {
-      const tweet = await api("POST", "/tweets", { body: { content } });
+    media: true,
+    submit: async (content, mediaIds) => {
+      const tweet = await api("POST", "/tweets", { body: { content, media_ids: mediaIds } });
       feed.added(tweet);
       toast("Posted.");
     },

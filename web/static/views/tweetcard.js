@@ -3,6 +3,7 @@
 import { api, currentUser } from "../api.js";
 import { h, icon, replace, timeEl, trustedTweetHtml } from "../dom.js";
 import { composer, errorBox, field, safely, toast, userLink } from "../ui.js";
+import { mediaGrid } from "./media.js";
 
 export function tweetCard(tweet, { compact = false } = {}) {
   const card = h("article", { class: "tweet", dataset: { tweetId: tweet.tweet_id } });
@@ -102,7 +103,7 @@ function render(card, compact) {
     : me
       ? [reportButton(card)]
       : [];
-  replace(card, context, header, body, original, h("footer", { class: "tweet-actions" }, replyLink, likeBtn, own));
+  replace(card, context, header, body, mediaGrid(t), original, h("footer", { class: "tweet-actions" }, replyLink, likeBtn, own));
 }
 
 function deleteButton(card) {
