@@ -28,6 +28,7 @@ from .ratelimit import RateLimits
 from .requestid import RequestId
 from .routes import account, auth, meta, notifications, social, timeline, tweets, users, wstickets
 from .routes import bookmarks as bookmark_routes
+from .routes import conversations as conversation_routes
 from .routes import moderation as moderation_routes
 from .routes import oauth as oauth_routes
 from .routes import pins as pin_routes
@@ -69,6 +70,7 @@ def api_routes() -> list[BaseRoute]:
         *pin_routes.router.routes,
         *tweets.router.routes,
         *notifications.router.routes,
+        *conversation_routes.router.routes,
         *live.router.routes,  # /metrics, /admin/stats
         *wstickets.router.routes,
     ]

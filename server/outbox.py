@@ -28,9 +28,11 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 from .db import Database
 from .effects import accounts as account_effects
 from .effects import edges as edge_effects
+from .effects import messages as message_effects
 from .effects import tweets as tweet_effects
 from .services import Services
 from .store import edges
+from .store import messages as message_store
 from .store import tweets as tweet_store
 from .store import users as user_store
 
@@ -113,7 +115,10 @@ class Outbox:
             reposts = await edges.pending(db.reposts, limit=n)
             if reposts:
                 await edge_effects.reposts(self.svc, reposts)
-            return bool(leaving or tweets or likes or follows or reposts)
+            messages = await message_store.pending(db, limit=n)
+            if messages:
+                await message_effects.apply(self.svc, messages)
+            return bool(leaving or tweets or likes or follows or reposts or messages)
 
     async def _hold_lease(self) -> bool:
         """Take or renew the lease (one round trip, only when half of it has run out)."""
@@ -149,7 +154,7 @@ class Outbox:
 
 
 # The collections whose documents carry entries.
-OUTBOXES = ("users", "tweets", "likes", "follows", "reposts")
+OUTBOXES = ("users", "tweets", "likes", "follows", "reposts", "messages")
 
 
 async def backlog(db: Database) -> int:

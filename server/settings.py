@@ -105,6 +105,11 @@ class Settings(BaseSettings):
     rate_limit_reply: str = "200/hour"
     rate_limit_like: str = "300/hour"
     rate_limit_follow: str = "200/hour"
+    rate_limit_message: str = "120/minute"  # direct messages, per sender
+    # Typing indicators over REST, per user and conversation (the socket frame has its own).
+    rate_limit_typing: str = "1/2 seconds"
+    message_max_chars: int = 1000
+    conversation_max_participants: int = 20
     rate_limits_enabled: bool = True
 
     fanout_max_followers: int = 10_000
