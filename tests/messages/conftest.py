@@ -7,6 +7,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.realtime.conftest import apps, served  # noqa: F401  (the realtime fixtures)
+
 
 @pytest.fixture
 def open_conversation(client: httpx.AsyncClient) -> Any:
