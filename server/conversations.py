@@ -59,9 +59,11 @@ async def check_reachable(svc: Services, sender: str, others: list[UserRecord]) 
             )
 
 
-async def create(svc: Services, caller: Caller, participant_ids: list[str]) -> Conversation:
+async def create(
+    svc: Services, caller: Caller, participant_ids: list[str]
+) -> tuple[Conversation, bool]:
     """The conversation between the caller and ``participant_ids``: the existing one for the
-    same set of people (the caller rejoins it if they had left), or a new one."""
+    same set of people (the caller rejoins it if they had left), or a new one (``True``)."""
     limit = svc.settings.conversation_max_participants
     wanted = sorted({p for p in participant_ids if p != caller.id})
     if not wanted:
@@ -84,13 +86,13 @@ async def create(svc: Services, caller: Caller, participant_ids: list[str]) -> C
     await check_reachable(svc, caller.id, others)
     await svc.limits.hit(svc.settings.rate_limit_message, "conversation", caller.id)
     people = [caller.user, *others]
-    doc = await store.open_or_join(
+    doc, created = await store.open_or_join(
         svc.db,
         caller=caller.id,
         participants=[{"user_id": p.id, "user_name": p.user_name} for p in people],
         now=svc.clock(),
     )
-    return await _view(svc, caller.id, doc)
+    return await _view(svc, caller.id, doc), created
 
 
 async def get(svc: Services, caller: Caller, conversation_id: str) -> Conversation:

@@ -9,6 +9,7 @@ from typing import Any
 
 from realtime.channels import messages_stream
 
+from .. import social
 from ..events import MessageCreated
 from ..services import Services
 from ..store import conversations as conversation_store
@@ -21,8 +22,14 @@ async def apply(svc: Services, messages: list[dict[str, Any]]) -> None:
     members = await conversation_store.members_of(svc.db, conversation_ids=ids)
     for message in messages:
         await conversation_store.record_message(svc.db, message=message)
+        # A block made after the message was sent: it stays in the history (it was sent
+        # before), but is not pushed to the one who blocked or was blocked meanwhile.
+        sender = message["sender_id"]
+        blocked = await social.blocked_authors(svc, sender)
         others = [
-            u for u in members.get(message["conversation_id"], []) if u != message["sender_id"]
+            u
+            for u in members.get(message["conversation_id"], [])
+            if u != sender and u not in blocked
         ]
         event = MessageCreated(data=message_store.to_model(message))
         await svc.publish([messages_stream(u) for u in others], event)

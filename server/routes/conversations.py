@@ -18,16 +18,18 @@ CONVERSATION_ID = Param("conversation_id", location="path", required=True)
 
 @router.post(
     "/conversations",
-    "Start a conversation with 1–19 others (the same people again: the same conversation)",
+    "Start a conversation with 1–19 others (201); the same people again: the same one (200)",
     body=NewConversation,
     response=Conversation,
+    status=201,
     auth=True,
     errors=(403, 404, 413, 415, 422, 429),
 )
 async def create_conversation(request: Request) -> Response:
     svc, who = services(request), await accounts.caller(request)
     req = await read_json(request, NewConversation, svc.settings.max_body_bytes)
-    return json_response(await conversations.create(svc, who, req.participant_ids))
+    conversation, created = await conversations.create(svc, who, req.participant_ids)
+    return json_response(conversation, status=201 if created else 200)
 
 
 @router.get(

@@ -42,9 +42,9 @@ def to_model(doc: dict[str, Any], *, unread: int = 0) -> Conversation:
 
 async def open_or_join(
     db: Database, *, caller: str, participants: list[dict[str, str]], now: datetime
-) -> dict[str, Any]:
-    """The conversation of exactly these participants: created, or found (the caller joins
-    it again if they had left). One write either way."""
+) -> tuple[dict[str, Any], bool]:
+    """The conversation of exactly these participants: created (``True``), or found (the
+    caller joins it again if they had left). One write either way."""
     ids = [p["user_id"] for p in participants]
     key = key_of(ids)
     oid = ObjectId()
@@ -59,13 +59,13 @@ async def open_or_join(
     }
     try:
         await db.conversations.insert_one(doc)
-        return doc
+        return doc, True
     except DuplicateKeyError:
         found = await db.conversations.find_one_and_update(
             {"key": key}, {"$addToSet": {"members": caller}}, return_document=True
         )
         assert found is not None, "a conversation is never deleted"
-        return found
+        return found, False
 
 
 async def member_view(

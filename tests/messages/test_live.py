@@ -115,3 +115,27 @@ async def test_replay_after_a_disconnect_is_exact_with_redis(apps, redis_server,
         assert frame["data"]["content"] == "live"
         await ws.quiet()
         await ws.close()
+
+
+async def test_a_block_before_the_worker_ran_keeps_the_message_off_the_socket(
+    served, client, make_user, app
+):
+    alice, bob = await make_user(), await make_user()
+    cid = await _conversation(client, alice, bob)
+    ws = await served.ws(bob.access_token)
+    await ws.subscribe("messages")
+    svc = app.state.services
+    worker = svc.outbox
+    await worker.stop()
+    svc.outbox = None  # the message stays pending while bob blocks alice
+    try:
+        await _post(client, alice, f"/conversations/{cid}/messages", {"content": "before"})
+        await _post(client, bob, f"/users/{alice.id}/block")
+    finally:
+        svc.outbox = worker
+    await worker.drain()
+    await ws.quiet()
+    # It was sent before the block: it stays in the history, and the list moved to it.
+    r = await client.get(f"/conversations/{cid}", headers=bob.headers)
+    assert r.json()["last_message"]["content"] == "before"
+    await ws.close()

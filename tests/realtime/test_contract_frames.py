@@ -69,6 +69,7 @@ async def _direct_messages(ws, client, author, fan):
     await ws.subscribe("messages")
     body = {"participant_ids": [fan.id]}
     r = await client.post("/conversations", json=body, headers=author.headers)
+    assert r.status_code == 201, r.text
     cid = r.json()["conversation_id"]
     r = await client.post(f"/conversations/{cid}/messages", json={"content": "dm"},
                           headers=author.headers)  # fmt: skip
