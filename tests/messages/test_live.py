@@ -99,6 +99,8 @@ async def test_replay_after_a_disconnect_is_exact_with_redis(apps, redis_server,
         await ws.subscribe("messages")
         await _post(http, alice, f"/conversations/{cid}/messages", {"content": "m0"})
         last = (await ws.expect("event", event="message.created"))["id"]
+        await _post(http, alice, f"/conversations/{cid}/typing")  # unlogged, even with Redis
+        assert (await ws.expect("event", event="conversation.typing"))["id"].startswith("t")
         await ws.close()
         for i in range(1, 6):
             await _post(http, alice, f"/conversations/{cid}/messages", {"content": f"m{i}"})

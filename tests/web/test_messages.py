@@ -48,5 +48,14 @@ def test_two_people_hold_a_conversation(murmur, tabs, screenshots):
     expect(page_b.locator("#read-indicator")).to_have_text("Seen by @alice", timeout=LIVE_MS)
     assert page_a.locator(".message").count() == 2 and page_b.locator(".message").count() == 2
     page_a.screenshot(path=str(screenshots / "messages-thread.png"), full_page=True)
+
+    # Bob takes messages only from people he follows: Alice's next one is refused, visibly.
+    page_b.get_by_role("link", name="Settings").click()
+    page_b.get_by_label("Who may message you").select_option("following")
+    expect(page_b.get_by_text("Saved who may message you.")).to_be_visible()
+    page_a.get_by_label("Write a message").fill("Still there?")
+    page_a.get_by_role("button", name="Send").click()
+    expect(page_a.locator(".composer")).to_contain_text("only from people they follow")
+    assert page_a.locator(".message").count() == 2
     alice.assert_clean()
     bob.assert_clean()
