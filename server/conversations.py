@@ -19,12 +19,13 @@ from .accounts import Caller
 from .errors import Forbidden, NotFound, Unprocessable
 from .events import ConversationRead, ConversationTyping
 from .ids import parse_id
-from .models import Conversation, ReadReceipt, Typing
+from .models import Conversation, ConversationMember, ReadReceipt, Typing
 from .paging import PageQuery
 from .services import Services
 from .store import conversations as store
 from .store import messages as message_store
 from .store import users as user_store
+from .store.conversations import ConversationRecord
 from .store.users import UserRecord
 
 UNREAD_CAP = 99  # counted at read time, so it never races a read receipt; shown as "99+"
@@ -34,14 +35,14 @@ def _not_found() -> NotFound:
     return NotFound("No such conversation.", code="conversation_not_found")
 
 
-async def membership(svc: Services, user_id: str, conversation_id: str) -> dict:
-    """The conversation's document if ``user_id`` is a member; 404 otherwise (a malformed
-    id, a missing conversation and someone else's answer alike)."""
+async def membership(svc: Services, user_id: str, conversation_id: str) -> ConversationRecord:
+    """The conversation if ``user_id`` is a member; 404 otherwise (a malformed id, a missing
+    conversation and someone else's answer alike)."""
     oid = parse_id(conversation_id, "conversation")
-    doc = await store.member_view(svc.db, conversation_id=oid, user_id=user_id)
-    if doc is None:
+    found = await store.member_view(svc.db, conversation_id=oid, user_id=user_id)
+    if found is None:
         raise _not_found()
-    return doc
+    return found
 
 
 async def check_reachable(svc: Services, sender: str, others: list[UserRecord]) -> None:
@@ -77,8 +78,8 @@ async def create(
             code="too_many_participants",
             details=[{"field": "participant_ids", "max_items": limit}],
         )
-    found = await user_store.by_ids(svc.db, user_ids=wanted)
-    usable = {u: r for u, r in found.items() if not r.deleted and r.email_verified}
+    users = await user_store.by_ids(svc.db, user_ids=wanted)
+    usable = {u: r for u, r in users.items() if not r.deleted and r.email_verified}
     unknown = [u for u in wanted if u not in usable]
     if unknown:
         raise NotFound("No such user.", code="user_not_found", details=[{"user_ids": unknown}])
@@ -86,13 +87,13 @@ async def create(
     await check_reachable(svc, caller.id, others)
     await svc.limits.hit(svc.settings.rate_limit_message, "conversation", caller.id)
     people = [caller.user, *others]
-    doc, created = await store.open_or_join(
+    found, created = await store.open_or_join(
         svc.db,
         caller=caller.id,
-        participants=[{"user_id": p.id, "user_name": p.user_name} for p in people],
+        participants=[ConversationMember(user_id=p.id, user_name=p.user_name) for p in people],
         now=svc.clock(),
     )
-    return await _view(svc, caller.id, doc), created
+    return await _view(svc, caller.id, found), created
 
 
 async def get(svc: Services, caller: Caller, conversation_id: str) -> Conversation:
@@ -104,28 +105,28 @@ async def page(
     svc: Services, caller: Caller, query: PageQuery
 ) -> tuple[list[Conversation], ObjectId | None]:
     """The caller's conversations, newest activity first, with unread counts."""
-    docs = await store.page(svc.db, user_id=caller.id, page=query)
-    items = [await _view(svc, caller.id, d) for d in docs]
-    after = docs[-1]["activity"] if len(docs) == query.limit else None
+    found = await store.page(svc.db, user_id=caller.id, page=query)
+    items = [await _view(svc, caller.id, c) for c in found]
+    after = found[-1].activity if len(found) == query.limit else None
     return items, after
 
 
-async def _view(svc: Services, user_id: str, doc: dict) -> Conversation:
+async def _view(svc: Services, user_id: str, found: ConversationRecord) -> Conversation:
     """A conversation as ``user_id`` sees it, with their unread count."""
-    marker: ObjectId | None = doc.get("read", {}).get(user_id)
+    marker = found.read.get(user_id)
     unread = 0
-    if doc.get("last_message") and (marker is None or doc["activity"] > marker):
+    if found.last_message and (marker is None or found.activity > marker):
         unread = await message_store.unread(
-            svc.db, conversation_id=doc["_id"], user_id=user_id, after=marker, cap=UNREAD_CAP
+            svc.db, conversation_id=found.id, user_id=user_id, after=marker, cap=UNREAD_CAP
         )
-    return store.to_model(doc, unread=unread)
+    return found.view(unread=unread)
 
 
 async def leave(svc: Services, caller: Caller, conversation_id: str) -> None:
     """Leave a conversation: it is gone from the caller's list, and from then on they can
     neither read it nor hear of it (404)."""
-    doc = await membership(svc, caller.id, conversation_id)
-    await store.leave(svc.db, conversation_id=doc["_id"], user_id=caller.id)
+    found = await membership(svc, caller.id, conversation_id)
+    await store.leave(svc.db, conversation_id=found.id, user_id=caller.id)
 
 
 async def mark_read(
@@ -133,21 +134,19 @@ async def mark_read(
 ) -> Conversation:
     """Move the caller's read marker to a message of this conversation (never backwards)
     and send the read receipt to every member's ``messages`` stream."""
-    doc = await membership(svc, caller.id, conversation_id)
+    found = await membership(svc, caller.id, conversation_id)
     up_to = parse_id(up_to_id, "message")
-    if not await message_store.exists(svc.db, conversation_id=doc["_id"], message_id=up_to):
+    if not await message_store.exists(svc.db, conversation_id=found.id, message_id=up_to):
         raise NotFound("No such message.", code="message_not_found")
-    before = doc.get("read", {}).get(caller.id)
-    after = await store.mark_read(
-        svc.db, conversation_id=doc["_id"], user_id=caller.id, up_to=up_to
-    )
+    before = found.read.get(caller.id)
+    after = await store.mark_read(svc.db, conversation_id=found.id, user_id=caller.id, up_to=up_to)
     if after is None:  # left meanwhile
         raise _not_found()
     if before is None or before < up_to:
         receipt = ReadReceipt(
-            conversation_id=str(doc["_id"]), reader_id=caller.id, up_to_id=str(up_to)
+            conversation_id=str(found.id), reader_id=caller.id, up_to_id=str(up_to)
         )
-        streams = [messages_stream(m) for m in after["members"]]
+        streams = [messages_stream(m) for m in after.members]
         await svc.publish(streams, ConversationRead(data=receipt))
     return await _view(svc, caller.id, after)
 
@@ -155,9 +154,9 @@ async def mark_read(
 async def typing(svc: Services, user_id: str, conversation_id: str) -> None:
     """``user_id`` is writing: the other members hear it live (never logged or replayed),
     except those a block separates from them."""
-    doc = await membership(svc, user_id, conversation_id)
+    found = await membership(svc, user_id, conversation_id)
     blocked = await social.blocked_authors(svc, user_id)
-    others = [m for m in doc["members"] if m != user_id and m not in blocked]
-    names = {p["user_id"]: p["user_name"] for p in doc["participants"]}
-    data = Typing(conversation_id=str(doc["_id"]), sender_id=user_id, sender_name=names[user_id])
+    others = [m for m in found.members if m != user_id and m not in blocked]
+    name = found.name_of(user_id)
+    data = Typing(conversation_id=str(found.id), sender_id=user_id, sender_name=name)
     await svc.publish([typing_stream(m) for m in others], ConversationTyping(data=data))

@@ -33,15 +33,15 @@ async def send(
 ) -> tuple[Message, bool]:
     """Post a message to a conversation the caller is in. A retry with the same
     ``idempotency_key`` returns the first message (``created`` False) and writes nothing."""
-    doc = await membership(svc, caller.id, conversation_id)
+    found = await membership(svc, caller.id, conversation_id)
     text = markdown.checked_text(content, svc.settings.message_max_chars, "message")
-    others = [m for m in doc["members"] if m != caller.id]
+    others = [m for m in found.members if m != caller.id]
     records = await user_store.by_ids(svc.db, user_ids=others)
     await check_reachable(svc, caller.id, [records[m] for m in others if m in records])
     await svc.limits.hit(svc.settings.rate_limit_message, "message", caller.id)
     stored, created = await store.insert(
         svc.db,
-        conversation_id=doc["_id"],
+        conversation_id=found.id,
         sender_id=caller.id,
         sender_name=caller.user.user_name,
         content=text,
@@ -61,7 +61,7 @@ async def page(
     svc: Services, caller: Caller, conversation_id: str, query: PageQuery
 ) -> tuple[list[Message], ObjectId | None]:
     """A conversation's messages, newest first (404 unless the caller is a member)."""
-    doc = await membership(svc, caller.id, conversation_id)
-    items = await store.page(svc.db, conversation_id=doc["_id"], page=query)
+    found = await membership(svc, caller.id, conversation_id)
+    items = await store.page(svc.db, conversation_id=found.id, page=query)
     after = ObjectId(items[-1].message_id) if len(items) == query.limit else None
     return items, after

@@ -13,6 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
+from pydantic import BaseModel, ConfigDict, Field
+from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from ..db import Database
@@ -25,33 +27,51 @@ def key_of(user_ids: list[str]) -> str:
     return ",".join(sorted(set(user_ids)))
 
 
-def to_model(doc: dict[str, Any], *, unread: int = 0) -> Conversation:
-    last = doc.get("last_message")
-    members = set(doc.get("members", []))
-    return Conversation(
-        conversation_id=str(doc["_id"]),
-        participants=[
-            ConversationMember(**p) for p in doc["participants"] if p["user_id"] in members
-        ],
-        created_at=doc["created_at"],
-        last_message=Message(**last) if last else None,
-        unread_count=unread,
-        read={u: str(i) for u, i in doc.get("read", {}).items() if u in members},
-    )
+class ConversationRecord(BaseModel):
+    """A stored conversation (``_id`` as ``id``; read markers as ObjectIds)."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    id: ObjectId
+    participants: list[ConversationMember]
+    members: list[str]
+    created_at: datetime
+    activity: ObjectId
+    last_message: Message | None = None
+    read: dict[str, ObjectId] = Field(default_factory=dict)
+
+    def name_of(self, user_id: str) -> str:
+        return next(p.user_name for p in self.participants if p.user_id == user_id)
+
+    def view(self, *, unread: int) -> Conversation:
+        """As a member sees it: the current members only, with ``unread`` theirs."""
+        members = set(self.members)
+        return Conversation(
+            conversation_id=str(self.id),
+            participants=[p for p in self.participants if p.user_id in members],
+            created_at=self.created_at,
+            last_message=self.last_message,
+            unread_count=unread,
+            read={u: str(i) for u, i in self.read.items() if u in members},
+        )
+
+
+def _record(doc: dict[str, Any]) -> ConversationRecord:
+    return ConversationRecord(id=doc["_id"], **{k: v for k, v in doc.items() if k != "_id"})
 
 
 async def open_or_join(
-    db: Database, *, caller: str, participants: list[dict[str, str]], now: datetime
-) -> tuple[dict[str, Any], bool]:
+    db: Database, *, caller: str, participants: list[ConversationMember], now: datetime
+) -> tuple[ConversationRecord, bool]:
     """The conversation of exactly these participants: created (``True``), or found (the
     caller joins it again if they had left). One write either way."""
-    ids = [p["user_id"] for p in participants]
+    ids = [p.user_id for p in participants]
     key = key_of(ids)
     oid = ObjectId()
-    doc = {
+    doc: dict[str, Any] = {
         "_id": oid,
         "key": key,
-        "participants": participants,
+        "participants": [p.model_dump() for p in participants],
         "members": sorted(set(ids)),
         "created_at": now,
         "activity": oid,
@@ -59,20 +79,22 @@ async def open_or_join(
     }
     try:
         await db.conversations.insert_one(doc)
-        return doc, True
+        return _record(doc), True
     except DuplicateKeyError:
-        found = await db.conversations.find_one_and_update(
-            {"key": key}, {"$addToSet": {"members": caller}}, return_document=True
-        )
-        assert found is not None, "a conversation is never deleted"
-        return found, False
+        pass
+    found = await db.conversations.find_one_and_update(
+        {"key": key}, {"$addToSet": {"members": caller}}, return_document=ReturnDocument.AFTER
+    )
+    assert found is not None, "a conversation is never deleted"
+    return _record(found), False
 
 
 async def member_view(
     db: Database, *, conversation_id: ObjectId, user_id: str
-) -> dict[str, Any] | None:
+) -> ConversationRecord | None:
     """The conversation if ``user_id`` is one of its members, else None."""
-    return await db.conversations.find_one({"_id": conversation_id, "members": user_id})
+    found = await db.conversations.find_one({"_id": conversation_id, "members": user_id})
+    return _record(found) if found else None
 
 
 async def members_of(
@@ -83,13 +105,13 @@ async def members_of(
     return {d["_id"]: d["members"] async for d in db.conversations.find(query, {"members": 1})}
 
 
-async def page(db: Database, *, user_id: str, page: PageQuery) -> list[dict[str, Any]]:
+async def page(db: Database, *, user_id: str, page: PageQuery) -> list[ConversationRecord]:
     """A member's conversations, newest activity first."""
     query: dict[str, Any] = {"members": user_id}
     if page.after is not None:
         query["activity"] = {"$lt": page.after}
     cursor = db.conversations.find(query).sort("activity", -1).skip(page.skip).limit(page.limit)
-    return await cursor.to_list(None)
+    return [_record(d) async for d in cursor]
 
 
 async def leave(db: Database, *, conversation_id: ObjectId, user_id: str) -> bool:
@@ -110,14 +132,15 @@ async def leave_all(db: Database, *, user_id: str) -> None:
 
 async def mark_read(
     db: Database, *, conversation_id: ObjectId, user_id: str, up_to: ObjectId
-) -> dict[str, Any] | None:
+) -> ConversationRecord | None:
     """Move the member's read marker forward to ``up_to`` (never back); the conversation
     after, or None when ``user_id`` is not a member."""
-    return await db.conversations.find_one_and_update(
+    found = await db.conversations.find_one_and_update(
         {"_id": conversation_id, "members": user_id},
         {"$max": {f"read.{user_id}": up_to}},
-        return_document=True,
+        return_document=ReturnDocument.AFTER,
     )
+    return _record(found) if found else None
 
 
 async def record_message(db: Database, *, message: dict[str, Any]) -> None:
