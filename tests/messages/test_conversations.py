@@ -3,6 +3,8 @@ read receipts and leaving."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from bson import ObjectId
 
@@ -31,6 +33,19 @@ async def test_a_conversation_is_one_per_set_of_people(client, make_user, open_c
     group = await open_conversation(alice, carol, bob)
     assert group["conversation_id"] != first["conversation_id"]
     assert len(group["participants"]) == 3
+
+
+async def test_simultaneous_creates_make_one_conversation(client, make_user):
+    alice, bob = await make_user(), await make_user()
+
+    async def start(me, other):
+        r = await client.post("/conversations", json={"participant_ids": [other.id]},
+                              headers=me.headers)  # fmt: skip
+        return r.status_code, r.json()["conversation_id"]
+
+    answers = await asyncio.gather(*(start(*pair) for pair in [(alice, bob), (bob, alice)] * 4))
+    assert len({cid for _, cid in answers}) == 1
+    assert sorted(status for status, _ in answers) == [200] * 7 + [201]
 
 
 async def test_messages_render_markdown_page_newest_first_and_feed_the_list(
@@ -65,6 +80,18 @@ async def test_messages_render_markdown_page_newest_first_and_feed_the_list(
         if cursor is None:
             break
     assert seen == sent[::-1]
+    # Never in search, trends or a public timeline.
+    await send(alice, pair, "zebracorn #secretdm")
+    r = await client.post("/tweets", json={"content": "a public zebracorn"}, headers=bob.headers)
+    assert r.status_code == 201
+    r = await client.get("/search/tweets", params={"q": "zebracorn"}, headers=alice.headers)
+    assert [t["content"] for t in r.json()["items"]] == ["a public zebracorn"]
+    r = await client.get("/tweets", headers=alice.headers)
+    assert [t["content"] for t in r.json()["items"]] == ["a public zebracorn"]
+    r = await client.get("/tags/trending")
+    assert r.status_code == 200 and "secretdm" not in r.text
+    r = await client.get("/tags/secretdm/tweets")
+    assert r.json()["items"] == []
 
 
 async def test_read_markers_and_unread_counts(client, make_user, open_conversation, send):
