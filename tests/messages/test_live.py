@@ -141,3 +141,22 @@ async def test_a_block_before_the_worker_ran_keeps_the_message_off_the_socket(
     r = await client.get(f"/conversations/{cid}", headers=bob.headers)
     assert r.json()["last_message"]["content"] == "before"
     await ws.close()
+
+
+async def test_typing_frames_need_a_signed_in_socket_and_a_conversation_id(served, make_user):
+    ws = await served.ws()
+    await ws.send({"type": "typing", "conversation_id": "665f1c2b9a1e4c0012345678"})
+    await ws.expect("error", code="unauthorized")
+    await ws.send({"type": "typing"})
+    error = await ws.expect("error", code="invalid_frame")
+    assert "conversation_id" in error["message"]
+    await ws.send({"type": "subscribe", "stream": "messages"})
+    await ws.expect("error", code="unauthorized", stream="messages")
+    await ws.close()
+    # Signed in, a malformed or unknown conversation id: nothing happens, nothing is said.
+    user = await make_user()
+    ws = await served.ws(user.access_token)
+    for cid in ("nope", "665f1c2b9a1e4c0012345678"):
+        await ws.send({"type": "typing", "conversation_id": cid})
+    await ws.quiet()
+    await ws.close()
