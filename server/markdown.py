@@ -21,21 +21,6 @@ ALLOWED_TAGS = {
 ALLOWED_ATTRIBUTES = {"a": {"href", "title", "class"}, "code": {"class"}, "ol": {"start"}}
 
 
-def checked_text(content: str, limit: int, kind: str) -> str:
-    """What a user wrote (a tweet, a message), stripped; 422 ``<kind>_empty`` when nothing is
-    left, ``<kind>_too_long`` over ``limit`` characters."""
-    text = content.strip()
-    if not text:
-        raise Unprocessable(f"A {kind} needs some text.", code=f"{kind}_empty")
-    if len(text) > limit:
-        raise Unprocessable(
-            f"A {kind} is at most {limit} characters; this one has {len(text)}.",
-            code=f"{kind}_too_long",
-            details=[{"field": "content", "max_length": limit, "length": len(text)}],
-        )
-    return text
-
-
 @dataclass(frozen=True)
 class Rendered:
     html: str
@@ -113,3 +98,18 @@ def render(source: str) -> Rendered:
         tags=_unique_lower(env.get("tags", [])),
         mentions=_unique_lower(env.get("mentions", [])),
     )
+
+
+def checked_text(content: str, limit: int, kind: str) -> str:
+    """What a user wrote (a tweet, a message), stripped; 422 ``<kind>_empty`` when nothing is
+    left, ``<kind>_too_long`` over ``limit`` characters."""
+    text = content.strip()
+    if not text:
+        raise Unprocessable(f"A {kind} needs some text.", code=f"{kind}_empty")
+    if len(text) > limit:
+        raise Unprocessable(
+            f"A {kind} is at most {limit} characters; this one has {len(text)}.",
+            code=f"{kind}_too_long",
+            details=[{"field": "content", "max_length": limit, "length": len(text)}],
+        )
+    return text
