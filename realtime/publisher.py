@@ -62,7 +62,8 @@ class EventPublisher:
         except Exception as exc:  # Redis away: remember, and mark the gap once it is back
             log.warning("publishing to %d streams failed: %s", len(entries), exc)
             self.metrics.dropped.inc(len(entries))
-            self.gapped.update(s for s, _ in entries)
+            # A lost typing indicator is just lost: nothing to resync.
+            self.gapped.update(s for s, _ in entries if stream_kind(s) not in EPHEMERAL_KINDS)
 
     def _unlogged_id(self, stream: str) -> str:
         event_id = self.ids.next()
