@@ -83,6 +83,7 @@ class HubLimits:
     read_concurrency: int = 32
     # Typing frames: at most one per conversation per socket in this many seconds (more are
     # dropped without an answer; a client sends one per keystroke burst).
+    # WS_TYPING_INTERVAL_SECONDS.
     typing_interval: float = 2.0
 
 

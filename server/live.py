@@ -51,6 +51,7 @@ def limits(settings: Settings) -> HubLimits:
         replay_max=settings.ws_replay_max,
         sweep_seconds=settings.ws_sweep_seconds,
         gc_freeze=settings.ws_gc_freeze,
+        typing_interval=settings.ws_typing_interval_seconds,
     )
 
 
