@@ -162,6 +162,7 @@ INDEXES: dict[str, list[IndexModel]] = {
     ],
     "messages": [
         IndexModel([("conversation_id", ASCENDING), ("_id", DESCENDING)], name="thread"),
+        IndexModel([("sender_id", ASCENDING), ("_id", ASCENDING)], name="by_sender"),  # export
         IndexModel([("pending", ASCENDING), ("_id", ASCENDING)], name="outbox", **PENDING),
         _idempotency(),  # POST /conversations/{id}/messages
     ],

@@ -4,6 +4,9 @@ read receipts and leaving."""
 from __future__ import annotations
 
 import asyncio
+import io
+import json
+import zipfile
 
 import pytest
 from bson import ObjectId
@@ -277,3 +280,16 @@ async def test_messages_are_rate_limited_per_sender(client, make_user, open_conv
                           headers=alice.headers)  # fmt: skip
     assert r.status_code == 429 and "Retry-After" in r.headers
     await send(bob, cid, "bob has his own budget")
+
+
+async def test_the_export_holds_the_messages_one_sent(client, make_user, open_conversation, send):
+    alice, bob = await make_user(), await make_user()
+    cid = (await open_conversation(alice, bob))["conversation_id"]
+    mine = await send(alice, cid, "mine, **exported**")
+    await send(bob, cid, "bob's own, not in alice's export")
+    r = await client.get("/users/me/export", headers=alice.headers)
+    z = zipfile.ZipFile(io.BytesIO(r.content))
+    (exported,) = json.loads(z.read("messages.json"))
+    assert exported["message_id"] == mine["message_id"] and exported["conversation_id"] == cid
+    assert exported["markdown"] == "mine, **exported**" and "<strong>" in exported["html"]
+    assert "messages.json" in z.read("README.txt").decode()
