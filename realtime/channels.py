@@ -14,6 +14,17 @@ def notifications_stream(user_id: str) -> str:
     return f"notifications:{user_id}"
 
 
+def messages_stream(user_id: str) -> str:
+    """The channel of a user's direct messages and read receipts (logged, replayable)."""
+    return f"messages:{user_id}"
+
+
+def typing_stream(user_id: str) -> str:
+    """The channel of typing indicators for a user: part of their ``messages`` stream, but
+    never logged, so its events take no log id and are never replayed."""
+    return f"typing:{user_id}"
+
+
 def public_stream() -> str:
     """The channel of everyone's new tweets."""
     return "public"

@@ -7,7 +7,8 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 
 from . import protocol
-from .log import parse_id
+from .channels import stream_kind
+from .log import EPHEMERAL_KINDS, parse_id
 from .sender import Send, Sender
 from .types import Identity
 
@@ -24,7 +25,10 @@ class Subscription:
     live events are buffered, and afterwards any at or before the replayed position dropped.
     """
 
-    __slots__ = ("conn", "stream", "channels", "replayable", "origin", "last", "buffer", "paused")
+    __slots__ = (
+        "conn", "stream", "channels", "replayable", "origin",
+        "last", "buffer", "paused", "live_only",
+    )  # fmt: skip
 
     def __init__(
         self, conn: Connection, stream: str, channels: list[str], replayable: bool, origin: str
@@ -37,6 +41,8 @@ class Subscription:
         self.last: dict[str, Position] = {}
         self.buffer: list[tuple[str, Position, str | None, str]] | None = None
         self.paused = False  # the token expired: per-user events wait for re-authentication
+        # Channels that are never logged (typing): delivered live, outside the position.
+        self.live_only = frozenset(c for c in channels if stream_kind(c) in EPHEMERAL_KINDS)
 
     def deliver(self, channel: str, position: Position, author: str | None, frame: str) -> None:
         """Hand one live event (already encoded for this stream) to the socket."""
@@ -44,9 +50,12 @@ class Subscription:
             self.buffer.append((channel, position, author, frame))
             return
         if self.replayable:
-            if self.paused or position <= self.last.get(channel, ZERO):
+            if self.paused:
                 return
-            self.last[channel] = position
+            if not self.live_only or channel not in self.live_only:
+                if position <= self.last.get(channel, ZERO):
+                    return
+                self.last[channel] = position
         conn = self.conn
         if author is not None and author in conn.hidden:
             return
@@ -117,6 +126,7 @@ class Connection:
         self._subscribes = TokenBucket(subscribe_rate, subscribe_burst)
         self.frames = TokenBucket(frame_rate, frame_burst)
         self.throttled = 0  # frames refused in a row for the frame rate
+        self.typing_at: dict[str, float] = {}  # conversation -> when this socket last typed
 
     @property
     def user_id(self) -> str | None:

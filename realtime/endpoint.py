@@ -187,6 +187,8 @@ class Endpoint:
             await hub.subscribe(conn, frame.stream, frame.since)
         elif isinstance(frame, protocol.Unsubscribe):
             await hub.unsubscribe(conn, frame.stream)
+        elif isinstance(frame, protocol.TypingFrame):
+            await hub.typing(conn, frame.conversation_id)
         else:
             await hub.reauthenticate(conn, frame.token)
 
@@ -195,7 +197,7 @@ def _describe(raw: object, exc: ValidationError) -> str:
     if not isinstance(raw, dict) or "type" not in raw:
         return 'Frames are JSON objects with a "type".'
     kind = raw.get("type")
-    if kind not in ("subscribe", "unsubscribe", "ping", "auth"):
+    if kind not in ("subscribe", "unsubscribe", "ping", "auth", "typing"):
         return f"Unknown frame type {kind!r}."
     first = exc.errors()[0]
     where = ".".join(str(p) for p in first["loc"][1:]) or "frame"

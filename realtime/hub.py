@@ -45,6 +45,7 @@ from .types import (
     Now,
     PullAuthors,
     StreamVisible,
+    Typing,
 )
 from .usersockets import UserSockets
 
@@ -80,6 +81,10 @@ class HubLimits:
     # Subscribe-time reads (pulled authors, blocks and mutes; replays from the log) in flight
     # at once: a connect storm queues here instead of piling onto the database and Redis.
     read_concurrency: int = 32
+    # Typing frames: at most one per conversation per socket in this many seconds (more are
+    # dropped without an answer; a client sends one per keystroke burst).
+    # WS_TYPING_INTERVAL_SECONDS.
+    typing_interval: float = 2.0
 
 
 class Hub:
@@ -98,6 +103,7 @@ class Hub:
         stream_visible: StreamVisible | None = None,
         user_sockets: UserSockets | None = None,
         forget_users: ForgetUsers | None = None,
+        on_typing: Typing | None = None,
         limits: HubLimits | None = None,
         now: Now = time.time,
     ) -> None:
@@ -107,6 +113,7 @@ class Hub:
         self.auth_cache = auth_cache
         self.pull_authors = pull_authors
         self.forget_users = forget_users
+        self.on_typing = on_typing
         self.hidden = None if hidden_authors is None else HiddenSets(hidden_authors, forget_hidden)
         self.stream_visible = stream_visible
         self.limits = limits or HubLimits()
@@ -280,6 +287,29 @@ class Hub:
             return
         await self.listeners.detach(sub)
         await conn.sender.send_now(protocol.unsubscribed(stream))
+
+    async def typing(self, conn: Connection, conversation_id: str) -> None:
+        """A ``typing`` frame: announce it to the conversation's other participants, at most
+        once per ``typing_interval`` per conversation and socket (the rest are dropped)."""
+        user = None if conn.expired else conn.user_id
+        if user is None:
+            message = "Sign in to send typing indicators."
+            await conn.sender.send_now(protocol.error(protocol.UNAUTHORIZED, message))
+            return
+        now = time.monotonic()
+        last = conn.typing_at.get(conversation_id)
+        if self.on_typing is None or (
+            last is not None and now - last < self.limits.typing_interval
+        ):
+            return
+        if len(conn.typing_at) >= 64:  # bounded: forget old conversations
+            conn.typing_at.clear()
+        conn.typing_at[conversation_id] = now
+        try:
+            async with self._reads:
+                await self.on_typing(user, conversation_id)
+        except Exception:  # ephemeral: a lost indicator is not worth an error frame
+            log.exception("typing indicator for %s failed", conversation_id)
 
     async def reauthenticate(self, conn: Connection, token: str) -> None:
         """``{"type": "auth"}``: a fresh token for the same user resumes paused streams."""

@@ -67,7 +67,8 @@ class Listeners:
             return
         event_id, author, body = message.split("|", 2)
         position = parse_id(event_id) or ZERO
-        self.metrics.latency.observe(max(0.0, time.time() - position[0] / 1000))
+        if position != ZERO:  # an ephemeral event's id is not a time
+            self.metrics.latency.observe(max(0.0, time.time() - position[0] / 1000))
         frames: dict[str, str] = {}
         who = author or None
         for sub in list(listeners):

@@ -16,7 +16,12 @@ import time
 from collections import deque
 from typing import Any, Protocol
 
-REPLAYABLE_KINDS = frozenset({"home", "notifications", "user"})
+REPLAYABLE_KINDS = frozenset({"home", "notifications", "messages", "user"})
+# Channels of replayable streams that are never logged (typing indicators): their events
+# get an id that is not a position (``t<ms>-<seq>``), and a subscription's position ignores
+# them, so a resume never skips a logged event because of one.
+EPHEMERAL_KINDS = frozenset({"typing"})
+EPHEMERAL_PREFIX = "t"
 
 
 def parse_id(event_id: str) -> tuple[int, int] | None:

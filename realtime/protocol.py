@@ -95,7 +95,17 @@ class Auth(_Frame):
     token: str = Field(min_length=1, max_length=4096)
 
 
-ClientFrame = Annotated[Subscribe | Unsubscribe | Ping | Auth, Field(discriminator="type")]
+class TypingFrame(_Frame):
+    """You are writing in a conversation: its other participants get ``conversation.typing``
+    on their ``messages`` stream (at most one per conversation every 2 s per socket)."""
+
+    type: Literal["typing"]
+    conversation_id: str = Field(min_length=1, max_length=64)
+
+
+ClientFrame = Annotated[
+    Subscribe | Unsubscribe | Ping | Auth | TypingFrame, Field(discriminator="type")
+]
 client_frame = TypeAdapter[ClientFrame](ClientFrame)
 
 # --- server → client ---
@@ -107,6 +117,9 @@ EventName = Literal[
     "tweet.counts",
     "reply.created",
     "notification.created",
+    "message.created",
+    "conversation.read",
+    "conversation.typing",
 ]
 
 
@@ -116,7 +129,9 @@ class EventFrame(_Frame):
     type: Literal["event"]
     stream: str
     id: str = Field(
-        description="orders events; resume with it as since (home, notifications, user)"
+        description="orders events; resume with it as since (home, notifications, messages, "
+        "user). Ephemeral events (conversation.typing) carry an id starting with 't', "
+        "which is not a position: never resume from it"
     )
     event: EventName
     data: dict[str, Any]

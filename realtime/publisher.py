@@ -15,7 +15,7 @@ from broadcaster._backends.base import BroadcastBackend
 from pydantic import BaseModel
 
 from .channels import stream_kind
-from .log import REPLAYABLE_KINDS, EventLog, IdClock
+from .log import EPHEMERAL_KINDS, EPHEMERAL_PREFIX, REPLAYABLE_KINDS, EventLog, IdClock
 from .metrics import HubMetrics
 from .replay import RESYNC_MARK
 
@@ -50,7 +50,7 @@ class EventPublisher:
         try:
             logged = [e for e in entries if stream_kind(e[0]) in REPLAYABLE_KINDS]
             unlogged = [e for e in entries if stream_kind(e[0]) not in REPLAYABLE_KINDS]
-            messages = [(s, f"{self.ids.next()}|{e}") for s, e in unlogged]
+            messages = [(s, f"{self._unlogged_id(s)}|{e}") for s, e in unlogged]
             if logged and self.log.publishes:  # logged and published in one atomic step
                 await self.log.append(logged, publish=True)
             elif logged:  # one process: ids are taken and published without a pause
@@ -62,7 +62,12 @@ class EventPublisher:
         except Exception as exc:  # Redis away: remember, and mark the gap once it is back
             log.warning("publishing to %d streams failed: %s", len(entries), exc)
             self.metrics.dropped.inc(len(entries))
-            self.gapped.update(s for s, _ in entries)
+            # A lost typing indicator is just lost: nothing to resync.
+            self.gapped.update(s for s, _ in entries if stream_kind(s) not in EPHEMERAL_KINDS)
+
+    def _unlogged_id(self, stream: str) -> str:
+        event_id = self.ids.next()
+        return EPHEMERAL_PREFIX + event_id if stream_kind(stream) in EPHEMERAL_KINDS else event_id
 
     async def _broadcast(self, messages: list[tuple[str, str]]) -> None:
         publish_many = getattr(self.backend, "publish_many", None)

@@ -15,8 +15,9 @@ import json
 import logging
 
 from . import protocol
+from .channels import stream_kind
 from .connection import ZERO, Subscription
-from .log import EventLog, parse_id
+from .log import EPHEMERAL_KINDS, EventLog, parse_id
 
 log = logging.getLogger("murmur.realtime.replay")
 
@@ -36,6 +37,8 @@ async def read_missed(
     some may be gone (the client must resync)."""
     found: list[tuple[tuple[int, int], str, str, str]] = []
     for channel in channels:
+        if stream_kind(channel) in EPHEMERAL_KINDS:
+            continue  # never logged: nothing to replay
         try:
             part = await event_log.read_after(channel, since, limit)
         except Exception as exc:

@@ -9,9 +9,11 @@ from . import protocol
 from .channels import (
     hashtag_stream,
     home_stream,
+    messages_stream,
     notifications_stream,
     public_stream,
     tweet_stream,
+    typing_stream,
     user_stream,
 )
 
@@ -33,6 +35,13 @@ class StreamKind:
 STREAM_KINDS = (
     StreamKind("home", "^home$", True, True, "Your home timeline: tweets of people you follow."),
     StreamKind("notifications", "^notifications$", True, True, "Your notifications."),
+    StreamKind(
+        "messages",
+        "^messages$",
+        True,
+        True,
+        "Your direct messages and read receipts (replayable), and typing indicators (live only).",
+    ),
     StreamKind("public", "^public$", False, False, "Everyone's new tweets."),
     StreamKind("hashtag:<tag>", f"^hashtag:{_TAG.pattern}$", False, False, "New tweets with #tag."),
     StreamKind("user:<user_id>", f"^user:{_ID.pattern}$", False, True, "One profile's tweets."),
@@ -61,6 +70,12 @@ def resolve(stream: str, user_id: str | None) -> list[str]:
         if user_id is None:
             raise StreamError(protocol.UNAUTHORIZED, f"Sign in to subscribe to {kind}.")
         return [home_stream(user_id) if kind == "home" else notifications_stream(user_id)]
+    if stream == "messages":
+        if user_id is None:
+            raise StreamError(protocol.UNAUTHORIZED, "Sign in to subscribe to messages.")
+        # Typing indicators share the subscription on a channel of their own that is never
+        # logged, so they neither take log ids nor come back in a replay.
+        return [messages_stream(user_id), typing_stream(user_id)]
     if stream == "public":
         return [public_stream()]
     if kind == "hashtag" and _TAG.fullmatch(arg):

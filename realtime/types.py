@@ -39,6 +39,9 @@ RedeemTicket = Callable[[str], Awaitable[str | None]]
 ForgetHidden = Callable[[list[str] | None], None]
 # These users' documents changed (True: only their counters): forget what is cached of them.
 ForgetUsers = Callable[[list[str], bool], None]
+# ``user_id`` is typing in conversation ``conversation_id``: tell its other participants
+# (nothing when ``user_id`` is not one of them).
+Typing = Callable[[str, str], Awaitable[None]]
 # The current time in seconds since the epoch (the app's clock, so tests can move it).
 Now = Callable[[], float]
 

@@ -29,6 +29,7 @@ from .ratelimit import RateLimits
 from .requestid import RequestId
 from .routes import account, auth, meta, notifications, social, timeline, tweets, users, wstickets
 from .routes import bookmarks as bookmark_routes
+from .routes import conversations as conversation_routes
 from .routes import media as media_routes
 from .routes import moderation as moderation_routes
 from .routes import oauth as oauth_routes
@@ -72,6 +73,7 @@ def api_routes() -> list[BaseRoute]:
         *tweets.router.routes,
         *notifications.router.routes,
         *media_routes.router.routes,
+        *conversation_routes.router.routes,
         *live.router.routes,  # /metrics, /admin/stats
         *wstickets.router.routes,
     ]

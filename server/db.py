@@ -18,6 +18,18 @@ Database = AsyncDatabase[dict]
 # those are in the outbox indexes.
 PENDING: dict[str, Any] = {"partialFilterExpression": {"pending": True}}
 
+
+def _idempotency() -> IndexModel:
+    """Idempotency-Key on a create: one document per (user, key) while the key is kept
+    (``store/idempotency.py``)."""
+    return IndexModel(
+        [("idempotency.key", ASCENDING)],
+        unique=True,
+        name="idempotency",
+        partialFilterExpression={"idempotency.key": {"$exists": True}},
+    )
+
+
 # collection name -> its indexes. ensure_indexes() creates them all at start-up.
 INDEXES: dict[str, list[IndexModel]] = {
     "users": [
@@ -50,13 +62,7 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("_id", DESCENDING)], name="newest"),
         # The outbox: tweets whose effects the worker has not applied (server/outbox.py).
         IndexModel([("pending", ASCENDING), ("_id", ASCENDING)], name="outbox", **PENDING),
-        # Idempotency-Key on POST /tweets: one tweet per (user, key) while the key is kept.
-        IndexModel(
-            [("idempotency.key", ASCENDING)],
-            unique=True,
-            name="idempotency",
-            partialFilterExpression={"idempotency.key": {"$exists": True}},
-        ),
+        _idempotency(),  # POST /tweets
     ],
     "sessions": [
         IndexModel([("user_id", ASCENDING)], name="by_user"),
@@ -154,6 +160,18 @@ INDEXES: dict[str, list[IndexModel]] = {
     "notifications": [
         IndexModel([("recipient", ASCENDING), ("_id", DESCENDING)], name="inbox"),
         IndexModel([("recipient", ASCENDING), ("read", ASCENDING)], name="unread"),
+    ],
+    # --- direct messages (issue 12) ---
+    "conversations": [
+        # One conversation per participant set: POST /conversations is idempotent.
+        IndexModel([("key", ASCENDING)], unique=True, name="participants"),
+        IndexModel([("members", ASCENDING), ("activity", DESCENDING)], name="inbox"),
+    ],
+    "messages": [
+        IndexModel([("conversation_id", ASCENDING), ("_id", DESCENDING)], name="thread"),
+        IndexModel([("sender_id", ASCENDING), ("_id", ASCENDING)], name="by_sender"),  # export
+        IndexModel([("pending", ASCENDING), ("_id", ASCENDING)], name="outbox", **PENDING),
+        _idempotency(),  # POST /conversations/{id}/messages
     ],
     # One claim per (recipient, kind, actor, tweet), keyed by _id: see notifications.notify.
     "notification_claims": [

@@ -10,7 +10,7 @@ from typing import Annotated, Literal, Protocol, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .models import Notification, Tweet
+from .models import Message, Notification, ReadReceipt, Tweet, Typing
 
 
 class _Event(BaseModel):
@@ -63,8 +63,37 @@ class NotificationCreated(_Event):
     data: Notification
 
 
+# Direct messages, on each participant's ``messages`` stream. Their data names people
+# ``sender_id``/``reader_id``, not ``user_id``: the publisher takes ``user_id`` as the author
+# the hub filters for mutes, and muting someone does not hide their messages to you (a
+# block stops them being sent at all).
+class MessageCreated(_Event):
+    event: Literal["message.created"] = "message.created"
+    data: Message
+
+
+class ConversationRead(_Event):
+    event: Literal["conversation.read"] = "conversation.read"
+    data: ReadReceipt
+
+
+class ConversationTyping(_Event):
+    """Ephemeral: not logged, not replayed; its id is not a position to resume from."""
+
+    event: Literal["conversation.typing"] = "conversation.typing"
+    data: Typing
+
+
 Event = Annotated[
-    TweetCreated | TweetUpdated | TweetDeleted | TweetCounts | ReplyCreated | NotificationCreated,
+    TweetCreated
+    | TweetUpdated
+    | TweetDeleted
+    | TweetCounts
+    | ReplyCreated
+    | NotificationCreated
+    | MessageCreated
+    | ConversationRead
+    | ConversationTyping,
     Field(discriminator="event"),
 ]
 

@@ -5,7 +5,8 @@ each batch of documents the generator yields those bytes, so the archive is neve
 memory and the response starts at once. Deflating a batch takes well under a millisecond.
 Files: ``profile.json``, ``tweets.json`` and ``tweets.md`` (each tweet's Markdown and its
 HTML), ``replies.json``, ``likes.json``, ``following.json``, ``followers.json``,
-``blocks.json``, ``mutes.json``, and ``index.html`` / ``README.txt`` to read them.
+``blocks.json``, ``mutes.json``, ``messages.json`` (direct messages sent), and
+``index.html`` / ``README.txt`` to read them.
 Bookmarks and uploaded images do not exist in Murmur yet; the README says so.
 """
 
@@ -62,6 +63,16 @@ def _tweet(d: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _message(d: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "message_id": str(d["_id"]),
+        "conversation_id": str(d["conversation_id"]),
+        "created_at": _iso(d.get("created_at")),
+        "markdown": d.get("content", ""),
+        "html": d.get("html", ""),
+    }
+
+
 def _edge(key: str) -> Row:
     return lambda d: {"user_id": d[key], "since": _iso(d.get("created_at"))}
 
@@ -113,6 +124,7 @@ async def archive(svc: Services, user: UserRecord) -> AsyncIterator[bytes]:
              _edge("target"), None),
             ("mutes.json", exports.relations(db, kind="mute", user_id=user.id),
              _edge("target"), None),
+            ("messages.json", exports.messages(db, user_id=user.id), _message, None),
         ]  # fmt: skip
         for name, batches, row, keep in lists:
             async for chunk in _json_list(
@@ -145,6 +157,7 @@ _ABOUT = {
     "followers.json": "the accounts that follow you",
     "blocks.json": "the accounts you block",
     "mutes.json": "the accounts you mute",
+    "messages.json": "the direct messages you sent",
 }
 _FUTURE = "Bookmarks and uploaded images are not part of Murmur yet; later exports will add them."
 

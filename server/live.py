@@ -27,7 +27,7 @@ from realtime.redis_backend import RedisBackend
 from realtime.stats import Reporter, summary
 from realtime.usersockets import UserSockets
 
-from . import accounts, social, tweets, wstickets
+from . import accounts, conversations, social, tweets, wstickets
 from .api import Router
 from .authcache import Authenticator
 from .errors import Forbidden, NotFound, Unauthorized
@@ -51,6 +51,7 @@ def limits(settings: Settings) -> HubLimits:
         replay_max=settings.ws_replay_max,
         sweep_seconds=settings.ws_sweep_seconds,
         gc_freeze=settings.ws_gc_freeze,
+        typing_interval=settings.ws_typing_interval_seconds,
     )
 
 
@@ -89,6 +90,12 @@ def build_hub(svc: Services) -> Hub:
             return False
         return tweet.user_id not in blocked
 
+    async def on_typing(user_id: str, conversation_id: str) -> None:
+        try:
+            await conversations.typing(svc, user_id, conversation_id)
+        except NotFound:
+            pass  # not a member: nothing is sent, and nothing is said
+
     backend: Any
     user_sockets = None
     if settings.redis_url:
@@ -110,6 +117,7 @@ def build_hub(svc: Services) -> Hub:
         stream_visible=stream_visible,
         user_sockets=user_sockets,
         forget_users=lambda ids, counts: forget_users(svc, authenticate, ids, counts),
+        on_typing=on_typing,
         limits=limits(settings),
         now=lambda: svc.clock().timestamp(),
     )

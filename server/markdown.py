@@ -15,6 +15,8 @@ from markdown_it import MarkdownIt
 from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 
+from .errors import Unprocessable
+
 _ENTITY_RE = re.compile(r"(?<![\w#&])#(\w{1,64})|(?<![\w@])@([A-Za-z0-9_]{3,30})\b", re.UNICODE)
 
 ALLOWED_TAGS = {
@@ -118,3 +120,18 @@ def render(source: str) -> Rendered:
         mentions=_unique_lower(env.get("mentions", [])),
         urls=list(dict.fromkeys(env.get("urls", [])))[:MAX_URLS],
     )
+
+
+def checked_text(content: str, limit: int, kind: str) -> str:
+    """What a user wrote (a tweet, a message), stripped; 422 ``<kind>_empty`` when nothing is
+    left, ``<kind>_too_long`` over ``limit`` characters."""
+    text = content.strip()
+    if not text:
+        raise Unprocessable(f"A {kind} needs some text.", code=f"{kind}_empty")
+    if len(text) > limit:
+        raise Unprocessable(
+            f"A {kind} is at most {limit} characters; this one has {len(text)}.",
+            code=f"{kind}_too_long",
+            details=[{"field": "content", "max_length": limit, "length": len(text)}],
+        )
+    return text

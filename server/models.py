@@ -11,6 +11,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, Pla
 # Shared literal types: one definition each.
 Role = Literal["user", "moderator", "admin"]
 NotificationKind = Literal["follow", "like", "reply", "mention", "repost", "quote"]
+# Who may start a conversation with a user or message them: anyone, or only people they follow.
+DmPolicy = Literal["everyone", "following"]
 
 USER_NAME_RE = re.compile(r"^[A-Za-z0-9_]{3,30}$")
 
@@ -55,6 +57,14 @@ class UserMetadata(Strict):
     website: str | None = Field(default=None, max_length=100, pattern=r"^https?://\S+$")
 
 
+class ProfileChanges(UserMetadata):
+    """``PATCH /users/me``: profile fields (null clears one) and who may message you."""
+
+    dm_policy: DmPolicy | None = Field(
+        default=None, description="'everyone', or 'following': only people you follow"
+    )
+
+
 class PublicUser(BaseModel):
     user_id: str
     user_name: str
@@ -71,6 +81,7 @@ class Me(PublicUser):
     email: str
     email_verified: bool
     two_factor_enabled: bool = False
+    dm_policy: DmPolicy = "everyone"
 
 
 # --- auth -----------------------------------------------------------------
@@ -290,6 +301,65 @@ class MarkRead(Strict):
 
 class UnreadCount(BaseModel):
     unread_count: int
+
+
+# --- direct messages ---------------------------------------------------------
+
+
+class NewConversation(Strict):
+    """``POST /conversations``: the other people (the caller may be listed too)."""
+
+    participant_ids: list[str] = Field(min_length=1, max_length=20)
+
+
+class MessageContent(Strict):
+    content: str = Field(min_length=1)
+
+
+class ConversationMember(BaseModel):
+    user_id: str
+    user_name: str
+
+
+class Message(BaseModel):
+    """One direct message; ``html`` is its Markdown rendered and sanitized like a tweet's."""
+
+    message_id: str
+    conversation_id: str
+    sender_id: str
+    sender_name: str
+    content: str
+    html: str
+    created_at: UtcTime
+
+
+class Conversation(BaseModel):
+    """A conversation as one participant sees it: ``read`` maps each participant to the id
+    of the newest message they have read (read receipts), ``unread_count`` is the caller's
+    (capped at 99)."""
+
+    conversation_id: str
+    participants: list[ConversationMember]
+    created_at: UtcTime
+    last_message: Message | None = None
+    unread_count: int = 0
+    read: dict[str, str] = Field(default_factory=dict)
+
+
+class ReadReceipt(BaseModel):
+    """``conversation.read``: ``reader_id`` has read the conversation up to ``up_to_id``."""
+
+    conversation_id: str
+    reader_id: str
+    up_to_id: str
+
+
+class Typing(BaseModel):
+    """``conversation.typing``: ``sender_id`` is writing in the conversation (ephemeral)."""
+
+    conversation_id: str
+    sender_id: str
+    sender_name: str
 
 
 # --- operators ---

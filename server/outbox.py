@@ -29,9 +29,11 @@ from . import media
 from .db import Database
 from .effects import accounts as account_effects
 from .effects import edges as edge_effects
+from .effects import messages as message_effects
 from .effects import tweets as tweet_effects
 from .services import Services
 from .store import edges
+from .store import messages as message_store
 from .store import tweets as tweet_store
 from .store import users as user_store
 
@@ -124,8 +126,11 @@ class Outbox:
             reposts = await edges.pending(db.reposts, limit=n)
             if reposts:
                 await edge_effects.reposts(self.svc, reposts)
+            messages = await message_store.pending(db, limit=n)
+            if messages:
+                await message_effects.apply(self.svc, messages)
             await self._sweep_when_due()
-            return bool(leaving or tweets or likes or follows or reposts)
+            return bool(leaving or tweets or likes or follows or reposts or messages)
 
     async def _sweep_when_due(self) -> None:
         """Unattached uploads and cut-short claims (``media.sweep``), every few minutes."""
@@ -168,7 +173,7 @@ class Outbox:
 
 
 # The collections whose documents carry entries.
-OUTBOXES = ("users", "tweets", "likes", "follows", "reposts")
+OUTBOXES = ("users", "tweets", "likes", "follows", "reposts", "messages")
 
 
 async def backlog(db: Database) -> int:

@@ -118,6 +118,11 @@ class Settings(BaseSettings):
     rate_limit_like: str = "300/hour"
     rate_limit_follow: str = "200/hour"
     rate_limit_media: str = "30/hour"
+    rate_limit_message: str = "120/minute"  # direct messages, per sender
+    # Typing indicators over REST, per user and conversation (the socket frame has its own).
+    rate_limit_typing: str = "1/2 seconds"
+    message_max_chars: int = 1000
+    conversation_max_participants: int = 20
     rate_limits_enabled: bool = True
 
     fanout_max_followers: int = 10_000
@@ -159,8 +164,10 @@ class Settings(BaseSettings):
     ws_heartbeat_seconds: float = 20.0  # server ping interval; no pong within it closes
     ws_sweep_seconds: float = 5.0  # how often token expiry is re-checked
     ws_gc_freeze: bool = True  # gc.freeze() after connect bursts (realtime/gcfreeze.py)
-    ws_log_max_entries: int = 1000  # per-stream replay log length (home, notifications, user)
+    ws_log_max_entries: int = 1000  # per-stream replay log length (home, notifications, ...)
     ws_replay_max: int = 500  # more missed events than this on resume: resync instead
+    # Typing frames passed on per conversation and socket: at most one per this many seconds.
+    ws_typing_interval_seconds: float = 2.0
     # Verified e-mail addresses that get the admin role (at verification or GitHub sign-in).
     admin_emails: list[str] = Field(default_factory=list)
     # Removed: it promoted whoever registered a listed name first. Refused when set.

@@ -23,7 +23,7 @@ from realtime.channels import (
 
 from . import markdown, media, pages, social, tweetcache
 from .accounts import Caller
-from .errors import Conflict, Forbidden, NotFound, Unprocessable
+from .errors import Conflict, Forbidden, NotFound
 from .events import TweetCreated, TweetDeleted, TweetDeletedData, TweetUpdated
 from .ids import tweet_oid
 from .models import Tweet, TweetEdit, TweetHistory
@@ -34,17 +34,7 @@ from .store import tweets as tweet_store
 
 def checked_content(svc: Services, content: str) -> str:
     """The tweet text stripped, or 422 when empty or over the length limit."""
-    text = content.strip()
-    limit = svc.settings.tweet_max_chars
-    if not text:
-        raise Unprocessable("A tweet needs some text.", code="tweet_empty")
-    if len(text) > limit:
-        raise Unprocessable(
-            f"A tweet is at most {limit} characters; this one has {len(text)}.",
-            code="tweet_too_long",
-            details=[{"field": "content", "max_length": limit, "length": len(text)}],
-        )
-    return text
+    return markdown.checked_text(content, svc.settings.tweet_max_chars, "tweet")
 
 
 async def compose(

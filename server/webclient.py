@@ -23,6 +23,7 @@ CLIENT_PATHS = re.compile(
     r"""^/(?:
         | login | signup | verify | public | notifications | search | operator | moderation
         | settings | settings/security | forgot | reset
+        | messages | messages/[A-Za-z0-9_-]{1,64}
         | @[A-Za-z0-9_]{1,30}(?:/(?:followers|following))?
         | tweets/[A-Za-z0-9_-]{1,64}
         | tags/[^/]{1,100}

@@ -42,7 +42,7 @@ def test_asyncapi_lists_every_frame_and_event():
     server_frames = {frame_type(m) for m in get_args(get_args(protocol.ServerFrame)[0])}
     server_frames.discard("event")  # one message per event name instead
     events = {event_name(m) for m in event_models()}
-    assert client_frames == {"subscribe", "unsubscribe", "ping", "auth"}
+    assert client_frames == {"subscribe", "unsubscribe", "ping", "auth", "typing"}
     by_action: dict[str, set[str]] = {"receive": set(), "send": set()}
     for op in doc["operations"].values():
         for ref in op["messages"]:
@@ -64,6 +64,7 @@ def test_stream_patterns_agree_with_what_the_hub_accepts():
     examples = {
         "home": "home",
         "notifications": "notifications",
+        "messages": "messages",
         "public": "public",
         "hashtag:<tag>": "hashtag:rust",
         "user:<user_id>": "user:665f1c2b9a1e4c0012345678",
@@ -81,7 +82,8 @@ def test_stream_patterns_agree_with_what_the_hub_accepts():
                 assert exc.code == protocol.UNAUTHORIZED
             else:
                 raise AssertionError(f"{name} accepted without a token")
-    for bad in ("home:someone", "hashtag:", "user:a/b", "timeline"):
+    for bad in ("home:someone", "hashtag:", "user:a/b", "timeline", "typing:someone",
+                "messages:someone"):  # fmt: skip
         assert not any(re.fullmatch(k.pattern.strip("^$"), bad) for k in STREAM_KINDS)
         try:
             resolve(bad, "someone")

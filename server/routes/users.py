@@ -9,7 +9,7 @@ from .. import accounts
 from ..api import USER_ID, Param, Router
 from ..errors import NotFound
 from ..http import cached_json, json_response, read_json
-from ..models import Me, PublicUser, UserMetadata
+from ..models import Me, ProfileChanges, PublicUser
 from ..services import services
 from ..store import users as user_store
 
@@ -27,8 +27,8 @@ async def get_me(request: Request) -> Response:
 
 @router.patch(
     "/users/me",
-    "Change profile fields (null clears a field)",
-    body=UserMetadata,
+    "Change profile fields (null clears a field) and dm_policy (who may message you)",
+    body=ProfileChanges,
     response=Me,
     auth=True,
     errors=(422,),
@@ -36,9 +36,11 @@ async def get_me(request: Request) -> Response:
 async def patch_me(request: Request) -> Response:
     svc = services(request)
     who = await accounts.caller(request)
-    changes = await read_json(request, UserMetadata, svc.settings.max_body_bytes)
+    body = await read_json(request, ProfileChanges, svc.settings.max_body_bytes)
+    changes = body.model_dump(exclude_unset=True)
+    policy = changes.pop("dm_policy", None)  # null leaves it as it is
     user = await user_store.update_metadata(
-        svc.db, user_id=who.id, changes=changes.model_dump(exclude_unset=True)
+        svc.db, user_id=who.id, changes=changes, fields={"dm_policy": policy} if policy else None
     )
     await svc.users_changed([who.id])
     return json_response(user.me())

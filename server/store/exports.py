@@ -48,6 +48,13 @@ def follows(
     return _walk(db, "follows", {field: user_id, **edges.ON}, batch)
 
 
+def messages(
+    db: Database, *, user_id: str, batch: int = BATCH
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """The direct messages the user sent (the others' messages are theirs to export)."""
+    return _walk(db, "messages", {"sender_id": user_id}, batch)
+
+
 def relations(
     db: Database, *, kind: str, user_id: str, batch: int = BATCH
 ) -> AsyncIterator[list[dict[str, Any]]]:

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
 from pymongo import ReturnDocument, UpdateOne
-from pymongo.errors import DuplicateKeyError
 
 from ..db import Database
 from ..models import QuotedTweet, Tweet, TweetMedia
 from ..paging import PageQuery
-
-IDEMPOTENCY_WINDOW = timedelta(hours=24)
+from . import idempotency
 
 # What reading a tweet fetches: not its edit history, nor the outbox worker's bookkeeping.
 PROJECTION = {"edits": 0, "fx": 0, "fx_ops": 0}
@@ -98,24 +96,10 @@ async def insert(
         extra=extra,
         tweet_id=tweet_id,
     )
-    if idempotency_key is None:
-        await db.tweets.insert_one(doc)
-        return to_model(doc), True
-    key = f"{user_id}:{idempotency_key}"
-    doc["idempotency"] = {"key": key, "until": now + IDEMPOTENCY_WINDOW}
-    for _ in range(3):
-        try:
-            await db.tweets.insert_one(doc)
-            return to_model(doc), True
-        except DuplicateKeyError:
-            first = await db.tweets.find_one({"idempotency.key": key}, PROJECTION)
-            if first is None:
-                continue  # deleted meanwhile: the key is free again
-            if first["idempotency"]["until"] > now:
-                return to_model(first), False
-            # Older than the window: the key is free; take it from the old tweet.
-            await db.tweets.update_one({"_id": first["_id"]}, {"$unset": {"idempotency": ""}})
-    raise RuntimeError(f"could not store a tweet under idempotency key {key!r}")
+    stored, created = await idempotency.insert(
+        db.tweets, doc, user_id=user_id, key=idempotency_key, now=now, projection=PROJECTION
+    )
+    return to_model(stored), created
 
 
 async def by_idempotency_key(

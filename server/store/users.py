@@ -12,7 +12,7 @@ from pymongo.errors import DuplicateKeyError
 
 from ..db import Database
 from ..errors import Conflict
-from ..models import Me, PublicUser, Role, UserMetadata
+from ..models import DmPolicy, Me, PublicUser, Role, UserMetadata
 
 
 class UserRecord(BaseModel):
@@ -34,6 +34,8 @@ class UserRecord(BaseModel):
     totp_enabled: bool = False
     # Deleted by its owner: nothing of it is shown; the name stays taken for a while.
     deleted: bool = False
+    # Who may message this user (direct messages): anyone, or only people they follow.
+    dm_policy: DmPolicy = "everyone"
 
     def public(self) -> PublicUser:
         return PublicUser(user_id=self.id, **self.model_dump(include=_PUBLIC_FIELDS))
@@ -44,6 +46,7 @@ class UserRecord(BaseModel):
             email=self.email,
             email_verified=self.email_verified,
             two_factor_enabled=self.totp_enabled,
+            dm_policy=self.dm_policy,
             **self.model_dump(include=_PUBLIC_FIELDS),
         )
 
@@ -157,8 +160,12 @@ async def set_verified(db: Database, *, user_id: str, role: Role | None = None) 
     )
 
 
-async def update_metadata(db: Database, *, user_id: str, changes: dict[str, Any]) -> UserRecord:
+async def update_metadata(
+    db: Database, *, user_id: str, changes: dict[str, Any], fields: dict[str, Any] | None = None
+) -> UserRecord:
+    """Change profile fields (``None`` clears one) and top-level ``fields`` (``dm_policy``)."""
     sets = {f"user_metadata.{k}": v for k, v in changes.items() if v is not None}
+    sets.update(fields or {})
     unsets = {f"user_metadata.{k}": "" for k, v in changes.items() if v is None}
     update: dict[str, Any] = {}
     if sets:

@@ -50,6 +50,7 @@ async def _every_frame(served, client, make_user):
     assert {f["event"] for f in await ws.events(2)} == {"tweet.updated"}
     assert (await client.delete(f"/tweets/{tid}", headers=author.headers)).status_code == 204
     assert {f["event"] for f in await ws.events(2)} == {"tweet.deleted"}
+    await _direct_messages(ws, client, author, fan)
     await ws.close()
     # Three more notifications push the first out of the two-entry log.
     for _ in range(3):
@@ -61,3 +62,21 @@ async def _every_frame(served, client, make_user):
     await ws.expect("subscribed", stream="notifications")
     await ws.expect("resync", stream="notifications")
     await ws.close()
+
+
+async def _direct_messages(ws, client, author, fan):
+    """A message, its read receipt and a typing indicator on the fan's ``messages`` stream."""
+    await ws.subscribe("messages")
+    body = {"participant_ids": [fan.id]}
+    r = await client.post("/conversations", json=body, headers=author.headers)
+    assert r.status_code == 201, r.text
+    cid = r.json()["conversation_id"]
+    r = await client.post(f"/conversations/{cid}/messages", json={"content": "dm"},
+                          headers=author.headers)  # fmt: skip
+    assert r.status_code == 201, r.text
+    await ws.expect("event", stream="messages", event="message.created")
+    r = await client.post(f"/conversations/{cid}/read", json={"up_to_id": r.json()["message_id"]},
+                          headers=fan.headers)  # fmt: skip
+    await ws.expect("event", stream="messages", event="conversation.read")
+    assert (await client.post(f"/conversations/{cid}/typing", headers=author.headers)).is_success
+    await ws.expect("event", stream="messages", event="conversation.typing")

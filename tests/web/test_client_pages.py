@@ -26,6 +26,8 @@ JSON = {"Accept": "application/json"}
         "/@alice/following",
         "/tweets/0123456789abcdef01234567",
         "/tags/murmur",
+        "/messages",
+        "/messages/0123456789abcdef01234567",
     ],
 )
 async def test_page_loads_of_client_routes_get_the_client(client, path):

@@ -9,6 +9,7 @@ import { toast } from "./ui.js";
 import { forgotView, resetView, securityView } from "./views/account.js";
 import { loginView, signupView, verifyView } from "./views/auth.js";
 import { homeView, publicView, tagView } from "./views/feeds.js";
+import { conversationView, messagesView, startInbox } from "./views/messages.js";
 import { moderationView } from "./views/moderation.js";
 import { notificationsView, startBell } from "./views/notifications.js";
 import { operatorView } from "./views/operator.js";
@@ -25,6 +26,8 @@ const ROUTES = [
   [/^\/signup\/?$/, signupView],
   [/^\/verify\/?$/, verifyView],
   [/^\/notifications\/?$/, notificationsView],
+  [/^\/messages\/?$/, messagesView],
+  [/^\/messages\/([A-Za-z0-9_-]+)\/?$/, conversationView],
   [/^\/search\/?$/, searchView],
   [/^\/operator\/?$/, operatorView],
   [/^\/moderation\/?$/, moderationView],
@@ -41,6 +44,7 @@ const ROUTES = [
 const main = document.getElementById("main");
 let cleanup = null;
 let bellStop = null;
+let inboxStop = null;
 
 export function navigate(path, { replace: swap = false } = {}) {
   if (swap) history.replaceState({}, "", path);
@@ -101,6 +105,8 @@ function renderNav() {
   }
   const bell = link("/notifications", "", { class: "bell", id: "bell" });
   bell.append(icon("bell"), h("span", { class: "visually-hidden" }, "Notifications"), h("span", { class: "badge", id: "bell-count", hidden: true }));
+  const messages = link("/messages", "Messages", { id: "dm-link", class: "dm-link" });
+  messages.append(h("span", { class: "badge", id: "dm-count", hidden: true }));
   const out = h("button", { type: "button", class: "link-button", id: "sign-out" }, "Sign out");
   out.addEventListener("click", async () => {
     await signOut();
@@ -112,6 +118,7 @@ function renderNav() {
     link("/", "Home"),
     link("/public", "Explore"),
     bell,
+    messages,
     link(`/@${me.user_name}`, `@${me.user_name}`, { class: "me" }),
     me.role === "admin" ? link("/operator", "Operator") : null,
     me.role === "admin" || me.role === "moderator" ? link("/moderation", "Moderation") : null,
@@ -119,6 +126,7 @@ function renderNav() {
     out,
   );
   if (bellStop) bellStop.refresh();
+  if (inboxStop) inboxStop.refresh();
 }
 
 function onLinkClick(event) {
@@ -197,7 +205,9 @@ async function takeFragmentTokens() {
 
 function startSession() {
   if (bellStop) bellStop.stop();
+  if (inboxStop) inboxStop.stop();
   bellStop = currentUser() ? startBell() : null;
+  inboxStop = currentUser() ? startInbox() : null;
 }
 
 onSessionChange((session, identityChanged) => {

@@ -1,7 +1,7 @@
 // The WebSocket client for /ws (protocol: docs/realtime.md).
 //
-// Views subscribe to streams ("home", "notifications", "public", "user:<id>", "tweet:<id>",
-// "hashtag:<tag>") with a handler. One socket carries them all. After a drop the client
+// Views subscribe to streams ("home", "notifications", "messages", "public", "user:<id>",
+// "tweet:<id>", "hashtag:<tag>") with a handler. One socket carries them all. After a drop the client
 // reconnects with exponential backoff (and shows "reconnecting…"), then re-subscribes each
 // stream with `since` = the last event id it saw, so the server replays what was missed.
 // A `resync` frame (or a reconnect to a stream that was never resumable) tells the view to
@@ -11,7 +11,7 @@ import { accessToken, api, clearSession, currentSession, refreshTokens } from ".
 
 const PING_MS = 25_000;
 const MAX_BACKOFF_MS = 10_000;
-const RESUMABLE = new Set(["home", "notifications"]);
+const RESUMABLE = new Set(["home", "notifications", "messages"]);
 // Close codes (realtime/protocol.py).
 const CLOSE_POLICY = 1008;
 const CLOSE_TRY_LATER = 1013;
@@ -175,7 +175,8 @@ export class Live {
   async handle(frame) {
     if (frame.type === "event") {
       const entry = this.streams.get(frame.stream);
-      if (entry && frame.id) entry.lastId = frame.id;
+      // Typing indicators carry an id starting with "t": live only, never a place to resume.
+      if (entry && frame.id && !frame.id.startsWith("t")) entry.lastId = frame.id;
       this.dispatch(frame.stream, frame);
     } else if (frame.type === "resync") {
       const entry = this.streams.get(frame.stream);

@@ -39,11 +39,12 @@ export function field({ label, type = "text", name, autocomplete, required = tru
 }
 
 /**
- * The compose box: a labelled textarea, a live 280 counter, a Markdown preview toggle.
+ * The compose box: a labelled textarea, a live counter (280, or `max`), a Markdown preview
+ * toggle; `onInput` hears every keystroke (a message composer sends typing indicators).
  * `submit(content, mediaIds)` posts it and resolves when done; errors are shown in the box.
  * With `media`, images can be attached (file picker, drop or paste; views/media.js).
  */
-export function composer({ label = "What's happening?", button = "Post", initial = "", submit, onCancel, media = false }) {
+export function composer({ label = "What's happening?", button = "Post", initial = "", submit, onCancel, media = false, max = MAX_TWEET, onInput }) {
   const id = nextId("compose");
   const textarea = h("textarea", { id, name: "content", rows: 3, maxlength: 2000, required: true });
   textarea.value = initial;
@@ -74,12 +75,13 @@ export function composer({ label = "What's happening?", button = "Post", initial
 
   function update() {
     const n = charCount(textarea.value);
-    counter.textContent = `${n}/${MAX_TWEET}`;
-    counter.classList.toggle("over", n > MAX_TWEET);
-    send.disabled = n === 0 || n > MAX_TWEET || textarea.value.trim() === "";
+    counter.textContent = `${n}/${max}`;
+    counter.classList.toggle("over", n > max);
+    send.disabled = n === 0 || n > max || textarea.value.trim() === "";
     if (!previewBox.hidden) replace(previewBox, preview(textarea.value));
   }
   textarea.addEventListener("input", update);
+  if (onInput) textarea.addEventListener("input", onInput);
   textarea.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) form.requestSubmit();
   });
@@ -107,6 +109,16 @@ export function composer({ label = "What's happening?", button = "Post", initial
   update();
   form.focusInput = () => textarea.focus();
   return form;
+}
+
+/** Show `count` in the header badge `badgeId` on link `linkId` ("99+" above 99, hidden at 0). */
+export function paintCount(linkId, badgeId, count, label) {
+  const badge = document.getElementById(badgeId);
+  const link = document.getElementById(linkId);
+  if (!badge || !link) return;
+  badge.textContent = count > 99 ? "99+" : String(count);
+  badge.hidden = count === 0;
+  link.setAttribute("aria-label", count ? `${label}, ${count} unread` : label);
 }
 
 /** A user name linked to its profile. */

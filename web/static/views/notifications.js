@@ -3,18 +3,13 @@
 import { api } from "../api.js";
 import { h, replace, timeEl } from "../dom.js";
 import { live } from "../live.js";
-import { safely, userLink } from "../ui.js";
+import { paintCount, safely, userLink } from "../ui.js";
 
 let unread = 0;
 const pageListeners = new Set();
 
 function paintBell() {
-  const badge = document.getElementById("bell-count");
-  const bell = document.getElementById("bell");
-  if (!badge || !bell) return;
-  badge.textContent = unread > 99 ? "99+" : String(unread);
-  badge.hidden = unread === 0;
-  bell.setAttribute("aria-label", unread ? `Notifications, ${unread} unread` : "Notifications");
+  paintCount("bell", "bell-count", unread, "Notifications");
 }
 
 function countOf(body) {

@@ -1,6 +1,7 @@
-// Settings (/settings): the accounts you blocked or muted, each with a button to undo it.
+// Settings (/settings): who may message you, and the accounts you blocked or muted, each
+// with a button to undo it.
 
-import { api, currentUser } from "../api.js";
+import { api, currentUser, updateUser } from "../api.js";
 import { h, replace } from "../dom.js";
 import { safely, toast, userLink } from "../ui.js";
 
@@ -52,6 +53,37 @@ function relationList({ kind, path, title, undo, none, done }) {
   return h("section", { class: "card relation-list", "aria-labelledby": headingId }, h("h2", { class: "section-title", id: headingId }, title), list, status, more);
 }
 
+/** Who may start a conversation with you or message you (PATCH /users/me dm_policy). */
+function dmPolicySection() {
+  const select = h(
+    "select",
+    { id: "dm-policy", disabled: true },
+    h("option", { value: "everyone" }, "Everyone"),
+    h("option", { value: "following" }, "Only people I follow"),
+  );
+  api("GET", "/users/me").then((me) => {
+    select.value = me.dm_policy || "everyone";
+    select.disabled = false;
+  }, () => {});
+  select.addEventListener("change", () =>
+    safely(async () => {
+      select.disabled = true;
+      try {
+        updateUser(await api("PATCH", "/users/me", { body: { dm_policy: select.value } }));
+        toast("Saved who may message you.");
+      } finally {
+        select.disabled = false;
+      }
+    }),
+  );
+  return h(
+    "section",
+    { class: "card", "aria-labelledby": "dm-policy-title" },
+    h("h2", { class: "section-title", id: "dm-policy-title" }, "Direct messages"),
+    h("p", { class: "field-inline" }, h("label", { for: "dm-policy" }, "Who may message you"), select),
+  );
+}
+
 export function settingsView({ main }) {
   if (!currentUser()) {
     replace(main, h("h1", {}, "Settings"), h("p", {}, h("a", { href: "/login?next=/settings" }, "Sign in"), " to see your settings."));
@@ -62,6 +94,7 @@ export function settingsView({ main }) {
     h("h1", {}, "Settings"),
     h("p", {}, h("a", { href: "/settings/security" }, "Password, e-mail, two-factor sign-in, devices and your data")),
     h("p", { class: "muted" }, "People you block cannot follow you or reply to you, and you stop seeing each other's tweets. Muted people's tweets leave your timelines; they are not told."),
+    dmPolicySection(),
     LISTS.map(relationList),
   );
   return null;
