@@ -40,6 +40,7 @@ from .services import Clock, Services, utc_now
 from .settings import Settings
 from .store import bookmarks as bookmark_store
 from .store import reposts as repost_store
+from .store import users as user_store
 from .store.recent_redis import RecentIds
 from .store.timelines import open_timelines
 from .tweetcache import RedisTweetCache
@@ -136,6 +137,8 @@ class _App(Starlette):
 
 async def _open_services(settings: Settings, db: Database, clock: Clock) -> Services:
     await ensure_indexes(db)
+    if backfilled := await user_store.backfill_search_prefixes(db):
+        log.info("people search: gave %d existing users their search prefixes", backfilled)
     keys = Keys.derive(settings.resolved_jwt_secret())
     svc = Services(
         settings=settings,

@@ -2,18 +2,74 @@
 
 from __future__ import annotations
 
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .. import accounts
+from .. import accounts, people
 from ..api import USER_ID, Param, Router
 from ..errors import NotFound
-from ..http import cached_json, json_response, read_json
-from ..models import Me, PublicUser, UserMetadata
-from ..services import services
+from ..http import cached_json, json_response, page_response, query_int, read_json, validate
+from ..models import Me, Page, PublicUser, Suggestion, UserMetadata
+from ..ratelimit import client_address
+from ..services import Services, services
 from ..store import users as user_store
 
 router = Router("users")
+
+
+class PrefixQuery(BaseModel):
+    """``?q=``: the start of a name (a leading ``@`` or ``#`` is ignored)."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    q: str = Field(min_length=1, max_length=50)
+
+
+PREFIX = Param(
+    "q", "the start of a name, 1–50 characters (case and accents ignored)", required=True
+)
+LIMIT = Param("limit", f"1–{people.MAX_LIMIT}, default 10", type="integer")
+
+
+async def prefix_query(request: Request, svc: Services) -> tuple[accounts.Caller | None, str, int]:
+    """The caller (if signed in), ``q`` and ``limit`` of a prefix search, counted against
+    the caller's (signed out: the address's) rate limit; 422 when ``q`` is empty or too long."""
+    who = await accounts.optional_caller(request)
+    await svc.limits.hit(
+        svc.settings.rate_limit_people_search,
+        "prefix-search",
+        who.id if who else client_address(request),
+    )
+    q = validate(PrefixQuery, dict(request.query_params)).q
+    return who, q, query_int(request, "limit", 10, 1, people.MAX_LIMIT)
+
+
+@router.get(
+    "/users/search",
+    "People whose user name or display name starts with q: people you follow first, then "
+    "by follower count",
+    response=Page[PublicUser],
+    params=(PREFIX, LIMIT),
+    errors=(422, 429),
+)
+async def search(request: Request) -> Response:
+    svc = services(request)
+    who, q, limit = await prefix_query(request, svc)
+    return page_response(request, await people.search(svc, who, q, limit), None)
+
+
+@router.get(
+    "/users/suggestions",
+    "Whom to follow: people followed by the people you follow, by how many of them",
+    response=Page[Suggestion],
+    auth=True,
+    params=(LIMIT,),
+    errors=(422,),
+)
+async def suggestions(request: Request) -> Response:
+    svc, who = services(request), await accounts.caller(request)
+    limit = query_int(request, "limit", 10, 1, people.MAX_LIMIT)
+    return page_response(request, await people.suggestions(svc, who, limit), None)
 
 
 @router.get(
@@ -37,8 +93,12 @@ async def patch_me(request: Request) -> Response:
     svc = services(request)
     who = await accounts.caller(request)
     changes = await read_json(request, UserMetadata, svc.settings.max_body_bytes)
+    me = await accounts.current_user(svc, who)
     user = await user_store.update_metadata(
-        svc.db, user_id=who.id, changes=changes.model_dump(exclude_unset=True)
+        svc.db,
+        user_id=who.id,
+        user_name=me.user_name,
+        changes=changes.model_dump(exclude_unset=True),
     )
     await svc.users_changed([who.id])
     return json_response(user.me())
