@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response
@@ -29,6 +31,8 @@ PREFIX = Param(
     "q", "the start of a name, 1–50 characters (case and accents ignored)", required=True
 )
 LIMIT = Param("limit", f"1–{people.MAX_LIMIT}, default 10", type="integer")
+# What every prefix search (people, tags) declares besides its summary and response.
+PREFIX_SEARCH: dict[str, Any] = {"params": (PREFIX, LIMIT), "errors": (422, 429)}
 
 
 async def prefix_query(request: Request, svc: Services) -> tuple[accounts.Caller | None, str, int]:
@@ -49,8 +53,7 @@ async def prefix_query(request: Request, svc: Services) -> tuple[accounts.Caller
     "People whose user name or display name starts with q: people you follow first, then "
     "by follower count",
     response=Page[PublicUser],
-    params=(PREFIX, LIMIT),
-    errors=(422, 429),
+    **PREFIX_SEARCH,
 )
 async def search(request: Request) -> Response:
     svc = services(request)

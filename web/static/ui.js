@@ -1,6 +1,7 @@
 // Shared bits of interface: toasts, form errors, the compose box with its counter.
 
 import { api } from "./api.js";
+import { attachAutocomplete } from "./autocomplete.js";
 import { charCount, h, nextId, replace } from "./dom.js";
 import { preview } from "./markdown.js";
 
@@ -38,7 +39,8 @@ export function field({ label, type = "text", name, autocomplete, required = tru
 }
 
 /**
- * The compose box: a labelled textarea, a live 280 counter, a Markdown preview toggle.
+ * The compose box: a labelled textarea, a live 280 counter, a Markdown preview toggle,
+ * and @name / #tag suggestions as you type (autocomplete.js).
  * `submit(content)` posts it and resolves when done; errors are shown in the box.
  */
 export function composer({ label = "What's happening?", button = "Post", initial = "", submit, onCancel }) {
@@ -47,6 +49,8 @@ export function composer({ label = "What's happening?", button = "Post", initial
   textarea.value = initial;
   const counter = h("span", { class: "counter", "aria-live": "polite", id: `${id}-count` });
   textarea.setAttribute("aria-describedby", counter.id);
+  // Before the keydown listener below: an open suggestion list takes Enter first.
+  const suggestions = attachAutocomplete(textarea);
   const previewBox = h("div", { class: "preview tweet-body", hidden: true, "aria-label": "Preview" });
   const previewBtn = h("button", { type: "button", class: "link-button", "aria-pressed": "false" }, "Preview");
   const send = h("button", { type: "submit", class: "primary" }, button);
@@ -56,6 +60,7 @@ export function composer({ label = "What's happening?", button = "Post", initial
     { class: "composer" },
     h("label", { for: id, class: "composer-label" }, label),
     textarea,
+    suggestions,
     previewBox,
     error,
     h(
