@@ -23,6 +23,7 @@ from .social import blocked_authors, followee_cards, followees, hidden_authors
 from .store import follows as follow_store
 from .store import prefixed
 from .store import users as user_store
+from .store.counters import OPS
 from .store.users import UserRecord
 
 MAX_LIMIT = 20
@@ -69,9 +70,11 @@ async def search(svc: Services, caller: Caller | None, q: str, limit: int) -> li
             enough=limit - len(followed),
             keep=keep,
             order=lambda d: (-d.get("follower_count", 0), d.get("user_name_lower", "")),
+            # Not the large arrays: the prefixes, and the counters' remembered op ids.
+            projection={prefixed.FIELD: 0, OPS: 0},
         )
-    records = [r for d in others if (r := user_store.record(d)) is not None]
-    return [u.public() for u in [*followed, *records][:limit]]
+    records = [r for d in others[: limit - len(followed)] if (r := user_store.record(d))]
+    return [u.public() for u in [*followed, *records]]
 
 
 async def _followed(
@@ -84,8 +87,12 @@ async def _followed(
         if user_id not in blocked and prefixed.matches(terms, name_words):
             hits.append((-int(count), name_words, user_id))
     hits.sort()
-    found = await user_store.by_ids(svc.db, user_ids=[h[2] for h in hits[:limit]])
-    fresh = [u for u in found.values() if _listed(u)]
+    ids = [h[2] for h in hits[:limit]]
+    if svc.auth is not None:  # the per-process user cache (current counters): usually warm
+        found = [u for i in ids if (u := await svc.auth.user(i)) is not None]
+    else:
+        found = list((await user_store.by_ids(svc.db, user_ids=ids)).values())
+    fresh = [u for u in found if _listed(u)]
     return sorted(fresh, key=lambda u: (-u.follower_count, u.user_name.lower()))
 
 

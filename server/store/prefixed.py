@@ -5,14 +5,19 @@ A searchable document carries ``search_prefixes``: every prefix (1 to ``MAX_PREF
 characters) of its folded words, and an index ``(search_prefixes, <rank> desc)``. Why this
 shape: SecantusDB uses an index only for plain equalities followed by one range on the next
 field, and never stops early on a sorted index (a limit applies after every match is read),
-so a query costs what it matches. An equality on one prefix plus a range on the rank lets a
-short prefix, which matches thousands, read only its best-ranked band: ``ranked`` reads the
-bands ``rank ≥ 100``, ``10 ≤ rank < 100``, ``1 ≤ rank < 10``, ``rank < 1`` one after the
-other and stops as soon as it has enough, so the answer is exactly the top of the ranking.
+so a query costs what it matches (~0.05–0.1 ms a document). An equality on one prefix plus
+a range on the rank lets a short prefix, which matches thousands, read only its best-ranked
+few: ``ranked`` reads ``rank ≥ T`` and, while that has too few, the bands below it
+(``BANDS``, a factor of about 3 apart) one by one. Everything at or above a band is read
+before anything below it, so the answer is exactly the top of the ranking, whatever ``T``
+is; ``T`` only sets the cost. It starts from the prefix's length and is then learned per
+prefix in this process: the band the last look-up had to reach (one band higher when that
+read far more than it needed).
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -24,7 +29,12 @@ FIELD = "search_prefixes"
 # Longer queries are looked up by their first MAX_PREFIX characters and checked in Python.
 MAX_PREFIX = 12
 # Lower bounds of the rank bands, best first (ranks are counts: never negative).
-BANDS = (100, 10, 1, 0)
+BANDS = (10_000, 3_000, 1_000, 300, 100, 30, 10, 3, 1, 0)
+# Where a prefix's first look-up starts, by its length: one letter matches a large share of
+# everything, so its top bands alone usually have enough; four letters match few.
+_START_BY_LENGTH = {1: 1_000, 2: 100, 3: 10}
+_LEARNED: OrderedDict[str, int] = OrderedDict()  # "<db.collection>:<prefix>" -> T
+_LEARNED_MAX = 50_000
 
 
 def prefixes(*texts: str | None) -> list[str]:
@@ -33,10 +43,19 @@ def prefixes(*texts: str | None) -> list[str]:
     return sorted(found)
 
 
-def first_band(prefix: str) -> int:
-    """Where a look-up starts: a one-letter prefix matches a large share of everything, so its
-    top band alone usually has enough; three letters match few, read in one query."""
-    return {1: 0, 2: 1}.get(len(prefix), len(BANDS) - 1)
+def start_of(collection: AsyncCollection[dict], prefix: str) -> int:
+    """The rank a look-up of ``prefix`` starts reading at (learned, else by length)."""
+    return _LEARNED.get(f"{collection.full_name}:{prefix}", _START_BY_LENGTH.get(len(prefix), 0))
+
+
+def _learn(collection: AsyncCollection[dict], prefix: str, low: int, surplus: bool) -> None:
+    if surplus and low in BANDS and low != BANDS[0]:
+        low = BANDS[BANDS.index(low) - 1]
+    key = f"{collection.full_name}:{prefix}"
+    _LEARNED[key] = low
+    _LEARNED.move_to_end(key)
+    while len(_LEARNED) > _LEARNED_MAX:
+        _LEARNED.popitem(last=False)
 
 
 async def ranked(
@@ -50,20 +69,22 @@ async def ranked(
     projection: dict[str, int] | None = None,
 ) -> list[dict[str, Any]]:
     """Documents holding ``prefix`` (at most ``MAX_PREFIX`` characters) that ``keep``
-    accepts, in rank order (``order`` sorts within a band; it must rank higher first), read
-    band by band until ``enough`` are kept (or everything was read)."""
+    accepts, in rank order (``order`` sorts within one read; it must rank higher first),
+    read from ``rank ≥ T`` down, band by band, until ``enough`` are kept (or all were read).
+    """
     kept: list[dict[str, Any]] = []
-    upper: int | None = None
-    for low in BANDS[first_band(prefix) :]:
+    low, upper = start_of(collection, prefix), None
+    while True:
         bounds: dict[str, int] = {"$gte": low}
         if upper is not None:
             bounds["$lt"] = upper
         cursor = collection.find({FIELD: prefix, rank: bounds}, projection)
         docs = sorted(await cursor.to_list(length=None), key=order)
         kept += [d for d in docs if keep(d)]
-        if len(kept) >= enough:
+        if len(kept) >= enough or low <= 0:
             break
-        upper = low
+        upper, low = low, next((b for b in BANDS if b < low), 0)
+    _learn(collection, prefix, low, surplus=len(kept) > 4 * enough)
     return kept
 
 
