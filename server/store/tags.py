@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pymongo import UpdateOne
+
 from ..db import Database
 from . import prefixed
 from .counters import Counters
@@ -21,6 +23,20 @@ def count(counters: Counters, *, tag: str, op: str, delta: int) -> None:
     """A tweet's hashtag counted (``+1``) or taken back (``-1``), once for ``op``."""
     on_insert = {prefixed.FIELD: prefixed.prefixes(tag), "count": 0}
     counters.add_created("tags", {"_id": tag}, op, {"count": delta}, on_insert)
+
+
+async def add_many(db: Database, *, uses: dict[str, int]) -> None:
+    """Count many uses at once (the demo seed's bulk path, for tweets stored as applied)."""
+    ops = [
+        UpdateOne(
+            {"_id": tag},
+            {"$inc": {"count": n}, "$setOnInsert": {prefixed.FIELD: prefixed.prefixes(tag)}},
+            upsert=True,
+        )
+        for tag, n in uses.items()
+    ]
+    if ops:
+        await db.tags.bulk_write(ops, ordered=False)
 
 
 async def matching(db: Database, *, terms: list[str], limit: int) -> list[dict[str, Any]]:
