@@ -1,4 +1,5 @@
-"""The compose box's @name / #tag suggestions: an ARIA combobox used with the keyboard."""
+"""The compose box's @name / #tag suggestions (an ARIA combobox used with the keyboard), and
+the sidebar's "Who to follow"."""
 
 from __future__ import annotations
 
@@ -16,10 +17,17 @@ def test_choose_a_person_and_a_tag_with_the_keyboard_and_post(murmur, tabs, scre
     r = murmur.api("POST", f"/users/{popular['user']['user_id']}/follow", fan["access_token"])
     assert r.status_code == 200, r.text
     murmur.tweet(writer, "tagging #zoology")
+    r = murmur.api("POST", f"/users/{fan['user']['user_id']}/follow", writer["access_token"])
+    assert r.status_code == 200, r.text
 
     tab = tabs()
     tab.sign_in_with(writer)
     page = tab.goto("/")
+    # The sidebar suggests whom the people you follow follow.
+    who = page.locator("#sidebar section").filter(
+        has=page.get_by_role("heading", name="Who to follow")
+    )
+    expect(who.get_by_role("listitem")).to_have_text(["@zorro followed by 1 you follow"])
     box = page.get_by_role("combobox", name="What's happening?")
     expect(box).to_have_attribute("aria-expanded", "false")
     box.press_sequentially("Hi @zo")
