@@ -320,19 +320,18 @@ async def backfill_search_prefixes(db: Database, *, batch: int = 500) -> int:
     run in several processes at once (each update is the same ``$set``)."""
     if await db.migrations.find_one({"_id": _BACKFILL}) is not None:
         return 0
-    done = 0
+    done, ops = 0, []
     query = {prefixed.FIELD: {"$exists": False}}
     fields = {"user_name": 1, "user_metadata.display_name": 1}
-    while docs := await db.users.find(query, fields).limit(batch).to_list(length=batch):
-        ops = [
-            UpdateOne(
-                {"_id": d["_id"]},
-                {"$set": {prefixed.FIELD: search_prefixes(
-                    d.get("user_name", ""), (d.get("user_metadata") or {}).get("display_name")
-                )}},
-            )
-            for d in docs
-        ]  # fmt: skip
+    # One pass (each find with this filter reads every user), updates sent 500 at a time.
+    async for d in db.users.find(query, fields).batch_size(batch):
+        display = (d.get("user_metadata") or {}).get("display_name")
+        keys = search_prefixes(d.get("user_name", ""), display)
+        ops.append(UpdateOne({"_id": d["_id"]}, {"$set": {prefixed.FIELD: keys}}))
+        if len(ops) >= batch:
+            await db.users.bulk_write(ops, ordered=False)
+            done, ops = done + len(ops), []
+    if ops:
         await db.users.bulk_write(ops, ordered=False)
         done += len(ops)
     await db.migrations.update_one({"_id": _BACKFILL}, {"$set": {"done": True}}, upsert=True)

@@ -73,13 +73,14 @@ async def test_profile_change_is_searchable_and_old_users_are_backfilled(
     r = await client.patch("/users/me", json={"bio": "hi"}, headers=alice.headers)
     assert await names(client, "ali") == ["alice_p"]  # other fields leave the keys alone
     # A user stored before people search existed gets its prefixes on the next start.
-    old = await quick_user(svc, "oldtimer", "Ancient Mariner")
-    await svc.db.users.update_one({"_id": ObjectId(old)}, {"$unset": {prefixed.FIELD: ""}})
+    await quick_user(svc, "oldtimer", "Ancient Mariner")
+    await svc.db.users.update_many({}, {"$unset": {prefixed.FIELD: ""}})
     assert await names(client, "mariner") == []
     assert await user_store.backfill_search_prefixes(svc.db) == 0  # done once already
     await svc.db.migrations.delete_many({})
-    assert await user_store.backfill_search_prefixes(svc.db) == 1
+    assert await user_store.backfill_search_prefixes(svc.db, batch=1) == 2
     assert await names(client, "mariner") == ["oldtimer"]
+    assert await names(client, "ali") == ["alice_p"]
 
 
 async def test_ranking_followed_first_then_by_followers(
