@@ -29,6 +29,7 @@ from server.store import follows as follow_store
 from server.store import likes as like_store
 from server.store import notifications as notification_store
 from server.store import postings
+from server.store import tags as tag_store
 from server.store import trends as trend_store
 from server.store import tweets as tweet_store
 from server.store import users as user_store
@@ -240,6 +241,10 @@ async def seed(
         await postings.bulk_load(db, docs)
     progress("search", len(docs), len(docs))
     await trend_store.add_many(db, tag_uses=dict(tag_uses), user_activity=dict(activity))
+    tag_totals: Counter[str] = Counter()
+    for (tag, _), n in tag_uses.items():
+        tag_totals[tag] += n
+    await tag_store.add_many(db, uses=dict(tag_totals))
     progress("trending", 1, 1)
     net.users = list((await user_store.by_ids(db, user_ids=ids)).values())
     net.users.sort(key=lambda u: u.user_name != STAR)

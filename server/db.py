@@ -37,6 +37,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("email_lower", ASCENDING)], unique=True, name="email_unique"),
         IndexModel([("github_id", ASCENDING)], name="github_id", sparse=True),
         IndexModel([("follower_count", DESCENDING)], name="by_follower_count"),
+        # People search (store/prefixed.py): one prefix, then a band of follower counts.
+        IndexModel([("search_prefixes", ASCENDING), ("follower_count", DESCENDING)], name="search"),
         # Unverified accounts expire (the field is removed on verification); sign-up and
         # verify also treat an expired one as gone, whenever the TTL monitor runs.
         IndexModel([("unverified_expires_at", ASCENDING)], expireAfterSeconds=0, name="unverified"),
@@ -63,6 +65,10 @@ INDEXES: dict[str, list[IndexModel]] = {
         # The outbox: tweets whose effects the worker has not applied (server/outbox.py).
         IndexModel([("pending", ASCENDING), ("_id", ASCENDING)], name="outbox", **PENDING),
         _idempotency(),  # POST /tweets
+    ],
+    # Tag search: one document per hashtag ever used, its count kept by the outbox worker.
+    "tags": [
+        IndexModel([("search_prefixes", ASCENDING), ("count", DESCENDING)], name="search"),
     ],
     "sessions": [
         IndexModel([("user_id", ASCENDING)], name="by_user"),

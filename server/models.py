@@ -77,6 +77,12 @@ class PublicUser(BaseModel):
     suspended: bool = False
 
 
+class Suggestion(PublicUser):
+    """Someone to follow, and how many of the people you follow follow them."""
+
+    followed_by: int
+
+
 class Me(PublicUser):
     email: str
     email_verified: bool

@@ -112,6 +112,9 @@ class Settings(BaseSettings):
     rate_limit_export: str = "3/hour"
     rate_limit_anonymous_read: str = "300/minute"
     rate_limit_search: str = "60/minute"
+    # People and tag search (the composer's @/# autocomplete asks once per keystroke): per
+    # signed-in user, else per client address.
+    rate_limit_people_search: str = "300/minute"
     rate_limit_username_check: str = "60/minute"
     rate_limit_tweet: str = "100/hour"
     rate_limit_reply: str = "200/hour"

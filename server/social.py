@@ -6,9 +6,12 @@ the notification and the follower's stored timeline follow from the outbox worke
 
 from __future__ import annotations
 
+from typing import Any
+
 from .accounts import Caller
 from .errors import Forbidden, NotFound, Unprocessable
 from .models import Relationship
+from .search.analyzer import words
 from .services import Services
 from .store import follows as follow_store
 from .store import relations as relation_store
@@ -167,7 +170,33 @@ async def followees(svc: Services, user_id: str) -> frozenset[str]:
 
 def forget_follows(svc: Services, user_ids: list[str]) -> None:
     """These users followed or unfollowed someone (or were): drop their cached followees."""
-    svc.social_cache.invalidate(*(f"follows:{u}" for u in user_ids))
+    svc.social_cache.invalidate(*(f"{k}:{u}" for u in user_ids for k in ("follows", "cards")))
+
+
+# People search reads at most this many followees' cards per caller.
+CARDS_MAX = 500
+
+
+async def followee_cards(svc: Services, user_id: str) -> frozenset[str]:
+    """``"<id>\t<follower count>\t<folded name words>"`` for (at most ``CARDS_MAX`` of) the
+    people ``user_id`` follows, cached like the followees, so people search can put the
+    followed ones first without a query. Dropped with the followees; other changes (a
+    followee's new display name or counts) are seen within the cache's TTL."""
+    key = f"cards:{user_id}"
+    cached = svc.social_cache.get(key)
+    if cached is None:
+        ids = sorted(await followees(svc, user_id))[:CARDS_MAX]
+        cached = frozenset(
+            "\t".join((str(d["_id"]), str(d.get("follower_count", 0)), _name_words(d)))
+            for d in await user_store.names_of(svc.db, user_ids=ids)
+        )
+        svc.social_cache.put(key, cached)
+    return cached
+
+
+def _name_words(doc: dict[str, Any]) -> str:
+    display = (doc.get("user_metadata") or {}).get("display_name")
+    return " ".join(words(f"{doc.get('user_name', '')} {display or ''}"))
 
 
 async def pull_authors_followed(svc: Services, user_id: str) -> list[str]:

@@ -15,7 +15,9 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel
 
 from .models import PublicUser
+from .search.analyzer import words
 from .services import Services
+from .store import tags as tag_store
 from .store import trends as trend_store
 from .store import users as user_store
 
@@ -28,6 +30,23 @@ class TrendingTag(BaseModel):
     tag: str
     count: int
     score: float
+
+
+class TagCount(BaseModel):
+    """A hashtag and how many visible tweets carry it."""
+
+    tag: str
+    count: int
+
+
+async def tags_matching(svc: Services, q: str, limit: int) -> list[TagCount]:
+    """Hashtags starting with the words of ``q`` (``#`` ignored; case and accents folded),
+    most used first (all time, from ``store/tags.py``)."""
+    terms = words(q)
+    if not terms:
+        return []
+    found = await tag_store.matching(svc.db, terms=terms, limit=limit)
+    return [TagCount(tag=d["_id"], count=d["count"]) for d in found]
 
 
 class TrendingUser(BaseModel):

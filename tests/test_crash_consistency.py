@@ -193,9 +193,11 @@ async def _check_invariants(db: Any, ids: list[str], acked: set[str], announced:
         assert set(ids[AUTHORS : AUTHORS + FOLLOWERS]) <= owners, t["_id"]
     indexed = {d["_id"] async for d in db.search_slots.find({}, {"_id": 1})}
     assert {t["_id"] for t in tweets} <= indexed
-    # Trending counted each tweet's hashtag once.
+    # Trending and tag search counted each tweet's hashtag once.
     uses = sum([b["count"] async for b in db.tag_trends.find({"tag": "crash"})])
     assert uses == len(tweets)
+    tag = await db.tags.find_one({"_id": "crash"})
+    assert tag is not None and tag["count"] == len(tweets)
     # Counters equal the stored edges.
     users = {
         str(u["_id"]): u async for u in db.users.find({"_id": {"$in": [ObjectId(i) for i in ids]}})

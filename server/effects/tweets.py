@@ -7,7 +7,8 @@ document's state, effect by effect, and records it (``store/tweets.py:settle``):
 
 - counted (``tweet_count`` of the author, ``reply_count`` of the parent, ``quote_count`` of
   the quoted tweet): while not deleted;
-- tags counted in trending: the tweet's tags while it is visible;
+- tags counted in trending and in ``tags`` (tag search): the tweet's tags while it is
+  visible;
 - in the search index: while visible;
 - born (once, the first round): engagement for trending, mention, reply and quote
   notifications, the ``reply.created`` event, the spam screen, its images attached;
@@ -35,6 +36,7 @@ from ..store import likes as like_store
 from ..store import pins as pin_store
 from ..store import postings
 from ..store import reposts as repost_store
+from ..store import tags as tag_store
 from ..store import trends as trend_store
 from ..store import tweets as tweet_store
 from ..store import users as user_store
@@ -136,6 +138,7 @@ class _Round:
             *((t, 1) for t in want if t not in have),
         ]:
             trend_store.count_tag(counters, tag=tag, when=when, op=op, delta=delta)
+            tag_store.count(counters, tag=tag, op=op, delta=delta)
         self.fx.update(tags=want, gflips=flips + 1)
 
     def shows_change(self) -> bool:

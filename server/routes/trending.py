@@ -12,7 +12,8 @@ from ..errors import Unprocessable
 from ..http import json_response, page_query, page_response, query_int
 from ..models import Page, Tweet
 from ..services import services
-from ..trending import TrendingTag, TrendingUser
+from ..trending import TagCount, TrendingTag, TrendingUser
+from .users import PREFIX_SEARCH, prefix_query
 
 router = Router("trending")
 
@@ -46,6 +47,18 @@ async def trending_tags(request: Request) -> Response:
     window, limit = _window(request), query_int(request, "limit", 10, 1, 50)
     items = await trending.tags(services(request), window, limit)
     return json_response(TrendingTags(items=items))
+
+
+@router.get(
+    "/tags/search",
+    "Hashtags starting with q, most used first (the composer's # autocomplete)",
+    response=Page[TagCount],
+    **PREFIX_SEARCH,
+)
+async def search_tags(request: Request) -> Response:
+    svc = services(request)
+    _, q, limit = await prefix_query(request, svc)
+    return page_response(request, await trending.tags_matching(svc, q, limit), None)
 
 
 @router.get(

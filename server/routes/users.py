@@ -2,18 +2,77 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .. import accounts
+from .. import accounts, people
 from ..api import USER_ID, Param, Router
 from ..errors import NotFound
-from ..http import cached_json, json_response, read_json
-from ..models import Me, ProfileChanges, PublicUser
-from ..services import services
+from ..http import cached_json, json_response, page_response, query_int, read_json, validate
+from ..models import Me, Page, ProfileChanges, PublicUser, Suggestion
+from ..ratelimit import client_address
+from ..services import Services, services
 from ..store import users as user_store
 
 router = Router("users")
+
+
+class PrefixQuery(BaseModel):
+    """``?q=``: the start of a name (a leading ``@`` or ``#`` is ignored)."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    q: str = Field(min_length=1, max_length=50)
+
+
+PREFIX = Param(
+    "q", "the start of a name, 1–50 characters (case and accents ignored)", required=True
+)
+LIMIT = Param("limit", f"1–{people.MAX_LIMIT}, default 10", type="integer")
+# What every prefix search (people, tags) declares besides its summary and response.
+PREFIX_SEARCH: dict[str, Any] = {"params": (PREFIX, LIMIT), "errors": (422, 429)}
+
+
+async def prefix_query(request: Request, svc: Services) -> tuple[accounts.Caller | None, str, int]:
+    """The caller (if signed in), ``q`` and ``limit`` of a prefix search, counted against
+    the caller's (signed out: the address's) rate limit; 422 when ``q`` is empty or too long."""
+    who = await accounts.optional_caller(request)
+    await svc.limits.hit(
+        svc.settings.rate_limit_people_search,
+        "prefix-search",
+        who.id if who else client_address(request),
+    )
+    q = validate(PrefixQuery, dict(request.query_params)).q
+    return who, q, query_int(request, "limit", 10, 1, people.MAX_LIMIT)
+
+
+@router.get(
+    "/users/search",
+    "People whose user name or display name starts with q: people you follow first, then "
+    "by follower count",
+    response=Page[PublicUser],
+    **PREFIX_SEARCH,
+)
+async def search(request: Request) -> Response:
+    svc = services(request)
+    who, q, limit = await prefix_query(request, svc)
+    return page_response(request, await people.search(svc, who, q, limit), None)
+
+
+@router.get(
+    "/users/suggestions",
+    "Whom to follow: people followed by the people you follow, by how many of them",
+    response=Page[Suggestion],
+    auth=True,
+    params=(LIMIT,),
+    errors=(422,),
+)
+async def suggestions(request: Request) -> Response:
+    svc, who = services(request), await accounts.caller(request)
+    limit = query_int(request, "limit", 10, 1, people.MAX_LIMIT)
+    return page_response(request, await people.suggestions(svc, who, limit), None)
 
 
 @router.get(
@@ -39,8 +98,13 @@ async def patch_me(request: Request) -> Response:
     body = await read_json(request, ProfileChanges, svc.settings.max_body_bytes)
     changes = body.model_dump(exclude_unset=True)
     policy = changes.pop("dm_policy", None)  # null leaves it as it is
+    me = await accounts.current_user(svc, who)
     user = await user_store.update_metadata(
-        svc.db, user_id=who.id, changes=changes, fields={"dm_policy": policy} if policy else None
+        svc.db,
+        user_id=who.id,
+        user_name=me.user_name,
+        changes=changes,
+        fields={"dm_policy": policy} if policy else None,
     )
     await svc.users_changed([who.id])
     return json_response(user.me())

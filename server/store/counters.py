@@ -46,8 +46,9 @@ class Counters:
         self._incs: defaultdict[str, dict[Key, list[tuple[str, dict[str, int]]]]] = defaultdict(
             dict
         )
-        # Buckets that may not exist yet: created (empty) before any increment lands on them.
-        self._expires: dict[tuple[str, Key], datetime] = {}
+        # Documents that may not exist yet (trending buckets, tags): created with these fields
+        # before any increment lands on them.
+        self._inserts: dict[tuple[str, Key], dict[str, Any]] = {}
 
     def add(self, collection: str, key: dict[str, Any], op: str, incs: dict[str, int]) -> None:
         """``$inc`` ``incs`` on the document ``key`` names, once for ``op``."""
@@ -64,17 +65,26 @@ class Counters:
         expires_at: datetime,
     ) -> None:
         """Like ``add``, on a trending bucket that is created when missing."""
-        self._expires[collection, tuple(sorted(key.items()))] = expires_at
+        self.add_created(collection, key, op, incs, {"expires_at": expires_at})
+
+    def add_created(
+        self,
+        collection: str,
+        key: dict[str, Any],
+        op: str,
+        incs: dict[str, int],
+        on_insert: dict[str, Any],
+    ) -> None:
+        """Like ``add``, on a document created with ``on_insert`` (and ``key``) when missing."""
+        self._inserts[collection, tuple(sorted(key.items()))] = on_insert
         self.add(collection, key, op, incs)
 
     async def write(self, db: Database) -> None:
         """Apply everything collected (any failure raises: the worker retries the batch)."""
         for collection, docs in self._incs.items():
             buckets = [
-                UpdateOne(
-                    dict(k), {"$setOnInsert": {"expires_at": self._expires[c, k]}}, upsert=True
-                )
-                for (c, k) in self._expires
+                UpdateOne(dict(k), {"$setOnInsert": fields}, upsert=True)
+                for (c, k), fields in self._inserts.items()
                 if c == collection and k in docs
             ]
             if buckets:
@@ -102,9 +112,9 @@ class Counters:
                     raise CountersRaced(collection)
 
 
-# Collections whose documents all exist (a bucket is created above; a counter of a deleted
-# tweet or user just has nothing to move, which is right).
-_MUST_EXIST = {"tag_trends", "user_trends"}
+# Collections whose documents all exist (a bucket or a tag is created above; a counter of a
+# deleted tweet or user just has nothing to move, which is right).
+_MUST_EXIST = {"tag_trends", "user_trends", "tags"}
 
 
 async def _applied(db: Database, collection: str, keys: list[Key]) -> dict[Key, set[str]]:

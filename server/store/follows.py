@@ -7,6 +7,7 @@ and then removes it, so every read here asks for edges that are on.
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from typing import Any
 
@@ -80,6 +81,18 @@ async def followers_among(db: Database, *, followee: str, candidates: list[str])
         return []
     query = {"followee": followee, "follower": {"$in": candidates}, **edges.ON}
     return [d["follower"] async for d in db.follows.find(query, {"follower": 1})]
+
+
+async def followee_counts(db: Database, *, followers: list[str]) -> Counter[str]:
+    """How many of ``followers`` follow each user (one query; off edges left out here, since
+    a condition on ``off`` would keep SecantusDB from using the index)."""
+    counts: Counter[str] = Counter()
+    if followers:
+        query = {"follower": {"$in": followers}}
+        async for d in db.follows.find(query, {"followee": 1, "off": 1, "_id": 0}):
+            if "off" not in d:
+                counts[d["followee"]] += 1
+    return counts
 
 
 async def followees(db: Database, *, follower: str) -> list[str]:

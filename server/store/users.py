@@ -13,6 +13,7 @@ from pymongo.errors import DuplicateKeyError
 from ..db import Database
 from ..errors import Conflict
 from ..models import DmPolicy, Me, PublicUser, Role, UserMetadata
+from . import prefixed
 
 
 class UserRecord(BaseModel):
@@ -57,6 +58,11 @@ _PUBLIC_FIELDS = {
 }  # fmt: skip
 
 
+def record(doc: dict[str, Any] | None) -> UserRecord | None:
+    """The model of a stored user document (None for None)."""
+    return _record(doc)
+
+
 def _record(doc: dict[str, Any] | None) -> UserRecord | None:
     if doc is None:
         return None
@@ -89,6 +95,7 @@ async def create(
         "tweet_count": 0,
         "role": role,
         "suspended": False,
+        prefixed.FIELD: search_prefixes(user_name, metadata.display_name),
         **(extra or {}),
     }
     try:
@@ -160,11 +167,25 @@ async def set_verified(db: Database, *, user_id: str, role: Role | None = None) 
     )
 
 
+def search_prefixes(user_name: str, display_name: str | None) -> list[str]:
+    """What people search finds a user by: prefixes of the user name and of each display-name
+    word, case- and accent-folded (``store/prefixed.py``)."""
+    return prefixed.prefixes(user_name, display_name)
+
+
 async def update_metadata(
-    db: Database, *, user_id: str, changes: dict[str, Any], fields: dict[str, Any] | None = None
+    db: Database,
+    *,
+    user_id: str,
+    user_name: str,
+    changes: dict[str, Any],
+    fields: dict[str, Any] | None = None,
 ) -> UserRecord:
-    """Change profile fields (``None`` clears one) and top-level ``fields`` (``dm_policy``)."""
+    """Change profile fields (None removes one) and top-level ``fields`` (``dm_policy``); a
+    new display name is searchable at once."""
     sets = {f"user_metadata.{k}": v for k, v in changes.items() if v is not None}
+    if "display_name" in changes:  # same write: the search keys never disagree with the name
+        sets[prefixed.FIELD] = search_prefixes(user_name, changes["display_name"])
     sets.update(fields or {})
     unsets = {f"user_metadata.{k}": "" for k, v in changes.items() if v is None}
     update: dict[str, Any] = {}
@@ -198,6 +219,17 @@ async def add_to_counter(db: Database, *, user_id: str, field: str, delta: int) 
 
 async def set_role(db: Database, *, user_id: str, role: Role) -> None:
     await db.users.update_one({"_id": ObjectId(user_id)}, {"$set": {"role": role}})
+
+
+async def names_of(db: Database, *, user_ids: list[str], chunk: int = 50) -> list[dict[str, Any]]:
+    """``_id``, ``user_name``, display name and ``follower_count`` of these users, read in
+    chunks (SecantusDB's cost per id of a large ``_id`` ``$in`` grows with its size)."""
+    fields = {"user_name": 1, "user_metadata.display_name": 1, "follower_count": 1}
+    out: list[dict[str, Any]] = []
+    for start in range(0, len(user_ids), chunk):
+        oids = [ObjectId(u) for u in user_ids[start : start + chunk] if ObjectId.is_valid(u)]
+        out += await db.users.find({"_id": {"$in": oids}}, fields).to_list(length=None)
+    return out
 
 
 async def ids_with_followers_above(db: Database, *, threshold: int) -> list[str]:
@@ -285,3 +317,32 @@ async def delete_unverified(db: Database, *, user_id: str) -> bool:
     """Delete the account only if its e-mail is still unverified; True when it was deleted."""
     result = await db.users.delete_one({"_id": ObjectId(user_id), "email_verified": False})
     return result.deleted_count == 1
+
+
+_BACKFILL = "users.search_prefixes"
+
+
+async def backfill_search_prefixes(db: Database, *, batch: int = 500) -> int:
+    """Give ``search_prefixes`` to users stored before people search existed; returns how many.
+
+    Runs at start-up until it has once finished (a marker in ``migrations``), so later starts
+    cost one read: finding the users without the field reads the whole collection. Safe to
+    run in several processes at once (each update is the same ``$set``)."""
+    if await db.migrations.find_one({"_id": _BACKFILL}) is not None:
+        return 0
+    done, ops = 0, []
+    query = {prefixed.FIELD: {"$exists": False}}
+    fields = {"user_name": 1, "user_metadata.display_name": 1}
+    # One pass (each find with this filter reads every user), updates sent 500 at a time.
+    async for d in db.users.find(query, fields).batch_size(batch):
+        display = (d.get("user_metadata") or {}).get("display_name")
+        keys = search_prefixes(d.get("user_name", ""), display)
+        ops.append(UpdateOne({"_id": d["_id"]}, {"$set": {prefixed.FIELD: keys}}))
+        if len(ops) >= batch:
+            await db.users.bulk_write(ops, ordered=False)
+            done, ops = done + len(ops), []
+    if ops:
+        await db.users.bulk_write(ops, ordered=False)
+        done += len(ops)
+    await db.migrations.update_one({"_id": _BACKFILL}, {"$set": {"done": True}}, upsert=True)
+    return done

@@ -25,6 +25,7 @@ def test_anonymous_reads_searches_and_name_checks_are_limited_per_address(start_
         RATE_LIMIT_ANONYMOUS_READ="5/minute",
         RATE_LIMIT_SEARCH="3/minute",
         RATE_LIMIT_USERNAME_CHECK="3/minute",
+        RATE_LIMIT_PEOPLE_SEARCH="3/minute",
     )
     with murmur.party("10.6.0.1") as scraper, murmur.party("10.6.0.2") as someone:
         pair = murmur.verified_user(someone, "reader")
@@ -43,5 +44,14 @@ def test_anonymous_reads_searches_and_name_checks_are_limited_per_address(start_
             for i in range(4)
         ]
         assert checks == [200] * 3 + [429], checks
+        # People and tag search (autocomplete) share one limit: per address signed out
+        # (within the anonymous read limit, which that address has not used)...
+        with murmur.party("10.6.0.3") as typist:
+            paths = ["/users/search", "/tags/search"] * 2
+            finds = [typist.get(p, params={"q": "re"}).status_code for p in paths]
+            assert finds == [200] * 3 + [429], finds
+        # ...per account signed in, whatever the address.
+        r = scraper.get("/users/search", params={"q": "re"}, headers=headers)
+        assert r.status_code == 200 and r.json()["items"] == []
         # Another address is not affected.
         assert someone.get("/tweets").status_code == 200

@@ -86,3 +86,9 @@ async def test_seed_writes_a_consistent_network(client: httpx.AsyncClient, svc: 
     assert r.status_code == 200 and r.json()["items"]
     r = await client.get("/tags/trending")
     assert r.status_code == 200 and r.json()["items"]
+    # Tag search counts them, exactly (the seed's bulk path), and finds seeded people.
+    r = await client.get("/tags/search", params={"q": "pyth"})
+    python = sum("python" in t.get("tags", []) for t in tweets)
+    assert r.status_code == 200 and {"tag": "python", "count": python} in r.json()["items"]
+    r = await client.get("/users/search", params={"q": "ad", "limit": 1})
+    assert [u["user_name"] for u in r.json()["items"]] == [demo.STAR]  # the most followed

@@ -1,6 +1,7 @@
 // Shared bits of interface: toasts, form errors, the compose box with its counter.
 
 import { api } from "./api.js";
+import { attachAutocomplete } from "./autocomplete.js";
 import { append, charCount, h, nextId, replace } from "./dom.js";
 import { preview } from "./markdown.js";
 import { mediaPicker } from "./views/media.js";
@@ -40,7 +41,8 @@ export function field({ label, type = "text", name, autocomplete, required = tru
 
 /**
  * The compose box: a labelled textarea, a live counter (280, or `max`), a Markdown preview
- * toggle; `onInput` hears every keystroke (a message composer sends typing indicators).
+ * toggle, and @name / #tag suggestions as you type (autocomplete.js); `onInput` hears every
+ * keystroke (a message composer sends typing indicators).
  * `submit(content, mediaIds)` posts it and resolves when done; errors are shown in the box.
  * With `media`, images can be attached (file picker, drop or paste; views/media.js).
  */
@@ -50,6 +52,8 @@ export function composer({ label = "What's happening?", button = "Post", initial
   textarea.value = initial;
   const counter = h("span", { class: "counter", "aria-live": "polite", id: `${id}-count` });
   textarea.setAttribute("aria-describedby", counter.id);
+  // Before the keydown listener below: an open suggestion list takes Enter first.
+  const suggestions = attachAutocomplete(textarea);
   const previewBox = h("div", { class: "preview tweet-body", hidden: true, "aria-label": "Preview" });
   const previewBtn = h("button", { type: "button", class: "link-button", "aria-pressed": "false" }, "Preview");
   const send = h("button", { type: "submit", class: "primary" }, button);
@@ -59,6 +63,7 @@ export function composer({ label = "What's happening?", button = "Post", initial
   append(form, [
     h("label", { for: id, class: "composer-label" }, label),
     textarea,
+    suggestions,
     previewBox,
     picker ? picker.list : null,
     error,

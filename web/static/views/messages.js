@@ -140,7 +140,7 @@ export async function conversationView({ main, params, navigate }) {
   const id = params[0];
   const conversation = await api("GET", `/conversations/${id}`);
   const read = { ...conversation.read }; // participant -> newest message id they read
-  const thread = h("ol", { class: "thread", "aria-label": "Messages", "aria-live": "polite" });
+  const thread = h("ol", { class: "dm-thread", "aria-label": "Messages", "aria-live": "polite" });
   const older = h("button", { type: "button", class: "load-more", hidden: true }, "Load older");
   const typing = h("p", { class: "typing muted", id: "typing", role: "status", hidden: true });
   const seen = h("p", { class: "read-indicator muted", id: "read-indicator", hidden: true });

@@ -1,6 +1,6 @@
-// The sidebar: trending tags and users, when the server offers them.
+// The sidebar: trending tags and users, when the server offers them, and whom to follow.
 
-import { api } from "../api.js";
+import { api, currentUser } from "../api.js";
 import { h, replace } from "../dom.js";
 import { userLink } from "../ui.js";
 
@@ -28,7 +28,14 @@ export async function renderSidebar(aside) {
     () => api("GET", "/users/trending", { query: { limit: 5 } }),
     (u) => userLink(u.user_name || (u.user && u.user.user_name) || "unknown"),
   );
-  replace(aside, tags, people);
-  aside.hidden = !tags && !people;
+  const suggested = currentUser()
+    ? await section(
+        "Who to follow",
+        () => api("GET", "/users/suggestions", { query: { limit: 5 } }),
+        (u) => [userLink(u.user_name), h("span", { class: "muted" }, ` followed by ${u.followed_by} you follow`)],
+      )
+    : null;
+  replace(aside, tags, people, suggested);
+  aside.hidden = !tags && !people && !suggested;
   setTimeout(() => renderSidebar(aside), REFRESH_MS);
 }
