@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
-from pymongo.errors import PyMongoError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.responses import FileResponse, Response
@@ -46,7 +43,6 @@ from .services import Clock, Services, utc_now
 from .settings import Settings
 from .store import bookmarks as bookmark_store
 from .store import reposts as repost_store
-from .store import users as user_store
 from .store.recent_redis import RecentIds
 from .store.timelines import open_timelines
 from .tweetcache import RedisTweetCache
@@ -104,7 +100,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> S
                     yield
                 else:
                     svc = app.state.services
-                    async with outbox.running(svc), _in_background(_backfill(svc.db)):
+                    async with outbox.running(svc):
                         yield
         finally:
             if hasattr(app.state, "services"):
@@ -136,28 +132,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> S
     app.state.openapi = openapi.build(routes, "Murmur", VERSION)
     app.state.asyncapi = asyncapi.build(settings.public_base_url, VERSION)
     return app
-
-
-async def _backfill(db: Database) -> None:
-    """Search prefixes for users stored before people search (once; see the store)."""
-    try:
-        if done := await user_store.backfill_search_prefixes(db):
-            log.info("people search: gave %d existing users their search prefixes", done)
-    except PyMongoError:
-        log.exception("people search: the prefix backfill failed; the next start retries")
-
-
-@contextlib.asynccontextmanager
-async def _in_background(job: Coroutine[Any, Any, None]) -> AsyncIterator[None]:
-    """Run ``job`` while the app runs (not holding up start-up: a large backfill writes
-    ~250 users a second on SecantusDB); cancelled at shutdown."""
-    task = asyncio.create_task(job)
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 class _App(Starlette):

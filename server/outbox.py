@@ -56,6 +56,7 @@ class Outbox:
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._held_until: datetime | None = None
+        self._prefixed = False  # every user has its people-search prefixes
         self._next_sweep: datetime | None = None  # media clean-up (server/media.py:sweep)
         self._pokes = 0  # writes this process announced ...
         self._settled = 0  # ... of which every one is known to be applied
@@ -130,7 +131,10 @@ class Outbox:
             if messages:
                 await message_effects.apply(self.svc, messages)
             await self._sweep_when_due()
-            return bool(leaving or tweets or likes or follows or reposts or messages)
+            if not self._prefixed:  # users stored before people search: a batch a round
+                self._prefixed = await user_store.backfill_search_prefixes(db, limit=n)
+            busy = leaving or tweets or likes or follows or reposts or messages
+            return bool(busy) or not self._prefixed
 
     async def _sweep_when_due(self) -> None:
         """Unattached uploads and cut-short claims (``media.sweep``), every few minutes."""

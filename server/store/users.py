@@ -322,27 +322,25 @@ async def delete_unverified(db: Database, *, user_id: str) -> bool:
 _BACKFILL = "users.search_prefixes"
 
 
-async def backfill_search_prefixes(db: Database, *, batch: int = 500) -> int:
-    """Give ``search_prefixes`` to users stored before people search existed; returns how many.
+async def backfill_search_prefixes(db: Database, *, limit: int = 500) -> bool:
+    """Give ``search_prefixes`` to up to ``limit`` users stored before people search existed;
+    True once none is left (the outbox worker calls it a batch a round until then).
 
-    Runs at start-up until it has once finished (a marker in ``migrations``), so later starts
-    cost one read: finding the users without the field reads the whole collection. Safe to
-    run in several processes at once (each update is the same ``$set``)."""
+    When it finds none it leaves a marker in ``migrations``, so later calls cost one read:
+    finding users without the field reads the whole collection. Safe to repeat, and to run
+    in several processes at once (each update is the same ``$set``)."""
     if await db.migrations.find_one({"_id": _BACKFILL}) is not None:
-        return 0
-    done, ops = 0, []
+        return True
     query = {prefixed.FIELD: {"$exists": False}}
     fields = {"user_name": 1, "user_metadata.display_name": 1}
-    # One pass (each find with this filter reads every user), updates sent 500 at a time.
-    async for d in db.users.find(query, fields).batch_size(batch):
+    ops = []
+    async for d in db.users.find(query, fields).limit(limit):
         display = (d.get("user_metadata") or {}).get("display_name")
         keys = search_prefixes(d.get("user_name", ""), display)
         ops.append(UpdateOne({"_id": d["_id"]}, {"$set": {prefixed.FIELD: keys}}))
-        if len(ops) >= batch:
-            await db.users.bulk_write(ops, ordered=False)
-            done, ops = done + len(ops), []
     if ops:
         await db.users.bulk_write(ops, ordered=False)
-        done += len(ops)
+    if len(ops) == limit:
+        return False
     await db.migrations.update_one({"_id": _BACKFILL}, {"$set": {"done": True}}, upsert=True)
-    return done
+    return True

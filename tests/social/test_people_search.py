@@ -76,11 +76,17 @@ async def test_profile_change_is_searchable_and_old_users_are_backfilled(
     await quick_user(svc, "oldtimer", "Ancient Mariner")
     await svc.db.users.update_many({}, {"$unset": {prefixed.FIELD: ""}})
     assert await names(client, "mariner") == []
-    # (The app's own run, in the background at start-up, found nothing and left its marker.)
+    # (The worker's first round found nothing to give prefixes to and left its marker.)
     assert await svc.db.migrations.find_one({"_id": "users.search_prefixes"}) is not None
-    assert await user_store.backfill_search_prefixes(svc.db) == 0  # done once already
+    assert await user_store.backfill_search_prefixes(svc.db) is True  # done once already
     await svc.db.migrations.delete_many({})
-    assert await user_store.backfill_search_prefixes(svc.db, batch=1) == 2
+    assert await user_store.backfill_search_prefixes(svc.db, limit=1) is False  # one of two
+    assert await names(client, "mariner") + await names(client, "ali") in (
+        ["oldtimer"],
+        ["alice_p"],
+    )
+    assert await user_store.backfill_search_prefixes(svc.db, limit=1) is False  # the other
+    assert await user_store.backfill_search_prefixes(svc.db, limit=1) is True  # none left
     assert await names(client, "mariner") == ["oldtimer"]
     assert await names(client, "ali") == ["alice_p"]
 
