@@ -13,12 +13,12 @@ export function tweetCard(tweet, { compact = false } = {}) {
     card.tweet = { ...card.tweet, ...next };
     render(card, compact);
   };
-  card.setCounts = ({ like_count, reply_count }) => {
-    card.tweet = { ...card.tweet, like_count, reply_count };
-    const likes = card.querySelector(".like-count");
-    const replies = card.querySelector(".reply-count");
-    if (likes) likes.textContent = String(like_count);
-    if (replies) replies.textContent = String(reply_count);
+  card.setCounts = (counts) => {
+    card.tweet = { ...card.tweet, ...counts };
+    for (const kind of Object.keys(NOUNS)) {
+      const el = card.querySelector(`:scope > footer .${kind}-count`)?.parentElement;
+      if (el) paintCount(el, kind, card.tweet[`${kind}_count`]);
+    }
   };
   card.markDeleted = () => {
     card.classList.add("deleted");
@@ -41,7 +41,9 @@ function render(card, compact) {
     { class: "tweet-head" },
     userLink(t.user_name, { class: "user-link author" }),
     h("span", { class: "dot", "aria-hidden": "true" }, "·"),
-    h("a", { href: `/tweets/${t.tweet_id}`, class: "permalink", "aria-label": "Open tweet" }, timeEl(t.created_at)),
+    // Named by what it shows (the time) plus hidden words, never by an aria-label that
+    // leaves the visible text out (WCAG 2.5.3: speech users say what they see).
+    h("a", { href: `/tweets/${t.tweet_id}`, class: "permalink" }, timeEl(t.created_at), h("span", { class: "visually-hidden" }, ", open tweet")),
     t.edited
       ? h(
           "button",
@@ -73,26 +75,12 @@ function render(card, compact) {
       : null;
 
   const liked = Boolean(t.liked_by_me);
-  const likeBtn = h(
-    "button",
-    {
-      type: "button",
-      class: `action like${liked ? " on" : ""}`,
-      "aria-pressed": String(liked),
-      "aria-label": liked ? "Unlike" : "Like",
-      disabled: !me,
-      onclick: () => toggleLike(card, compact),
-    },
-    icon(liked ? "heart" : "heartOutline"),
-    " ",
-    h("span", { class: "like-count" }, String(t.like_count || 0)),
-  );
+  const likeBtn = toggle({ kind: "like", label: "Like", on: liked, iconOn: "heart", iconOff: "heartOutline", disabled: !me, onclick: () => toggleLike(card, compact) });
   const replyLink = h(
     "a",
-    { href: `/tweets/${t.tweet_id}`, class: "action reply", "aria-label": "Replies" },
+    { href: `/tweets/${t.tweet_id}`, class: "action reply" },
     icon("reply"),
-    " ",
-    h("span", { class: "reply-count" }, String(t.reply_count || 0)),
+    count("reply", t.reply_count),
   );
   const own = mine
     ? [
@@ -102,7 +90,41 @@ function render(card, compact) {
     : me
       ? [reportButton(card)]
       : [];
-  replace(card, context, header, body, original, h("footer", { class: "tweet-actions" }, replyLink, likeBtn, own));
+  replace(card, context, header, body, original, h("footer", { class: "tweet-actions" }, replyLink, h("span", { class: "action-pair" }, likeBtn, count("like", t.like_count)), own));
+}
+
+// What each count counts, for the words screen readers hear after the number.
+const NOUNS = { reply: ["reply", "replies"], like: ["like", "likes"] };
+
+/**
+ * A visible count with its noun as hidden text ("3" is seen, "3 likes" is heard). It sits
+ * beside its button rather than inside it, so the button keeps one name in every state.
+ */
+function count(kind, n) {
+  const el = h("span", { class: "count" }, h("span", { class: `${kind}-count` }), h("span", { class: "visually-hidden" }));
+  paintCount(el, kind, n);
+  return el;
+}
+
+function paintCount(el, kind, n) {
+  const value = n || 0;
+  const [one, many] = NOUNS[kind];
+  el.firstChild.textContent = String(value);
+  el.lastChild.textContent = ` ${value === 1 ? one : many}`;
+}
+
+/**
+ * A toggle button (like, repost, bookmark): its name stays the same and aria-pressed says
+ * whether it is on, as the WAI-ARIA button pattern asks (a label that flips between "Like"
+ * and "Unlike" reads as the opposite of its state).
+ */
+function toggle({ kind, label, on, iconOn, iconOff, disabled, onclick }) {
+  return h(
+    "button",
+    { type: "button", class: `action ${kind}${on ? " on" : ""}`, "aria-pressed": String(on), disabled, onclick },
+    icon(on ? iconOn : iconOff),
+    h("span", { class: "visually-hidden" }, label),
+  );
 }
 
 function deleteButton(card) {
