@@ -39,9 +39,10 @@ export function field({ label, type = "text", name, autocomplete, required = tru
 
 /**
  * The compose box: a labelled textarea, a live 280 counter, a Markdown preview toggle.
- * `submit(content)` posts it and resolves when done; errors are shown in the box.
+ * `submit(content)` posts it and resolves when done; errors are shown in the box. `quoted`
+ * (an element) shows the tweet a quote will embed.
  */
-export function composer({ label = "What's happening?", button = "Post", initial = "", submit, onCancel }) {
+export function composer({ label = "What's happening?", button = "Post", initial = "", submit, onCancel, quoted = null }) {
   const id = nextId("compose");
   const textarea = h("textarea", { id, name: "content", rows: 3, maxlength: 2000, required: true });
   textarea.value = initial;
@@ -56,6 +57,7 @@ export function composer({ label = "What's happening?", button = "Post", initial
     { class: "composer" },
     h("label", { for: id, class: "composer-label" }, label),
     textarea,
+    quoted, // the tweet being quoted, shown under the text as it will appear
     previewBox,
     error,
     h(

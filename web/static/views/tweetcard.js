@@ -3,6 +3,8 @@
 import { api, currentUser } from "../api.js";
 import { h, icon, replace, timeEl, trustedTweetHtml } from "../dom.js";
 import { composer, errorBox, field, safely, toast, userLink } from "../ui.js";
+import { quotedTweet } from "./quoted.js";
+import { actions, paintCounts } from "./tweetactions.js";
 
 export function tweetCard(tweet, { compact = false } = {}) {
   const card = h("article", { class: "tweet", dataset: { tweetId: tweet.tweet_id } });
@@ -10,15 +12,17 @@ export function tweetCard(tweet, { compact = false } = {}) {
   card.showOriginal = false;
   card.editing = false;
   card.update = (next) => {
-    card.tweet = { ...card.tweet, ...next };
+    // Edits, likes and the like answer with the bare tweet: who reposted it into this
+    // timeline stays, and an embedded quote keeps its text unless a fuller one comes.
+    const reposted_by = next.reposted_by ?? card.tweet.reposted_by;
+    const full = next.quote_of && (next.quote_of.html != null || next.quote_of.unavailable);
+    const quote_of = full ? next.quote_of : card.tweet.quote_of ?? next.quote_of;
+    card.tweet = { ...card.tweet, ...next, reposted_by, quote_of };
     render(card, compact);
   };
   card.setCounts = (counts) => {
     card.tweet = { ...card.tweet, ...counts };
-    for (const kind of Object.keys(NOUNS)) {
-      const el = card.querySelector(`:scope > footer .${kind}-count`)?.parentElement;
-      if (el) paintCount(el, kind, card.tweet[`${kind}_count`]);
-    }
+    paintCounts(card);
   };
   card.markDeleted = () => {
     card.classList.add("deleted");
@@ -74,14 +78,6 @@ function render(card, compact) {
       ? h("div", { class: "original" }, h("p", { class: "muted" }, "Original:"), h("p", { class: "original-text" }, t.original_content || ""))
       : null;
 
-  const liked = Boolean(t.liked_by_me);
-  const likeBtn = toggle({ kind: "like", label: "Like", on: liked, iconOn: "heart", iconOff: "heartOutline", disabled: !me, onclick: () => toggleLike(card, compact) });
-  const replyLink = h(
-    "a",
-    { href: `/tweets/${t.tweet_id}`, class: "action reply" },
-    icon("reply"),
-    count("reply", t.reply_count),
-  );
   const own = mine
     ? [
         h("button", { type: "button", class: "action", onclick: () => { card.editing = true; render(card, compact); } }, "Edit"),
@@ -90,41 +86,16 @@ function render(card, compact) {
     : me
       ? [reportButton(card)]
       : [];
-  replace(card, context, header, body, original, h("footer", { class: "tweet-actions" }, replyLink, h("span", { class: "action-pair" }, likeBtn, count("like", t.like_count)), own));
+  // Fetched text is kept on the card so that a repaint does not fetch it again.
+  const quoted = t.quote_of ? quotedTweet(t.quote_of, (q) => (card.tweet.quote_of = q)) : null;
+  replace(card, repostedBy(t), context, header, body, quoted, original, actions(card, own));
 }
 
-// What each count counts, for the words screen readers hear after the number.
-const NOUNS = { reply: ["reply", "replies"], like: ["like", "likes"] };
-
-/**
- * A visible count with its noun as hidden text ("3" is seen, "3 likes" is heard). It sits
- * beside its button rather than inside it, so the button keeps one name in every state.
- */
-function count(kind, n) {
-  const el = h("span", { class: "count" }, h("span", { class: `${kind}-count` }), h("span", { class: "visually-hidden" }));
-  paintCount(el, kind, n);
-  return el;
-}
-
-function paintCount(el, kind, n) {
-  const value = n || 0;
-  const [one, many] = NOUNS[kind];
-  el.firstChild.textContent = String(value);
-  el.lastChild.textContent = ` ${value === 1 ? one : many}`;
-}
-
-/**
- * A toggle button (like, repost, bookmark): its name stays the same and aria-pressed says
- * whether it is on, as the WAI-ARIA button pattern asks (a label that flips between "Like"
- * and "Unlike" reads as the opposite of its state).
- */
-function toggle({ kind, label, on, iconOn, iconOff, disabled, onclick }) {
-  return h(
-    "button",
-    { type: "button", class: `action ${kind}${on ? " on" : ""}`, "aria-pressed": String(on), disabled, onclick },
-    icon(on ? iconOn : iconOff),
-    h("span", { class: "visually-hidden" }, label),
-  );
+/** "Reposted by @name" above a tweet a followed person reposted into the home timeline. */
+function repostedBy(t) {
+  const by = t.reposted_by;
+  if (!by) return null;
+  return h("p", { class: "repost-context muted" }, icon("repost"), " Reposted by ", userLink(by.user_name));
 }
 
 function deleteButton(card) {
@@ -212,20 +183,4 @@ function editForm(card, compact) {
       render(card, compact);
     },
   });
-}
-
-async function toggleLike(card, compact) {
-  const t = card.tweet;
-  const liked = Boolean(t.liked_by_me);
-  // Optimistic: flip now, settle with the server's answer (or undo on error).
-  card.update({ liked_by_me: !liked, like_count: Math.max(0, (t.like_count || 0) + (liked ? -1 : 1)) });
-  try {
-    const result = await api(liked ? "DELETE" : "POST", `/tweets/${t.tweet_id}/likes`);
-    if (result && result.tweet_id) card.update(result); // the server's tweet, liked_by_me included
-  } catch (err) {
-    card.update({ liked_by_me: liked, like_count: t.like_count });
-    toast(err.message, "error");
-  }
-  card.querySelector(".like")?.focus();
-  void compact;
 }
