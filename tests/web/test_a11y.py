@@ -83,11 +83,13 @@ def pages(tweet_id: str, signed_in: bool) -> list[tuple[str, str]]:
         ("/search?q=audit", "h1"),
         ("/notifications", "h1"),
         ("/settings", "h1"),
+        ("/bookmarks", "h1"),
     ]
     if signed_in:
         return walk + [
-            ("/@operator", ".tweet .action.pin[aria-pressed=true]"),
+            ("/@operator", ".pinned .tweet .action.pin[aria-pressed=true]"),
             ("/@alice/following", ".user-row"),
+            ("/bookmarks", ".tweet"),
             ("/settings/security", "h1"),
             ("/operator", "h1"),
             ("/moderation", "h1"),

@@ -8,7 +8,7 @@ import { takeNonce } from "./oauth.js";
 import { toast } from "./ui.js";
 import { forgotView, resetView, securityView } from "./views/account.js";
 import { loginView, signupView, verifyView } from "./views/auth.js";
-import { homeView, publicView, tagView } from "./views/feeds.js";
+import { bookmarksView, homeView, publicView, tagView } from "./views/feeds.js";
 import { moderationView } from "./views/moderation.js";
 import { notificationsView, startBell } from "./views/notifications.js";
 import { operatorView } from "./views/operator.js";
@@ -25,6 +25,7 @@ const ROUTES = [
   [/^\/signup\/?$/, signupView],
   [/^\/verify\/?$/, verifyView],
   [/^\/notifications\/?$/, notificationsView],
+  [/^\/bookmarks\/?$/, bookmarksView],
   [/^\/search\/?$/, searchView],
   [/^\/operator\/?$/, operatorView],
   [/^\/moderation\/?$/, moderationView],
@@ -112,6 +113,7 @@ function renderNav() {
     link("/", "Home"),
     link("/public", "Explore"),
     bell,
+    link("/bookmarks", "Bookmarks"),
     link(`/@${me.user_name}`, `@${me.user_name}`, { class: "me" }),
     me.role === "admin" ? link("/operator", "Operator") : null,
     me.role === "admin" || me.role === "moderator" ? link("/moderation", "Moderation") : null,
