@@ -63,6 +63,7 @@ def seed(murmur) -> dict[str, Any]:
     reply = {"content": "A reply, @alice"}
     call(murmur, "POST", f"/tweets/{first['tweet_id']}/comments", bob, json=reply)
     call(murmur, "POST", f"/tweets/{first['tweet_id']}/likes", bob)
+    murmur.tweet(admin, "The operator's second tweet")
     mine = murmur.tweet(admin, "The operator's own tweet, pinned. #audit")
     call(murmur, "POST", f"/tweets/{mine['tweet_id']}/pin", admin)
     call(murmur, "POST", f"/tweets/{mine['tweet_id']}/likes", alice)  # a notification
@@ -123,6 +124,24 @@ def run_axe(page, where: str) -> list[str]:
     return found
 
 
+def forms_open(page, tweet_id: str) -> list[str]:
+    """The forms a tweet card opens: quote and report under someone else's tweet, then edit
+    and the delete confirmation under one's own."""
+    page.evaluate("p => window.murmur.navigate(p)", f"/tweets/{tweet_id}")
+    focus = page.locator(".tweet.focus")
+    focus.get_by_role("button", name="Quote").click()
+    focus.get_by_role("button", name="Report").click()
+    page.locator(".quote-form .quoted .tweet-body").wait_for()
+    found = run_axe(page, "quote and report forms")
+    page.evaluate("p => window.murmur.navigate(p)", "/@operator")
+    own = page.locator(".timeline .tweet")
+    own.nth(1).get_by_role("button", name="Delete").click()
+    own.nth(0).get_by_role("button", name="Edit").click()
+    page.get_by_role("button", name="Yes, delete").wait_for()
+    page.get_by_label("Edit your tweet").wait_for()
+    return found + run_axe(page, "edit form and delete confirmation")
+
+
 def test_every_page_passes_axe_signed_out_and_signed_in(murmur, tabs):
     if not AXE.exists():
         pytest.fail(f"{AXE} is missing: run scripts/setup --test (npm ci in tests/web/axe)")
@@ -138,12 +157,10 @@ def test_every_page_passes_axe_signed_out_and_signed_in(murmur, tabs):
     tab.sign_in_with(data["admin"])
     page.emulate_media(color_scheme="dark")
     tab.goto("/")
+    assert page.evaluate("matchMedia('(prefers-color-scheme: dark)').matches")
+    page.locator("#bell-count:not([hidden])").wait_for()  # the unread badge, audited on "/"
     for path, ready in pages(data["tweet_id"], signed_in=True):
         failures += audit(page, path, ready)
-    # The quote composer, open under a tweet with the quoted tweet shown in it.
-    page.evaluate("p => window.murmur.navigate(p)", f"/tweets/{data['tweet_id']}")
-    page.locator(".tweet.focus").get_by_role("button", name="Quote").click()
-    page.locator(".quote-form .quoted .tweet-body").wait_for()
-    failures += run_axe(page, "quote composer")
+    failures += forms_open(page, data["tweet_id"])
     assert failures == [], "\n".join(failures)
     tab.assert_clean()
