@@ -52,8 +52,8 @@ def seed(murmur) -> dict[str, Any]:
     admin = murmur.make_user("operator", display_name="Ops Team")
     alice = murmur.make_user("alice", display_name="Alice Liddell", bio="Curiouser.")
     bob = murmur.make_user("bob")
-    for who in (alice, bob):
-        call(murmur, "POST", f"/users/{who['user']['user_id']}/follow", admin)
+    # The operator follows Bob, not Alice: Bob's repost brings her tweet to his home.
+    call(murmur, "POST", f"/users/{bob['user']['user_id']}/follow", admin)
     call(murmur, "POST", f"/users/{admin['user']['user_id']}/follow", alice)
     first = murmur.tweet(alice, "Accessible by default. #audit")
     gone = murmur.tweet(alice, "This one will be deleted. #audit")
@@ -68,6 +68,7 @@ def seed(murmur) -> dict[str, Any]:
     call(murmur, "POST", f"/tweets/{mine['tweet_id']}/pin", admin)
     call(murmur, "POST", f"/tweets/{mine['tweet_id']}/likes", alice)  # a notification
     call(murmur, "POST", f"/tweets/{first['tweet_id']}/repost", admin)
+    call(murmur, "POST", f"/tweets/{first['tweet_id']}/repost", bob)
     call(murmur, "POST", f"/tweets/{first['tweet_id']}/bookmark", admin)
     return {"admin": admin, "tweet_id": first["tweet_id"]}
 
@@ -78,7 +79,7 @@ def pages(tweet_id: str, signed_in: bool) -> list[tuple[str, str]]:
         ("/", ".tweet .quoted .tweet-body"),
         ("/public", ".tweet .quoted-unavailable"),
         ("/@alice", ".tweet"),
-        ("/@alice/followers", ".user-row"),
+        ("/@bob/followers", ".user-row"),
         (f"/tweets/{tweet_id}", ".tweet.focus"),
         ("/tags/audit", ".tweet"),
         ("/search?q=audit", "h1"),
