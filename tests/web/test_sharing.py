@@ -36,21 +36,25 @@ def test_quote_live_then_repost_bookmark_pin_and_quote_from_the_card(murmur, tab
     expect(live_quote.locator(".quoted .author")).to_have_text("@bob")
     expect(own_card.locator(".quote-count")).to_have_text("1", timeout=LIVE_MS)
 
-    # Repost and take it back: one name, aria-pressed and the count follow.
+    # Repost and take it back: one name, aria-pressed and the count follow at once; the
+    # toast says the server has answered.
     repost = card.get_by_role("button", name="Repost", exact=True)
     expect(repost).to_have_attribute("aria-pressed", "false")
     repost.click()
     expect(repost).to_have_attribute("aria-pressed", "true")
     expect(card.locator(".repost-count")).to_have_text("1")
+    expect(page.get_by_role("status").filter(has_text="Reposted.")).to_be_visible()
     assert bob_sees(murmur, bob, theirs)["reposted_by_me"] is True
     repost.click()
     expect(repost).to_have_attribute("aria-pressed", "false")
     expect(card.locator(".repost-count")).to_have_text("0")
+    expect(page.get_by_role("status").filter(has_text="Repost undone.")).to_be_visible()
     assert bob_sees(murmur, bob, theirs)["reposted_by_me"] is False
 
     # Bookmark it; the bookmarks page lists it and drops it once un-bookmarked there.
     card.get_by_role("button", name="Bookmark").click()
     expect(card.get_by_role("button", name="Bookmark")).to_have_attribute("aria-pressed", "true")
+    expect(page.get_by_role("status").filter(has_text="Bookmarked.")).to_be_visible()
     page.get_by_role("link", name="Bookmarks").click()
     expect(page.get_by_role("heading", name="Bookmarks")).to_be_visible()
     kept = page.locator(f'.tweet[data-tweet-id="{theirs["tweet_id"]}"]')

@@ -91,7 +91,7 @@ function markButton(card, kind) {
 
 /**
  * Flip a mark now, settle it with the server's tweet (or undo it on error), and tell the
- * page (a bubbling `tweet-marked` event: the bookmarks page drops an un-bookmarked tweet).
+ * page (the bookmarks page drops an un-bookmarked tweet).
  */
 async function toggleMark(card, kind) {
   const spec = MARKS[kind];
@@ -104,12 +104,17 @@ async function toggleMark(card, kind) {
     const result = await api(on ? "POST" : "DELETE", `/tweets/${before.tweet_id}/${spec.path}`);
     if (result && result.tweet_id) card.update(result);
     if (spec.did) toast(on ? spec.did : spec.undid);
-    card.dispatchEvent(new CustomEvent("tweet-marked", { bubbles: true, detail: { kind, on, tweet_id: before.tweet_id } }));
+    marked(card, kind, on, before.tweet_id);
   } catch (err) {
     card.update({ [spec.flag]: before[spec.flag], ...(spec.count ? { [spec.count]: before[spec.count] } : {}) });
     toast(err.message, "error");
   }
   card.querySelector(`:scope > footer .action.${kind}`)?.focus();
+}
+
+/** Tell the page a mark changed: a bubbling `tweet-marked` event from `el`. */
+function marked(el, kind, on, tweetId) {
+  el.dispatchEvent(new CustomEvent("tweet-marked", { bubbles: true, detail: { kind, on, tweet_id: tweetId } }));
 }
 
 // The signed-in person's pinned tweet ids, read once (GET /users/{id}/tweets?pinned=true)
@@ -160,7 +165,7 @@ async function togglePin(tweetId, button) {
   // Every card of this tweet on the page (a profile shows a pinned tweet twice).
   for (const other of document.querySelectorAll(`.tweet[data-tweet-id="${tweetId}"] > footer .action.pin`)) paintPin(other, on);
   toast(on ? "Pinned to your profile." : "Unpinned from your profile.");
-  button.dispatchEvent(new CustomEvent("tweet-marked", { bubbles: true, detail: { kind: "pin", on, tweet_id: tweetId } }));
+  marked(button, "pin", on, tweetId);
 }
 
 /** The quote composer under the card: the quoted tweet shown, posted with `quote_of`. */
