@@ -127,6 +127,8 @@ INDEXES: dict[str, list[IndexModel]] = {
     "reposts": [
         IndexModel([("tweet_id", ASCENDING), ("user_id", ASCENDING)], unique=True, name="repost"),
         IndexModel([("user_id", ASCENDING), ("tweet_id", ASCENDING)], name="by_user"),
+        # Big reposters' newest reposts, pulled into their followers' home timelines.
+        IndexModel([("user_id", ASCENDING), ("_id", DESCENDING)], name="newest_by_user"),
         IndexModel([("pending", ASCENDING), ("_id", ASCENDING)], name="outbox", **PENDING),
     ],
     "bookmarks": [
@@ -143,6 +145,11 @@ INDEXES: dict[str, list[IndexModel]] = {
         # One entry per (owner, tweet): a retried fan-out can never duplicate an entry.
         # The only index: each extra one roughly doubles the cost of a fan-out on SecantusDB.
         IndexModel([("owner", ASCENDING), ("tweet_id", DESCENDING)], unique=True, name="entry"),
+    ],
+    # A reposted tweet enters a reader's timeline once (server/store/repost_claims.py).
+    "repost_claims": [
+        IndexModel([("tweet_id", ASCENDING), ("owner", ASCENDING)], unique=True, name="claim"),
+        IndexModel([("owner", ASCENDING), ("repost_id", DESCENDING)], name="by_owner"),
     ],
     "notifications": [
         IndexModel([("recipient", ASCENDING), ("_id", DESCENDING)], name="inbox"),

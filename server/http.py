@@ -97,14 +97,17 @@ def page_response(
     or None on the last page.
     """
     cursor = encode_cursor(after) if isinstance(after, ObjectId) else after
-    headers = None
-    if cursor is not None:
-        kept = [
-            (k, v) for k, v in request.query_params.multi_items() if k not in ("cursor", "page")
-        ]
-        url = request.url.replace(query=urlencode([*kept, ("cursor", cursor)]))
-        headers = {"Link": f'<{url}>; rel="next"'}
-    return json_response(Page[Any](items=list(items), next_cursor=cursor), headers=headers)
+    page = Page[Any](items=list(items), next_cursor=cursor)
+    return json_response(page, headers=next_link(request, cursor))
+
+
+def next_link(request: Request, cursor: str | None) -> dict[str, str] | None:
+    """The RFC 8288 ``Link: <…>; rel="next"`` header for a page continued by ``cursor``."""
+    if cursor is None:
+        return None
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k not in ("cursor", "page")]
+    url = request.url.replace(query=urlencode([*kept, ("cursor", cursor)]))
+    return {"Link": f'<{url}>; rel="next"'}
 
 
 def _validation_details(exc: ValidationError) -> list[dict[str, Any]]:
@@ -219,16 +222,23 @@ def check_depth(skip: int, limit: int) -> None:
         )
 
 
+def query_cursor(request: Request) -> ObjectId | None:
+    """The id a ``cursor`` query parameter continues after (400 ``invalid_cursor``)."""
+    cursor = request.query_params.get("cursor")
+    if not cursor:
+        return None
+    try:
+        return ObjectId(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, InvalidId, TypeError, ValueError) as exc:
+        raise BadRequest("The cursor is not valid.", code="invalid_cursor") from exc
+
+
 def page_query(request: Request, default_limit: int = 20) -> PageQuery:
     """``limit`` plus ``cursor`` or ``page`` from the query string (400 for a bad cursor)."""
     limit = query_int(request, "limit", default_limit, 1, 100)
-    cursor = request.query_params.get("cursor")
-    if cursor:
-        try:
-            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-            return PageQuery(limit=limit, after=ObjectId(raw), skip=0)
-        except (binascii.Error, InvalidId, TypeError, ValueError) as exc:
-            raise BadRequest("The cursor is not valid.", code="invalid_cursor") from exc
+    after = query_cursor(request)
+    if after is not None:
+        return PageQuery(limit=limit, after=after, skip=0)
     page = query_int(request, "page", 1, 1, 10_000)
     check_depth((page - 1) * limit, limit)
     return PageQuery(limit=limit, after=None, skip=(page - 1) * limit)

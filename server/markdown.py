@@ -1,4 +1,8 @@
-"""Tweet Markdown: render to sanitized HTML and pull out hashtags and mentions."""
+"""Tweet Markdown: render to sanitized HTML and pull out hashtags, mentions and links.
+
+Bare ``http``/``https`` URLs become links (markdown-it's linkify rule, with linkify-it-py;
+no bare domains, e-mail addresses or other schemes). Every ``http``/``https`` destination
+(bare, ``<autolink>`` or ``[text](url)``) is listed in ``urls``; nothing is ever fetched."""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 import nh3
+from linkify_it import LinkifyIt
 from markdown_it import MarkdownIt
 from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
@@ -19,11 +24,18 @@ ALLOWED_TAGS = {
 ALLOWED_ATTRIBUTES = {"a": {"href", "title", "class"}, "code": {"class"}, "ol": {"start"}}
 
 
+# Every link a tweet shows: nofollow (no endorsement), noopener, and ugc (user content).
+LINK_REL = "nofollow noopener ugc"
+_WEB_URL = re.compile(r"^https?://", re.IGNORECASE)
+MAX_URLS = 20
+
+
 @dataclass(frozen=True)
 class Rendered:
     html: str
     tags: list[str]
     mentions: list[str]
+    urls: list[str]
 
 
 def _unique_lower(values: list[str]) -> list[str]:
@@ -40,6 +52,9 @@ def _link_entities(state: StateCore) -> None:
         for tok in block.children:
             if tok.type == "link_open":
                 in_link += 1
+                href = str(tok.attrs.get("href", ""))
+                if _WEB_URL.match(href):
+                    state.env.setdefault("urls", []).append(href)
             elif tok.type == "link_close":
                 in_link -= 1
             if tok.type != "text" or in_link or not _ENTITY_RE.search(tok.content):
@@ -74,8 +89,14 @@ class _Markdown(MarkdownIt):
         return True
 
 
-_md = _Markdown("commonmark", {"html": False, "linkify": False, "typographer": False})
+_md = _Markdown("commonmark", {"html": False, "linkify": True, "typographer": False})
+_md.enable("linkify")
 _md.disable(["image", "html_block", "html_inline"])
+# Only URLs with an http(s) scheme: "example.com" or "file.py" stay text (.py is a TLD),
+# and linkify-it's other schemes (mailto:, ftp:, protocol-relative //) are not linked.
+_md.linkify = LinkifyIt(options={"fuzzy_link": False, "fuzzy_email": False, "fuzzy_ip": False})
+for _scheme in ("mailto:", "ftp:", "//"):
+    _md.linkify.add(_scheme, None)
 _md.core.ruler.push("murmur_entities", _link_entities)
 
 
@@ -88,11 +109,12 @@ def render(source: str) -> Rendered:
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes={"http", "https", "mailto"},
-        link_rel="nofollow noopener",
+        link_rel=LINK_REL,
         strip_comments=True,
     ).strip()
     return Rendered(
         html=html,
         tags=_unique_lower(env.get("tags", [])),
         mentions=_unique_lower(env.get("mentions", [])),
+        urls=list(dict.fromkeys(env.get("urls", [])))[:MAX_URLS],
     )

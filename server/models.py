@@ -152,6 +152,14 @@ class TweetEdit(BaseModel):
     edited_at: UtcTime
 
 
+class RepostedBy(BaseModel):
+    """Who put a tweet into the reader's home timeline by reposting it."""
+
+    user_id: str
+    user_name: str
+    display_name: str | None = None
+
+
 class Tweet(BaseModel):
     tweet_id: str
     user_id: str
@@ -160,6 +168,8 @@ class Tweet(BaseModel):
     html: str
     tags: list[str]
     mentions: list[str]
+    # The http(s) links in the text, in order (bare URLs are linked in ``html`` too).
+    urls: list[str] = Field(default_factory=list)
     created_at: UtcTime
     edited: bool = False
     edited_at: UtcTime | None = None
@@ -174,6 +184,19 @@ class Tweet(BaseModel):
     liked_by_me: bool | None = None
     reposted_by_me: bool | None = None
     bookmarked_by_me: bool | None = None
+    # Home timeline only: set when the tweet is there because someone the reader follows
+    # reposted it (null for an ordinary entry).
+    reposted_by: RepostedBy | None = None
+
+
+class TweetContext(BaseModel):
+    """``GET /tweets/{id}/context``: the conversation around a tweet. ``ancestors``: the
+    chain of parents up to the root, oldest first; ``descendants``: the replies below, depth
+    first (each one's ``in_reply_to`` names its parent), continued by ``next_cursor``."""
+
+    ancestors: list[Tweet]
+    descendants: list[Tweet]
+    next_cursor: str | None = None
 
 
 class TweetHistory(BaseModel):

@@ -9,6 +9,8 @@ after the write is stored, so the author sees it at once.
 
 from __future__ import annotations
 
+from typing import Any
+
 from realtime.channels import (
     hashtag_stream,
     home_stream,
@@ -60,7 +62,7 @@ async def compose(
     else:
         await svc.limits.hit(svc.settings.rate_limit_tweet, "tweet", caller.id)
     rendered = markdown.render(text)
-    extra = index_fields(text, rendered.tags, rendered.mentions)
+    extra = _derived(text, rendered)
     if quote_of is not None:
         # A compact copy of the quoted tweet's author and id; the rest is read when shown.
         quoted = await visible(svc, caller, quote_of)
@@ -85,6 +87,12 @@ async def compose(
         await pages.shown(svc, tweet)  # the worker does it again, should we die right here
         await svc.publish(author_streams(tweet), TweetCreated(data=tweet))
     return tweet, created
+
+
+def _derived(text: str, rendered: markdown.Rendered) -> dict[str, Any]:
+    """What a tweet's text gives it besides its HTML, tags and mentions: its links and its
+    search fields (set on create and on every edit)."""
+    return {"urls": rendered.urls, **index_fields(text, rendered.tags, rendered.mentions)}
 
 
 def author_streams(tweet: Tweet) -> list[str]:
@@ -142,7 +150,7 @@ async def edit(
         tags=rendered.tags,
         mentions=rendered.mentions,
         now=svc.clock(),
-        extra=index_fields(text, rendered.tags, rendered.mentions),
+        extra=_derived(text, rendered),
     )
     if updated is None:
         # Deleted (404 from get) or edited by a concurrent request since we read it.

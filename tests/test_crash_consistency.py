@@ -200,6 +200,14 @@ async def _check_invariants(db: Any, ids: list[str], acked: set[str], announced:
     reposts = await db.reposts.find({}).to_list(None)
     assert not [r for r in reposts if "off" in r or r.get("pending")]
     reposted = Counter(r["tweet_id"] for r in reposts)
+    # Each repost's timeline entries are claimed by an on repost, and each claim has its entry.
+    on_reposts = {r["_id"] for r in reposts}
+    claims = await db.repost_claims.find({}).to_list(None)
+    assert {c["repost_id"] for c in claims} <= on_reposts
+    entries = await db.timelines.find({"original": {"$exists": True}}).to_list(None)
+    assert {(e["owner"], e["tweet_id"]) for e in entries} == {
+        (c["owner"], c["repost_id"]) for c in claims
+    }
     quoted = Counter(t["quote_of"]["tweet_id"] for t in tweets if t.get("quote_of"))
     replies = Counter(t["in_reply_to"] for t in tweets if t.get("in_reply_to"))
     for tid, t in stored.items():

@@ -35,6 +35,9 @@ XSS_PAYLOADS = [
     "`<img src=x onerror=alert(1)>`",
     "<b>raw</b> <i>html</i> <u>u</u>",
     "#<script>alert(1)</script> @<img/src/onerror=alert(1)>",
+    'https://ok.example/"><script>alert(1)</script>',
+    "https://ok.example/?q=<img src=x onerror=alert(1)>",
+    "javascript://ok.example/%0aalert(1)",
 ]
 
 
@@ -69,7 +72,7 @@ def assert_safe(html: str) -> None:
                 scheme = urlsplit(value).scheme.lower()
                 assert scheme in ("", "http", "https", "mailto"), (value, html)
         if tag == "a":
-            assert attrs.get("rel") == "nofollow noopener", html
+            assert attrs.get("rel") == "nofollow noopener ugc", html
 
 
 @pytest.mark.parametrize("payload", XSS_PAYLOADS)
@@ -91,7 +94,7 @@ def test_no_script_survives(payload):
 )
 def test_a_refused_link_keeps_its_text_and_loses_its_destination(payload):
     html = render(payload).html
-    assert html == '<p><a rel="nofollow noopener">x</a></p>'
+    assert html == '<p><a rel="nofollow noopener ugc">x</a></p>'
 
 
 def test_raw_html_is_shown_as_text_not_markup():
@@ -111,11 +114,11 @@ def test_markdown_formatting():
     assert_safe(html)
 
 
-def test_links_get_rel_nofollow_noopener():
+def test_links_get_rel_nofollow_noopener_ugc():
     html = render("[site](https://example.com/a?b=1&c=2) and <https://example.org>").html
     links = [attrs for tag, attrs in elements(html) if tag == "a"]
     assert [a["href"] for a in links] == ["https://example.com/a?b=1&c=2", "https://example.org"]
-    assert all(a["rel"] == "nofollow noopener" for a in links)
+    assert all(a["rel"] == "nofollow noopener ugc" for a in links)
     assert all("target" not in a for a in links)
 
 
@@ -134,8 +137,8 @@ def test_hashtags_and_mentions_are_extracted_and_linked():
     assert r.tags == ["python", "py3", "日本"]
     assert r.mentions == ["alice_1", "bob"]
     links = [attrs for tag, attrs in elements(r.html) if tag == "a"]
-    assert {"href": "/@Alice_1", "class": "mention", "rel": "nofollow noopener"} in links
-    assert {"href": "/tags/python", "class": "hashtag", "rel": "nofollow noopener"} in links
+    assert {"href": "/@Alice_1", "class": "mention", "rel": "nofollow noopener ugc"} in links
+    assert {"href": "/tags/python", "class": "hashtag", "rel": "nofollow noopener ugc"} in links
 
 
 @pytest.mark.parametrize(
@@ -152,6 +155,69 @@ def test_hashtags_and_mentions_are_extracted_and_linked():
 def test_no_entities_inside_code_links_words_or_entities(source):
     r = render(source)
     assert r.tags == [] and r.mentions == [], source
+
+
+def test_bare_urls_become_links_and_are_listed():
+    r = render(
+        "read https://example.com/a?b=1&c=2. then [docs](https://docs.example/x), "
+        "<http://old.example> and https://example.com/a?b=1&c=2 again #tag"
+    )
+    links = [attrs for tag, attrs in elements(r.html) if tag == "a"]
+    assert [a["href"] for a in links] == [
+        "https://example.com/a?b=1&c=2",  # the sentence's full stop is not part of it
+        "https://docs.example/x",
+        "http://old.example",
+        "https://example.com/a?b=1&c=2",
+        "/tags/tag",
+    ]
+    assert all(a["rel"] == "nofollow noopener ugc" for a in links)
+    assert r.urls == [
+        "https://example.com/a?b=1&c=2",
+        "https://docs.example/x",
+        "http://old.example",
+    ]
+    assert r.tags == ["tag"]
+    assert_safe(r.html)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "example.com and www.example.com",  # no scheme: left as text
+        "notes.py and someone@example.com",
+        "ftp://files.example and //cdn.example/x and mailto:a@example.com",
+        "javascript:alert(1) and data:text/html,hi",
+        "`https://in.code.example`",
+        "```\nhttps://in.block.example\n```",
+    ],
+)
+def test_only_http_and_https_urls_are_linked(source):
+    r = render(source)
+    assert r.urls == [], source
+    assert [t for t, _ in elements(r.html) if t == "a"] == [], r.html
+
+
+def test_a_url_keeps_its_hashes_and_ats_and_urls_are_bounded():
+    r = render("https://example.com/@someone/#frag")
+    assert (r.tags, r.mentions, r.urls) == ([], [], ["https://example.com/@someone/#frag"])
+    many = " ".join(f"https://e{i}.example" for i in range(30))
+    assert len(render(many).urls) == 20
+
+
+async def test_urls_are_stored_and_follow_edits(client, make_user):
+    alice = await make_user()
+    r = await client.post(
+        "/tweets", json={"content": "see https://a.example/x"}, headers=alice.headers
+    )
+    assert r.status_code == 201 and r.json()["urls"] == ["https://a.example/x"]
+    assert 'href="https://a.example/x"' in r.json()["html"]
+    tid = r.json()["tweet_id"]
+    assert (await client.get(f"/tweets/{tid}")).json()["urls"] == ["https://a.example/x"]
+    r = await client.patch(
+        f"/tweets/{tid}", json={"content": "now https://b.example"}, headers=alice.headers
+    )
+    assert r.json()["urls"] == ["https://b.example"]
+    assert (await client.get(f"/tweets/{tid}")).json()["urls"] == ["https://b.example"]
 
 
 def test_rendering_is_plain_for_plain_text():

@@ -4,6 +4,7 @@ notification, the follower's stored timeline, the live counts."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bson import ObjectId
@@ -17,6 +18,7 @@ from ..store import tweets as tweet_store
 from ..store import users as user_store
 from ..store.counters import Counters
 from . import counts, timelines
+from . import reposts as repost_effects
 
 
 def _changed(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -35,8 +37,12 @@ async def likes(svc: Services, docs: list[dict[str, Any]]) -> None:
 
 
 async def reposts(svc: Services, docs: list[dict[str, Any]]) -> None:
-    """Reposts and un-reposts: ``repost_count``, engagement for the author, a notification."""
-    await _marks(svc, docs, svc.db.reposts, op="r", field="repost_count", kind="repost")
+    """Reposts and un-reposts: ``repost_count``, engagement for the author, a notification,
+    the reposter's followers' home timelines."""
+    await _marks(
+        svc, docs, svc.db.reposts, op="r", field="repost_count", kind="repost",
+        then=repost_effects.apply,
+    )  # fmt: skip
 
 
 async def _marks(
@@ -47,9 +53,11 @@ async def _marks(
     op: str,
     field: str,
     kind: NotificationKind,
+    then: Callable[[Services, list[dict[str, Any]]], Awaitable[None]] | None = None,
 ) -> None:
     """Edges a user puts on a tweet (likes, reposts): the tweet's ``field`` counter, engagement
-    for its author, a ``kind`` notification on each turn-on, the live counts, then settled."""
+    for its author, a ``kind`` notification on each turn-on, the live counts, ``then`` with
+    the changed edges, then settled."""
     changed = _changed(docs)
     ids = sorted({ObjectId(d["tweet_id"]) for d in changed})
     found = {t.tweet_id: t for t in await tweet_store.counts(svc.db, tweet_ids=ids)} if ids else {}
@@ -70,6 +78,8 @@ async def _marks(
                 svc, recipient=author, kind=kind, actor=actor, tweet_id=doc["tweet_id"]
             )
     await counts.announce(svc, [d["tweet_id"] for d in changed])
+    if then is not None:
+        await then(svc, changed)
     await edges.settle(collection, docs)
 
 

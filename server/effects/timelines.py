@@ -18,6 +18,7 @@ from ..events import TweetCreated, TweetDeleted, TweetDeletedData, TweetUpdated
 from ..models import Tweet
 from ..services import Services
 from ..store import follows as follow_store
+from ..store import repost_claims
 from ..store import tweets as tweet_store
 from ..store.users import UserRecord
 
@@ -38,7 +39,8 @@ async def followers(svc: Services, authors: list[str]) -> Followers:
     return await follow_store.followers_of(svc.db, followees=sorted(set(authors)))
 
 
-def _chunks(owners: list[str]) -> list[list[str]]:
+def chunks(owners: list[str]) -> list[list[str]]:
+    """Owners in batches of ``BATCH``: one timeline write and one published event each."""
     return [owners[i : i + BATCH] for i in range(0, len(owners), BATCH)]
 
 
@@ -49,7 +51,7 @@ async def shown(svc: Services, tweet: Tweet, fans: list[str] | None) -> None:
     await pages.shown(svc, tweet)
     await svc.timelines.push(owners=[author], tweet_id=tid, author=author)
     event = TweetCreated(data=tweet)
-    for owners in _chunks(fans or []):
+    for owners in chunks(fans or []):
         await svc.timelines.push(owners=owners, tweet_id=tid, author=author)
         await svc.publish([home_stream(o) for o in owners], event)
 
@@ -57,7 +59,7 @@ async def shown(svc: Services, tweet: Tweet, fans: list[str] | None) -> None:
 async def edited(svc: Services, tweet: Tweet, fans: list[str] | None) -> None:
     """An edit: open home timelines of followers replace the card."""
     event = TweetUpdated(data=tweet)
-    for owners in _chunks(fans or []):
+    for owners in chunks(fans or []):
         await svc.publish([home_stream(o) for o in owners], event)
 
 
@@ -68,7 +70,7 @@ async def gone(svc: Services, tweet: Tweet, fans: list[str]) -> None:
     await pages.gone(svc, tweet)
     await svc.timelines.remove_tweet(owners=[author], tweet_id=tid)
     event = TweetDeleted(data=TweetDeletedData(tweet_id=tweet_id, user_id=author))
-    for owners in _chunks(fans):
+    for owners in chunks(fans):
         await svc.timelines.remove_tweet(owners=owners, tweet_id=tid)
         await svc.publish([home_stream(o) for o in owners], event)
 
@@ -89,5 +91,7 @@ async def followed(svc: Services, owner: str, author: str, *, push: bool) -> Non
 
 
 async def unfollowed(svc: Services, owner: str, author: str) -> None:
-    """An unfollow: the author's tweets leave the follower's stored timeline."""
+    """An unfollow: the author's tweets and reposts leave the follower's stored timeline
+    (the reposts' claims too, so another followee's repost of those tweets can show)."""
     await svc.timelines.remove_author(owner=owner, author=author)
+    await repost_claims.release_owner(svc.db, owner=owner, reposter=author)

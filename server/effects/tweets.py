@@ -41,7 +41,7 @@ from ..store import tweets as tweet_store
 from ..store import users as user_store
 from ..store.counters import Counters
 from ..store.users import UserRecord
-from . import counts, timelines
+from . import counts, reposts, timelines
 
 
 async def apply(svc: Services, docs: list[dict[str, Any]]) -> None:
@@ -155,6 +155,8 @@ class _Round:
             self.fx["announced"] = version
         elif not self.visible and self.fx.get("shown"):
             await timelines.gone(svc, self.tweet, fans)
+            # Its reposts' entries go with it (a restore does not bring them back).
+            await reposts.taken_back(svc, self.tweet.tweet_id, self.tweet.user_id)
             self.fx.update(shown=False, announced=version)
 
 

@@ -1,21 +1,26 @@
-"""The home timeline, likes and replies: /tweets/following, /tweets/{id}/likes|comments."""
+"""The home timeline, likes and replies: /tweets/following, /tweets/{id}/likes|comments,
+/tweets/{id}/context."""
 
 from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .. import accounts, likes, replies, seen, timeline, tweets
-from ..api import IDEMPOTENCY_KEY, PAGING, TWEET_ID, Param, Router
+from .. import accounts, likes, replies, seen, threads, timeline, tweets
+from ..api import CURSOR, IDEMPOTENCY_KEY, PAGING, TWEET_ID, Param, Router
 from ..http import (
+    encode_cursor,
     idempotency_key,
     json_response,
     latest_only,
+    next_link,
     page_query,
     page_response,
+    query_cursor,
+    query_int,
     read_json,
 )
-from ..models import Page, PublicUser, Tweet, TweetContent
+from ..models import Page, PublicUser, Tweet, TweetContent, TweetContext
 from ..services import services
 from ..store import likes as like_store
 from .social import user_page
@@ -81,3 +86,27 @@ async def comments(request: Request) -> Response:
         svc, who, request.path_params["tweet_id"], page_query(request)
     )
     return page_response(request, await seen.as_seen_by(svc, who, items), after)
+
+
+@router.get(
+    "/tweets/{tweet_id}/context",
+    "The conversation: the chain up to the root (oldest first) and the replies below "
+    "(depth first, each with its in_reply_to; continue with next_cursor)",
+    response=TweetContext,
+    params=(
+        TWEET_ID,
+        Param("limit", f"descendants per page, 1–{threads.DESCENDANTS_MAX}, default "
+              f"{threads.DESCENDANTS_MAX}", type="integer"),
+        CURSOR,
+    ),
+    errors=(400, 404),
+)  # fmt: skip
+async def context(request: Request) -> Response:
+    svc, who = services(request), await accounts.optional_caller(request)
+    limit = query_int(request, "limit", threads.DESCENDANTS_MAX, 1, threads.DESCENDANTS_MAX)
+    body, after = await threads.context(
+        svc, who, request.path_params["tweet_id"], after=query_cursor(request), limit=limit
+    )
+    cursor = None if after is None else encode_cursor(after)
+    body.next_cursor = cursor
+    return json_response(body, headers=next_link(request, cursor))

@@ -74,6 +74,14 @@ async def followees_among(db: Database, *, follower: str, candidates: list[str])
     return [d["followee"] async for d in db.follows.find(query, {"followee": 1})]
 
 
+async def followers_among(db: Database, *, followee: str, candidates: list[str]) -> list[str]:
+    """Which of ``candidates`` follow ``followee``."""
+    if not candidates:
+        return []
+    query = {"followee": followee, "follower": {"$in": candidates}, **edges.ON}
+    return [d["follower"] async for d in db.follows.find(query, {"follower": 1})]
+
+
 async def followees(db: Database, *, follower: str) -> list[str]:
     """Everyone ``follower`` follows (used by the timeline's pull fallback)."""
     query = {"follower": follower, **edges.ON}

@@ -41,6 +41,26 @@ async def between(db: Database, *, a: str, b: str) -> list[dict[str, Any]]:
     return await db.relations.find(query, {"_id": 0, "owner": 1, "kind": 1, "target": 1}).to_list()
 
 
+async def related_to(db: Database, *, users: list[str], others: list[str]) -> set[str]:
+    """Which of ``users`` block or mute any of ``others``, or are blocked by one of them."""
+    if not users:
+        return set()
+    query = {
+        "$or": [
+            {"owner": {"$in": users}, "target": {"$in": others}},
+            {"owner": {"$in": others}, "target": {"$in": users}, "kind": "block"},
+        ]
+    }
+    mine, theirs = set(users), set(others)
+    found: set[str] = set()
+    async for d in db.relations.find(query, {"_id": 0, "owner": 1, "kind": 1, "target": 1}):
+        if d["owner"] in mine and d["target"] in theirs:
+            found.add(d["owner"])
+        if d["kind"] == "block" and d["target"] in mine and d["owner"] in theirs:
+            found.add(d["target"])
+    return found
+
+
 async def page(
     db: Database, *, owner: str, kind: Kind, page: PageQuery
 ) -> tuple[list[str], ObjectId | None]:

@@ -5,9 +5,13 @@ then removes it."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
+
+from bson import ObjectId
 
 from ..db import Database
 from . import edges
+from .timelines import Slot
 
 
 async def add(db: Database, *, tweet_id: str, user_id: str, now: datetime) -> bool:
@@ -37,3 +41,17 @@ async def reposted_by(db: Database, *, user_id: str, limit: int) -> list[str]:
 async def remove_for_tweet(db: Database, *, tweet_id: str) -> None:
     """A deleted tweet takes its reposts with it."""
     await db.reposts.delete_many({"tweet_id": tweet_id})
+
+
+async def newest_by(
+    db: Database, *, users: list[str], before: ObjectId | None, limit: int
+) -> list[Slot]:
+    """The newest ``limit`` reposts by any of ``users`` below ``before``, as home timeline
+    entries (the pull path for reposters above the fan-out threshold)."""
+    if not users:
+        return []
+    query: dict[str, Any] = {"user_id": {"$in": users}, **edges.ON}
+    if before is not None:
+        query["_id"] = {"$lt": before}
+    cursor = db.reposts.find(query, {"user_id": 1, "tweet_id": 1}).sort("_id", -1).limit(limit)
+    return [Slot(d["_id"], d["user_id"], ObjectId(d["tweet_id"])) async for d in cursor]

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import zlib
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from bson import ObjectId
 from pymongo.errors import BulkWriteError
@@ -31,8 +31,20 @@ _DUPLICATE_KEY = 11000
 
 # (owner, tweet_id, author): one stored timeline entry.
 Entry = tuple[str, ObjectId, str]
-# Loads one owner's timeline from durable state: (tweet_id, author) pairs, any order.
-Loader = Callable[[], Awaitable[list[tuple[ObjectId, str]]]]
+
+
+class Slot(NamedTuple):
+    """One entry of a timeline as read back. An ordinary entry is a tweet (``id``) by
+    ``author``; a repost entry is keyed by the repost's id (its place in the timeline), its
+    ``author`` is the reposter and ``original`` the reposted tweet, resolved at read time."""
+
+    id: ObjectId
+    author: str
+    original: ObjectId | None = None
+
+
+# Loads one owner's timeline from durable state: its entries, any order.
+Loader = Callable[[], Awaitable[list[Slot]]]
 
 
 class TimelinesUnavailable(Exception):
@@ -44,8 +56,17 @@ class TimelineStore(Protocol):
 
     name: str
 
-    async def push(self, *, owners: Sequence[str], tweet_id: ObjectId, author: str) -> int:
-        """Write one tweet into many timelines (and keep them near the cap); how many new."""
+    async def push(
+        self,
+        *,
+        owners: Sequence[str],
+        tweet_id: ObjectId,
+        author: str,
+        original: ObjectId | None = None,
+    ) -> int:
+        """Write one tweet into many timelines (and keep them near the cap); how many new.
+        A repost entry: ``tweet_id`` is the repost's id, ``author`` the reposter and
+        ``original`` the reposted tweet."""
         ...
 
     async def backfill(self, *, owner: str, author: str, tweet_ids: Iterable[ObjectId]) -> int:
@@ -57,17 +78,18 @@ class TimelineStore(Protocol):
         ...
 
     async def remove_tweet(self, *, owners: Sequence[str], tweet_id: ObjectId) -> int:
-        """Remove a tweet from these owners' timelines."""
+        """Remove a tweet (or a repost, by the repost's id) from these owners' timelines."""
         ...
 
     async def remove_author(self, *, owner: str, author: str) -> int:
-        """Remove an author's tweets from one timeline (an unfollow or a block)."""
+        """Remove an author's tweets and reposts from one timeline (an unfollow or a block)."""
         ...
 
-    async def newest_ids(
+    async def newest(
         self, *, owner: str, before: ObjectId | None, limit: int, exclude: Iterable[str]
-    ) -> list[ObjectId]:
-        """The newest tweet ids in ``owner``'s timeline below ``before``, newest first."""
+    ) -> list[Slot]:
+        """The newest entries in ``owner``'s timeline below ``before``, newest first,
+        without those whose author (or reposter) is in ``exclude``."""
         ...
 
     async def oldest_id(self, *, owner: str) -> ObjectId | None: ...
@@ -106,9 +128,17 @@ class MongoTimelines:
             return int(exc.details.get("nInserted", 0))
         return len(result.inserted_ids)
 
-    async def push(self, *, owners: Sequence[str], tweet_id: ObjectId, author: str) -> int:
+    async def push(
+        self,
+        *,
+        owners: Sequence[str],
+        tweet_id: ObjectId,
+        author: str,
+        original: ObjectId | None = None,
+    ) -> int:
+        extra = {} if original is None else {"original": original}
         added = await self._insert(
-            [{"owner": o, "tweet_id": tweet_id, "author": author} for o in owners]
+            [{"owner": o, "tweet_id": tweet_id, "author": author, **extra} for o in owners]
         )
         # Trim cheaply: the owners a hash of (owner, tweet) picks, about one in
         # ``timeline_trim_every``, so every timeline is trimmed every few dozen tweets it
@@ -138,17 +168,18 @@ class MongoTimelines:
         query = {"owner": owner, "author": author}
         return (await self.db.timelines.delete_many(query)).deleted_count
 
-    async def newest_ids(
+    async def newest(
         self, *, owner: str, before: ObjectId | None, limit: int, exclude: Iterable[str]
-    ) -> list[ObjectId]:
+    ) -> list[Slot]:
         query: dict[str, Any] = {"owner": owner}
         excluded = list(exclude)
         if excluded:
             query["author"] = {"$nin": excluded}
         if before is not None:
             query["tweet_id"] = {"$lt": before}
-        cursor = self.db.timelines.find(query, {"tweet_id": 1}).sort("tweet_id", -1).limit(limit)
-        return [d["tweet_id"] async for d in cursor]
+        fields = {"tweet_id": 1, "author": 1, "original": 1}
+        cursor = self.db.timelines.find(query, fields).sort("tweet_id", -1).limit(limit)
+        return [Slot(d["tweet_id"], d["author"], d.get("original")) async for d in cursor]
 
     async def oldest_id(self, *, owner: str) -> ObjectId | None:
         doc = await self.db.timelines.find_one(

@@ -1,7 +1,8 @@
 """Home timelines in Redis sorted sets: a cache of ``follows`` + ``tweets``, rebuilt when lost.
 
 One sorted set per owner, ``murmur:<db>:tl:<owner>``. Every member has score 0 and is
-``<tweet id hex>:<author>``: with equal scores Redis orders members by their bytes, and the
+``<tweet id hex>:<author>`` (a repost: ``<repost id hex>:<reposter>:<original id hex>``):
+with equal scores Redis orders members by their bytes, and the
 24 hex digits of an ObjectId sort exactly like the ObjectId itself, so ranks, lexicographic
 ranges and cursors (``before``) match the MongoDB store id for id (a float score cannot hold
 the id's 96 bits). Carrying the author lets an unfollow remove entries without MongoDB.
@@ -25,20 +26,20 @@ from redis.exceptions import RedisError
 from realtime.redis_backend import connect_redis
 
 from ..settings import Settings
-from .timelines import Entry, Loader, TimelinesUnavailable
+from .timelines import Entry, Loader, Slot, TimelinesUnavailable
 
 log = logging.getLogger("murmur.timelines")
 
 _READ_CHUNK = 200
 
 
-def _member(tweet_id: ObjectId, author: str) -> str:
-    return f"{tweet_id}:{author}"
+def _member(tweet_id: ObjectId, author: str, original: ObjectId | None = None) -> str:
+    return f"{tweet_id}:{author}" if original is None else f"{tweet_id}:{author}:{original}"
 
 
-def _parse(member: str) -> tuple[ObjectId, str]:
-    tweet_id, _, author = member.partition(":")
-    return ObjectId(tweet_id), author
+def _parse(member: str) -> Slot:
+    tweet_id, author, *original = member.split(":")
+    return Slot(ObjectId(tweet_id), author, ObjectId(original[0]) if original else None)
 
 
 def _tweet_range(tweet_id: ObjectId) -> tuple[str, str]:
@@ -68,8 +69,15 @@ class RedisTimelines:
         """ZREMRANGEBYRANK's stop: everything below the newest ``timeline_max_entries``."""
         return -(self.settings.timeline_max_entries + 1)
 
-    async def push(self, *, owners: Sequence[str], tweet_id: ObjectId, author: str) -> int:
-        member = _member(tweet_id, author)
+    async def push(
+        self,
+        *,
+        owners: Sequence[str],
+        tweet_id: ObjectId,
+        author: str,
+        original: ObjectId | None = None,
+    ) -> int:
+        member = _member(tweet_id, author, original)
         pipe = self.redis.pipeline(transaction=False)
         for owner in owners:
             pipe.zadd(self.key(owner), {member: 0})
@@ -111,17 +119,17 @@ class RedisTimelines:
     async def remove_author(self, *, owner: str, author: str) -> int:
         try:
             members = cast(list[str], await self.redis.zrange(self.key(owner), 0, -1))
-            gone = [m for m in members if m.endswith(":" + author)]
+            gone = [m for m in members if _parse(m).author == author]
             return int(await self.redis.zrem(self.key(owner), *gone)) if gone else 0
         except (RedisError, OSError) as exc:
             raise TimelinesUnavailable(str(exc)) from exc
 
-    async def newest_ids(
+    async def newest(
         self, *, owner: str, before: ObjectId | None, limit: int, exclude: Iterable[str]
-    ) -> list[ObjectId]:
+    ) -> list[Slot]:
         excluded = set(exclude)
         high = "+" if before is None else f"({before}"  # "<before>:..." sorts above "<before>"
-        found: list[ObjectId] = []
+        found: list[Slot] = []
         try:
             while len(found) < limit:
                 # Excluded authors are filtered here, so read on until the page is full.
@@ -131,9 +139,9 @@ class RedisTimelines:
                     await self.redis.zrevrangebylex(self.key(owner), high, "-", start=0, num=want),
                 )
                 for member in chunk:
-                    tweet_id, author = _parse(member)
-                    if author not in excluded and len(found) < limit:
-                        found.append(tweet_id)
+                    slot = _parse(member)
+                    if slot.author not in excluded and len(found) < limit:
+                        found.append(slot)
                 if len(chunk) < want:
                     break
                 high = f"({chunk[-1]}"
@@ -146,7 +154,7 @@ class RedisTimelines:
             first = cast(list[str], await self.redis.zrange(self.key(owner), 0, 0))
         except (RedisError, OSError) as exc:
             raise TimelinesUnavailable(str(exc)) from exc
-        return _parse(first[0])[0] if first else None
+        return _parse(first[0]).id if first else None
 
     async def count(self, *, owner: str) -> int:
         return int(await self.redis.zcard(self.key(owner)))
@@ -175,7 +183,7 @@ class RedisTimelines:
             if marker == run_id:
                 return False
             await self.redis.delete(self.key(owner))
-            mapping = {_member(t, a): 0 for t, a in await rebuild()}
+            mapping = {_member(*slot): 0 for slot in await rebuild()}
             pipe = self.redis.pipeline(transaction=False)
             if mapping:
                 pipe.zadd(self.key(owner), mapping)  # type: ignore[arg-type]

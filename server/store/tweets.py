@@ -52,6 +52,7 @@ def to_model(doc: dict[str, Any]) -> Tweet:
         html=doc["html"],
         tags=doc.get("tags", []),
         mentions=doc.get("mentions", []),
+        urls=doc.get("urls", []),
         created_at=doc["created_at"],
         edited=doc.get("edited", False),
         edited_at=doc.get("edited_at"),
@@ -361,6 +362,18 @@ async def since_ids(
         query["_id"] = {"$gt": after}
     cursor = db.tweets.find(query, {"_id": 1}).sort("_id", -1).limit(limit)
     return [d["_id"] async for d in cursor]
+
+
+async def reply_links(
+    db: Database, *, parents: list[str], exclude_authors: Iterable[str], limit: int
+) -> list[tuple[ObjectId, str]]:
+    """(id, parent id) of the visible direct replies to any of ``parents``, oldest first, up
+    to ``limit`` (one level of a conversation, in one query)."""
+    query: dict[str, Any] = {"in_reply_to": {"$in": parents}, **VISIBLE}
+    if excluded := sorted(exclude_authors):
+        query["user_id"] = {"$nin": excluded}
+    cursor = db.tweets.find(query, {"in_reply_to": 1}).sort("_id", 1).limit(limit)
+    return [(d["_id"], d["in_reply_to"]) async for d in cursor]
 
 
 async def by_ids(db: Database, *, tweet_ids: list[ObjectId]) -> list[Tweet]:

@@ -79,7 +79,7 @@ def test_follow_post_like_reply_arrive_live(murmur, tabs):
     wait_subscribed(page_b, f"tweet:{tweet_id}")
     page_a.get_by_label("Reply to @bob").fill("Sockets are great, @bob")
     page_a.get_by_role("button", name="Reply").click()
-    reply = page_b.locator(".timeline .tweet").filter(has_text="Sockets are great")
+    reply = page_b.locator(".thread .tweet").filter(has_text="Sockets are great")
     expect(reply).to_be_visible(timeout=LIVE_MS)
     expect(page_b.locator(".tweet.focus .reply-count")).to_have_text("1", timeout=LIVE_MS)
     expect(page_b.locator("#bell-count")).to_have_text("3", timeout=LIVE_MS)  # +reply +mention

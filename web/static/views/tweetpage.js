@@ -1,10 +1,11 @@
-// One tweet with its reply thread; new replies and counters arrive live.
+// One tweet in its conversation: the tweets it replies to above, the replies below
+// (views/thread.js); new replies and counters arrive live.
 
 import { api, currentUser } from "../api.js";
 import { h, replace } from "../dom.js";
 import { live } from "../live.js";
 import { composer, toast } from "../ui.js";
-import { timeline } from "./timeline.js";
+import { thread } from "./thread.js";
 import { tweetCard } from "./tweetcard.js";
 
 export async function tweetView({ main, params }) {
@@ -28,14 +29,7 @@ export async function tweetView({ main, params }) {
     else if (frame.event === "tweet.updated") card.update(data);
     else if (frame.event === "tweet.deleted") card.markDeleted();
   });
-  const replies = timeline({
-    label: "Replies",
-    stream: `tweet:${id}`,
-    oldestFirst: true,
-    empty: "No replies yet.",
-    accept: (t) => t.in_reply_to === id,
-    load: (cursor) => api("GET", `/tweets/${encodeURIComponent(id)}/comments`, { query: { limit: 50, cursor } }),
-  });
+  const replies = thread(tweet);
   const reply = currentUser()
     ? composer({
         label: `Reply to @${tweet.user_name}`,
@@ -47,7 +41,15 @@ export async function tweetView({ main, params }) {
         },
       })
     : h("p", { class: "muted" }, h("a", { href: `/login?next=/tweets/${id}` }, "Sign in"), " to reply.");
-  replace(main, h("h1", { class: "visually-hidden" }, `Tweet by @${tweet.user_name}`), card, reply, h("h2", { class: "section-title" }, "Replies"), replies.el);
+  replace(
+    main,
+    h("h1", { class: "visually-hidden" }, `Tweet by @${tweet.user_name}`),
+    replies.ancestors,
+    card,
+    reply,
+    h("h2", { class: "section-title" }, "Replies"),
+    replies.replies,
+  );
   return () => {
     stop();
     replies.destroy();
