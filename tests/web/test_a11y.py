@@ -75,8 +75,10 @@ def seed(murmur) -> dict[str, Any]:
 
 def pages(tweet_id: str, signed_in: bool) -> list[tuple[str, str]]:
     """(path, a selector that shows the page has its content) for every page of the client."""
+    # Signed in, the operator's home shows Alice's tweet as Bob reposted it.
+    home = ".tweet .repost-context" if signed_in else ".tweet .quoted .tweet-body"
     walk = [
-        ("/", ".tweet .quoted .tweet-body"),
+        ("/", home),
         ("/public", ".tweet .quoted-unavailable"),
         ("/@alice", ".tweet"),
         ("/@bob/followers", ".user-row"),

@@ -1,5 +1,6 @@
-"""Sharing in the browser: quotes arrive live with the quoted tweet embedded; repost, bookmark
-and pin toggles change state and counts; the bookmarks page and a profile's pinned section."""
+"""Sharing in the browser: quotes and reposts arrive live (the quoted tweet embedded, "Reposted
+by @name"); repost, bookmark and pin toggles change state and counts; the bookmarks page and a
+profile's pinned section."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from tests.web.test_live import LIVE_MS, wait_subscribed
 pytestmark = pytest.mark.browser
 
 
-def test_quote_live_then_repost_bookmark_pin_and_quote_from_the_card(murmur, tabs):
+def test_quote_and_repost_live_then_repost_bookmark_pin_and_quote_from_the_card(murmur, tabs):
     alice = murmur.make_user("alice")
     bob = murmur.make_user("bob")
     r = murmur.api("POST", f"/users/{alice['user']['user_id']}/follow", bob["access_token"])
@@ -35,6 +36,21 @@ def test_quote_live_then_repost_bookmark_pin_and_quote_from_the_card(murmur, tab
     expect(live_quote.locator(".quoted .tweet-body")).to_have_text("Bob's original thought")
     expect(live_quote.locator(".quoted .author")).to_have_text("@bob")
     expect(own_card.locator(".quote-count")).to_have_text("1", timeout=LIVE_MS)
+
+    # Alice reposts Carol, whom Bob does not follow: Carol's tweet arrives live on his home,
+    # "Reposted by @alice" above it; Alice takes the repost back and the card leaves.
+    carol = murmur.make_user("carol")
+    passed_on = murmur.tweet(carol, "Carol's tweet worth passing on")
+    r = murmur.api("POST", f"/tweets/{passed_on['tweet_id']}/repost", alice["access_token"])
+    assert r.status_code == 200, r.text
+    reposted = page.locator(f'.tweet[data-tweet-id="{passed_on["tweet_id"]}"]')
+    expect(reposted).to_be_visible(timeout=LIVE_MS)
+    expect(reposted.locator(".repost-context")).to_have_text("Reposted by @alice")
+    expect(reposted.locator(".repost-context a")).to_have_attribute("href", "/@alice")
+    expect(reposted.locator(".author")).to_have_text("@carol")
+    r = murmur.api("DELETE", f"/tweets/{passed_on['tweet_id']}/repost", alice["access_token"])
+    assert r.status_code == 200, r.text
+    expect(reposted).to_have_count(0, timeout=LIVE_MS)
 
     # Repost and take it back: one name, aria-pressed and the count follow at once; the
     # toast says the server has answered.
