@@ -103,6 +103,8 @@ def pages(tweet_id: str, signed_in: bool) -> list[tuple[str, str]]:
         ("/signup", "form"),
         ("/verify?user=alice", "form"),
         ("/forgot", "form"),
+        ("/reset", "h1"),
+        ("/settings/security", "h1"),
     ]
 
 
