@@ -21,11 +21,12 @@ WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 # The client's pages (see web/static/app.js, which routes the same patterns).
 CLIENT_PATHS = re.compile(
     r"""^/(?:
-        | login | signup | verify | public | notifications | bookmarks | search | operator
-        | moderation | settings | settings/security | forgot | reset
+        | login | signup | verify | public | notifications | search | operator | moderation
+        | settings | settings/security | forgot | reset
         | @[A-Za-z0-9_]{1,30}(?:/(?:followers|following))?
         | tweets/[A-Za-z0-9_-]{1,64}
         | tags/[^/]{1,100}
+        | bookmarks
     )/?$""",
     re.VERBOSE,
 )

@@ -8,7 +8,8 @@ import { takeNonce } from "./oauth.js";
 import { toast } from "./ui.js";
 import { forgotView, resetView, securityView } from "./views/account.js";
 import { loginView, signupView, verifyView } from "./views/auth.js";
-import { bookmarksView, homeView, publicView, tagView } from "./views/feeds.js";
+import { bookmarksView } from "./views/bookmarks.js";
+import { homeView, publicView, tagView } from "./views/feeds.js";
 import { moderationView } from "./views/moderation.js";
 import { notificationsView, startBell } from "./views/notifications.js";
 import { operatorView } from "./views/operator.js";
@@ -25,7 +26,6 @@ const ROUTES = [
   [/^\/signup\/?$/, signupView],
   [/^\/verify\/?$/, verifyView],
   [/^\/notifications\/?$/, notificationsView],
-  [/^\/bookmarks\/?$/, bookmarksView],
   [/^\/search\/?$/, searchView],
   [/^\/operator\/?$/, operatorView],
   [/^\/moderation\/?$/, moderationView],
@@ -34,6 +34,7 @@ const ROUTES = [
   [/^\/forgot\/?$/, forgotView],
   [/^\/reset\/?$/, resetView],
   [/^\/tags\/([^/]+)\/?$/, tagView],
+  [/^\/bookmarks\/?$/, bookmarksView],
   [/^\/tweets\/([A-Za-z0-9_-]+)\/?$/, tweetView],
   [/^\/@([A-Za-z0-9_]+)\/(followers|following)\/?$/, followListView],
   [/^\/@([A-Za-z0-9_]+)\/?$/, profileView],
@@ -113,8 +114,8 @@ function renderNav() {
     link("/", "Home"),
     link("/public", "Explore"),
     bell,
-    link("/bookmarks", "Bookmarks"),
     link(`/@${me.user_name}`, `@${me.user_name}`, { class: "me" }),
+    link("/bookmarks", "Bookmarks"),
     me.role === "admin" ? link("/operator", "Operator") : null,
     me.role === "admin" || me.role === "moderator" ? link("/moderation", "Moderation") : null,
     link("/settings", "Settings"),

@@ -39,10 +39,9 @@ export function field({ label, type = "text", name, autocomplete, required = tru
 
 /**
  * The compose box: a labelled textarea, a live 280 counter, a Markdown preview toggle.
- * `submit(content)` posts it and resolves when done; errors are shown in the box. `quoted`
- * (an element) shows the tweet a quote will embed.
+ * `submit(content)` posts it and resolves when done; errors are shown in the box.
  */
-export function composer({ label = "What's happening?", button = "Post", initial = "", submit, onCancel, quoted = null }) {
+export function composer({ label = "What's happening?", button = "Post", initial = "", submit, onCancel }) {
   const id = nextId("compose");
   const textarea = h("textarea", { id, name: "content", rows: 3, maxlength: 2000, required: true });
   textarea.value = initial;
@@ -57,7 +56,6 @@ export function composer({ label = "What's happening?", button = "Post", initial
     { class: "composer" },
     h("label", { for: id, class: "composer-label" }, label),
     textarea,
-    quoted, // the tweet being quoted, shown under the text as it will appear
     previewBox,
     error,
     h(

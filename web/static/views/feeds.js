@@ -1,4 +1,4 @@
-// The home timeline, the public timeline, hashtag pages and one's bookmarks.
+// The home timeline, the public timeline and hashtag pages.
 
 import { api, currentUser } from "../api.js";
 import { h, replace } from "../dom.js";
@@ -72,26 +72,5 @@ export function tagView({ main, params }) {
     load: pageLoader(`/tags/${encodeURIComponent(tag)}/tweets`),
   });
   replace(main, h("h1", {}, `#${tag}`), feed.el);
-  return () => feed.destroy();
-}
-
-export function bookmarksView({ main }) {
-  if (!currentUser()) {
-    replace(main, h("h1", {}, "Bookmarks"), h("p", {}, h("a", { href: "/login?next=/bookmarks" }, "Sign in"), " to see your bookmarks."));
-    return null;
-  }
-  const feed = timeline({
-    label: "Your bookmarks",
-    empty: "No bookmarks yet. Use the bookmark button under a tweet to keep it here.",
-    load: pageLoader("/users/me/bookmarks"),
-  });
-  // A tweet un-bookmarked here leaves the list; focus moves to the next one (or the list).
-  feed.el.addEventListener("tweet-marked", ({ target, detail }) => {
-    if (detail.kind !== "bookmark" || detail.on) return;
-    const next = target.nextElementSibling || target.previousElementSibling;
-    feed.remove(detail.tweet_id);
-    (next?.querySelector(".action.bookmark") || main).focus();
-  });
-  replace(main, h("h1", {}, "Bookmarks"), h("p", { class: "muted" }, "Only you can see your bookmarks, newest first."), feed.el);
   return () => feed.destroy();
 }

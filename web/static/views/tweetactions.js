@@ -185,7 +185,6 @@ function openQuote(card, button) {
   const form = composer({
     label: `Quote @${t.user_name}'s tweet`,
     button: "Post quote",
-    quoted: quotedTweet(t),
     onCancel: close,
     submit: async (content) => {
       await api("POST", "/tweets", { body: { content, quote_of: t.tweet_id } });
@@ -194,6 +193,8 @@ function openQuote(card, button) {
     },
   });
   form.classList.add("quote-form");
+  // The quoted tweet as the quote will show it, above the composer's buttons.
+  form.querySelector(".composer-bar").before(quotedTweet(t));
   form.addEventListener("keydown", (event) => {
     if (event.key === "Escape") close();
   });
