@@ -77,6 +77,8 @@ def pages(tweet_id: str, signed_in: bool) -> list[tuple[str, str]]:
     """(path, a selector that shows the page has its content) for every page of the client."""
     # Signed in, the operator's home shows Alice's tweet as Bob reposted it.
     home = ".tweet .repost-context" if signed_in else ".tweet .quoted .tweet-body"
+    # His bookmark and notifications too; signed out, those pages ask to sign in.
+    mine = {"/notifications": ".notification", "/bookmarks": ".tweet"} if signed_in else {}
     walk = [
         ("/", home),
         ("/public", ".tweet .quoted-unavailable"),
@@ -85,15 +87,14 @@ def pages(tweet_id: str, signed_in: bool) -> list[tuple[str, str]]:
         (f"/tweets/{tweet_id}", ".tweet.focus"),
         ("/tags/audit", ".tweet"),
         ("/search?q=audit", "h1"),
-        ("/notifications", "h1"),
+        ("/notifications", mine.get("/notifications", "h1")),
         ("/settings", "h1"),
-        ("/bookmarks", "h1"),
+        ("/bookmarks", mine.get("/bookmarks", "h1")),
     ]
     if signed_in:
         return walk + [
             ("/@operator", ".pinned .tweet .action.pin[aria-pressed=true]"),
             ("/@alice/following", ".user-row"),
-            ("/bookmarks", ".tweet"),
             ("/settings/security", "h1"),
             ("/operator", "h1"),
             ("/moderation", "h1"),
