@@ -27,6 +27,7 @@ CLIENT_PATHS = re.compile(
         | @[A-Za-z0-9_]{1,30}(?:/(?:followers|following))?
         | tweets/[A-Za-z0-9_-]{1,64}
         | tags/[^/]{1,100}
+        | bookmarks
     )/?$""",
     re.VERBOSE,
 )

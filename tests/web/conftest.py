@@ -77,8 +77,11 @@ class Murmur:
         self.users[name] = pair
         return pair
 
-    def tweet(self, pair: dict[str, Any], content: str) -> dict[str, Any]:
-        r = self.api("POST", "/tweets", pair["access_token"], json={"content": content})
+    def tweet(
+        self, pair: dict[str, Any], content: str, quote_of: str | None = None
+    ) -> dict[str, Any]:
+        body = {"content": content} | ({"quote_of": quote_of} if quote_of else {})
+        r = self.api("POST", "/tweets", pair["access_token"], json=body)
         assert r.status_code == 201, r.text
         body: dict[str, Any] = r.json()
         return body
@@ -137,8 +140,9 @@ def tabs(browser: Browser, murmur: Murmur) -> Iterator[Any]:
     """``tabs()`` opens a new browser context (a separate person) and returns its Tab."""
     opened: list[Tab] = []
 
-    def open_tab(width: int = 1100, height: int = 800) -> Tab:
-        context = browser.new_context(viewport={"width": width, "height": height})
+    def open_tab(width: int = 1100, height: int = 800, **options: Any) -> Tab:
+        # ``options`` go to ``new_context`` (the accessibility audit's ``bypass_csp``).
+        context = browser.new_context(viewport={"width": width, "height": height}, **options)
         context.set_default_timeout(10_000)
         tab = Tab(context, murmur.url)
         opened.append(tab)

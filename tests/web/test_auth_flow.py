@@ -75,7 +75,7 @@ def test_expired_access_token_is_renewed_silently(murmur, tabs):
     tab.sign_in_with(pair)  # stored as already expired: the client must refresh first
     page = tab.goto("/")
     page.get_by_label("What's happening?").fill("posted after a silent refresh")
-    page.get_by_role("button", name="Post").click()
+    page.get_by_role("button", name="Post", exact=True).click()
     expect(page.locator(".tweet .tweet-body").first).to_have_text("posted after a silent refresh")
     stored = page.evaluate("JSON.parse(localStorage.getItem('murmur.session'))")
     assert stored["refresh"] != pair["refresh_token"]  # rotated once, and kept

@@ -17,6 +17,7 @@ JSON = {"Accept": "application/json"}
         "/verify",
         "/public",
         "/notifications",
+        "/bookmarks",
         "/search",
         "/operator",
         "/moderation",

@@ -44,7 +44,7 @@ def test_follow_post_like_reply_arrive_live(murmur, tabs):
     wait_subscribed(page_b, "home", "notifications")
     page_a = alice.goto("/")
     page_a.get_by_label("What's happening?").fill("Hello from **Alice** #live")
-    page_a.get_by_role("button", name="Post").click()
+    page_a.get_by_role("button", name="Post", exact=True).click()
     first = page_b.locator(".tweet").filter(has_text="Hello from Alice")
     expect(first).to_be_visible(timeout=LIVE_MS)
     expect(first.locator("strong")).to_have_text("Alice")
@@ -62,14 +62,14 @@ def test_follow_post_like_reply_arrive_live(murmur, tabs):
 
     # Bob posts; Alice likes it; Bob's bell counts the like.
     page_b.get_by_label("What's happening?").fill("Bob's thoughts on sockets")
-    page_b.get_by_role("button", name="Post").click()
+    page_b.get_by_role("button", name="Post", exact=True).click()
     bob_card = page_b.locator(".tweet").filter(has_text="Bob's thoughts")
     expect(bob_card).to_be_visible()
     tweet_id = bob_card.get_attribute("data-tweet-id")
     expect(page_b.locator("#bell-count")).to_be_hidden()
     page_a = alice.goto(f"/tweets/{tweet_id}")
     page_a.get_by_role("button", name="Like").click()
-    expect(page_a.get_by_role("button", name="Unlike")).to_be_visible()
+    expect(page_a.get_by_role("button", name="Like")).to_have_attribute("aria-pressed", "true")
     expect(page_b.locator("#bell-count")).to_have_text("1", timeout=LIVE_MS)
     expect(bob_card.locator(".like-count")).to_have_text("1", timeout=LIVE_MS)
 

@@ -8,6 +8,7 @@ import { takeNonce } from "./oauth.js";
 import { toast } from "./ui.js";
 import { forgotView, resetView, securityView } from "./views/account.js";
 import { loginView, signupView, verifyView } from "./views/auth.js";
+import { bookmarksView } from "./views/bookmarks.js";
 import { homeView, publicView, tagView } from "./views/feeds.js";
 import { conversationView, messagesView, startInbox } from "./views/messages.js";
 import { moderationView } from "./views/moderation.js";
@@ -36,6 +37,7 @@ const ROUTES = [
   [/^\/forgot\/?$/, forgotView],
   [/^\/reset\/?$/, resetView],
   [/^\/tags\/([^/]+)\/?$/, tagView],
+  [/^\/bookmarks\/?$/, bookmarksView],
   [/^\/tweets\/([A-Za-z0-9_-]+)\/?$/, tweetView],
   [/^\/@([A-Za-z0-9_]+)\/(followers|following)\/?$/, followListView],
   [/^\/@([A-Za-z0-9_]+)\/?$/, profileView],
@@ -120,6 +122,7 @@ function renderNav() {
     bell,
     messages,
     link(`/@${me.user_name}`, `@${me.user_name}`, { class: "me" }),
+    link("/bookmarks", "Bookmarks"),
     me.role === "admin" ? link("/operator", "Operator") : null,
     me.role === "admin" || me.role === "moderator" ? link("/moderation", "Moderation") : null,
     link("/settings", "Settings"),

@@ -58,6 +58,8 @@ const VERBS = {
   like: "liked your tweet",
   reply: "replied to your tweet",
   mention: "mentioned you",
+  repost: "reposted your tweet",
+  quote: "quoted your tweet",
 };
 
 function item(n) {

@@ -1,9 +1,11 @@
-// Profiles (/@name): counts, follow/unfollow, their tweets; followers and following lists.
+// Profiles (/@name): counts, follow/unfollow, pinned tweets then the rest; followers and
+// following lists.
 
 import { api, currentUser, updateUser } from "../api.js";
 import { h, replace, timeEl } from "../dom.js";
 import { errorBox, field, safely, toast, userLink } from "../ui.js";
 import { timeline } from "./timeline.js";
+import { tweetCard } from "./tweetcard.js";
 
 async function loadUser(name) {
   return api("GET", `/users/by-name/${encodeURIComponent(name)}`);
@@ -156,8 +158,29 @@ export async function profileView({ main, params }) {
     empty: `@${user.user_name} has not posted yet.`,
     load: (cursor) => api("GET", `/users/${user.user_id}/tweets`, { query: { limit: 20, cursor } }),
   });
-  replace(main, head, h("h2", { class: "section-title" }, "Tweets"), feed.el);
-  return () => feed.destroy();
+  const pinned = h("section", { class: "pinned", "aria-labelledby": "pinned-title", hidden: true });
+  const showPinned = () => loadPinned(user, pinned);
+  showPinned();
+  // Pinning or unpinning on this page (the owner's own cards) redraws the pinned section.
+  const onMarked = ({ detail }) => detail.kind === "pin" && showPinned();
+  main.addEventListener("tweet-marked", onMarked);
+  replace(main, head, pinned, h("h2", { class: "section-title" }, "Tweets"), feed.el);
+  return () => {
+    main.removeEventListener("tweet-marked", onMarked);
+    feed.destroy();
+  };
+}
+
+/** The pinned tweets (at most 5, newest pin first) above the rest; hidden when none. */
+async function loadPinned(user, section) {
+  let page;
+  try {
+    page = await api("GET", `/users/${user.user_id}/tweets`, { query: { pinned: "true" } });
+  } catch {
+    return; // the section stays as it was: the profile's own list still shows every tweet
+  }
+  replace(section, h("h2", { class: "section-title", id: "pinned-title" }, "Pinned"), h("div", { class: "tweet-list" }, page.items.map((t) => tweetCard(t))));
+  section.hidden = page.items.length === 0;
 }
 
 export async function followListView({ main, params }) {

@@ -104,7 +104,12 @@ export function timeline({ load, stream, accept = () => true, oldestFirst = fals
   }
 
   function showNew(tweet) {
-    if (cards.has(tweet.tweet_id) || pending.some((t) => t.tweet_id === tweet.tweet_id)) return;
+    if (cards.has(tweet.tweet_id)) {
+      // A tweet on screen that someone followed has just reposted: say so on its card.
+      if (tweet.reposted_by) cards.get(tweet.tweet_id).update({ reposted_by: tweet.reposted_by });
+      return;
+    }
+    if (pending.some((t) => t.tweet_id === tweet.tweet_id)) return;
     if (oldestFirst) {
       const card = add(tweet, "bottom");
       card?.classList.add("fresh");
@@ -169,6 +174,8 @@ export function timeline({ load, stream, accept = () => true, oldestFirst = fals
 
   return {
     el,
+    /** Take a tweet off the list (an un-bookmarked one on the bookmarks page). */
+    remove,
     /** Show a tweet the person just posted without waiting for the stream. */
     added(tweet) {
       if (oldestFirst) add(tweet, "bottom");

@@ -4,6 +4,8 @@ import { api, currentUser } from "../api.js";
 import { h, icon, replace, timeEl, trustedTweetHtml } from "../dom.js";
 import { composer, errorBox, field, safely, toast, userLink } from "../ui.js";
 import { mediaGrid } from "./media.js";
+import { quotedTweet } from "./quoted.js";
+import { actions, paintCounts } from "./tweetactions.js";
 
 export function tweetCard(tweet, { compact = false } = {}) {
   const card = h("article", { class: "tweet", dataset: { tweetId: tweet.tweet_id } });
@@ -11,15 +13,17 @@ export function tweetCard(tweet, { compact = false } = {}) {
   card.showOriginal = false;
   card.editing = false;
   card.update = (next) => {
-    card.tweet = { ...card.tweet, ...next };
+    // Edits, likes and the like answer with the bare tweet: who reposted it into this
+    // timeline stays, and an embedded quote keeps its text unless a fuller one comes.
+    const reposted_by = next.reposted_by ?? card.tweet.reposted_by;
+    const full = next.quote_of && (next.quote_of.html != null || next.quote_of.unavailable);
+    const quote_of = full ? next.quote_of : card.tweet.quote_of ?? next.quote_of;
+    card.tweet = { ...card.tweet, ...next, reposted_by, quote_of };
     render(card, compact);
   };
-  card.setCounts = ({ like_count, reply_count }) => {
-    card.tweet = { ...card.tweet, like_count, reply_count };
-    const likes = card.querySelector(".like-count");
-    const replies = card.querySelector(".reply-count");
-    if (likes) likes.textContent = String(like_count);
-    if (replies) replies.textContent = String(reply_count);
+  card.setCounts = (counts) => {
+    card.tweet = { ...card.tweet, ...counts };
+    paintCounts(card);
   };
   card.markDeleted = () => {
     card.classList.add("deleted");
@@ -42,7 +46,9 @@ function render(card, compact) {
     { class: "tweet-head" },
     userLink(t.user_name, { class: "user-link author" }),
     h("span", { class: "dot", "aria-hidden": "true" }, "·"),
-    h("a", { href: `/tweets/${t.tweet_id}`, class: "permalink", "aria-label": "Open tweet" }, timeEl(t.created_at)),
+    // Named by what it shows (the time) plus hidden words, never by an aria-label that
+    // leaves the visible text out (WCAG 2.5.3: speech users say what they see).
+    h("a", { href: `/tweets/${t.tweet_id}`, class: "permalink" }, timeEl(t.created_at), h("span", { class: "visually-hidden" }, ", open tweet")),
     t.edited
       ? h(
           "button",
@@ -73,28 +79,6 @@ function render(card, compact) {
       ? h("div", { class: "original" }, h("p", { class: "muted" }, "Original:"), h("p", { class: "original-text" }, t.original_content || ""))
       : null;
 
-  const liked = Boolean(t.liked_by_me);
-  const likeBtn = h(
-    "button",
-    {
-      type: "button",
-      class: `action like${liked ? " on" : ""}`,
-      "aria-pressed": String(liked),
-      "aria-label": liked ? "Unlike" : "Like",
-      disabled: !me,
-      onclick: () => toggleLike(card, compact),
-    },
-    icon(liked ? "heart" : "heartOutline"),
-    " ",
-    h("span", { class: "like-count" }, String(t.like_count || 0)),
-  );
-  const replyLink = h(
-    "a",
-    { href: `/tweets/${t.tweet_id}`, class: "action reply", "aria-label": "Replies" },
-    icon("reply"),
-    " ",
-    h("span", { class: "reply-count" }, String(t.reply_count || 0)),
-  );
   const own = mine
     ? [
         h("button", { type: "button", class: "action", onclick: () => { card.editing = true; render(card, compact); } }, "Edit"),
@@ -103,7 +87,16 @@ function render(card, compact) {
     : me
       ? [reportButton(card)]
       : [];
-  replace(card, context, header, body, mediaGrid(t), original, h("footer", { class: "tweet-actions" }, replyLink, likeBtn, own));
+  // Fetched text is kept on the card so that a repaint does not fetch it again.
+  const quoted = t.quote_of ? quotedTweet(t.quote_of, (q) => (card.tweet.quote_of = q)) : null;
+  replace(card, repostedBy(t), context, header, body, mediaGrid(t), quoted, original, actions(card, own));
+}
+
+/** "Reposted by @name" above a tweet a followed person reposted into the home timeline. */
+function repostedBy(t) {
+  const by = t.reposted_by;
+  if (!by) return null;
+  return h("p", { class: "repost-context muted" }, icon("repost"), " Reposted by ", userLink(by.user_name));
 }
 
 function deleteButton(card) {
@@ -191,20 +184,4 @@ function editForm(card, compact) {
       render(card, compact);
     },
   });
-}
-
-async function toggleLike(card, compact) {
-  const t = card.tweet;
-  const liked = Boolean(t.liked_by_me);
-  // Optimistic: flip now, settle with the server's answer (or undo on error).
-  card.update({ liked_by_me: !liked, like_count: Math.max(0, (t.like_count || 0) + (liked ? -1 : 1)) });
-  try {
-    const result = await api(liked ? "DELETE" : "POST", `/tweets/${t.tweet_id}/likes`);
-    if (result && result.tweet_id) card.update(result); // the server's tweet, liked_by_me included
-  } catch (err) {
-    card.update({ liked_by_me: liked, like_count: t.like_count });
-    toast(err.message, "error");
-  }
-  card.querySelector(".like")?.focus();
-  void compact;
 }
