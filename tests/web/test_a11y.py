@@ -70,10 +70,14 @@ def seed(murmur) -> dict[str, Any]:
     call(murmur, "POST", f"/tweets/{first['tweet_id']}/repost", admin)
     call(murmur, "POST", f"/tweets/{first['tweet_id']}/repost", bob)
     call(murmur, "POST", f"/tweets/{first['tweet_id']}/bookmark", admin)
-    return {"admin": admin, "tweet_id": first["tweet_id"]}
+    with_alice = {"participant_ids": [alice["user"]["user_id"]]}
+    chat = call(murmur, "POST", "/conversations", admin, json=with_alice)
+    message = {"content": "A direct message, *with* Markdown"}
+    call(murmur, "POST", f"/conversations/{chat['conversation_id']}/messages", alice, json=message)
+    return {"admin": admin, "tweet_id": first["tweet_id"], "chat": chat["conversation_id"]}
 
 
-def pages(tweet_id: str, signed_in: bool) -> list[tuple[str, str]]:
+def pages(tweet_id: str, signed_in: bool, chat: str = "") -> list[tuple[str, str]]:
     """(path, a selector that shows the page has its content) for every page of the client."""
     # Signed in, the operator's home shows Alice's tweet as Bob reposted it.
     home = ".tweet .repost-context" if signed_in else ".tweet .quoted .tweet-body"
@@ -98,6 +102,8 @@ def pages(tweet_id: str, signed_in: bool) -> list[tuple[str, str]]:
             ("/settings/security", "h1"),
             ("/operator", "h1"),
             ("/moderation", "h1"),
+            ("/messages", ".conversation"),
+            (f"/messages/{chat}", ".message"),
         ]
     return walk + [
         ("/login", "form"),
@@ -165,7 +171,7 @@ def test_every_page_passes_axe_signed_out_and_signed_in(murmur, tabs):
     tab.goto("/")
     assert page.evaluate("matchMedia('(prefers-color-scheme: dark)').matches")
     page.locator("#bell-count:not([hidden])").wait_for()  # the unread badge, audited on "/"
-    for path, ready in pages(data["tweet_id"], signed_in=True):
+    for path, ready in pages(data["tweet_id"], signed_in=True, chat=data["chat"]):
         failures += audit(page, path, ready)
     failures += forms_open(page, data["tweet_id"])
     assert failures == [], "\n".join(failures)

@@ -69,7 +69,7 @@ def test_choose_a_person_and_a_tag_with_the_keyboard_and_post(murmur, tabs, scre
     expect(box).to_have_value("Hi @zoe_quill and @zorro #zoology ")
     expect(box).to_be_focused()
 
-    page.get_by_role("button", name="Post").click()
+    page.get_by_role("button", name="Post", exact=True).click()
     card = page.locator(".tweet").filter(has_text="Hi @zoe_quill")
     expect(card).to_be_visible()
     expect(card.get_by_role("link", name="@zoe_quill")).to_have_attribute("href", "/@zoe_quill")

@@ -56,7 +56,7 @@ def test_post_an_image_with_alt_text_and_see_it_live(murmur, tabs, screenshots):
     page_a.get_by_role("button", name="Remove dropped.png").click()
     expect(page_a.locator(".media-item")).to_have_count(1)
     page_a.get_by_label("Alt text for flag.png").fill("A plain red flag")
-    page_a.get_by_role("button", name="Post").click()
+    page_a.get_by_role("button", name="Post", exact=True).click()
     expect(page_a.locator(".media-item")).to_have_count(0)  # the picker is emptied
 
     card = page_b.locator(".tweet").filter(has_text="Our new flag")

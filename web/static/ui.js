@@ -116,14 +116,19 @@ export function composer({ label = "What's happening?", button = "Post", initial
   return form;
 }
 
-/** Show `count` in the header badge `badgeId` on link `linkId` ("99+" above 99, hidden at 0). */
-export function paintCount(linkId, badgeId, count, label) {
+/** Show `count` in the header badge `badgeId` ("99+" above 99, hidden at 0). */
+export function paintCount(badgeId, count) {
   const badge = document.getElementById(badgeId);
-  const link = document.getElementById(linkId);
-  if (!badge || !link) return;
+  if (!badge) return;
+  // The count is part of the link's text ("Messages 3 unread"), not an aria-label that
+  // replaces it: a name must contain what is visible (WCAG 2.5.3, label in name).
+  let suffix = badge.nextElementSibling;
+  if (!suffix?.classList.contains("unread-suffix")) {
+    suffix = h("span", { class: "visually-hidden unread-suffix" }, " unread");
+    badge.after(suffix);
+  }
   badge.textContent = count > 99 ? "99+" : String(count);
-  badge.hidden = count === 0;
-  link.setAttribute("aria-label", count ? `${label}, ${count} unread` : label);
+  badge.hidden = suffix.hidden = count === 0;
 }
 
 /** A user name linked to its profile. */

@@ -18,7 +18,7 @@ let unreadConversations = 0;
 let badgeTimer = null;
 
 function paintBadge() {
-  paintCount("dm-link", "dm-count", unreadConversations, "Messages");
+  paintCount("dm-count", unreadConversations);
 }
 
 async function fetchBadge() {

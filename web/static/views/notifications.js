@@ -9,7 +9,7 @@ let unread = 0;
 const pageListeners = new Set();
 
 function paintBell() {
-  paintCount("bell", "bell-count", unread, "Notifications");
+  paintCount("bell-count", unread);
 }
 
 function countOf(body) {
