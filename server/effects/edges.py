@@ -16,14 +16,28 @@ from ..store import edges
 from ..store import trends as trend_store
 from ..store import tweets as tweet_store
 from ..store import users as user_store
-from ..store.counters import Counters
+from ..store.counters import Counters, Toggle
 from . import counts, timelines
 from . import reposts as repost_effects
 
 
-def _changed(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The edges whose state differs from what the counters hold."""
-    return [d for d in docs if edges.is_on(d) != edges.counted(d)]
+def _toggles(docs: list[dict[str, Any]], prefix: str) -> dict[Any, Toggle]:
+    """Each edge's counter contribution: on while the edge is on (store/counters.py)."""
+    return {
+        d["_id"]: Toggle(
+            prefix=f"{prefix}{d['_id']}f",
+            flips=d.get("flips", 0),
+            counted=edges.counted(d),
+            want=edges.is_on(d),
+        )
+        for d in docs
+    }
+
+
+def _changed(docs: list[dict[str, Any]], toggles: dict[Any, Toggle]) -> list[dict[str, Any]]:
+    """The edges whose effects are to be (re)applied: turned since the worker recorded them,
+    or found turned on a counter by a worker that died before recording it."""
+    return [d for d in docs if edges.is_on(d) != edges.counted(d) or toggles[d["_id"]].moved]
 
 
 def _trend(counters: Counters, user_id: str, doc: dict[str, Any], field: str) -> None:
@@ -58,19 +72,21 @@ async def _marks(
     """Edges a user puts on a tweet (likes, reposts): the tweet's ``field`` counter, engagement
     for its author, a ``kind`` notification on each turn-on, the live counts, ``then`` with
     the changed edges, then settled."""
-    changed = _changed(docs)
-    ids = sorted({ObjectId(d["tweet_id"]) for d in changed})
-    found = {t.tweet_id: t for t in await tweet_store.counts(svc.db, tweet_ids=ids)} if ids else {}
+    toggles = _toggles(docs, op)
     counters = Counters()
-    new: list[tuple[dict[str, Any], str]] = []
-    for doc in changed:
-        on = edges.is_on(doc)
+    for doc in docs:
         key = {"_id": ObjectId(doc["tweet_id"])}
-        counters.add("tweets", key, edges.op_id(op, doc), {field: 1 if on else -1})
-        if on and (tweet := found.get(doc["tweet_id"])) is not None:
+        counters.add_toggle("tweets", key, toggles[doc["_id"]], {field: 1})
+    ons = [d for d in docs if edges.is_on(d) and not edges.counted(d)]
+    ids = sorted({ObjectId(d["tweet_id"]) for d in ons})
+    found = {t.tweet_id: t for t in await tweet_store.counts(svc.db, tweet_ids=ids)} if ids else {}
+    new: list[tuple[dict[str, Any], str]] = []
+    for doc in ons:
+        if (tweet := found.get(doc["tweet_id"])) is not None:
             _trend(counters, tweet.user_id, doc, "engagement")
             new.append((doc, tweet.user_id))
     await counters.write(svc.db)
+    changed = _changed(docs, toggles)
     actors = await user_store.by_ids(svc.db, user_ids=sorted({d["user_id"] for d, _ in new}))
     for doc, author in new:
         if (actor := actors.get(doc["user_id"])) is not None:
@@ -80,20 +96,25 @@ async def _marks(
     await counts.announce(svc, [d["tweet_id"] for d in changed])
     if then is not None:
         await then(svc, changed)
-    await edges.settle(collection, docs)
+    await edges.settle(collection, docs, {i: t.reached for i, t in toggles.items()})
 
 
 async def follows(svc: Services, docs: list[dict[str, Any]]) -> None:
     """Follows and unfollows: both counters, trending, the timeline, a notification."""
-    changed = _changed(docs)
+    toggles = _toggles(docs, "f")
     counters = Counters()
-    for doc in changed:
-        delta, op = (1 if edges.is_on(doc) else -1), edges.op_id("f", doc)
-        counters.add("users", {"_id": ObjectId(doc["follower"])}, op, {"following_count": delta})
-        counters.add("users", {"_id": ObjectId(doc["followee"])}, op, {"follower_count": delta})
-        if delta > 0:
+    for doc in docs:
+        toggle = toggles[doc["_id"]]
+        counters.add_toggle(
+            "users", {"_id": ObjectId(doc["follower"])}, toggle, {"following_count": 1}
+        )
+        counters.add_toggle(
+            "users", {"_id": ObjectId(doc["followee"])}, toggle, {"follower_count": 1}
+        )
+        if edges.is_on(doc) and not edges.counted(doc):
             _trend(counters, doc["followee"], doc, "followers")
     await counters.write(svc.db)
+    changed = _changed(docs, toggles)
     involved = sorted({u for d in changed for u in (d["follower"], d["followee"])})
     await svc.users_changed(involved, counts_only=True)
     actors = await user_store.by_ids(svc.db, user_ids=involved) if changed else {}
@@ -106,4 +127,4 @@ async def follows(svc: Services, docs: list[dict[str, Any]]) -> None:
         await timelines.followed(svc, owner, author, push=push)
         if (actor := actors.get(owner)) is not None:
             await notifications.notify(svc, recipient=author, kind="follow", actor=actor)
-    await edges.settle(svc.db.follows, docs)
+    await edges.settle(svc.db.follows, docs, {i: t.reached for i, t in toggles.items()})

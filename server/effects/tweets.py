@@ -40,7 +40,7 @@ from ..store import tags as tag_store
 from ..store import trends as trend_store
 from ..store import tweets as tweet_store
 from ..store import users as user_store
-from ..store.counters import Counters
+from ..store.counters import Counters, Toggle
 from ..store.users import UserRecord
 from . import counts, reposts, timelines
 
@@ -59,6 +59,8 @@ async def apply(svc: Services, docs: list[dict[str, Any]]) -> None:
     for r in born:
         _engagement(counters, r.tweet, parents, mentioned)
     await counters.write(svc.db)
+    for r in rounds:
+        r.counted()
     await _index(svc, rounds)
     orphans: list[ObjectId] = []
     for r in born:
@@ -106,20 +108,35 @@ class _Round:
         self.live = not doc.get("deleted", False)
         self.visible = self.live and not doc.get("hidden", False)
         self.counted_now: bool | None = None  # set when this round moved the counters
+        # Counted while not deleted (see ``count``).
+        self.toggle = Toggle(
+            prefix=f"t{self.oid}c",
+            flips=int(self.fx.get("cflips", 0)),
+            counted=bool(self.fx.get("counted")),
+            want=self.live,
+        )
 
     def count(self, counters: Counters) -> None:
-        if bool(self.fx.get("counted")) == self.live:
-            return
-        flips = int(self.fx.get("cflips", 0))
-        op, delta = f"t{self.oid}c{flips}", (1 if self.live else -1)
-        counters.add("users", {"_id": ObjectId(self.tweet.user_id)}, op, {"tweet_count": delta})
+        """Counted while not deleted: decided per target at ``counters.write`` from what each
+        has applied (a worker killed before recording a count, then a delete, must still
+        take it back); ``counted`` records the outcome."""
+        key = {"_id": ObjectId(self.tweet.user_id)}
+        counters.add_toggle("users", key, self.toggle, {"tweet_count": 1})
         parent = self.tweet.in_reply_to
         if parent and ObjectId.is_valid(parent):
-            counters.add("tweets", {"_id": ObjectId(parent)}, op, {"reply_count": delta})
+            counters.add_toggle(
+                "tweets", {"_id": ObjectId(parent)}, self.toggle, {"reply_count": 1}
+            )
         if (quoted := self.quoted()) is not None:
-            counters.add("tweets", {"_id": ObjectId(quoted)}, op, {"quote_count": delta})
-        self.fx.update(counted=self.live, cflips=flips + 1)
-        self.counted_now = self.live
+            counters.add_toggle(
+                "tweets", {"_id": ObjectId(quoted)}, self.toggle, {"quote_count": 1}
+            )
+
+    def counted(self) -> None:
+        """Record what ``count`` brought about (after the counters are written)."""
+        if self.toggle.moved or bool(self.fx.get("counted")) != self.live:
+            self.counted_now = self.live
+        self.fx.update(counted=self.live, cflips=self.toggle.reached)
 
     def quoted(self) -> str | None:
         """The id of the tweet this one quotes (counted in its ``quote_count``)."""

@@ -20,6 +20,7 @@ retried from the start (``CountersRaced``).
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -29,6 +30,30 @@ from ..db import Database
 
 OPS = "fx_ops"
 KEEP = 512
+
+
+@dataclass
+class Toggle:
+    """A counter contribution that follows an on/off state: an edge that exists or not, a
+    tweet that is deleted or not. Its updates are named ``f"{prefix}{n}"``, n counting the
+    turns; ``counted``/``flips`` are what the owner recorded as applied.
+
+    What was recorded can lag what was applied: a worker killed after the counters moved but
+    before it recorded them, and then the state turned back (an unlike, an unfollow, a
+    delete), would otherwise see "off, not counted" and leave the counter one too high. So
+    ``Counters.write`` reads each target's applied ids and walks on from ``flips`` — every
+    applied turn flipped it — before deciding what a target still needs. Targets are walked
+    one by one: a kill between two documents' updates leaves them in different states."""
+
+    prefix: str
+    flips: int
+    counted: bool
+    want: bool
+    reached: int = -1  # after write: the turns to record (past every id used on any target)
+    moved: bool = False  # after write: some target was turned this round
+
+    def __post_init__(self) -> None:
+        self.reached = self.flips
 
 
 class CountersRaced(Exception):
@@ -49,6 +74,10 @@ class Counters:
         # Documents that may not exist yet (trending buckets, tags): created with these fields
         # before any increment lands on them.
         self._inserts: dict[tuple[str, Key], dict[str, Any]] = {}
+        # collection -> document key -> [(toggle, {field: delta when on})]
+        self._toggles: defaultdict[str, dict[Key, list[tuple[Toggle, dict[str, int]]]]] = (
+            defaultdict(dict)
+        )
 
     def add(self, collection: str, key: dict[str, Any], op: str, incs: dict[str, int]) -> None:
         """``$inc`` ``incs`` on the document ``key`` names, once for ``op``."""
@@ -79,9 +108,35 @@ class Counters:
         self._inserts[collection, tuple(sorted(key.items()))] = on_insert
         self.add(collection, key, op, incs)
 
+    def add_toggle(
+        self, collection: str, key: dict[str, Any], toggle: Toggle, incs: dict[str, int]
+    ) -> None:
+        """Bring the document ``key`` names to ``toggle.want``: ``incs`` while on (decided at
+        ``write``, from what the document has really applied)."""
+        self._toggles[collection].setdefault(tuple(sorted(key.items())), []).append((toggle, incs))
+
     async def write(self, db: Database) -> None:
         """Apply everything collected (any failure raises: the worker retries the batch)."""
-        for collection, docs in self._incs.items():
+        for collection in sorted(set(self._incs) | set(self._toggles)):
+            docs = self._incs[collection]
+            toggles = self._toggles.get(collection, {})
+            applied = await _applied(db, collection, list(docs.keys() | toggles.keys()))
+            for key, items in toggles.items():
+                for toggle, incs in items:
+                    if (turn := _turn(toggle, applied.get(key, set()))) is not None:
+                        sign = 1 if toggle.want else -1
+                        change = {f: sign * v for f, v in incs.items() if v}
+                        docs.setdefault(key, []).append((turn, change))
+            await self._write(db, collection, docs, applied)
+
+    async def _write(
+        self,
+        db: Database,
+        collection: str,
+        docs: dict[Key, list[tuple[str, dict[str, int]]]],
+        applied: dict[Key, set[str]],
+    ) -> None:
+        if docs:
             buckets = [
                 UpdateOne(dict(k), {"$setOnInsert": fields}, upsert=True)
                 for (c, k), fields in self._inserts.items()
@@ -89,7 +144,6 @@ class Counters:
             ]
             if buckets:
                 await db[collection].bulk_write(buckets, ordered=False)
-            applied = await _applied(db, collection, list(docs))
             updates = []
             for key, ops in docs.items():
                 new = [(op, incs) for op, incs in ops if op not in applied.get(key, set())]
@@ -110,6 +164,20 @@ class Counters:
                 result = await db[collection].bulk_write(updates, ordered=False)
                 if result.matched_count != len(updates) and collection in _MUST_EXIST:
                     raise CountersRaced(collection)
+
+
+def _turn(toggle: Toggle, applied: set[str]) -> str | None:
+    """The id of the update that brings one target to ``toggle.want``, or None when it is
+    there already (after the turns it applied beyond what was recorded)."""
+    counted, n = toggle.counted, toggle.flips
+    while f"{toggle.prefix}{n}" in applied:
+        counted, n = not counted, n + 1
+    turn = None
+    if counted != toggle.want:
+        turn, n = f"{toggle.prefix}{n}", n + 1
+        toggle.moved = True
+    toggle.reached = max(toggle.reached, n)
+    return turn
 
 
 # Collections whose documents all exist (a bucket or a tag is created above; a counter of a

@@ -77,13 +77,16 @@ async def pending(collection: AsyncCollection[dict], *, limit: int) -> list[dict
     return await cursor.to_list(length=limit)
 
 
-async def settle(collection: AsyncCollection[dict], docs: list[dict[str, Any]]) -> None:
-    """Record each edge as applied: an off edge goes, an on edge is counted. An edge that
-    changed again since it was read keeps ``pending`` (the next round applies that)."""
+async def settle(
+    collection: AsyncCollection[dict], docs: list[dict[str, Any]], flips: dict[Any, int]
+) -> None:
+    """Record each edge as applied: an off edge goes, an on edge is counted, with ``flips``
+    (edge id -> the turns its counters have taken; ``store/counters.py:Toggle``). An edge
+    that changed again since it was read keeps ``pending`` (the next round applies that)."""
     ops: list[UpdateOne | DeleteOne] = []
     for doc in docs:
         seen = {"_id": doc["_id"], "v": doc.get("v", 0)}
-        applied = {"counted": is_on(doc), "flips": doc.get("flips", 0) + 1}
+        applied = {"counted": is_on(doc), "flips": flips[doc["_id"]]}
         if is_on(doc):
             ops.append(UpdateOne(seen, {"$set": applied, "$unset": {"pending": ""}}))
         else:
@@ -97,7 +100,7 @@ async def settle(collection: AsyncCollection[dict], docs: list[dict[str, Any]]) 
             [
                 UpdateOne(
                     {"_id": d["_id"], "v": {"$ne": d.get("v", 0)}},
-                    {"$set": {"counted": is_on(d), "flips": d.get("flips", 0) + 1}},
+                    {"$set": {"counted": is_on(d), "flips": flips[d["_id"]]}},
                 )
                 for d in docs
             ],
