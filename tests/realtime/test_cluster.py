@@ -7,6 +7,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.realtime.conftest import settle_all
+
 
 @pytest.fixture
 async def pair(apps: Any, redis_server: Any) -> list[Any]:
@@ -14,10 +16,13 @@ async def pair(apps: Any, redis_server: Any) -> list[Any]:
 
 
 async def post(app: Any, user: Any, path: str, body: dict[str, Any] | None = None) -> Any:
+    """POST, then wait until the write's effects are applied (whichever process holds the
+    outbox lease applies them): a later subscription must not hear an earlier write."""
     async with httpx.AsyncClient(base_url=app.url, headers=user.headers) as http:
         r = await http.post(path, json=body)
         assert r.status_code in (200, 201, 204), r.text
-        return r.json() if r.content else None
+    await settle_all()
+    return r.json() if r.content else None
 
 
 async def test_each_stream_and_event_kind_crosses_processes(pair, make_user):
