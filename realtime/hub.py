@@ -112,6 +112,9 @@ class Hub:
         self.limits = limits or HubLimits()
         self.now = now
         self.connections: set[Connection] = set()
+        # Set by close_all: a socket whose handshake was still being answered then is closed
+        # the same way as soon as it registers (not left to the server's own close code).
+        self.going_away: tuple[int, str] | None = None
         self.admission = Admission(
             max_per_user=self.limits.max_sockets_per_user,
             max_anonymous_per_address=self.limits.max_anonymous_per_address,
@@ -154,7 +157,9 @@ class Hub:
         await self.backend.disconnect()
 
     async def close_all(self, code: int, reason: str) -> None:
-        """Close every local socket (graceful shutdown sends 1001 so clients reconnect)."""
+        """Close every local socket (graceful shutdown sends 1001 so clients reconnect), and
+        each one that registers from now on."""
+        self.going_away = (code, reason)
         conns = list(self.connections)
         for conn in conns:
             await self._close(conn, code, reason)
@@ -209,6 +214,8 @@ class Hub:
             return False
         self.connections.add(conn)
         self.gc.opened()
+        if self.going_away is not None:
+            await self._close(conn, *self.going_away)
         return True
 
     async def remove(self, conn: Connection) -> None:

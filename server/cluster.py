@@ -278,9 +278,7 @@ class Cluster:
             env = self.env()
             web, workers = self.counts
             self.web = [Murmur.numbered("web", env, self.run_dir, i) for i in range(web)]
-            self.workers = [
-                Murmur.numbered("worker", env, self.run_dir, i) for i in range(workers)
-            ]
+            self.workers = [Murmur.numbered("worker", env, self.run_dir, i) for i in range(workers)]
             for proc in [*self.web, *self.workers]:
                 proc.start()
             self.nginx = Nginx(self.run_dir, self.port, [p.port or 0 for p in self.web]).start()

@@ -97,23 +97,49 @@ class Outbox:
         async with self._lock:
             if not await self._hold_lease():
                 return False
-            db, n = self.svc.db, self.batch_size
-            leaving = await user_store.pending_deletions(db, limit=n)
-            if leaving:
-                await account_effects.apply(self.svc, leaving)
-            tweets = await tweet_store.pending(db, limit=n)
-            if tweets:
-                await tweet_effects.apply(self.svc, tweets)
-            likes = await edges.pending(db.likes, limit=n)
-            if likes:
-                await edge_effects.likes(self.svc, likes)
-            follows = await edges.pending(db.follows, limit=n)
-            if follows:
-                await edge_effects.follows(self.svc, follows)
-            reposts = await edges.pending(db.reposts, limit=n)
-            if reposts:
-                await edge_effects.reposts(self.svc, reposts)
-            return bool(leaving or tweets or likes or follows or reposts)
+            async with self._renewing():
+                return await self._apply_batches()
+
+    async def _apply_batches(self) -> bool:
+        db, n = self.svc.db, self.batch_size
+        leaving = await user_store.pending_deletions(db, limit=n)
+        if leaving:
+            await account_effects.apply(self.svc, leaving)
+        tweets = await tweet_store.pending(db, limit=n)
+        if tweets:
+            await tweet_effects.apply(self.svc, tweets)
+        likes = await edges.pending(db.likes, limit=n)
+        if likes:
+            await edge_effects.likes(self.svc, likes)
+        follows = await edges.pending(db.follows, limit=n)
+        if follows:
+            await edge_effects.follows(self.svc, follows)
+        reposts = await edges.pending(db.reposts, limit=n)
+        if reposts:
+            await edge_effects.reposts(self.svc, reposts)
+        return bool(leaving or tweets or likes or follows or reposts)
+
+    @contextlib.asynccontextmanager
+    async def _renewing(self) -> AsyncIterator[None]:
+        """Renew the lease every third of it while a batch runs. Renewing only between
+        batches let a batch slower than half the lease (a loaded machine, a large fan-out)
+        outlive it: another worker then took the lease and applied the same documents at
+        the same time, and followers got every live event of the batch twice."""
+
+        async def renew() -> None:
+            while True:
+                await asyncio.sleep(self.lease.total_seconds() / 3)
+                self._held_until = None  # renew now, not when half of it has run out
+                with contextlib.suppress(PyMongoError):
+                    await self._hold_lease()
+
+        task = asyncio.create_task(renew(), name="murmur-outbox-lease")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def _hold_lease(self) -> bool:
         """Take or renew the lease (one round trip, only when half of it has run out)."""
