@@ -169,9 +169,12 @@ class Hub:
 
     # --- publishing (the server's Publisher) ---
 
-    async def publish(self, streams: Sequence[str], event: BaseModel) -> None:
-        """Log and broadcast one event to ``streams``; never raises into the request."""
-        await self.publisher.publish(streams, event)
+    async def publish(
+        self, streams: Sequence[str], event: BaseModel, once: str | None = None
+    ) -> None:
+        """Log and broadcast one event to ``streams`` (``once``: see ``EventPublisher``);
+        never raises into the request."""
+        await self.publisher.publish(streams, event, once)
 
     async def revoke_session(self, session_id: str) -> None:
         """Close the sockets of a revoked session, on every process."""

@@ -45,6 +45,7 @@ class ResumingSocket:
         self.resyncs: list[str] = []
         self.errors: list[dict[str, Any]] = []
         self.subscribed = asyncio.Event()
+        self._news = asyncio.Event()  # set whenever a tweet arrives
         self._task: asyncio.Task[None] | None = None
         self._fills: set[asyncio.Task[None]] = set()
         self._ws: WsClient | None = None
@@ -60,6 +61,13 @@ class ResumingSocket:
         async with asyncio.timeout(10):
             await self.subscribed.wait()
         return self
+
+    async def any_of(self, stream: str, tweet_ids: list[str], within: float = 10.0) -> None:
+        """Until one of ``tweet_ids`` has arrived on ``stream``."""
+        async with asyncio.timeout(within):
+            while not set(tweet_ids) & set(self.tweets[stream]):
+                self._news.clear()
+                await self._news.wait()
 
     def seen(self, stream: str) -> set[str]:
         """Every tweet id this client has for ``stream``: received live or refetched."""
@@ -100,6 +108,7 @@ class ResumingSocket:
             self.last[stream] = frame["id"]
             if frame["event"] == "tweet.created":
                 self.tweets[stream].append(frame["data"]["tweet_id"])
+                self._news.set()
                 self.trace.append((stream, frame["id"], frame["data"]["tweet_id"], self.reconnects))
         elif kind == "resync":
             self.resyncs.append(stream)

@@ -15,15 +15,15 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from pymongo import AsyncMongoClient
 
-from bench.stack import SECRET, make_users
+from bench.stack import make_users
 from server.cluster import Cluster, Murmur
+from tests.cluster.conftest import running
 from tests.cluster.resuming import Poster, ResumingSocket
 
 ADMIN = "cluster-faults-" + "x" * 20
@@ -32,23 +32,10 @@ WEB, WORKERS = 3, 2
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    run_dir: Path = tmp_path_factory.mktemp("faults")
-    started = Cluster(
-        run_dir,
-        web=WEB,
-        workers=WORKERS,
-        env={
-            "JWT_SECRET": SECRET,
-            "RATE_LIMITS_ENABLED": "false",
-            "ADMIN_TOKEN": ADMIN,
-            # A killed worker's lease runs out quickly, so the other takes over within the test.
-            "OUTBOX_LEASE_SECONDS": "2",
-        },
-    ).start()
-    try:
+    # A killed worker's lease runs out quickly, so the other takes over within the test.
+    setting = {"ADMIN_TOKEN": ADMIN, "OUTBOX_LEASE_SECONDS": "2"}
+    with running(tmp_path_factory, web=WEB, workers=WORKERS, **setting) as started:
         yield started
-    finally:
-        started.stop()
 
 
 def _auth(token: str) -> dict[str, str]:
@@ -216,10 +203,12 @@ async def test_a_worker_killed_mid_batch_hands_over_exactly(
     cluster: Cluster, audience: Audience
 ) -> None:
     holder = await _lease_holder(cluster)
-    flow = asyncio.create_task(audience.poster.steady("worker", 0.02, count=40))
-    await asyncio.sleep(0.4)  # the holder is applying batches
+    # A burst, so that one batch holds many tweets; the holder is killed as soon as the
+    # first of them reaches a socket: it has published part of the batch, not recorded it.
+    burst = await asyncio.gather(*(audience.poster.post(f"burst {i}") for i in range(30)))
+    await audience.sockets[0].any_of("home", burst)
     holder.kill()
-    posted = await flow
+    posted = await audience.poster.steady("after", 0.02, count=10)
     await audience.delivered(posted)  # the other worker took over after the lease ran out
     audience.assert_exactly_once(posted)
     everything = await audience.stored()

@@ -72,3 +72,25 @@ async def test_concurrent_writers_publish_a_channel_in_id_order(redis_server):
         await pubsub.aclose()
         for client in (*writers, listener):
             await client.aclose()
+
+
+async def test_an_announcement_named_once_is_logged_once(redis_server):
+    """An outbox batch re-run after a worker crash announces the same change again: with the
+    same ``once`` key nothing is appended (nor published) the second time, so a resuming
+    client cannot get it twice under two ids; another key, or none, appends as before."""
+    client = aioredis.Redis.from_url(redis_server.url, decode_responses=True)
+    try:
+        for event_log in (RedisLog(client, 1000), MemoryLog(1000)):
+            home = f"home:{uuid.uuid4().hex}"
+            start = (await event_log.append([(home, "author|start")]))[0]
+            once = f"tweet:{uuid.uuid4().hex}:v1:tweet.created"
+            first = await event_log.append([(home, "author|created")], once=once)
+            assert len(first) == 1
+            assert await event_log.append([(home, "author|created")], once=once) == []
+            assert len(await event_log.append([(home, "author|edited")], once=once + "x")) == 1
+            assert len(await event_log.append([(home, "author|plain")])) == 1
+            missed = await read_missed(event_log, [home], start, 500)
+            assert missed is not None
+            assert [e for *_, e in missed] == ["author|created", "author|edited", "author|plain"]
+    finally:
+        await client.aclose()
