@@ -33,7 +33,7 @@ from .log import REPLAYABLE_KINDS, EventLog, IdClock
 from .metrics import HubMetrics
 from .publisher import EventPublisher
 from .redis_backend import GAP_CHANNEL
-from .replay import recover, replay
+from .replay import SharedReads, recover, replay
 from .streams import StreamError, resolve
 from .types import (
     AuthCache,
@@ -103,6 +103,7 @@ class Hub:
     ) -> None:
         self.backend = backend
         self.log = event_log
+        self.replay_log = SharedReads(event_log)  # identical replays in flight: one read
         self.authenticate = authenticate
         self.auth_cache = auth_cache
         self.pull_authors = pull_authors
@@ -278,7 +279,7 @@ class Hub:
         await send(protocol.subscribed(stream))
         if since is not None and sub.buffer is not None:
             async with self._reads:  # a storm of replays must not exhaust Redis's connections
-                await replay(sub, since, self.log, self.limits.replay_max)
+                await replay(sub, since, self.replay_log, self.limits.replay_max)
         # (Public streams keep no log: ``since`` means nothing there and is ignored.)
 
     async def unsubscribe(self, conn: Connection, stream: str) -> None:
@@ -316,7 +317,7 @@ class Hub:
             if sub.paused:
                 sub.paused = False
                 sub.buffer = []
-                await replay(sub, sub.position(), self.log, self.limits.replay_max)
+                await replay(sub, sub.position(), self.replay_log, self.limits.replay_max)
 
     # --- the dispatch loop ---
 
@@ -345,7 +346,7 @@ class Hub:
         if self.publisher.gapped:
             await self.publisher.flush_gaps()
         subs = [sub for conn in list(self.connections) for sub in conn.subscriptions.values()]
-        await recover(subs, self.log, self.limits.replay_max)
+        await recover(subs, self.replay_log, self.limits.replay_max)
 
     async def _on_control(self, message: str) -> None:
         command = json.loads(message)

@@ -11,6 +11,7 @@ is sent ``resync`` and refetches over REST.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 
@@ -20,7 +21,48 @@ from .log import EventLog, parse_id
 
 log = logging.getLogger("murmur.realtime.replay")
 
+Read = list[tuple[str, str]] | None  # what ``EventLog.read_after`` answers
+
 RESYNC_MARK = "!"  # an event body meaning "events were lost here": the client must resync
+
+
+class SharedReads:
+    """The hub's view of the logs for replays: identical reads in flight at once are one.
+
+    When a process dies, its sockets land on the others at once and resume; a user's several
+    sockets, and everyone resuming a busy ``user:`` stream, ask for the same log after the
+    same id. One read (keyed by stream, ``since`` and limit) answers them all
+    (singleflight), so a connect storm costs Redis one read per distinct position rather
+    than one per socket. Appends go straight through.
+    """
+
+    def __init__(self, inner: EventLog) -> None:
+        self.inner = inner
+        self.publishes = inner.publishes
+        self._reading: dict[tuple[str, str, int], asyncio.Future[Read]] = {}
+
+    async def append(
+        self, entries: list[tuple[str, str]], publish: bool = False, once: str | None = None
+    ) -> list[str]:
+        """As ``EventLog.append``."""
+        return await self.inner.append(entries, publish, once)
+
+    async def read_after(self, stream: str, since: str, limit: int) -> Read:
+        """As ``EventLog.read_after``, shared with every identical read in flight (callers
+        must not change the list they get)."""
+        key = (stream, since, limit)
+        reading = self._reading.get(key)
+        if reading is None:
+            reading = asyncio.ensure_future(self.inner.read_after(stream, since, limit))
+            self._reading[key] = reading
+            reading.add_done_callback(lambda done: self._finished(key, done))
+        # Shielded: one waiter's socket closing must not cancel the others' read.
+        return await asyncio.shield(reading)
+
+    def _finished(self, key: tuple[str, str, int], done: asyncio.Future[Read]) -> None:
+        self._reading.pop(key, None)
+        if not done.cancelled():
+            done.exception()  # retrieved: every waiter may have gone
 
 
 def event_frame(stream: str, event_id: str, body: str) -> str:

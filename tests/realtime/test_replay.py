@@ -9,7 +9,7 @@ import uuid
 import redis.asyncio as aioredis
 
 from realtime.log import MemoryLog, RedisLog, parse_id
-from realtime.replay import read_missed
+from realtime.replay import SharedReads, read_missed
 
 
 async def _interleave(event_log: RedisLog | MemoryLog, home: str, user: str) -> list[str]:
@@ -94,3 +94,48 @@ async def test_an_announcement_named_once_is_logged_once(redis_server):
             assert [e for *_, e in missed] == ["author|created", "author|edited", "author|plain"]
     finally:
         await client.aclose()
+
+
+class _GatedLog(MemoryLog):
+    """A memory log that counts reads and holds each until ``gate`` opens, so that reads
+    are in flight together (as a storm of resuming sockets makes them)."""
+
+    def __init__(self, expected: int) -> None:
+        super().__init__(1000)
+        self.reads = 0
+        self.gate = asyncio.Event()
+        self.expected, self.all_in = expected, asyncio.Event()  # set at ``expected`` reads
+
+    async def read_after(self, stream: str, since: str, limit: int) -> list[tuple[str, str]] | None:
+        self.reads += 1
+        if self.reads >= self.expected:
+            self.all_in.set()
+        await self.gate.wait()
+        return await super().read_after(stream, since, limit)
+
+
+async def test_identical_concurrent_replays_cost_one_log_read():
+    """50 sockets resuming the same stream from the same id at once: one read of the log
+    answers them all; a different position is a read of its own; once answered, a later
+    replay reads again (nothing is cached)."""
+    inner = _GatedLog(expected=2)
+    shared = SharedReads(inner)
+    home = f"home:{uuid.uuid4().hex}"
+    start = (await inner.append([(home, "author|start")]))[0]
+    ids = await inner.append([(home, f"author|{n}") for n in range(5)])
+    replays = [asyncio.create_task(read_missed(shared, [home], start, 500)) for _ in range(50)]
+    other = asyncio.create_task(read_missed(shared, [home], ids[2], 500))
+    async with asyncio.timeout(5):
+        # Both distinct reads have reached the log; the tasks run in order, so by then every
+        # replay of the first position is waiting on the read already in flight.
+        await inner.all_in.wait()
+    replays[0].cancel()  # one socket closing does not cancel the read the others wait on
+    inner.gate.set()
+    answers = await asyncio.gather(*replays[1:])
+    assert inner.reads == 2
+    assert all(a is not None and [e for *_, e in a] == [f"author|{n}" for n in range(5)]
+               for a in answers)  # fmt: skip
+    rest = await other
+    assert rest is not None and [e for *_, e in rest] == ["author|3", "author|4"]
+    await read_missed(shared, [home], start, 500)
+    assert inner.reads == 3
