@@ -116,6 +116,8 @@ class Hub:
         # Set by close_all: a socket whose handshake was still being answered then is closed
         # the same way as soon as it registers (not left to the server's own close code).
         self.going_away: tuple[int, str] | None = None
+        self._joining = 0  # sockets inside add()
+        self._none_joining = asyncio.Event()
         self.admission = Admission(
             max_per_user=self.limits.max_sockets_per_user,
             max_anonymous_per_address=self.limits.max_anonymous_per_address,
@@ -161,6 +163,13 @@ class Hub:
         """Close every local socket (graceful shutdown sends 1001 so clients reconnect), and
         each one that registers from now on."""
         self.going_away = (code, reason)
+        if self._joining:
+            # Sockets accepted but still being admitted (a Redis claim) would otherwise
+            # register after this and meet the server's own close (1012) instead.
+            self._none_joining.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(2):
+                    await self._none_joining.wait()
         conns = list(self.connections)
         for conn in conns:
             await self._close(conn, code, reason)
@@ -214,11 +223,17 @@ class Hub:
     async def add(self, conn: Connection) -> bool:
         """Register an accepted socket; False if its user (or, anonymous, its address) already
         has too many."""
-        if not await self.admission.admit(conn):
-            return False
-        self.connections.add(conn)
-        self.gc.opened()
-        if self.going_away is not None:
+        self._joining += 1
+        try:
+            if not await self.admission.admit(conn):
+                return False
+            self.connections.add(conn)
+            self.gc.opened()
+        finally:
+            self._joining -= 1
+            if not self._joining:
+                self._none_joining.set()
+        if self.going_away is not None:  # shutting down: this one goes elsewhere too
             await self._close(conn, *self.going_away)
         return True
 

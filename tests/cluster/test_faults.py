@@ -173,6 +173,7 @@ async def test_a_rolling_restart_loses_nothing_and_fails_no_get(
     flow = asyncio.create_task(audience.poster.steady("rolling", 0.1, until=done))
     for proc in cluster.web:  # each in turn: SIGTERM, then a new one on its port
         await _in_thread(cluster.replace, proc)
+        await _serving_again(proc)  # as docs/deploy.md says: before stopping the next
     done.set()
     posted, _ = await asyncio.gather(flow, reading)
     await audience.delivered(posted)
@@ -184,6 +185,20 @@ async def test_a_rolling_restart_loses_nothing_and_fails_no_get(
     assert set(closed) <= {1001, None}, closed
     assert codes and set(codes) == {200}, [c for c in codes if c != 200]
     assert await audience.stored() == sorted(posted)
+
+
+async def _serving_again(proc: Murmur, within: float = 10) -> None:
+    """Until nginx sends the restarted ``proc`` requests again (its access log shows one).
+    nginx skips a process that refused a connection for ``fail_timeout`` (3 s), even once
+    it is back: stopping the next one before that could leave no process to retry on."""
+    assert proc.log_path is not None
+    started = proc.log_path.read_text().rfind("Application startup complete")
+    deadline = time.monotonic() + within
+    while True:
+        if '"GET /tweets' in proc.log_path.read_text()[started:]:
+            return
+        assert time.monotonic() < deadline, f"nginx sent {proc.name} nothing in {within} s"
+        await asyncio.sleep(0.1)
 
 
 async def _lease_holder(cluster: Cluster) -> Murmur:
