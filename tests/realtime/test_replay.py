@@ -97,8 +97,9 @@ async def test_an_announcement_named_once_is_logged_once(redis_server):
 
 
 class _GatedLog(MemoryLog):
-    """A memory log that counts reads and holds each until ``gate`` opens, so that reads
-    are in flight together (as a storm of resuming sockets makes them)."""
+    """A memory log that counts reads and holds each (with what the log held when it
+    began) until ``gate`` opens, so that reads are in flight together (as a storm of
+    resuming sockets makes them)."""
 
     def __init__(self, expected: int) -> None:
         super().__init__(1000)
@@ -108,10 +109,11 @@ class _GatedLog(MemoryLog):
 
     async def read_after(self, stream: str, since: str, limit: int) -> list[tuple[str, str]] | None:
         self.reads += 1
+        found = await super().read_after(stream, since, limit)  # what the log holds now
         if self.reads >= self.expected:
             self.all_in.set()
         await self.gate.wait()
-        return await super().read_after(stream, since, limit)
+        return found
 
 
 async def test_identical_concurrent_replays_cost_one_log_read():
@@ -139,3 +141,22 @@ async def test_identical_concurrent_replays_cost_one_log_read():
     assert rest is not None and [e for *_, e in rest] == ["author|3", "author|4"]
     await read_missed(shared, [home], start, 500)
     assert inner.reads == 3
+
+
+async def test_a_replay_never_joins_a_read_that_began_before_it():
+    """A read in flight began before a newcomer attached its live channel: an event logged
+    in between is in neither, so the newcomer must get a read of its own, which has it."""
+    inner = _GatedLog(expected=1)
+    shared = SharedReads(inner)
+    home = f"home:{uuid.uuid4().hex}"
+    start = (await inner.append([(home, "author|start")]))[0]
+    first = asyncio.create_task(read_missed(shared, [home], start, 500))
+    async with asyncio.timeout(5):
+        await inner.all_in.wait()  # the first read has begun
+    await inner.append([(home, "author|meanwhile")])
+    second = asyncio.create_task(read_missed(shared, [home], start, 500))
+    inner.gate.set()
+    early, late = await asyncio.gather(first, second)
+    assert early is not None and [e for *_, e in early] == []
+    assert late is not None and [e for *_, e in late] == ["author|meanwhile"]
+    assert inner.reads == 2
