@@ -229,12 +229,14 @@ class Hub:
                 return False
             self.connections.add(conn)
             self.gc.opened()
+            if self.going_away is not None:  # shutting down: this one goes elsewhere too
+                await self._close(conn, *self.going_away)
+                if conn.closing is not None:  # sent before the server's own close (1012)
+                    await asyncio.wait([conn.closing], timeout=2)
         finally:
             self._joining -= 1
             if not self._joining:
                 self._none_joining.set()
-        if self.going_away is not None:  # shutting down: this one goes elsewhere too
-            await self._close(conn, *self.going_away)
         return True
 
     async def remove(self, conn: Connection) -> None:

@@ -122,7 +122,10 @@ class ResumingSocket:
         backfill = self.backfill
 
         async def fill() -> None:
-            self.backfilled[stream].update(await backfill(stream))
+            try:
+                self.backfilled[stream].update(await backfill(stream))
+            except Exception as exc:  # shown by the test's checks, not lost in a task
+                self.errors.append({"type": "refetch", "stream": stream, "error": repr(exc)})
 
         task = asyncio.create_task(fill())
         self._fills.add(task)
