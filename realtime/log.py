@@ -51,6 +51,11 @@ class EventLog(Protocol):
         """``(id, body)`` after ``since``, oldest first; ``None`` if some may be gone."""
         ...
 
+    async def claim(self, once: str) -> bool:
+        """Take ``once`` for an announcement on streams that keep no log; False if it was
+        taken within ``ONCE_SECONDS``."""
+        ...
+
 
 class IdClock:
     """Monotonic ``ms-seq`` ids for one process (for the memory log and unlogged streams)."""
@@ -98,6 +103,10 @@ class MemoryLog:
             log.append((parse_id(event_id) or (0, 0), event_id, body))
             ids.append(event_id)
         return ids
+
+    async def claim(self, once: str) -> bool:
+        """As ``EventLog.claim``."""
+        return self._first_use(once)
 
     def _first_use(self, once: str) -> bool:
         now = time.monotonic()
@@ -198,6 +207,11 @@ class RedisLog:
             args += [stream for stream, _ in entries]
         ids = await self._append(keys=keys, args=args)
         return [str(i) for i in ids]
+
+    async def claim(self, once: str) -> bool:
+        """As ``EventLog.claim``: ``SET NX`` with the once keys' expiry."""
+        taken = await self._redis.set(f"murmur:once:{once}", "1", nx=True, ex=ONCE_SECONDS)
+        return bool(taken)
 
     async def epoch(self) -> tuple[int, int]:
         """When the current logs began (set now if Redis lost it)."""

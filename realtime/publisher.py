@@ -40,8 +40,10 @@ class EventPublisher:
 
         ``once`` names the announcement (e.g. ``tweet:<id>:v<version>:tweet.created``): made
         again to the same streams within ``ONCE_SECONDS`` — an outbox batch re-run by another
-        worker after a crash — nothing is sent on the replayable streams, whose clients
-        would otherwise get the event twice under two ids.
+        worker after a crash, or a POST retried with its Idempotency-Key after the process
+        that stored it died — nothing is sent again. On replayable streams the key is
+        claimed in the script that logs and publishes; on the others it is claimed just
+        before publishing.
         """
         body = event.model_dump_json()  # encoded once, for every stream and every process
         data = getattr(event, "data", None)
@@ -64,6 +66,8 @@ class EventPublisher:
         try:
             logged = [e for e in entries if stream_kind(e[0]) in REPLAYABLE_KINDS]
             unlogged = [e for e in entries if stream_kind(e[0]) not in REPLAYABLE_KINDS]
+            if once is not None and unlogged and not await self.log.claim(once + ":unlogged"):
+                unlogged = []  # announced before on these (the logged ones: see append)
             messages = [(s, f"{self.ids.next()}|{e}") for s, e in unlogged]
             if logged and self.log.publishes:  # logged and published in one atomic step
                 await self.log.append(logged, publish=True, once=once)

@@ -51,6 +51,10 @@ class SharedReads:
         """As ``EventLog.append``."""
         return await self.inner.append(entries, publish, once)
 
+    async def claim(self, once: str) -> bool:
+        """As ``EventLog.claim``."""
+        return await self.inner.claim(once)
+
     async def read_after(self, stream: str, since: str, limit: int) -> Read:
         """As ``EventLog.read_after``, shared with the identical reads asked for before it
         begins (callers must not change the list they get)."""

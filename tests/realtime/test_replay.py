@@ -92,6 +92,9 @@ async def test_an_announcement_named_once_is_logged_once(redis_server):
             missed = await read_missed(event_log, [home], start, 500)
             assert missed is not None
             assert [e for *_, e in missed] == ["author|created", "author|edited", "author|plain"]
+            # Streams that keep no log (public, hashtags) claim the key before publishing.
+            assert await event_log.claim(once + ":unlogged")
+            assert not await event_log.claim(once + ":unlogged")
     finally:
         await client.aclose()
 
