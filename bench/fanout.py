@@ -59,6 +59,7 @@ from bench.stack import (  # noqa: E402
     start_app,
     start_redis,
 )
+from server.cluster import Cluster  # noqa: E402
 from server.embedded import EmbeddedMongo, free_port  # noqa: E402
 
 # --- the load process -------------------------------------------------------------------
@@ -416,7 +417,7 @@ def phase(
     *,
     driver: Driver,
     http: httpx.Client,
-    apps: list[subprocess.Popen[bytes]],
+    apps: list[Any],  # anything with a pid: the server's processes
     workers: list[mp.Process],
     sockets: int,
     rate: float,
@@ -472,6 +473,9 @@ def phase(
         "server_cpu_seconds_per_second": round(
             sum(a[1] - b[1] for a, b in zip(after, before, strict=True)) / elapsed, 2
         ),
+        "cpu_seconds_per_second_by_process": [
+            round((a[1] - b[1]) / elapsed, 2) for a, b in zip(after, before, strict=True)
+        ],
         "load_cpu_seconds_per_second": round(
             sum(a[1] - b[1] for a, b in zip(load_after, load_before, strict=True)) / elapsed, 2
         ),
@@ -489,27 +493,65 @@ def phase(
     return result
 
 
+class Stack:
+    """What the benchmark runs against: its own redis-server, embedded database and
+    ``--apps`` app processes on their own ports; or, with ``--cluster``, server/cluster.py's
+    cluster — ``--apps`` web processes and ``--workers`` outbox workers behind nginx, every
+    socket and POST through nginx's one port (what docs/deploy.md's figures come from)."""
+
+    def __init__(self, args: argparse.Namespace, work: Path, env: dict[str, str]) -> None:
+        self.cluster: Cluster | None = None
+        self.mongo: EmbeddedMongo | None = None
+        self.redis: subprocess.Popen[bytes] | None = None
+        self.apps: list[subprocess.Popen[bytes]] = []
+        if args.cluster:
+            run_dir = work / f"cluster-{os.getpid()}"
+            self.cluster = Cluster(run_dir, web=args.apps, workers=args.workers, env=env)
+            self.cluster.start()
+            self.mongo_url = self.cluster.mongodb_url or ""
+            self.ports = [self.cluster.port]
+            # Server CPU and memory: the web processes, then the workers.
+            self.procs: list[Any] = [*self.cluster.web, *self.cluster.workers]
+            return
+        redis_port = free_port()
+        self.redis = start_redis(redis_port)
+        self.mongo = EmbeddedMongo(":memory:")
+        self.mongo_url = self.mongo.start()
+        env = {**env, "MONGODB_URL": self.mongo_url,
+               "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0"}  # fmt: skip
+        self.ports = [free_port() for _ in range(args.apps)]
+        for i, port in enumerate(self.ports):
+            self.apps.append(start_app(env, port, work / f"app{i}.log"))
+        self.procs = list(self.apps)
+
+    def stop(self) -> None:
+        if self.cluster is not None:
+            self.cluster.stop()
+            return
+        for p in self.apps:
+            p.terminate()
+            p.wait(timeout=20)
+        if self.mongo is not None:
+            self.mongo.stop()
+        if self.redis is not None:
+            self.redis.terminate()
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     raise_fd_limit()
     work = Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)
-    redis_port = free_port()
-    redis = start_redis(redis_port)
-    mongo = EmbeddedMongo(":memory:")
-    mongo_url = mongo.start()
-    apps: list[subprocess.Popen[bytes]] = []
     workers: list[mp.Process] = []
     phases: list[dict[str, Any]] = []
+    env = {
+        "ENVIRONMENT": "test", "MONGODB_DB": "bench", "JWT_SECRET": SECRET,
+        "ACCESS_TOKEN_TTL_SECONDS": "3600", "DATA_DIR": str(work), "LOG_LEVEL": "WARNING",
+        "RATE_LIMITS_ENABLED": "false", "WS_MAX_SOCKETS_PER_USER": "5",
+        **dict(kv.split("=", 1) for kv in args.env),
+    }  # fmt: skip
+    stack = Stack(args, work, env)
+    apps, ports, mongo_url = stack.procs, stack.ports, stack.mongo_url
     try:
-        env = {
-            "ENVIRONMENT": "test", "MONGODB_URL": mongo_url, "MONGODB_DB": "bench",
-            "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0", "JWT_SECRET": SECRET,
-            "ACCESS_TOKEN_TTL_SECONDS": "3600", "DATA_DIR": str(work), "LOG_LEVEL": "WARNING",
-            "RATE_LIMITS_ENABLED": "false", "WS_MAX_SOCKETS_PER_USER": "5",
-            **dict(kv.split("=", 1) for kv in args.env),
-        }  # fmt: skip
-        ports = [free_port() for _ in range(args.apps)]
-        apps = [start_app(env, p, work / f"app{i}.log") for i, p in enumerate(ports)]
         users = asyncio.run(make_users(mongo_url, "bench", args.sockets + 1))
         author_id, author_token = users[0]
         tokens = [t for _, t in users[1:]]
@@ -571,11 +613,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             w.join(timeout=10)
             if w.is_alive():
                 w.kill()
-        for p in apps:
-            p.terminate()
-            p.wait(timeout=20)
-        mongo.stop()
-        redis.terminate()
+        stack.stop()
 
     rss_per_socket = sum((h[0] - b[0]) for h, b in zip(held, base, strict=True)) / n
     return {
@@ -583,6 +621,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "label": args.label,
         "apps": args.apps,
+        "cluster": {"web": args.apps, "workers": args.workers} if args.cluster else None,
+        "processes": [getattr(p, "name", "app") for p in apps],
         "load_procs": args.load_procs,
         "sockets_held": n,
         "sockets_open_at_end": open_at_end,
@@ -600,7 +640,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sockets", type=int, default=2000)
-    parser.add_argument("--apps", type=int, default=1)
+    parser.add_argument("--apps", type=int, default=1, help="app (web) processes")
+    parser.add_argument(
+        "--cluster", action="store_true", help="server/cluster.py behind nginx (see Stack)"
+    )
+    parser.add_argument("--workers", type=int, default=1, help="outbox workers (--cluster)")
     parser.add_argument("--load-procs", type=int, default=2)
     parser.add_argument("--rate", type=float, default=1.0, help="tweets per second")
     parser.add_argument("--seconds", type=float, default=15.0)

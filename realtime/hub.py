@@ -33,7 +33,7 @@ from .log import REPLAYABLE_KINDS, EventLog, IdClock
 from .metrics import HubMetrics
 from .publisher import EventPublisher
 from .redis_backend import GAP_CHANNEL
-from .replay import recover, replay
+from .replay import SharedReads, recover, replay
 from .streams import StreamError, resolve
 from .types import (
     AuthCache,
@@ -109,6 +109,7 @@ class Hub:
     ) -> None:
         self.backend = backend
         self.log = event_log
+        self.replay_log = SharedReads(event_log)  # identical replays in flight: one read
         self.authenticate = authenticate
         self.auth_cache = auth_cache
         self.pull_authors = pull_authors
@@ -119,6 +120,11 @@ class Hub:
         self.limits = limits or HubLimits()
         self.now = now
         self.connections: set[Connection] = set()
+        # Set by close_all: a socket whose handshake was still being answered then is closed
+        # the same way as soon as it registers (not left to the server's own close code).
+        self.going_away: tuple[int, str] | None = None
+        self._joining = 0  # sockets inside add()
+        self._none_joining = asyncio.Event()
         self.admission = Admission(
             max_per_user=self.limits.max_sockets_per_user,
             max_anonymous_per_address=self.limits.max_anonymous_per_address,
@@ -161,7 +167,16 @@ class Hub:
         await self.backend.disconnect()
 
     async def close_all(self, code: int, reason: str) -> None:
-        """Close every local socket (graceful shutdown sends 1001 so clients reconnect)."""
+        """Close every local socket (graceful shutdown sends 1001 so clients reconnect), and
+        each one that registers from now on."""
+        self.going_away = (code, reason)
+        if self._joining:
+            # Sockets accepted but still being admitted (a Redis claim) would otherwise
+            # register after this and meet the server's own close (1012) instead.
+            self._none_joining.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(2):
+                    await self._none_joining.wait()
         conns = list(self.connections)
         for conn in conns:
             await self._close(conn, code, reason)
@@ -171,9 +186,12 @@ class Hub:
 
     # --- publishing (the server's Publisher) ---
 
-    async def publish(self, streams: Sequence[str], event: BaseModel) -> None:
-        """Log and broadcast one event to ``streams``; never raises into the request."""
-        await self.publisher.publish(streams, event)
+    async def publish(
+        self, streams: Sequence[str], event: BaseModel, once: str | None = None
+    ) -> None:
+        """Log and broadcast one event to ``streams`` (``once``: see ``EventPublisher``);
+        never raises into the request."""
+        await self.publisher.publish(streams, event, once)
 
     async def revoke_session(self, session_id: str) -> None:
         """Close the sockets of a revoked session, on every process."""
@@ -212,10 +230,20 @@ class Hub:
     async def add(self, conn: Connection) -> bool:
         """Register an accepted socket; False if its user (or, anonymous, its address) already
         has too many."""
-        if not await self.admission.admit(conn):
-            return False
-        self.connections.add(conn)
-        self.gc.opened()
+        self._joining += 1
+        try:
+            if not await self.admission.admit(conn):
+                return False
+            self.connections.add(conn)
+            self.gc.opened()
+            if self.going_away is not None:  # shutting down: this one goes elsewhere too
+                await self._close(conn, *self.going_away)
+                if conn.closing is not None:  # sent before the server's own close (1012)
+                    await asyncio.wait([conn.closing], timeout=2)
+        finally:
+            self._joining -= 1
+            if not self._joining:
+                self._none_joining.set()
         return True
 
     async def remove(self, conn: Connection) -> None:
@@ -275,7 +303,7 @@ class Hub:
         await send(protocol.subscribed(stream))
         if since is not None and sub.buffer is not None:
             async with self._reads:  # a storm of replays must not exhaust Redis's connections
-                await replay(sub, since, self.log, self.limits.replay_max)
+                await replay(sub, since, self.replay_log, self.limits.replay_max)
         # (Public streams keep no log: ``since`` means nothing there and is ignored.)
 
     async def unsubscribe(self, conn: Connection, stream: str) -> None:
@@ -336,7 +364,7 @@ class Hub:
             if sub.paused:
                 sub.paused = False
                 sub.buffer = []
-                await replay(sub, sub.position(), self.log, self.limits.replay_max)
+                await replay(sub, sub.position(), self.replay_log, self.limits.replay_max)
 
     # --- the dispatch loop ---
 
@@ -365,7 +393,7 @@ class Hub:
         if self.publisher.gapped:
             await self.publisher.flush_gaps()
         subs = [sub for conn in list(self.connections) for sub in conn.subscriptions.values()]
-        await recover(subs, self.log, self.limits.replay_max)
+        await recover(subs, self.replay_log, self.limits.replay_max)
 
     async def _on_control(self, message: str) -> None:
         command = json.loads(message)

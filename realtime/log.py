@@ -23,6 +23,11 @@ REPLAYABLE_KINDS = frozenset({"home", "notifications", "messages", "user"})
 EPHEMERAL_KINDS = frozenset({"typing"})
 EPHEMERAL_PREFIX = "t"
 
+# How long an append's ``once`` key is remembered: far longer than an outbox worker's lease,
+# after which another worker re-runs a batch whose announcements were partly made.
+ONCE_SECONDS = 3600
+ONCE_KEPT = 10_000  # the memory log remembers at most this many once keys
+
 
 def parse_id(event_id: str) -> tuple[int, int] | None:
     """``"1700000000000-3"`` → ``(1700000000000, 3)``; ``None`` if it is not an id."""
@@ -39,12 +44,21 @@ class EventLog(Protocol):
     #: stream's channel, atomically with taking the id.
     publishes: bool
 
-    async def append(self, entries: list[tuple[str, str]], publish: bool = False) -> list[str]:
-        """Append ``(stream, body)`` pairs; returns the id each was given, in order."""
+    async def append(
+        self, entries: list[tuple[str, str]], publish: bool = False, once: str | None = None
+    ) -> list[str]:
+        """Append ``(stream, body)`` pairs; returns the id each was given, in order. With
+        ``once``, append nothing (and return ``[]``) if an append with that key was made
+        within ``ONCE_SECONDS``: a retried announcement is not made twice."""
         ...
 
     async def read_after(self, stream: str, since: str, limit: int) -> list[tuple[str, str]] | None:
         """``(id, body)`` after ``since``, oldest first; ``None`` if some may be gone."""
+        ...
+
+    async def claim(self, once: str) -> bool:
+        """Take ``once`` for an announcement on streams that keep no log; False if it was
+        taken within ``ONCE_SECONDS``."""
         ...
 
 
@@ -75,10 +89,16 @@ class MemoryLog:
         self._trimmed: dict[str, tuple[int, int]] = {}
         # Nothing from before this process started is kept.
         self._epoch = parse_id(self._ids.next()) or (0, 0)
+        self._once: dict[str, float] = {}  # once key -> when it was used (oldest first)
 
-    async def append(self, entries: list[tuple[str, str]], publish: bool = False) -> list[str]:
-        """Append (stream, body) entries; returns their ids, in order."""
+    async def append(
+        self, entries: list[tuple[str, str]], publish: bool = False, once: str | None = None
+    ) -> list[str]:
+        """Append (stream, body) entries; returns their ids, in order (``[]`` for a
+        ``once`` key already used)."""
         assert not publish, "the memory log does not publish"
+        if once is not None and not self._first_use(once):
+            return []
         ids = []
         for stream, body in entries:
             event_id = self._ids.next()
@@ -88,6 +108,21 @@ class MemoryLog:
             log.append((parse_id(event_id) or (0, 0), event_id, body))
             ids.append(event_id)
         return ids
+
+    async def claim(self, once: str) -> bool:
+        """As ``EventLog.claim``."""
+        return self._first_use(once)
+
+    def _first_use(self, once: str) -> bool:
+        now = time.monotonic()
+        while self._once and (
+            len(self._once) >= ONCE_KEPT or next(iter(self._once.values())) < now - ONCE_SECONDS
+        ):
+            del self._once[next(iter(self._once))]
+        if once in self._once:
+            return False
+        self._once[once] = now
+        return True
 
     async def read_after(self, stream: str, since: str, limit: int) -> list[tuple[str, str]] | None:
         """Entries after ``since`` (at most ``limit``), or None when some may be gone."""
@@ -114,7 +149,12 @@ class RedisLog:
     # Ids come from one clock for all logs (Redis's, in one script), not from each Stream's
     # own ``*`` id: a ``home`` subscription merges several logs, and two Streams would both
     # hand out ``<ms>-0`` in the same millisecond, so their ids would not order the merge.
+    # KEYS: last id, epoch, once key, then one log per entry; ARGV: max length, publish
+    # flag, once TTL ('' for none), then the entries' bodies, then (publishing) channels.
     _APPEND = """
+    if ARGV[3] ~= '' and not redis.call('SET', KEYS[3], '1', 'NX', 'EX', ARGV[3]) then
+        return {}  -- announced before: a retried batch
+    end
     local t = redis.call('TIME')
     local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
     redis.call('SET', KEYS[2], string.format('%.0f-0', ms), 'NX')
@@ -126,8 +166,8 @@ class RedisLog:
         last_seq = tonumber(string.sub(last, dash + 1))
     end
     local ids = {}
-    local n = #KEYS - 2
-    for i = 3, #KEYS do
+    local n = #KEYS - 3
+    for i = 4, #KEYS do
         if ms > last_ms then last_ms, last_seq = ms, 0 else last_seq = last_seq + 1 end
         local id = string.format('%.0f-%.0f', last_ms, last_seq)
         local ok = redis.pcall('XADD', KEYS[i], 'MAXLEN', '~', ARGV[1], id, 'b', ARGV[i])
@@ -158,15 +198,25 @@ class RedisLog:
         """The Redis Stream key of a stream's log."""
         return f"murmur:log:{stream}"
 
-    async def append(self, entries: list[tuple[str, str]], publish: bool = False) -> list[str]:
+    async def append(
+        self, entries: list[tuple[str, str]], publish: bool = False, once: str | None = None
+    ) -> list[str]:
         """Append (stream, body) entries with ids from the shared clock, in one round trip;
-        with ``publish``, also publish each as ``<id>|<body>`` on the stream's channel."""
-        keys = [self.LAST_KEY, self.EPOCH_KEY, *(self.key(s) for s, _ in entries)]
-        args = [self._max, "1" if publish else "0", *(body for _, body in entries)]
+        with ``publish``, also publish each as ``<id>|<body>`` on the stream's channel. A
+        ``once`` key is claimed in the same script: nothing is appended if it was taken."""
+        once_key = f"murmur:once:{once}" if once is not None else self.LAST_KEY
+        keys = [self.LAST_KEY, self.EPOCH_KEY, once_key, *(self.key(s) for s, _ in entries)]
+        ttl = str(ONCE_SECONDS) if once is not None else ""
+        args = [self._max, "1" if publish else "0", ttl, *(body for _, body in entries)]
         if publish:
             args += [stream for stream, _ in entries]
         ids = await self._append(keys=keys, args=args)
         return [str(i) for i in ids]
+
+    async def claim(self, once: str) -> bool:
+        """As ``EventLog.claim``: ``SET NX`` with the once keys' expiry."""
+        taken = await self._redis.set(f"murmur:once:{once}", "1", nx=True, ex=ONCE_SECONDS)
+        return bool(taken)
 
     async def epoch(self) -> tuple[int, int]:
         """When the current logs began (set now if Redis lost it)."""

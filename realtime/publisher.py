@@ -8,6 +8,7 @@ remembered, and a resync mark is published on each as soon as publishing works a
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Sequence
 
@@ -32,30 +33,48 @@ class EventPublisher:
         self.metrics = metrics
         self.gapped: set[str] = set()  # streams whose events could not be published
 
-    async def publish(self, streams: Sequence[str], event: BaseModel) -> None:
-        """Log and broadcast one event to ``streams``; never raises into the request."""
+    async def publish(
+        self, streams: Sequence[str], event: BaseModel, once: str | None = None
+    ) -> None:
+        """Log and broadcast one event to ``streams``; never raises into the request.
+
+        ``once`` names the announcement (e.g. ``tweet:<id>:v<version>:tweet.created``): made
+        again to the same streams within ``ONCE_SECONDS`` — an outbox batch re-run by another
+        worker after a crash, or a POST retried with its Idempotency-Key after the process
+        that stored it died — nothing is sent again. On replayable streams the key is
+        claimed in the script that logs and publishes; on the others it is claimed just
+        before publishing.
+        """
         body = event.model_dump_json()  # encoded once, for every stream and every process
         data = getattr(event, "data", None)
         author = getattr(data, "user_id", None) or getattr(data, "actor_id", None) or ""
-        await self._publish_entries([(s, f"{author}|{body}") for s in streams])
+        if once is not None:
+            digest = hashlib.blake2b("\n".join(sorted(streams)).encode(), digest_size=12)
+            once = f"{once}:{digest.hexdigest()}"
+        await self._publish_entries([(s, f"{author}|{body}") for s in streams], once)
 
     async def flush_gaps(self) -> None:
         """Publish (and log) a resync mark on every stream whose events were lost."""
         streams, self.gapped = sorted(self.gapped), set()
         await self._publish_entries([(s, "|" + RESYNC_MARK) for s in streams])
 
-    async def _publish_entries(self, entries: list[tuple[str, str]]) -> None:
+    async def _publish_entries(
+        self, entries: list[tuple[str, str]], once: str | None = None
+    ) -> None:
         if self.gapped:
             await self.flush_gaps()
         try:
             logged = [e for e in entries if stream_kind(e[0]) in REPLAYABLE_KINDS]
             unlogged = [e for e in entries if stream_kind(e[0]) not in REPLAYABLE_KINDS]
+            if once is not None and unlogged and not await self.log.claim(once + ":unlogged"):
+                unlogged = []  # announced before on these (the logged ones: see append)
             messages = [(s, f"{self._unlogged_id(s)}|{e}") for s, e in unlogged]
             if logged and self.log.publishes:  # logged and published in one atomic step
-                await self.log.append(logged, publish=True)
+                await self.log.append(logged, publish=True, once=once)
             elif logged:  # one process: ids are taken and published without a pause
-                ids = await self.log.append(logged)
-                messages += [(s, f"{i}|{e}") for (s, e), i in zip(logged, ids, strict=True)]
+                ids = await self.log.append(logged, once=once)
+                if ids:  # none: announced before (``once``)
+                    messages += [(s, f"{i}|{e}") for (s, e), i in zip(logged, ids, strict=True)]
             if messages:
                 await self._broadcast(messages)
             self.metrics.published.inc(len(entries))

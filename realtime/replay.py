@@ -11,6 +11,7 @@ is sent ``resync`` and refetches over REST.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 
@@ -21,7 +22,73 @@ from .log import EPHEMERAL_KINDS, EventLog, parse_id
 
 log = logging.getLogger("murmur.realtime.replay")
 
+Read = list[tuple[str, str]] | None  # what ``EventLog.read_after`` answers
+
 RESYNC_MARK = "!"  # an event body meaning "events were lost here": the client must resync
+
+
+class SharedReads:
+    """The hub's view of the logs for replays: identical reads asked for at once are one.
+
+    When a process dies, its sockets land on the others at once and resume; a user's several
+    sockets, and everyone resuming a busy ``user:`` stream, ask for the same log after the
+    same id. Those asking while no read of it is in flight share the next one (keyed by
+    stream, ``since`` and limit), so a connect storm costs Redis about one read per distinct
+    position rather than one per socket. A read already in flight is never joined: it began
+    before the newcomer attached its live channel, so an event published in between would be
+    in neither — the newcomer waits for a read of its own, shared with the others who come
+    meanwhile. Appends go straight through.
+    """
+
+    def __init__(self, inner: EventLog) -> None:
+        self.inner = inner
+        self.publishes = inner.publishes
+        self._waiting: dict[tuple[str, str, int], asyncio.Future[Read]] = {}  # not begun
+        self._reading: dict[tuple[str, str, int], asyncio.Future[Read]] = {}  # in flight
+
+    async def append(
+        self, entries: list[tuple[str, str]], publish: bool = False, once: str | None = None
+    ) -> list[str]:
+        """As ``EventLog.append``."""
+        return await self.inner.append(entries, publish, once)
+
+    async def claim(self, once: str) -> bool:
+        """As ``EventLog.claim``."""
+        return await self.inner.claim(once)
+
+    async def read_after(self, stream: str, since: str, limit: int) -> Read:
+        """As ``EventLog.read_after``, shared with the identical reads asked for before it
+        begins (callers must not change the list they get)."""
+        key = (stream, since, limit)
+        shared = self._waiting.get(key)
+        if shared is None:
+            shared = self._waiting[key] = asyncio.get_running_loop().create_future()
+            task = asyncio.ensure_future(self._read(key, shared, self._reading.get(key)))
+            task.add_done_callback(lambda done: done.cancelled() or done.exception())
+        # Shielded: one waiter's socket closing must not cancel the others' read.
+        return await asyncio.shield(shared)
+
+    async def _read(
+        self,
+        key: tuple[str, str, int],
+        shared: asyncio.Future[Read],
+        before: asyncio.Future[Read] | None,
+    ) -> None:
+        if before is not None:
+            await asyncio.wait([before])  # one read of a key at a time
+        del self._waiting[key]  # from here on, newcomers wait for the next read
+        self._reading[key] = shared
+        try:
+            shared.set_result(await self.inner.read_after(*key))
+        except asyncio.CancelledError:
+            shared.cancel()
+            raise
+        except Exception as exc:
+            shared.set_exception(exc)
+            shared.exception()  # retrieved: every waiter may have gone
+        finally:
+            if self._reading.get(key) is shared:
+                del self._reading[key]
 
 
 def event_frame(stream: str, event_id: str, body: str) -> str:

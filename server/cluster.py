@@ -43,9 +43,10 @@ def wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 15.0) -
 
 
 class Process:
-    """One child process, stopped by its PID: SIGTERM (or ``sig``), then SIGKILL."""
+    """One child process, stopped by its PID: SIGTERM (or ``sig``), then SIGKILL. Its output
+    goes to ``log_path`` (discarded when that is ``None``)."""
 
-    def __init__(self, name: str, log_path: Path) -> None:
+    def __init__(self, name: str, log_path: Path | None) -> None:
         self.name = name
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
@@ -55,6 +56,11 @@ class Process:
         return self.process.pid if self.process else None
 
     def spawn(self, cmd: list[str], env: dict[str, str] | None = None) -> None:
+        if self.log_path is None:
+            self.process = subprocess.Popen(
+                cmd, env=env, stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL
+            )
+            return
         with self.log_path.open("ab") as log:  # the child keeps its own copy of the fd
             self.process = subprocess.Popen(
                 cmd, env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL
@@ -79,10 +85,11 @@ class Process:
 
 
 class Redis(Process):
-    """A redis-server without persistence on a loopback port (kept across ``restart``)."""
+    """A redis-server without persistence on a loopback port (kept across ``restart``); its
+    log in ``run_dir``, if given."""
 
-    def __init__(self, run_dir: Path, port: int | None = None) -> None:
-        super().__init__("redis", run_dir / "redis.log")
+    def __init__(self, run_dir: Path | None = None, port: int | None = None) -> None:
+        super().__init__("redis", run_dir / "redis.log" if run_dir else None)
         self.port = port or free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
 
@@ -101,22 +108,44 @@ class Redis(Process):
 
 
 class Murmur(Process):
-    """``murmur serve`` (role ``web``, on ``port``) or ``murmur worker``."""
+    """``murmur serve`` (role ``web``, on ``port``) or ``murmur worker``. A web process of a
+    cluster leaves the outbox to the workers; one with ``run_worker`` runs its own."""
 
-    def __init__(self, role: str, env: dict[str, str], run_dir: Path, index: int) -> None:
-        super().__init__(f"{role}-{index}", run_dir / f"{role}-{index}.log")
+    def __init__(
+        self,
+        role: str,
+        env: dict[str, str],
+        log_path: Path,
+        *,
+        name: str | None = None,
+        port: int | None = None,
+        run_worker: bool = False,
+    ) -> None:
+        super().__init__(name or role, log_path)
         self.role = role
         self.env = env
-        self.port = free_port() if role == "web" else None
+        self.port = (port or free_port()) if role == "web" else None
+        self.run_worker = run_worker
+
+    @classmethod
+    def numbered(cls, role: str, env: dict[str, str], run_dir: Path, index: int) -> Murmur:
+        """The ``index``-th process of ``role`` in a cluster, logging into ``run_dir``."""
+        name = f"{role}-{index}"
+        return cls(role, env, run_dir / f"{name}.log", name=name)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
     def start(self, timeout: float = 30.0) -> Murmur:
         env = {**os.environ, **self.env}
         if self.role == "web":
-            env.update(PORT=str(self.port), HOST="127.0.0.1", RUN_WORKER="false")
+            run_worker = "true" if self.run_worker else "false"
+            env.update(PORT=str(self.port), HOST="127.0.0.1", RUN_WORKER=run_worker)
         self.spawn(
             [sys.executable, "-m", "server", "serve" if self.role == "web" else "worker"], env
         )
@@ -135,6 +164,7 @@ class Murmur(Process):
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
+        self.stop()
         raise RuntimeError(f"{self.name} not ready after {timeout}s; see {self.log_path}")
 
 
@@ -247,8 +277,8 @@ class Cluster:
                 self.mongodb_url = self.db.start()
             env = self.env()
             web, workers = self.counts
-            self.web = [Murmur("web", env, self.run_dir, i) for i in range(web)]
-            self.workers = [Murmur("worker", env, self.run_dir, i) for i in range(workers)]
+            self.web = [Murmur.numbered("web", env, self.run_dir, i) for i in range(web)]
+            self.workers = [Murmur.numbered("worker", env, self.run_dir, i) for i in range(workers)]
             for proc in [*self.web, *self.workers]:
                 proc.start()
             self.nginx = Nginx(self.run_dir, self.port, [p.port or 0 for p in self.web]).start()

@@ -114,4 +114,6 @@ def event_name(model: type[_Event]) -> str:
 class Publisher(Protocol):
     """Where domain code hands events: the realtime hub implements it."""
 
-    async def publish(self, streams: Sequence[str], event: _Event) -> None: ...
+    async def publish(
+        self, streams: Sequence[str], event: _Event, once: str | None = None
+    ) -> None: ...

@@ -223,7 +223,11 @@ async def _require_admin(svc: Services, token: str | None) -> None:
 class _Server(uvicorn.Server):
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         # uvicorn would close WebSockets with 1012; close ours first with 1001 ("going
-        # away": reconnect, to another process) and let the frames leave.
+        # away": reconnect, to another process) and let the frames leave. Stop accepting
+        # first (as uvicorn's own shutdown would next): a client reconnecting at once must
+        # not land on this process again, only to be closed with 1012.
+        for server in self.servers:
+            server.close()
         app: Any = self.config.app
         hub: Hub | None = getattr(app.state, "hub", None)
         if hub is not None:

@@ -111,30 +111,34 @@ class Outbox:
         async with self._lock:
             if not await self._hold_lease():
                 return False
-            db, n = self.svc.db, self.batch_size
-            leaving = await user_store.pending_deletions(db, limit=n)
-            if leaving:
-                await account_effects.apply(self.svc, leaving)
-            tweets = await tweet_store.pending(db, limit=n)
-            if tweets:
-                await tweet_effects.apply(self.svc, tweets)
-            likes = await edges.pending(db.likes, limit=n)
-            if likes:
-                await edge_effects.likes(self.svc, likes)
-            follows = await edges.pending(db.follows, limit=n)
-            if follows:
-                await edge_effects.follows(self.svc, follows)
-            reposts = await edges.pending(db.reposts, limit=n)
-            if reposts:
-                await edge_effects.reposts(self.svc, reposts)
-            messages = await message_store.pending(db, limit=n)
-            if messages:
-                await message_effects.apply(self.svc, messages)
-            await self._sweep_when_due()
-            if not self._prefixed:  # users stored before people search: a batch a round
-                self._prefixed = await user_store.backfill_search_prefixes(db, limit=n)
-            busy = leaving or tweets or likes or follows or reposts or messages
-            return bool(busy) or not self._prefixed
+            async with self._renewing():
+                return await self._apply_batches()
+
+    async def _apply_batches(self) -> bool:
+        db, n = self.svc.db, self.batch_size
+        leaving = await user_store.pending_deletions(db, limit=n)
+        if leaving:
+            await account_effects.apply(self.svc, leaving)
+        tweets = await tweet_store.pending(db, limit=n)
+        if tweets:
+            await tweet_effects.apply(self.svc, tweets)
+        likes = await edges.pending(db.likes, limit=n)
+        if likes:
+            await edge_effects.likes(self.svc, likes)
+        follows = await edges.pending(db.follows, limit=n)
+        if follows:
+            await edge_effects.follows(self.svc, follows)
+        reposts = await edges.pending(db.reposts, limit=n)
+        if reposts:
+            await edge_effects.reposts(self.svc, reposts)
+        messages = await message_store.pending(db, limit=n)
+        if messages:
+            await message_effects.apply(self.svc, messages)
+        await self._sweep_when_due()
+        if not self._prefixed:  # users stored before people search: a batch a round
+            self._prefixed = await user_store.backfill_search_prefixes(db, limit=n)
+        busy = leaving or tweets or likes or follows or reposts or messages
+        return bool(busy) or not self._prefixed
 
     async def _sweep_when_due(self) -> None:
         """Unattached uploads and cut-short claims (``media.sweep``), every few minutes."""
@@ -142,6 +146,28 @@ class Outbox:
         if self._next_sweep is None or now >= self._next_sweep:
             self._next_sweep = now + SWEEP_EVERY
             await media.sweep(self.svc, now)
+
+    @contextlib.asynccontextmanager
+    async def _renewing(self) -> AsyncIterator[None]:
+        """Renew the lease every third of it while a batch runs. Renewing only between
+        batches let a batch slower than half the lease (a loaded machine, a large fan-out)
+        outlive it: another worker then took the lease and applied the same documents at
+        the same time, and followers got every live event of the batch twice."""
+
+        async def renew() -> None:
+            while True:
+                await asyncio.sleep(self.lease.total_seconds() / 3)
+                self._held_until = None  # renew now, not when half of it has run out
+                with contextlib.suppress(PyMongoError):
+                    await self._hold_lease()
+
+        task = asyncio.create_task(renew(), name="murmur-outbox-lease")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def _hold_lease(self) -> bool:
         """Take or renew the lease (one round trip, only when half of it has run out)."""

@@ -115,10 +115,14 @@ class Services:
         if self.outbox is not None:
             self.outbox.poke()
 
-    async def publish(self, streams: Sequence[str], event: _Event) -> None:
-        """Hand an event to the realtime hub (if one is wired) for the given streams."""
+    async def publish(
+        self, streams: Sequence[str], event: _Event, *, once: str | None = None
+    ) -> None:
+        """Hand an event to the realtime hub (if one is wired) for the given streams; an
+        announcement the outbox worker may repeat names itself with ``once`` (see
+        ``realtime/publisher.py``)."""
         if self.events is not None and streams:
-            await self.events.publish(streams, event)
+            await self.events.publish(streams, event, once)
 
 
 def services(conn: HTTPConnection) -> Services:

@@ -96,7 +96,10 @@ async def compose(
     if created:
         svc.written()
         await pages.shown(svc, tweet)  # the worker does it again, should we die right here
-        await svc.publish(author_streams(tweet), TweetCreated(data=tweet))
+    # Also on a retry: the process that stored the tweet may have died before announcing it
+    # (the client's retry is what brings it here). The once key sends it only once.
+    once = f"tweet:{tweet.tweet_id}:v1:tweet.created:author"
+    await svc.publish(author_streams(tweet), TweetCreated(data=tweet), once=once)
     return tweet, created
 
 

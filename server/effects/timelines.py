@@ -44,35 +44,43 @@ def chunks(owners: list[str]) -> list[list[str]]:
     return [owners[i : i + BATCH] for i in range(0, len(owners), BATCH)]
 
 
-async def shown(svc: Services, tweet: Tweet, fans: list[str] | None) -> None:
+def _once(tweet: Tweet, version: int, event: str) -> str:
+    """Names one announcement of a tweet's change: a batch re-run after a worker crashed
+    makes it again, and the publisher then sends it to nobody twice."""
+    return f"tweet:{tweet.tweet_id}:v{version}:{event}"
+
+
+async def shown(svc: Services, tweet: Tweet, fans: list[str] | None, version: int) -> None:
     """A tweet became visible (posted, or restored by a moderator): into every timeline.
-    ``fans``: the author's followers, or None for an author who is pulled, not pushed."""
+    ``fans``: the author's followers, or None for an author who is pulled, not pushed;
+    ``version``: the tweet document's, which this change made."""
     author, tid = tweet.user_id, ObjectId(tweet.tweet_id)
     await pages.shown(svc, tweet)
     await svc.timelines.push(owners=[author], tweet_id=tid, author=author)
-    event = TweetCreated(data=tweet)
+    event, once = TweetCreated(data=tweet), _once(tweet, version, "tweet.created")
     for owners in chunks(fans or []):
         await svc.timelines.push(owners=owners, tweet_id=tid, author=author)
-        await svc.publish([home_stream(o) for o in owners], event)
+        await svc.publish([home_stream(o) for o in owners], event, once=once)
 
 
-async def edited(svc: Services, tweet: Tweet, fans: list[str] | None) -> None:
+async def edited(svc: Services, tweet: Tweet, fans: list[str] | None, version: int) -> None:
     """An edit: open home timelines of followers replace the card."""
-    event = TweetUpdated(data=tweet)
+    event, once = TweetUpdated(data=tweet), _once(tweet, version, "tweet.updated")
     for owners in chunks(fans or []):
-        await svc.publish([home_stream(o) for o in owners], event)
+        await svc.publish([home_stream(o) for o in owners], event, once=once)
 
 
-async def gone(svc: Services, tweet: Tweet, fans: list[str]) -> None:
+async def gone(svc: Services, tweet: Tweet, fans: list[str], version: int) -> None:
     """Deleted or hidden: out of every stored timeline, and off every open one (``fans`` is
     empty for a pulled author: their followers' timelines do not hold it)."""
     tweet_id, author, tid = tweet.tweet_id, tweet.user_id, ObjectId(tweet.tweet_id)
     await pages.gone(svc, tweet)
     await svc.timelines.remove_tweet(owners=[author], tweet_id=tid)
     event = TweetDeleted(data=TweetDeletedData(tweet_id=tweet_id, user_id=author))
+    once = _once(tweet, version, "tweet.deleted")
     for owners in chunks(fans):
         await svc.timelines.remove_tweet(owners=owners, tweet_id=tid)
-        await svc.publish([home_stream(o) for o in owners], event)
+        await svc.publish([home_stream(o) for o in owners], event, once=once)
 
 
 async def followed(svc: Services, owner: str, author: str, *, push: bool) -> None:

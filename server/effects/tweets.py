@@ -169,13 +169,13 @@ class _Round:
         """Followers' timelines and home streams (none for a pulled author's new tweet)."""
         version = self.doc.get("v", 1)
         if self.visible and not self.fx.get("shown"):
-            await timelines.shown(svc, self.tweet, fans if pushed else None)
+            await timelines.shown(svc, self.tweet, fans if pushed else None, version)
             self.fx.update(shown=True, announced=version)
         elif self.visible and self.fx.get("announced", 1) != version:
-            await timelines.edited(svc, self.tweet, fans if pushed else None)
+            await timelines.edited(svc, self.tweet, fans if pushed else None, version)
             self.fx["announced"] = version
         elif not self.visible and self.fx.get("shown"):
-            await timelines.gone(svc, self.tweet, fans)
+            await timelines.gone(svc, self.tweet, fans, version)
             # Its reposts' entries go with it (a restore does not bring them back).
             await reposts.taken_back(svc, self.tweet.tweet_id, self.tweet.user_id)
             self.fx.update(shown=False, announced=version)

@@ -8,13 +8,13 @@ import asyncio
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from bench.stack import SECRET, make_users
+from bench.stack import make_users
 from server.cluster import Cluster
+from tests.cluster.conftest import running
 from tests.realtime.wsclient import WsClient
 
 ADMIN = "cluster-ops-" + "x" * 20
@@ -22,18 +22,8 @@ ADMIN = "cluster-ops-" + "x" * 20
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    run_dir: Path = tmp_path_factory.mktemp("cluster")
-    # A known secret, so the test can issue tokens as sign-in does (bench/stack.py).
-    started = Cluster(
-        run_dir,
-        web=2,
-        workers=1,
-        env={"JWT_SECRET": SECRET, "RATE_LIMITS_ENABLED": "false", "ADMIN_TOKEN": ADMIN},
-    ).start()
-    try:
+    with running(tmp_path_factory, web=2, workers=1, ADMIN_TOKEN=ADMIN) as started:
         yield started
-    finally:
-        started.stop()
 
 
 def _auth(token: str) -> dict[str, str]:

@@ -9,7 +9,7 @@ import uuid
 import redis.asyncio as aioredis
 
 from realtime.log import MemoryLog, RedisLog, parse_id
-from realtime.replay import read_missed
+from realtime.replay import SharedReads, read_missed
 
 
 async def _interleave(event_log: RedisLog | MemoryLog, home: str, user: str) -> list[str]:
@@ -72,3 +72,94 @@ async def test_concurrent_writers_publish_a_channel_in_id_order(redis_server):
         await pubsub.aclose()
         for client in (*writers, listener):
             await client.aclose()
+
+
+async def test_an_announcement_named_once_is_logged_once(redis_server):
+    """An outbox batch re-run after a worker crash announces the same change again: with the
+    same ``once`` key nothing is appended (nor published) the second time, so a resuming
+    client cannot get it twice under two ids; another key, or none, appends as before."""
+    client = aioredis.Redis.from_url(redis_server.url, decode_responses=True)
+    try:
+        for event_log in (RedisLog(client, 1000), MemoryLog(1000)):
+            home = f"home:{uuid.uuid4().hex}"
+            start = (await event_log.append([(home, "author|start")]))[0]
+            once = f"tweet:{uuid.uuid4().hex}:v1:tweet.created"
+            first = await event_log.append([(home, "author|created")], once=once)
+            assert len(first) == 1
+            assert await event_log.append([(home, "author|created")], once=once) == []
+            assert len(await event_log.append([(home, "author|edited")], once=once + "x")) == 1
+            assert len(await event_log.append([(home, "author|plain")])) == 1
+            missed = await read_missed(event_log, [home], start, 500)
+            assert missed is not None
+            assert [e for *_, e in missed] == ["author|created", "author|edited", "author|plain"]
+            # Streams that keep no log (public, hashtags) claim the key before publishing.
+            assert await event_log.claim(once + ":unlogged")
+            assert not await event_log.claim(once + ":unlogged")
+    finally:
+        await client.aclose()
+
+
+class _GatedLog(MemoryLog):
+    """A memory log that counts reads and holds each (with what the log held when it
+    began) until ``gate`` opens, so that reads are in flight together (as a storm of
+    resuming sockets makes them)."""
+
+    def __init__(self, expected: int) -> None:
+        super().__init__(1000)
+        self.reads = 0
+        self.gate = asyncio.Event()
+        self.expected, self.all_in = expected, asyncio.Event()  # set at ``expected`` reads
+
+    async def read_after(self, stream: str, since: str, limit: int) -> list[tuple[str, str]] | None:
+        self.reads += 1
+        found = await super().read_after(stream, since, limit)  # what the log holds now
+        if self.reads >= self.expected:
+            self.all_in.set()
+        await self.gate.wait()
+        return found
+
+
+async def test_identical_concurrent_replays_cost_one_log_read():
+    """50 sockets resuming the same stream from the same id at once: one read of the log
+    answers them all; a different position is a read of its own; once answered, a later
+    replay reads again (nothing is cached)."""
+    inner = _GatedLog(expected=2)
+    shared = SharedReads(inner)
+    home = f"home:{uuid.uuid4().hex}"
+    start = (await inner.append([(home, "author|start")]))[0]
+    ids = await inner.append([(home, f"author|{n}") for n in range(5)])
+    replays = [asyncio.create_task(read_missed(shared, [home], start, 500)) for _ in range(50)]
+    other = asyncio.create_task(read_missed(shared, [home], ids[2], 500))
+    async with asyncio.timeout(5):
+        # Both distinct reads have reached the log; the tasks run in order, so by then every
+        # replay of the first position is waiting on the read already in flight.
+        await inner.all_in.wait()
+    replays[0].cancel()  # one socket closing does not cancel the read the others wait on
+    inner.gate.set()
+    answers = await asyncio.gather(*replays[1:])
+    assert inner.reads == 2
+    assert all(a is not None and [e for *_, e in a] == [f"author|{n}" for n in range(5)]
+               for a in answers)  # fmt: skip
+    rest = await other
+    assert rest is not None and [e for *_, e in rest] == ["author|3", "author|4"]
+    await read_missed(shared, [home], start, 500)
+    assert inner.reads == 3
+
+
+async def test_a_replay_never_joins_a_read_that_began_before_it():
+    """A read in flight began before a newcomer attached its live channel: an event logged
+    in between is in neither, so the newcomer must get a read of its own, which has it."""
+    inner = _GatedLog(expected=1)
+    shared = SharedReads(inner)
+    home = f"home:{uuid.uuid4().hex}"
+    start = (await inner.append([(home, "author|start")]))[0]
+    first = asyncio.create_task(read_missed(shared, [home], start, 500))
+    async with asyncio.timeout(5):
+        await inner.all_in.wait()  # the first read has begun
+    await inner.append([(home, "author|meanwhile")])
+    second = asyncio.create_task(read_missed(shared, [home], start, 500))
+    inner.gate.set()
+    early, late = await asyncio.gather(first, second)
+    assert early is not None and [e for *_, e in early] == []
+    assert late is not None and [e for *_, e in late] == ["author|meanwhile"]
+    assert inner.reads == 2

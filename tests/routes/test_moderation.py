@@ -24,7 +24,7 @@ class Recorder:
     def __init__(self) -> None:
         self.sent: list[tuple[list[str], Any]] = []
 
-    async def publish(self, streams: Sequence[str], event: Any) -> None:
+    async def publish(self, streams: Sequence[str], event: Any, once: str | None = None) -> None:
         self.sent.append((list(streams), event))
 
 

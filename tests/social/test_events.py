@@ -25,7 +25,7 @@ class Recorder:
     def __init__(self) -> None:
         self.sent: list[tuple[str, dict[str, Any]]] = []
 
-    async def publish(self, streams: Sequence[str], event: _Event) -> None:
+    async def publish(self, streams: Sequence[str], event: _Event, once: str | None = None) -> None:
         payload = TypeAdapter(Event).validate_json(event.model_dump_json()).model_dump(mode="json")
         self.sent += [(s, payload) for s in streams]
 
