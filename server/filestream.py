@@ -27,22 +27,32 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     if not header or not header.startswith("bytes=") or "," in header:
         return None
     first_s, sep, last_s = header[len("bytes=") :].strip().partition("-")
-    if not sep or not all(part.isdigit() or part == "" for part in (first_s, last_s)):
+    if not sep or not all(_digits(part) or part == "" for part in (first_s, last_s)):
         return None
     if first_s == "":  # a suffix: the last N bytes
         if last_s == "":
             return None
-        suffix = int(last_s)
+        suffix = _number(last_s)
         if suffix == 0 or size == 0:
             raise _unsatisfiable(size)
         return max(0, size - suffix), size - 1
-    first = int(first_s)
-    last = int(last_s) if last_s else size - 1
+    first = _number(first_s)
+    last = _number(last_s) if last_s else size - 1
     if first >= size:
         raise _unsatisfiable(size)
     if last < first:
         return None
     return first, min(last, size - 1)
+
+
+def _digits(part: str) -> bool:
+    # ASCII only: str.isdigit() also accepts "²" or "٣", which int() then refuses.
+    return part.isascii() and part.isdigit()
+
+
+def _number(digits: str) -> int:
+    # Past 18 digits a position is beyond any file; int() of thousands of digits raises.
+    return int(digits) if len(digits) <= 18 else 10**18
 
 
 def _unsatisfiable(size: int) -> RangeNotSatisfiable:

@@ -261,8 +261,20 @@ async def sweep(svc: Services, now: datetime) -> int:
 
 
 async def open_rendition(svc: Services, media_id: str, rendition: Rendition) -> AsyncGridOut:
-    """A stream over a stored image (its file document read), or 404 ``media_not_found``."""
+    """A stream over a stored image (its file document read), or 404 ``media_not_found``
+    (also while its tweet is hidden)."""
     found = await store.open_file(svc.db, media_id=_checked_id(media_id), rendition=rendition)
+    if found is not None and (found.metadata or {}).get("hidden"):
+        await found.close()  # its tweet is hidden: the image is not handed out either
+        found = None
     if found is None:
         raise NotFound("No such image.", code="media_not_found")
     return found
+
+
+async def shown(svc: Services, tweets: list[tuple[Tweet, bool]]) -> None:
+    """Serve these tweets' images (True) or not (False: a moderator hid the tweet)."""
+    for tweet, visible in tweets:
+        if tweet.media:
+            ids = [m.media_id for m in tweet.media]
+            await store.set_hidden(svc.db, media_ids=ids, hidden=not visible)

@@ -29,6 +29,9 @@ from .store.users import UserRecord
 MAX_LIMIT = 20
 # Suggestions read the follows of at most this many of the caller's followees (a sample).
 SUGGESTION_SAMPLE = 50
+# ...and at most this many of their follow edges: 50 followees who each follow thousands
+# would otherwise make one unthrottled request read hundreds of thousands of edges.
+SUGGESTION_EDGES = 5_000
 
 
 def listed(user: dict[str, Any]) -> bool:
@@ -99,12 +102,13 @@ async def _followed(
 async def suggestions(svc: Services, caller: Caller, limit: int) -> list[Suggestion]:
     """People followed by the people ``caller`` follows, most such follows first: not the
     caller, nobody they follow, block either way or mute. Reads the follows of at most
-    ``SUGGESTION_SAMPLE`` followees (a random sample when there are more)."""
+    ``SUGGESTION_SAMPLE`` followees (a random sample when there are more), at most
+    ``SUGGESTION_EDGES`` of them."""
     mine = await followees(svc, caller.id)
     sample = sorted(mine)
     if len(sample) > SUGGESTION_SAMPLE:
         sample = random.sample(sample, SUGGESTION_SAMPLE)
-    counts = await follow_store.followee_counts(svc.db, followers=sample)
+    counts = await follow_store.followee_counts(svc.db, followers=sample, limit=SUGGESTION_EDGES)
     hidden = await hidden_authors(svc, caller.id)
     candidates = sorted(
         (

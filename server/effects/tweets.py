@@ -10,6 +10,7 @@ document's state, effect by effect, and records it (``store/tweets.py:settle``):
 - tags counted in trending and in ``tags`` (tag search): the tweet's tags while it is
   visible;
 - in the search index: while visible;
+- its images served: while visible (``media_hidden`` records a hidden tweet's);
 - born (once, the first round): engagement for trending, mention, reply and quote
   notifications, the ``reply.created`` event, the spam screen, its images attached;
 - shown in followers' timelines and home streams: while visible; edits re-announced
@@ -62,6 +63,11 @@ async def apply(svc: Services, docs: list[dict[str, Any]]) -> None:
     for r in rounds:
         r.counted()
     await _index(svc, rounds)
+    # A hidden tweet's images are not served; idempotent, and only when that changed.
+    flip = [r for r in rounds if r.live and bool(r.fx.get("media_hidden")) == r.visible]
+    await media.shown(svc, [(r.tweet, r.visible) for r in flip])
+    for r in flip:
+        r.fx["media_hidden"] = not r.visible
     orphans: list[ObjectId] = []
     for r in born:
         author = writers.get(r.tweet.user_id)

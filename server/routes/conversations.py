@@ -120,8 +120,9 @@ async def mark_conversation_read(request: Request) -> Response:
 async def conversation_typing(request: Request) -> Response:
     svc, who = services(request), await accounts.caller(request)
     cid = request.path_params["conversation_id"]
-    await conversations.membership(svc, who.id, cid)  # 404 before the rate limit counts
-    await svc.limits.hit(svc.settings.rate_limit_typing, "typing", who.id, cid)
+    found = await conversations.membership(svc, who.id, cid)  # 404 before the limit counts
+    # Keyed by the stored id: the path's may spell the same hex id in any case.
+    await svc.limits.hit(svc.settings.rate_limit_typing, "typing", who.id, str(found.id))
     await conversations.typing(svc, who.id, cid)
     return Response(status_code=204)
 

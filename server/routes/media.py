@@ -62,7 +62,13 @@ async def upload_media(request: Request) -> Response:
     if ctype != "multipart/form-data":
         raise UnsupportedMediaType("Send the image as multipart/form-data in the field 'file'.")
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit + ENVELOPE_BYTES:
+    # ASCII digits only, and a length test first: int() refuses "²" and 4,300+ digits.
+    if (
+        declared
+        and declared.isascii()
+        and declared.isdigit()
+        and (len(declared) > 18 or int(declared) > limit + ENVELOPE_BYTES)
+    ):
         raise _too_large(limit)  # refused before a byte of the body is read
     await media.admit(svc, who)
     body = Request(request.scope, capped(request.receive, limit + ENVELOPE_BYTES))

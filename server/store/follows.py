@@ -83,13 +83,15 @@ async def followers_among(db: Database, *, followee: str, candidates: list[str])
     return [d["follower"] async for d in db.follows.find(query, {"follower": 1})]
 
 
-async def followee_counts(db: Database, *, followers: list[str]) -> Counter[str]:
-    """How many of ``followers`` follow each user (one query; off edges left out here, since
-    a condition on ``off`` would keep SecantusDB from using the index)."""
+async def followee_counts(db: Database, *, followers: list[str], limit: int) -> Counter[str]:
+    """How many of ``followers`` follow each user, from at most ``limit`` follow edges (one
+    query; off edges left out here, since a condition on ``off`` would keep SecantusDB from
+    using the index)."""
     counts: Counter[str] = Counter()
     if followers:
         query = {"follower": {"$in": followers}}
-        async for d in db.follows.find(query, {"followee": 1, "off": 1, "_id": 0}):
+        fields = {"followee": 1, "off": 1, "_id": 0}
+        async for d in db.follows.find(query, fields, limit=limit):
             if "off" not in d:
                 counts[d["followee"]] += 1
     return counts

@@ -54,6 +54,15 @@ async def open_file(db: Database, *, media_id: str, rendition: Rendition) -> Asy
         return None
 
 
+async def set_hidden(db: Database, *, media_ids: list[str], hidden: bool) -> None:
+    """Mark these items' renditions hidden (their tweet was hidden by a moderator) or not;
+    the flag sits on the file document, which serving reads anyway."""
+    fids = [file_id(m, r) for m in media_ids for r in RENDITIONS]
+    await db[f"{BUCKET}.files"].update_many(
+        {"_id": {"$in": fids}}, {"$set": {"metadata.hidden": hidden}}
+    )
+
+
 async def remove_files(db: Database, *, media_ids: list[str]) -> None:
     """Remove these items' renditions. Chunks go first: a crash midway leaves a file
     document whose record still exists, and the caller's retry removes both."""

@@ -67,13 +67,15 @@ async def ranked(
     keep: Callable[[dict[str, Any]], bool],
     order: Callable[[dict[str, Any]], Any],
     projection: dict[str, int] | None = None,
+    floor: int = 0,
 ) -> list[dict[str, Any]]:
     """Documents holding ``prefix`` (at most ``MAX_PREFIX`` characters) that ``keep``
     accepts, in rank order (``order`` sorts within one read; it must rank higher first),
     read from ``rank ≥ T`` down, band by band, until ``enough`` are kept (or all were read).
+    Nothing ranked below ``floor`` is read (for tags: those no visible tweet carries).
     """
     kept: list[dict[str, Any]] = []
-    low, upper = start_of(collection, prefix), None
+    low, upper = max(start_of(collection, prefix), floor), None
     while True:
         bounds: dict[str, int] = {"$gte": low}
         if upper is not None:
@@ -81,7 +83,7 @@ async def ranked(
         cursor = collection.find({FIELD: prefix, rank: bounds}, projection)
         docs = sorted(await cursor.to_list(length=None), key=order)
         kept += [d for d in docs if keep(d)]
-        if len(kept) >= enough or low <= 0:
+        if len(kept) >= enough or low <= floor:
             break
         upper, low = low, next((b for b in BANDS if b < low), 0)
     _learn(collection, prefix, low, surplus=len(kept) > 4 * enough)

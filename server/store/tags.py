@@ -50,5 +50,7 @@ async def matching(db: Database, *, terms: list[str], limit: int) -> list[dict[s
             keep=lambda d: d.get("count", 0) > 0 and prefixed.matches(terms, d["_id"]),
             order=lambda d: (-d.get("count", 0), d["_id"]),
             projection={"count": 1},
+            # Tags of deleted tweets stay at count 0, never shown: their band is never read.
+            floor=1,
         )
     )[:limit]

@@ -178,3 +178,22 @@ async def test_account_deletion_removes_every_image(
     assert r.status_code == 204
     assert await _states(app, [*ids, bobs]) == [None, None, "uploaded"]
     assert await _files(app) == 2
+
+
+async def test_a_hidden_tweets_images_are_not_served_until_restored(
+    app: Any, client: httpx.AsyncClient, make_user: Any, settings: Any
+) -> None:
+    settings.admin_emails = ["boss@example.com"]
+    boss, alice = await make_user("boss"), await make_user()
+    ids = await _uploads(client, alice, 1)
+    tweet = (await _post(client, alice, ids)).json()
+    urls = [tweet["media"][0]["url"], tweet["media"][0]["preview_url"]]
+    assert [(await client.get(u)).status_code for u in urls] == [200, 200]
+    hide = f"/moderation/tweets/{tweet['tweet_id']}/hide"
+    assert (await client.post(hide, headers=boss.headers)).status_code == 200
+    for u in urls:  # what a moderator hid is not handed out by its image URL either
+        r = await client.get(u)
+        assert r.status_code == 404 and r.json()["error"]["code"] == "media_not_found"
+    restore = f"/moderation/tweets/{tweet['tweet_id']}/restore"
+    assert (await client.post(restore, headers=boss.headers)).status_code == 200
+    assert [(await client.get(u)).status_code for u in urls] == [200, 200]

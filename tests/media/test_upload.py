@@ -288,3 +288,22 @@ async def test_an_animated_gif_keeps_its_first_frame(
     with Image.open(io.BytesIO(stored)) as image:
         assert getattr(image, "n_frames", 1) == 1
         assert image.convert("RGB").getpixel((8, 8)) == (255, 0, 0)
+
+
+async def test_absurd_content_length_is_not_a_500(
+    client: httpx.AsyncClient, make_user: Any
+) -> None:
+    alice = await make_user()
+
+    async def body() -> Any:
+        yield b"--zzz--\r\n"
+
+    for declared in ("9" * 5000, b"\xb2"):
+        headers = {
+            **alice.headers,
+            "Content-Type": "multipart/form-data; boundary=zzz",
+            "Content-Length": declared,
+        }
+        r = await client.post("/media", content=body(), headers=headers)
+        assert r.status_code in (400, 413, 422), r.text
+        assert "error" in r.json()

@@ -293,3 +293,15 @@ async def test_the_export_holds_the_messages_one_sent(client, make_user, open_co
     assert exported["message_id"] == mine["message_id"] and exported["conversation_id"] == cid
     assert exported["markdown"] == "mine, **exported**" and "<strong>" in exported["html"]
     assert "messages.json" in z.read("README.txt").decode()
+
+
+async def test_typing_rate_limit_is_per_conversation_however_its_id_is_spelled(
+    client, make_user, open_conversation
+):
+    alice, bob = await make_user(), await make_user()
+    cid = (await open_conversation(alice, bob))["conversation_id"]
+    r = await client.post(f"/conversations/{cid}/typing", headers=alice.headers)
+    assert r.status_code == 204
+    # The same conversation, its hex id in capitals: the same budget, already spent.
+    r = await client.post(f"/conversations/{cid.upper()}/typing", headers=alice.headers)
+    assert r.status_code == 429, r.text

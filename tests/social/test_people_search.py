@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 from bson import ObjectId
 
+from server import people
 from server.models import UserMetadata
 from server.services import Services
 from server.store import prefixed
@@ -184,3 +186,17 @@ async def test_suggestions_rank_friends_of_friends(
     assert [s["user_name"] for s in r.json()["items"]] == ["sg_x"]
     r = await client.get("/users/suggestions", params={"limit": 21}, headers=me.headers)
     assert r.status_code == 422
+
+
+async def test_suggestions_read_a_bounded_number_of_follow_edges(
+    client: httpx.AsyncClient, make_user: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    me, a, x, y, z = [await make_user(f"sb_{n}") for n in ("me", "a", "x", "y", "z")]
+    for who, target in ((me, a), (a, x), (a, y), (a, z)):
+        r = await client.post(f"/users/{target.id}/follow", headers=who.headers)
+        assert r.status_code == 200, r.text
+    # A followee who follows more than the edge budget: only that many edges are counted.
+    monkeypatch.setattr(people, "SUGGESTION_EDGES", 2, raising=False)
+    r = await client.get("/users/suggestions", headers=me.headers)
+    assert r.status_code == 200, r.text
+    assert len(r.json()["items"]) == 2

@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 
 from server.services import Services
+from server.store import prefixed
 from server.store import tags as tag_store
 from server.store.counters import Counters
 
@@ -57,3 +58,19 @@ async def test_a_rerun_round_counts_once(svc: Services) -> None:
     await counters.write(svc.db)
     found = await tag_store.matching(svc.db, terms=["r"], limit=5)
     assert [(d["_id"], d["count"]) for d in found] == [("rerun", 2)]
+
+
+async def test_unused_tags_are_never_read(svc: Services) -> None:
+    """Every tag of every deleted tweet stays, at count 0: a search must not read them all
+    (they can only be left out), whatever the prefix and however few live tags match."""
+    dead = [{"_id": f"dead{i}", prefixed.FIELD: prefixed.prefixes(f"dead{i}"), "count": 0}
+            for i in range(50)]  # fmt: skip
+    await svc.db.tags.insert_many(dead)
+    counters = Counters()
+    tag_store.count(counters, tag="deadline", op="t1g0", delta=1)
+    await counters.write(svc.db)
+    for q in ("d", "de", "dea", "dead"):
+        found = await tag_store.matching(svc.db, terms=[q], limit=5)
+        assert [(d["_id"], d["count"]) for d in found] == [("deadline", 1)]
+        # The lowest band read (learned per prefix) is the one of tags used at least once.
+        assert prefixed.start_of(svc.db.tags, q) >= 1, q
