@@ -32,5 +32,7 @@ async def apply(svc: Services, messages: list[dict[str, Any]]) -> None:
             if u != sender and u not in blocked
         ]
         event = MessageCreated(data=message_store.to_model(message))
-        await svc.publish([messages_stream(u) for u in others], event)
+        # Named, so a round re-run after a worker died sends it to nobody twice.
+        once = f"message:{message['_id']}:created"
+        await svc.publish([messages_stream(u) for u in others], event, once=once)
     await message_store.settle(svc.db, message_ids=[m["_id"] for m in messages])

@@ -160,3 +160,26 @@ async def test_typing_frames_need_a_signed_in_socket_and_a_conversation_id(serve
         await ws.send({"type": "typing", "conversation_id": cid})
     await ws.quiet()
     await ws.close()
+
+
+async def test_a_round_re_run_after_a_crash_announces_a_message_once(
+    app, served, client, make_user, monkeypatch
+):
+    from server.store import messages as message_store
+    from tests.test_outbox_recovery import die_before_recording
+
+    alice, bob = await make_user(), await make_user()
+    cid = await _conversation(client, alice, bob)
+    ws = await served.ws(bob.access_token)
+    await ws.subscribe("messages")
+    worker = app.state.services.outbox
+    await worker.stop()  # its rounds by hand: the first dies after announcing
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://murmur.test") as raw:
+        await _post(raw, alice, f"/conversations/{cid}/messages", {"content": "just once"})
+    await die_before_recording(worker, monkeypatch, message_store, "settle")
+    await worker.drain()  # the round again, as the next worker runs it
+    frame = await ws.expect("event", stream="messages", event="message.created")
+    assert frame["data"]["content"] == "just once"
+    await ws.quiet(0.3)  # and not a second time
+    await ws.close()
