@@ -57,6 +57,19 @@ async def turn_off_all(collection: AsyncCollection[dict], query: dict[str, Any])
     )
 
 
+async def on_only(
+    collection: AsyncCollection[dict], query: dict[str, Any], fields: list[str]
+) -> list[dict[str, Any]]:
+    """``fields`` of the edges matching ``query`` that are on. Off edges (waiting for the
+    worker to remove them: few, and briefly) are dropped here rather than in the query:
+    SecantusDB uses an index only when every field of the filter is in it, so ``ON`` in a
+    filter makes it read the whole collection. Paged queries keep ``ON`` (a page must be
+    full)."""
+    projection = {**{f: 1 for f in fields}, "off": 1, "_id": 0}
+    cursor = collection.find(query, projection).batch_size(5000)
+    return [d async for d in cursor if "off" not in d]
+
+
 def is_on(doc: dict[str, Any]) -> bool:
     return "off" not in doc
 

@@ -36,8 +36,8 @@ async def remove(db: Database, *, follower: str, followee: str) -> bool:
 
 
 async def exists(db: Database, *, follower: str, followee: str) -> bool:
-    query = {"follower": follower, "followee": followee, **edges.ON}
-    return await db.follows.count_documents(query, limit=1) > 0
+    pair = {"follower": follower, "followee": followee}
+    return bool(await edges.on_only(db.follows, pair, ["follower"]))
 
 
 async def page(
@@ -61,8 +61,8 @@ async def followers_of(db: Database, *, followees: list[str]) -> dict[str, list[
     """Every follower of each of ``followees`` (one query for a whole batch of authors)."""
     out: dict[str, list[str]] = {f: [] for f in followees}
     if followees:
-        query = {"followee": {"$in": followees}, **edges.ON}
-        async for d in db.follows.find(query, {"follower": 1, "followee": 1}).batch_size(5000):
+        query = {"followee": {"$in": followees}}
+        for d in await edges.on_only(db.follows, query, ["follower", "followee"]):
             out[d["followee"]].append(d["follower"])
     return out
 
@@ -71,8 +71,8 @@ async def followees_among(db: Database, *, follower: str, candidates: list[str])
     """Which of ``candidates`` ``follower`` follows."""
     if not candidates:
         return []
-    query = {"follower": follower, "followee": {"$in": candidates}, **edges.ON}
-    return [d["followee"] async for d in db.follows.find(query, {"followee": 1})]
+    query = {"follower": follower, "followee": {"$in": candidates}}
+    return [d["followee"] for d in await edges.on_only(db.follows, query, ["followee"])]
 
 
 async def followers_among(db: Database, *, followee: str, candidates: list[str]) -> list[str]:
@@ -99,5 +99,5 @@ async def followee_counts(db: Database, *, followers: list[str], limit: int) -> 
 
 async def followees(db: Database, *, follower: str) -> list[str]:
     """Everyone ``follower`` follows (used by the timeline's pull fallback)."""
-    query = {"follower": follower, **edges.ON}
-    return [d["followee"] async for d in db.follows.find(query, {"followee": 1})]
+    found = await edges.on_only(db.follows, {"follower": follower}, ["followee"])
+    return [d["followee"] for d in found]

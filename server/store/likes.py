@@ -35,8 +35,8 @@ async def liked_among(db: Database, *, user_id: str, tweet_ids: list[str]) -> se
     """Which of ``tweet_ids`` ``user_id`` liked (one query for a whole page)."""
     if not tweet_ids:
         return set()
-    query = {"user_id": user_id, "tweet_id": {"$in": tweet_ids}, **edges.ON}
-    return {d["tweet_id"] async for d in db.likes.find(query, {"tweet_id": 1})}
+    query = {"user_id": user_id, "tweet_id": {"$in": tweet_ids}}
+    return {d["tweet_id"] for d in await edges.on_only(db.likes, query, ["tweet_id"])}
 
 
 async def page(

@@ -28,8 +28,8 @@ async def reposted_among(db: Database, *, user_id: str, tweet_ids: list[str]) ->
     """Which of ``tweet_ids`` ``user_id`` reposted (one query for a whole page)."""
     if not tweet_ids:
         return set()
-    query = {"user_id": user_id, "tweet_id": {"$in": tweet_ids}, **edges.ON}
-    return {d["tweet_id"] async for d in db.reposts.find(query, {"tweet_id": 1})}
+    query = {"user_id": user_id, "tweet_id": {"$in": tweet_ids}}
+    return {d["tweet_id"] for d in await edges.on_only(db.reposts, query, ["tweet_id"])}
 
 
 async def reposted_by(db: Database, *, user_id: str, limit: int) -> list[str]:
