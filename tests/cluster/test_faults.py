@@ -192,9 +192,10 @@ async def test_a_rolling_restart_loses_nothing_and_fails_no_get(
     audience.assert_exactly_once(posted)
     closed = [c for s in audience.sockets for c in s.close_codes]
     # Told to go elsewhere (1001), each socket of each process; at most one whose handshake
-    # was still in flight on a stopping process may just see its connection cut.
+    # was still in flight on a stopping process may see its connection cut, or uvicorn's
+    # 1012 (service restart), which a client also answers by reconnecting.
     assert closed.count(1001) >= min(len(closed) - 1, 2 * len(audience.sockets)), closed
-    assert set(closed) <= {1001, None}, closed
+    assert set(closed) <= {1001, 1012, None}, closed
     assert codes and set(codes) == {200}, [c for c in codes if c != 200]
     assert await audience.stored() == sorted(posted)
 
