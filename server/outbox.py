@@ -166,8 +166,15 @@ class Outbox:
             yield
         finally:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await task
+            except asyncio.CancelledError:
+                # The renewal's own end, unless the worker itself is being stopped meanwhile:
+                # swallowing that would keep a stopping worker retrying forever (a shutdown
+                # with the database away hung here).
+                current = asyncio.current_task()
+                if current is not None and current.cancelling():
+                    raise
 
     async def _hold_lease(self) -> bool:
         """Take or renew the lease (one round trip, only when half of it has run out)."""

@@ -111,3 +111,19 @@ async def test_a_tweet_deleted_after_a_dead_round_is_uncounted(
     user = await db.users.find_one({"_id": ObjectId(author.id)})
     assert user["tweet_count"] == 0
     assert await db.tweets.count_documents({}) == 0
+
+
+async def test_stopping_the_worker_mid_batch_is_not_swallowed(worker):
+    """A stop (cancellation) that lands while a failed batch winds down its lease renewal
+    must stop the worker; swallowed, the worker retried forever and shutdown hung."""
+    import asyncio
+
+    async def failing_batch() -> None:
+        async with worker._renewing():
+            asyncio.current_task().cancel()  # the stop arrives ...
+            raise RuntimeError("the database went away")  # ... as the batch fails
+
+    task = asyncio.create_task(failing_batch())
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert task.cancelled()
