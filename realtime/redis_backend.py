@@ -25,8 +25,9 @@ from typing import Any
 from broadcaster import Event
 from broadcaster._backends.base import BroadcastBackend
 from redis import asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
+from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.exceptions import RedisError
 
 log = logging.getLogger("murmur.realtime.redis")
@@ -35,9 +36,19 @@ GAP_CHANNEL = "murmur:gap"  # never a real channel: an Event here means "you mis
 _BATCH = 500  # channels per SUBSCRIBE command when resubscribing
 
 
-def connect_redis(url: str, retries: int = 1) -> aioredis.Redis:
+def connect_redis(url: str, retries: int = 1, *, cluster: bool = False) -> Any:
     """A client that fails fast: one retry, on a fresh connection, replaces a pooled one that
-    died with a Redis restart; anything longer is for the caller to handle."""
+    died with a Redis restart; anything longer is for the caller to handle. With ``cluster``,
+    a Redis Cluster client (``url`` names any node; commands go to their slot's master and
+    follow ``MOVED``; a failover is retried for a few seconds, until a replica takes over)."""
+    if cluster:
+        return RedisCluster.from_url(
+            url,
+            decode_responses=True,
+            retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), max(retries, 6)),
+            socket_connect_timeout=2,
+            health_check_interval=0,
+        )
     return aioredis.Redis.from_url(
         url,
         decode_responses=True,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import re
 import shutil
 import signal
@@ -105,6 +106,142 @@ class Redis(Process):
     def restart(self) -> None:
         self.kill()
         self.start()
+
+
+def cluster_ports(count: int, low: int = 20000, high: int = 55535) -> list[int]:
+    """``count`` free loopback ports whose cluster bus ports (+10000) are free too: a Redis
+    Cluster node needs both, so its port must be at most 55535."""
+    ports: list[int] = []
+    while len(ports) < count:
+        port = random.randint(low, high)
+        if port in ports:
+            continue
+        try:
+            with socket.socket() as a, socket.socket() as b:
+                a.bind(("127.0.0.1", port))
+                b.bind(("127.0.0.1", port + 10000))
+        except OSError:
+            continue
+        ports.append(port)
+    return ports
+
+
+class RedisClusterNode(Redis):
+    """One ``redis-server --cluster-enabled yes`` node (its state in ``run_dir``)."""
+
+    def __init__(self, run_dir: Path, port: int, node_timeout_ms: int) -> None:
+        super().__init__(None, port)
+        self.name = f"redis-{port}"
+        self.dir = run_dir / f"node-{port}"
+        self.node_timeout_ms = node_timeout_ms
+
+    def start(self) -> RedisClusterNode:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+        cmd = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
+        cmd += ["--appendonly", "no", "--loglevel", "warning", "--maxclients", "20000"]
+        cmd += ["--dir", str(self.dir), "--cluster-enabled", "yes"]
+        cmd += ["--cluster-config-file", "nodes.conf"]
+        cmd += ["--cluster-node-timeout", str(self.node_timeout_ms)]
+        self.spawn(cmd)
+        assert self.process is not None
+        wait_port(self.port, self.process)
+        return self
+
+    def cli(self, *args: str, timeout: float = 10.0) -> str:
+        """``redis-cli -p <port> args…``'s output."""
+        binary = shutil.which("redis-cli") or "/usr/bin/redis-cli"
+        out = subprocess.run(
+            [binary, "-h", "127.0.0.1", "-p", str(self.port), *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=True,
+        )
+        return out.stdout
+
+
+class RedisCluster:
+    """A real Redis Cluster on loopback: ``masters`` masters with one replica each, a short
+    ``cluster-node-timeout`` so a killed master's replica takes over within seconds.
+    ``url`` names one node, as ``REDIS_URL`` does with ``REDIS_CLUSTER=true``."""
+
+    def __init__(self, run_dir: Path, masters: int = 3, node_timeout_ms: int = 1000) -> None:
+        self.run_dir = run_dir
+        ports = cluster_ports(masters * 2)
+        self.nodes = [RedisClusterNode(run_dir, p, node_timeout_ms) for p in ports]
+        self.masters = masters
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.nodes[0].port}/0"
+
+    def start(self, timeout: float = 30.0) -> RedisCluster:
+        try:
+            for node in self.nodes:
+                node.start()
+            binary = shutil.which("redis-cli") or "/usr/bin/redis-cli"
+            addresses = [f"127.0.0.1:{n.port}" for n in self.nodes]
+            subprocess.run(
+                [
+                    binary,
+                    "--cluster",
+                    "create",
+                    *addresses,
+                    "--cluster-replicas",
+                    "1",
+                    "--cluster-yes",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=True,
+            )
+            self.wait_ok(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def wait_ok(self, timeout: float = 30.0) -> None:
+        """Until every live node reports ``cluster_state:ok`` and every slot is served."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                live = [n for n in self.nodes if n.alive()]
+                if all(_cluster_ok(n.cli("cluster", "info")) for n in live):
+                    return
+            except (subprocess.SubprocessError, OSError):
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"redis cluster not ok after {timeout}s")
+
+    def master_of(self, key: str) -> RedisClusterNode:
+        """The node serving ``key``'s slot now."""
+        probe = next(n for n in self.nodes if n.alive())
+        slot = int(probe.cli("cluster", "keyslot", key).strip())
+        for line in probe.cli("cluster", "nodes").splitlines():
+            fields = line.split()
+            if "master" not in fields[2] or "fail" in fields[2]:
+                continue
+            for span in fields[8:]:
+                low, _, high = span.partition("-")
+                if low.isdigit() and int(low) <= slot <= int(high or low):
+                    port = int(fields[1].split("@")[0].rsplit(":", 1)[1])
+                    return next(n for n in self.nodes if n.port == port)
+        raise LookupError(f"no master serves slot {slot}")
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+
+def _cluster_ok(info: str) -> bool:
+    fields = dict(line.split(":", 1) for line in info.splitlines() if ":" in line)
+    return (
+        fields.get("cluster_state", "").strip() == "ok"
+        and fields.get("cluster_slots_ok", "").strip() == "16384"
+    )
 
 
 class Murmur(Process):

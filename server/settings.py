@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     mongodb_url: str | None = None
     mongodb_db: str = "murmur"
     redis_url: str | None = None
+    # REDIS_URL names any node of a Redis Cluster (sharded pub/sub, hash-tagged keys).
+    redis_cluster: bool = False
 
     jwt_secret: str | None = None
     jwt_issuer: str = "murmur"

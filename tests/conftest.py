@@ -184,6 +184,18 @@ def redis_server() -> Iterator[Any]:
     server.kill()
 
 
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A real 6-node Redis Cluster (3 masters, 1 replica each, node timeout 1 s) for the whole
+    session, started on first use: ``.url`` names a node; tests may kill a master
+    (``.master_of(key).kill()``) and wait for its replica (``.wait_ok()``)."""
+    from server.cluster import RedisCluster
+
+    cluster = RedisCluster(tmp_path_factory.mktemp("redis-cluster")).start()
+    yield cluster
+    cluster.stop()
+
+
 @pytest.fixture
 def live_app(mongo_url: str, db_name: str, tmp_path: Path) -> Iterator[Any]:
     """Factory for real `murmur serve` processes sharing this test's database.
