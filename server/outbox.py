@@ -55,6 +55,7 @@ class Outbox:
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False  # stop() asked the loop to end after what it is doing
         self._held_until: datetime | None = None
         self._prefixed = False  # every user has its people-search prefixes
         self._next_sweep: datetime | None = None  # media clean-up (server/media.py:sweep)
@@ -65,14 +66,26 @@ class Outbox:
         """Start applying pending writes in the background."""
         self._task = asyncio.create_task(self._loop(), name="murmur-outbox")
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 5.0) -> None:
         """Stop after the batch in progress (anything unfinished is applied later) and give
-        the lease back, so another process need not wait for it to run out."""
-        if self._task is not None:
-            self._task.cancel()
+        the lease back, so another process need not wait for it to run out.
+
+        The worker is asked to stop and given ``grace`` seconds to finish what it sent the
+        database; only then is it cancelled. Cancelled in the middle of a command, it may
+        have the database take its lease *after* the give-back (the command was already on
+        its way), and the lease then outlives the process by a whole term."""
+        task, self._task = self._task, None
+        if task is not None:
+            self._stopping = True
+            self._wake.set()
+            try:
+                async with asyncio.timeout(grace):
+                    await asyncio.shield(task)
+            except TimeoutError:
+                task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+                await task
+            self._stopping = False  # a later drain() (tests) or start() works again
         with contextlib.suppress(PyMongoError):
             await self.svc.db.outbox_lease.update_one(
                 {"_id": LEASE_ID, "owner": self.owner}, {"$set": {"until": self.svc.clock()}}
@@ -85,7 +98,7 @@ class Outbox:
 
     async def drain(self) -> None:
         """Apply batches until nothing is pending (waits for the batch in progress)."""
-        while True:
+        while not self._stopping:
             pokes = self._pokes
             if not await self.run_once():
                 self._settled = max(self._settled, pokes)
@@ -154,9 +167,14 @@ class Outbox:
         outlive it: another worker then took the lease and applied the same documents at
         the same time, and followers got every live event of the batch twice."""
 
+        batch_over = asyncio.Event()
+
         async def renew() -> None:
             while True:
-                await asyncio.sleep(self.lease.total_seconds() / 3)
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self.lease.total_seconds() / 3):
+                        await batch_over.wait()
+                    return
                 self._held_until = None  # renew now, not when half of it has run out
                 with contextlib.suppress(PyMongoError):
                     await self._hold_lease()
@@ -165,16 +183,10 @@ class Outbox:
         try:
             yield
         finally:
-            task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                # The renewal's own end, unless the worker itself is being stopped meanwhile:
-                # swallowing that would keep a stopping worker retrying forever (a shutdown
-                # with the database away hung here).
-                current = asyncio.current_task()
-                if current is not None and current.cancelling():
-                    raise
+            # Not cancelled: a renewal already sent must land before the lease can be given
+            # back (see ``stop``). A stop that cancels the worker here cancels this too.
+            batch_over.set()
+            await task
 
     async def _hold_lease(self) -> bool:
         """Take or renew the lease (one round trip, only when half of it has run out)."""
@@ -194,7 +206,7 @@ class Outbox:
         return True
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 await self.drain()
             except Exception:  # the database may be briefly away; keep the worker alive

@@ -10,6 +10,7 @@ runs every time.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -127,3 +128,21 @@ async def test_stopping_the_worker_mid_batch_is_not_swallowed(worker):
     with pytest.raises(asyncio.CancelledError):
         await task
     assert task.cancelled()
+
+
+async def test_a_worker_stopped_while_taking_its_lease_gives_it_back(app, clock):
+    """Stopped at any moment of its first round (before, while and after it takes its lease),
+    the worker gives the lease back: a take that landed after the give-back would make the
+    lease outlive the worker (with this test clock, frozen, for ever; in production for a
+    whole term), and no other process would apply anything meanwhile."""
+    from server.outbox import LEASE_ID, Outbox
+
+    svc = app.state.services
+    await svc.outbox.stop()
+    for delay in range(20):  # from before it sends to after it is answered
+        outbox = Outbox(svc)
+        outbox.start()
+        await asyncio.sleep(delay / 2000)  # its first command is on its way
+        await outbox.stop()
+        lease = await svc.db.outbox_lease.find_one({"_id": LEASE_ID})
+        assert lease is None or lease["until"] <= clock(), lease
