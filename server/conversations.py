@@ -79,7 +79,8 @@ async def create(
             details=[{"field": "participant_ids", "max_items": limit}],
         )
     users = await user_store.by_ids(svc.db, user_ids=wanted)
-    usable = {u: r for u, r in users.items() if not r.deleted and r.email_verified}
+    # Suspended accounts are as unreachable as deleted ones (their profiles are hidden too).
+    usable = {u: r for u, r in users.items() if not (r.deleted or r.suspended) and r.email_verified}
     unknown = [u for u in wanted if u not in usable]
     if unknown:
         raise NotFound("No such user.", code="user_not_found", details=[{"user_ids": unknown}])
@@ -133,7 +134,8 @@ async def mark_read(
     svc: Services, caller: Caller, conversation_id: str, up_to_id: str
 ) -> Conversation:
     """Move the caller's read marker to a message of this conversation (never backwards)
-    and send the read receipt to every member's ``messages`` stream."""
+    and send the read receipt to every member's ``messages`` stream (but those a block
+    separates from the caller)."""
     found = await membership(svc, caller.id, conversation_id)
     up_to = parse_id(up_to_id, "message")
     if not await message_store.exists(svc.db, conversation_id=found.id, message_id=up_to):
@@ -146,7 +148,9 @@ async def mark_read(
         receipt = ReadReceipt(
             conversation_id=str(found.id), reader_id=caller.id, up_to_id=str(up_to)
         )
-        streams = [messages_stream(m) for m in after.members]
+        # Not to members a block separates from the reader, as with typing.
+        blocked = await social.blocked_authors(svc, caller.id)
+        streams = [messages_stream(m) for m in after.members if m not in blocked]
         await svc.publish(streams, ConversationRead(data=receipt))
     return await _view(svc, caller.id, after)
 

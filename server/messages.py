@@ -16,6 +16,7 @@ from realtime.channels import messages_stream
 from . import markdown
 from .accounts import Caller
 from .conversations import check_reachable, membership
+from .errors import Conflict
 from .events import MessageCreated
 from .models import Message
 from .paging import PageQuery
@@ -32,7 +33,8 @@ async def send(
     idempotency_key: str | None = None,
 ) -> tuple[Message, bool]:
     """Post a message to a conversation the caller is in. A retry with the same
-    ``idempotency_key`` returns the first message (``created`` False) and writes nothing."""
+    ``idempotency_key`` returns the first message (``created`` False) and writes nothing;
+    the same key for another conversation is a 409 (a client bug, not a retry)."""
     found = await membership(svc, caller.id, conversation_id)
     text = markdown.checked_text(content, svc.settings.message_max_chars, "message")
     others = [m for m in found.members if m != caller.id]
@@ -49,6 +51,12 @@ async def send(
         now=svc.clock(),
         idempotency_key=idempotency_key,
     )
+    if not created and stored["conversation_id"] != found.id:
+        raise Conflict(
+            "This Idempotency-Key was used for a message to another conversation.",
+            code="idempotency_key_reused",
+            details=[{"header": "Idempotency-Key"}],
+        )
     message = store.to_model(stored)
     if created:
         svc.written()

@@ -220,6 +220,13 @@ async def test_idempotent_send(client, make_user, open_conversation, send):
     assert again["message_id"] == first["message_id"]
     r = await client.get(f"/conversations/{cid}/messages", headers=bob.headers)
     assert len(r.json()["items"]) == 1
+    # The same key for another conversation is a client bug, not a retry: 409, nothing sent.
+    other = (await open_conversation(alice, await make_user()))["conversation_id"]
+    r = await client.post(f"/conversations/{other}/messages", json={"content": "once"},
+                          headers={**alice.headers, "Idempotency-Key": "k1"})  # fmt: skip
+    assert r.status_code == 409 and r.json()["error"]["code"] == "idempotency_key_reused"
+    r = await client.get(f"/conversations/{other}/messages", headers=alice.headers)
+    assert r.json()["items"] == []
 
 
 async def test_bad_input_is_a_4xx_json_error(client, make_user, open_conversation):
@@ -305,3 +312,14 @@ async def test_typing_rate_limit_is_per_conversation_however_its_id_is_spelled(
     # The same conversation, its hex id in capitals: the same budget, already spent.
     r = await client.post(f"/conversations/{cid.upper()}/typing", headers=alice.headers)
     assert r.status_code == 429, r.text
+
+
+async def test_suspended_people_cannot_be_added(app, client, make_user, open_conversation):
+    alice, bob, carol = await make_user(), await make_user(), await make_user()
+    await app.state.services.db.users.update_one({"_id": ObjectId(carol.id)},
+                                                 {"$set": {"suspended": True}})  # fmt: skip
+    r = await client.post("/conversations", json={"participant_ids": [bob.id, carol.id]},
+                          headers=alice.headers)  # fmt: skip
+    assert r.status_code == 404 and r.json()["error"]["code"] == "user_not_found"
+    assert r.json()["error"]["details"] == [{"user_ids": [carol.id]}]
+    assert (await open_conversation(alice, bob))["conversation_id"]

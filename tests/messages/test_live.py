@@ -183,3 +183,21 @@ async def test_a_round_re_run_after_a_crash_announces_a_message_once(
     assert frame["data"]["content"] == "just once"
     await ws.quiet(0.3)  # and not a second time
     await ws.close()
+
+
+async def test_read_receipts_skip_members_a_block_separates(served, client, make_user):
+    alice, bob, carol = await make_user(), await make_user(), await make_user()
+    cid = await _conversation(client, alice, bob, carol)
+    m = await _post(client, alice, f"/conversations/{cid}/messages", {"content": "hi all"})
+    await _post(client, carol, f"/users/{bob.id}/block")  # carol and bob stay members
+    sockets = {}
+    for user in (alice, bob, carol):
+        sockets[user.id] = ws = await served.ws(user.access_token)
+        await ws.subscribe("messages")
+    await _post(client, bob, f"/conversations/{cid}/read", {"up_to_id": m["message_id"]})
+    for user in (alice, bob):
+        frame = await sockets[user.id].expect("event", event="conversation.read")
+        assert frame["data"]["reader_id"] == bob.id
+    await sockets[carol.id].quiet(0.2)  # whom bob is blocked by hears nothing of his reading
+    for ws in sockets.values():
+        await ws.close()
