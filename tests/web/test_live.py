@@ -212,3 +212,36 @@ def httpx_post(base: str, token: str, text: str):
         headers={"Authorization": f"Bearer {token}"},
         timeout=10,
     )
+
+
+def test_a_post_whose_answer_was_lost_is_sent_again_and_stored_once(murmur, tabs):
+    pair = murmur.make_user("carol")
+    tab = tabs()
+    tab.sign_in_with(pair)
+    page = tab.goto("/")
+    keys: list[str | None] = []
+
+    def lose_the_first_answer(route):
+        if route.request.method != "POST":
+            return route.continue_()
+        keys.append(route.request.headers.get("idempotency-key"))
+        if len(keys) == 1:
+            route.fetch()  # the server stores the tweet ...
+            return route.abort("connectionreset")  # ... and its answer never arrives
+        return route.continue_()
+
+    page.route("**/tweets", lose_the_first_answer)
+    page.get_by_label("What's happening?").fill("Only once, please")
+    page.get_by_role("button", name="Post", exact=True).click()
+    expect(page.get_by_text("cannot be reached")).to_be_visible()
+    page.get_by_role("button", name="Post", exact=True).click()  # the person tries again
+    expect(page.get_by_text("Posted.")).to_be_visible()
+    assert len(keys) == 2 and keys[0] and keys[0] == keys[1]
+    r = murmur.api("GET", f"/users/{pair['user']['user_id']}/tweets")
+    assert [t["content"] for t in r.json()["items"]] == ["Only once, please"]
+    # A new draft is a new tweet: another key.
+    page.get_by_label("What's happening?").fill("And this one too")
+    page.get_by_role("button", name="Post", exact=True).click()
+    expect(page.get_by_text("And this one too")).to_be_visible()
+    assert len(keys) == 3 and keys[2] != keys[0]
+    tab.assert_clean()

@@ -160,10 +160,21 @@ function readable(status, body, retryAfter) {
 }
 
 /**
+ * A new Idempotency-Key: random, 128 bits. (`crypto.randomUUID` exists only in secure
+ * contexts; `getRandomValues` everywhere.)
+ */
+export function newIdempotencyKey() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
  * Call the API. `api("POST", "/tweets", {body: {content}})`. Resolves to the parsed JSON
  * (or null for 204); rejects with an ApiError whose message is fit to show to people.
+ * `idempotencyKey` goes as the `Idempotency-Key` header: the same key on a retry makes the
+ * server answer with what the first attempt stored instead of storing it twice.
  */
-export async function api(method, path, { body, query, signal, anonymous = false } = {}) {
+export async function api(method, path, { body, query, signal, anonymous = false, idempotencyKey } = {}) {
   let url = path;
   if (query) {
     const params = new URLSearchParams();
@@ -177,6 +188,7 @@ export async function api(method, path, { body, query, signal, anonymous = false
     const headers = { Accept: "application/json" };
     const token = anonymous ? null : await accessToken();
     if (token) headers.Authorization = `Bearer ${token}`;
+    if (idempotencyKey) headers["Idempotency-Key"] = idempotencyKey;
     // FormData (an image upload) goes as multipart/form-data; the browser sets the boundary.
     const form = body instanceof FormData;
     if (body !== undefined && !form) headers["Content-Type"] = "application/json";

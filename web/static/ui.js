@@ -1,6 +1,6 @@
 // Shared bits of interface: toasts, form errors, the compose box with its counter.
 
-import { api } from "./api.js";
+import { api, newIdempotencyKey } from "./api.js";
 import { attachAutocomplete } from "./autocomplete.js";
 import { append, charCount, h, nextId, replace } from "./dom.js";
 import { preview } from "./markdown.js";
@@ -96,13 +96,21 @@ export function composer({ label = "What's happening?", button = "Post", initial
     previewBtn.textContent = previewBox.hidden ? "Preview" : "Hide preview";
     update();
   });
+  // One Idempotency-Key per draft: sending it again after a failure (the answer may have
+  // been lost on the way back) cannot post it twice. A changed draft is a new request.
+  let draftKey = null;
+  textarea.addEventListener("input", () => {
+    draftKey = null;
+  });
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     if (send.disabled) return;
     send.disabled = true;
     error.show(null);
+    draftKey ||= newIdempotencyKey();
     try {
-      await submit(textarea.value, picker ? await picker.ready() : []);
+      await submit(textarea.value, picker ? await picker.ready() : [], draftKey);
+      draftKey = null;
       if (!initial) textarea.value = "";
       picker?.clear();
     } catch (err) {

@@ -37,8 +37,8 @@ export function homeView({ main }) {
   });
   const box = composer({
     media: true,
-    submit: async (content, mediaIds) => {
-      const tweet = await api("POST", "/tweets", { body: { content, media_ids: mediaIds } });
+    submit: async (content, mediaIds, idempotencyKey) => {
+      const tweet = await api("POST", "/tweets", { body: { content, media_ids: mediaIds }, idempotencyKey });
       feed.added(tweet);
       toast("Posted.");
     },

@@ -223,8 +223,8 @@ export async function conversationView({ main, params, navigate }) {
       lastTyped = now;
       live.send({ type: "typing", conversation_id: id });
     },
-    submit: async (content) => {
-      add(await api("POST", `/conversations/${id}/messages`, { body: { content } }));
+    submit: async (content, _media, idempotencyKey) => {
+      add(await api("POST", `/conversations/${id}/messages`, { body: { content }, idempotencyKey }));
       paintSeen();
     },
   });

@@ -186,8 +186,8 @@ function openQuote(card, button) {
     label: `Quote @${t.user_name}'s tweet`,
     button: "Post quote",
     onCancel: close,
-    submit: async (content) => {
-      await api("POST", "/tweets", { body: { content, quote_of: t.tweet_id } });
+    submit: async (content, _media, idempotencyKey) => {
+      await api("POST", "/tweets", { body: { content, quote_of: t.tweet_id }, idempotencyKey });
       close();
       toast("Quote posted.");
     },

@@ -34,8 +34,8 @@ export async function tweetView({ main, params }) {
     ? composer({
         label: `Reply to @${tweet.user_name}`,
         button: "Reply",
-        submit: async (content) => {
-          const created = await api("POST", `/tweets/${encodeURIComponent(id)}/comments`, { body: { content } });
+        submit: async (content, _media, idempotencyKey) => {
+          const created = await api("POST", `/tweets/${encodeURIComponent(id)}/comments`, { body: { content }, idempotencyKey });
           replies.added(created);
           toast("Reply posted.");
         },
