@@ -117,14 +117,16 @@ def process(
             image.draft("RGB", (ORIGINAL_MAX_SIDE, ORIGINAL_MAX_SIDE))
         try:
             image.load()  # the whole first frame: truncated or corrupt data fails here
-            upright = ImageOps.exif_transpose(image)
+            ImageOps.exif_transpose(image, in_place=True)  # no second full-size copy
         except Exception as exc:  # Pillow's decoders raise OSError, SyntaxError, ValueError...
             raise ImageRejected(
                 422, "image_corrupt", "The image is damaged or truncated and cannot be read."
             ) from exc
-    stored = STORED_AS[fmt]
-    original = _clean(upright, stored, ORIGINAL_MAX_SIDE)
-    preview = _clean(upright, stored, PREVIEW_MAX_SIDE)
+        stored = STORED_AS[fmt]
+        original = _clean(image, stored, ORIGINAL_MAX_SIDE)
+    # The preview comes from the capped original: the full-size pixels are gone by now (a
+    # 40-megapixel upload peaked at ~0.5 GB when both were made from them).
+    preview = _clean(original, stored, PREVIEW_MAX_SIDE)
     return Processed(fmt, _encode(original, stored), _encode(preview, stored))
 
 
@@ -141,10 +143,20 @@ def _has_alpha(image: Image.Image) -> bool:
 
 
 def _clean(image: Image.Image, stored: str, max_side: int) -> Image.Image:
-    """A new image holding only pixels: no EXIF, ICC profile, comment or text chunk."""
+    """A new image holding only pixels, at most ``max_side`` on its longer side: no EXIF,
+    ICC profile, comment or text chunk. Shrunk before it is converted when that is safe
+    (palette and odd modes are converted first, as resampling needs), and through
+    ``reducing_gap`` (a cheap box reduction, then Lanczos), so a large upload is never
+    copied at full size."""
     mode = "RGBA" if _has_alpha(image) and stored != "JPEG" else "RGB"
-    pixels = image.convert(mode)
-    pixels.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    pixels = image if image.mode in ("RGB", "RGBA", "L", "LA") else image.convert(mode)
+    width, height = pixels.size
+    scale = min(1.0, max_side / max(width, height))
+    if scale < 1.0:
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        pixels = pixels.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    if pixels.mode != mode:
+        pixels = pixels.convert(mode)
     return Image.frombytes(mode, pixels.size, pixels.tobytes())
 
 
