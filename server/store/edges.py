@@ -64,10 +64,43 @@ async def on_only(
     worker to remove them: few, and briefly) are dropped here rather than in the query:
     SecantusDB uses an index only when every field of the filter is in it, so ``ON`` in a
     filter makes it read the whole collection. Paged queries keep ``ON`` (a page must be
-    full)."""
+    full: they use ``first_on``)."""
     projection = {**{f: 1 for f in fields}, "off": 1, "_id": 0}
     cursor = collection.find(query, projection).batch_size(5000)
     return [d async for d in cursor if "off" not in d]
+
+
+async def first_on(
+    collection: AsyncCollection[dict],
+    query: dict[str, Any],
+    fields: list[str],
+    *,
+    limit: int,
+    skip: int = 0,
+    newest_first: bool = False,
+) -> list[dict[str, Any]]:
+    """Up to ``limit`` on edges matching ``query`` (``_id`` and ``fields``), after skipping
+    ``skip`` on ones; newest first if asked. Off edges are dropped here, as in ``on_only``,
+    so the query stays on its index; the cursor reads only as far as the page needs (off
+    edges are few and brief, so a batch a little past the page nearly always suffices)."""
+    projection = {**{f: 1 for f in fields}, "off": 1}
+    cursor = collection.find(query, projection).batch_size(limit + skip + 16)
+    if newest_first:
+        cursor = cursor.sort("_id", -1)
+    found: list[dict[str, Any]] = []
+    try:
+        async for doc in cursor:
+            if "off" in doc:
+                continue
+            if skip:
+                skip -= 1
+                continue
+            found.append(doc)
+            if len(found) >= limit:
+                break
+    finally:
+        await cursor.close()
+    return found
 
 
 def is_on(doc: dict[str, Any]) -> bool:

@@ -16,15 +16,19 @@ BATCH = 500
 
 
 async def _walk(
-    db: Database, collection: str, query: dict[str, Any], batch: int
+    db: Database, collection: str, query: dict[str, Any], batch: int, *, edges_on: bool = False
 ) -> AsyncIterator[list[dict[str, Any]]]:
+    """With ``edges_on``, only edges that are on (dropped here, not in the query, which then
+    stays on its index: see ``edges.on_only``)."""
     after = None
     while True:
         page_query = {**query, **({"_id": {"$gt": after}} if after is not None else {})}
         docs = await db[collection].find(page_query).sort("_id", 1).limit(batch).to_list(batch)
         if not docs:
             return
-        yield docs
+        on = [d for d in docs if edges.is_on(d)] if edges_on else docs
+        if on:
+            yield on
         if len(docs) < batch:
             return
         after = docs[-1]["_id"]
@@ -38,14 +42,14 @@ def tweets(
 
 
 def likes(db: Database, *, user_id: str, batch: int = BATCH) -> AsyncIterator[list[dict[str, Any]]]:
-    return _walk(db, "likes", {"user_id": user_id, **edges.ON}, batch)
+    return _walk(db, "likes", {"user_id": user_id}, batch, edges_on=True)
 
 
 def follows(
     db: Database, *, field: str, user_id: str, batch: int = BATCH
 ) -> AsyncIterator[list[dict[str, Any]]]:
     """Edges where ``field`` (``follower``: whom they follow; ``followee``: who follows them)."""
-    return _walk(db, "follows", {field: user_id, **edges.ON}, batch)
+    return _walk(db, "follows", {field: user_id}, batch, edges_on=True)
 
 
 def messages(

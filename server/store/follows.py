@@ -45,13 +45,12 @@ async def page(
 ) -> tuple[list[str], ObjectId | None]:
     """Newest edges first where ``field`` (follower/followee) is ``user_id``: the other ends."""
     other = "followee" if field == "follower" else "follower"
-    query: dict[str, Any] = {field: user_id, **edges.ON}
+    query: dict[str, Any] = {field: user_id}
     if page.after is not None:
         query["_id"] = {"$lt": page.after}
-    cursor = (
-        db.follows.find(query, {other: 1}).sort("_id", -1).skip(page.skip).limit(page.limit + 1)
+    docs = await edges.first_on(
+        db.follows, query, [other], limit=page.limit + 1, skip=page.skip, newest_first=True
     )
-    docs = await cursor.to_list(length=page.limit + 1)
     more = len(docs) > page.limit
     docs = docs[: page.limit]
     return [d[other] for d in docs], (docs[-1]["_id"] if more and docs else None)
@@ -79,8 +78,8 @@ async def followers_among(db: Database, *, followee: str, candidates: list[str])
     """Which of ``candidates`` follow ``followee``."""
     if not candidates:
         return []
-    query = {"followee": followee, "follower": {"$in": candidates}, **edges.ON}
-    return [d["follower"] async for d in db.follows.find(query, {"follower": 1})]
+    query = {"followee": followee, "follower": {"$in": candidates}}
+    return [d["follower"] for d in await edges.on_only(db.follows, query, ["follower"])]
 
 
 async def followee_counts(db: Database, *, followers: list[str], limit: int) -> Counter[str]:

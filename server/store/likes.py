@@ -43,13 +43,12 @@ async def page(
     db: Database, *, tweet_id: str, page: PageQuery
 ) -> tuple[list[str], ObjectId | None]:
     """Newest first: the users who liked ``tweet_id``."""
-    query: dict[str, Any] = {"tweet_id": tweet_id, **edges.ON}
+    query: dict[str, Any] = {"tweet_id": tweet_id}
     if page.after is not None:
         query["_id"] = {"$lt": page.after}
-    cursor = (
-        db.likes.find(query, {"user_id": 1}).sort("_id", -1).skip(page.skip).limit(page.limit + 1)
+    docs = await edges.first_on(
+        db.likes, query, ["user_id"], limit=page.limit + 1, skip=page.skip, newest_first=True
     )
-    docs = await cursor.to_list(length=page.limit + 1)
     more = len(docs) > page.limit
     docs = docs[: page.limit]
     return [d["user_id"] for d in docs], (docs[-1]["_id"] if more and docs else None)
@@ -61,5 +60,5 @@ async def remove_for_tweet(db: Database, *, tweet_id: str) -> None:
 
 async def liked_by(db: Database, *, user_id: str, limit: int) -> list[str]:
     """Up to ``limit`` ids of tweets ``user_id`` likes (filling a cache of their likes)."""
-    cursor = db.likes.find({"user_id": user_id, **edges.ON}, {"tweet_id": 1}).limit(limit)
-    return [d["tweet_id"] async for d in cursor]
+    docs = await edges.first_on(db.likes, {"user_id": user_id}, ["tweet_id"], limit=limit)
+    return [d["tweet_id"] for d in docs]

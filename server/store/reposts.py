@@ -34,8 +34,8 @@ async def reposted_among(db: Database, *, user_id: str, tweet_ids: list[str]) ->
 
 async def reposted_by(db: Database, *, user_id: str, limit: int) -> list[str]:
     """Up to ``limit`` ids of tweets ``user_id`` reposted (filling a cache of their reposts)."""
-    cursor = db.reposts.find({"user_id": user_id, **edges.ON}, {"tweet_id": 1}).limit(limit)
-    return [d["tweet_id"] async for d in cursor]
+    docs = await edges.first_on(db.reposts, {"user_id": user_id}, ["tweet_id"], limit=limit)
+    return [d["tweet_id"] for d in docs]
 
 
 async def remove_for_tweet(db: Database, *, tweet_id: str) -> None:
@@ -50,8 +50,9 @@ async def newest_by(
     entries (the pull path for reposters above the fan-out threshold)."""
     if not users:
         return []
-    query: dict[str, Any] = {"user_id": {"$in": users}, **edges.ON}
+    query: dict[str, Any] = {"user_id": {"$in": users}}
     if before is not None:
         query["_id"] = {"$lt": before}
-    cursor = db.reposts.find(query, {"user_id": 1, "tweet_id": 1}).sort("_id", -1).limit(limit)
-    return [Slot(d["_id"], d["user_id"], ObjectId(d["tweet_id"])) async for d in cursor]
+    fields = ["user_id", "tweet_id"]
+    docs = await edges.first_on(db.reposts, query, fields, limit=limit, newest_first=True)
+    return [Slot(d["_id"], d["user_id"], ObjectId(d["tweet_id"])) for d in docs]
