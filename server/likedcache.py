@@ -1,7 +1,7 @@
 """``liked_by_me`` (and ``reposted_by_me``) without a query per page: each reader's liked
 (or reposted) tweet ids, kept in Redis. One ``LikedCache`` per kind of mark.
 
-One Redis set per user, ``murmur:<db>:liked:<user>``, holding the ids of every tweet they
+One Redis set per user, ``murmur:<db>:liked:{<user>}``, holding the ids of every tweet they
 like, when they like at most ``max_likes`` (a page then asks Redis only: ``SMISMEMBER``).
 Whoever likes more is marked so and answered by one batched query per page, as before. A
 set is filled from ``likes`` on first use and kept current by ``changed`` (called right after
@@ -24,6 +24,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from .db import Database
+from .redisslots import tagged
 from .store import likes as like_store
 
 log = logging.getLogger("murmur.likedcache")
@@ -65,9 +66,11 @@ class LikedCache:
         self._fill = redis.register_script(_FILL_IF_UNCHANGED)
 
     def _keys(self, user_id: str) -> list[str]:
-        """The user's version, set and marker keys."""
+        """The user's version, set and marker keys. They carry the user as a hash tag: the
+        fill script touches all three, which a Redis Cluster allows only within one slot."""
         k = self.kind
-        return [f"{self.prefix}{part}:{user_id}" for part in (f"{k}-v", k, f"{k}-built")]
+        tag = tagged(user_id)
+        return [f"{self.prefix}{part}:{tag}" for part in (f"{k}-v", k, f"{k}-built")]
 
     async def liked_among(self, db: Database, user_id: str, tweet_ids: list[str]) -> set[str]:
         """Which of ``tweet_ids`` ``user_id`` likes."""

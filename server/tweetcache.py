@@ -14,6 +14,11 @@ A read that raced with a change must not store what it read. Each tweet has a ve
 by every change (in Redis ``murmur:<db>:twv:<id>``, read in the same ``MGET``); a miss is read
 from the database after its version was seen, and stored only while the version is still the
 one seen (a Lua check-and-set in Redis), like ``server/usercache.py``'s epochs.
+
+On a Redis Cluster a tweet's two keys share a hash tag (``tw:{<id>}``, ``twv:{<id>}``), so the
+check-and-set of one tweet touches one slot; a page's tweets are spread over every master,
+so a page is read with one ``MGET`` per slot and stored with one script per tweet, each
+batch pipelined (one round trip per master; ``server/redisslots.py``).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from redis.exceptions import RedisError
 
 from .db import Database
 from .models import Tweet
+from .redisslots import eval_each, is_cluster, mget, tagged
 from .store import tweets as tweet_store
 
 log = logging.getLogger("murmur.tweetcache")
@@ -125,17 +131,18 @@ class RedisTweetCache:
         self._store_script = redis.register_script(_STORE_IF_UNCHANGED)
 
     def _key(self, tweet_id: str) -> str:
-        return f"{self.prefix}tw:{tweet_id}"
+        return f"{self.prefix}tw:{tagged(tweet_id)}"
 
     def _version_key(self, tweet_id: str) -> str:
-        return f"{self.prefix}twv:{tweet_id}"
+        # The tweet's tag: the store script reads this and writes _key in one slot.
+        return f"{self.prefix}twv:{tagged(tweet_id)}"
 
     async def lookup(self, tweet_ids: list[str]) -> tuple[dict[str, Tweet], Seen]:
         if not tweet_ids:
             return {}, {}
         keys = [k for t in tweet_ids for k in (self._key(t), self._version_key(t))]
         try:
-            values = cast(list[str | None], await self.redis.mget(keys))
+            values = cast(list[str | None], await mget(self.redis, keys))
         except (RedisError, OSError) as exc:
             log.warning("tweet cache unavailable, reading the database: %s", exc)
             return {}, {}  # nothing seen: nothing read now is stored
@@ -154,10 +161,19 @@ class RedisTweetCache:
         if not kept:
             return
         keys = [k for t in kept for k in (self._version_key(t.tweet_id), self._key(t.tweet_id))]
-        args = [str(self.ttl), *(seen[t.tweet_id] for t in kept)]
-        args += [t.model_dump_json() for t in kept]
+        versions = [seen[t.tweet_id] for t in kept]
+        values = [t.model_dump_json() for t in kept]
         try:
-            await self._store_script(keys=keys, args=args)
+            if is_cluster(self.redis):  # a tweet's two keys share a slot, a page's tweets not
+                pipe = self.redis.pipeline(transaction=False)
+                calls = [
+                    (keys[2 * i : 2 * i + 2], [self.ttl, version, value])
+                    for i, (version, value) in enumerate(zip(versions, values, strict=True))
+                ]
+                eval_each(pipe, _STORE_IF_UNCHANGED, calls)
+                await pipe.execute()
+            else:
+                await self._store_script(keys=keys, args=[str(self.ttl), *versions, *values])
         except (RedisError, OSError) as exc:
             log.warning("tweet cache unavailable, not storing: %s", exc)
 
