@@ -161,6 +161,7 @@ async def _open_services(settings: Settings, db: Database, clock: Clock) -> Serv
             settings.redis_url,
             enabled=settings.rate_limits_enabled,
             prefix=f"murmur:{settings.mongodb_db}",
+            cluster=settings.redis_cluster,
         ),
         timelines=open_timelines(settings, db),
         search_backend=await choose_backend(db, settings.search_backend),
