@@ -143,6 +143,9 @@ class RedisClusterNode(Redis):
         cmd += ["--dir", str(self.dir), "--cluster-enabled", "yes"]
         cmd += ["--cluster-config-file", "nodes.conf"]
         cmd += ["--cluster-node-timeout", str(self.node_timeout_ms)]
+        # A replica syncs at once (Redis waits 5 s for more replicas by default): one that
+        # never synced cannot take over, so a master killed early would stay down.
+        cmd += ["--repl-diskless-sync-delay", "0"]
         self.spawn(cmd)
         assert self.process is not None
         wait_port(self.port, self.process)
@@ -204,12 +207,15 @@ class RedisCluster:
         return self
 
     def wait_ok(self, timeout: float = 30.0) -> None:
-        """Until every live node reports ``cluster_state:ok`` and every slot is served."""
+        """Until every live node reports ``cluster_state:ok``, every slot is served and every
+        live replica is in sync with its master (so it could take over)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
                 live = [n for n in self.nodes if n.alive()]
-                if all(_cluster_ok(n.cli("cluster", "info")) for n in live):
+                if all(_cluster_ok(n.cli("cluster", "info")) for n in live) and all(
+                    _replica_ok(n.cli("info", "replication")) for n in live
+                ):
                     return
             except (subprocess.SubprocessError, OSError):
                 pass
@@ -242,6 +248,11 @@ def _cluster_ok(info: str) -> bool:
         fields.get("cluster_state", "").strip() == "ok"
         and fields.get("cluster_slots_ok", "").strip() == "16384"
     )
+
+
+def _replica_ok(info: str) -> bool:
+    """A master, or a replica whose link to its master is up."""
+    return "role:slave" not in info or "master_link_status:up" in info
 
 
 class Murmur(Process):

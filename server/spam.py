@@ -44,6 +44,12 @@ async def mention_storm(svc: Services, tweet: Tweet) -> bool:
     return len(tweet.mentions) > MAX_MENTIONS
 
 
+def repeat_key(svc: Services, user_id: str, content: str) -> str:
+    """The Redis set of ``user_id``'s tweets saying ``content`` (one key: any slot will do)."""
+    digest = hashlib.sha256(content.encode()).hexdigest()[:24]
+    return f"murmur:{svc.settings.mongodb_db}:repeat:{user_id}:{digest}"
+
+
 async def repeated_post(svc: Services, tweet: Tweet) -> bool:
     """The author posted the same text several times within the window.
 
@@ -51,8 +57,7 @@ async def repeated_post(svc: Services, tweet: Tweet) -> bool:
     past the latest one (one pipelined call, no query; a re-run adds the same id again);
     without it, the author's identical tweets since the window's start are counted."""
     if svc.cache_redis is not None:
-        digest = hashlib.sha256(tweet.content.encode()).hexdigest()[:24]
-        key = f"murmur:{svc.settings.mongodb_db}:repeat:{tweet.user_id}:{digest}"
+        key = repeat_key(svc, tweet.user_id, tweet.content)
         try:
             pipe = svc.cache_redis.pipeline(transaction=False)
             pipe.sadd(key, tweet.tweet_id)
