@@ -13,11 +13,14 @@ import httpx
 import pytest
 
 from server.settings import Settings
+from tests.rediscluster import clusterapp
+
+svc = clusterapp.svc
 
 
 @pytest.fixture
-def settings(settings: Settings) -> Settings:
-    return settings.model_copy(
+def settings(settings: Settings, redis_cluster: Any) -> Settings:
+    return clusterapp.on_cluster(settings, redis_cluster).model_copy(
         update={"rate_limits_enabled": True, "rate_limit_username_check": "4/minute"}
     )
 

@@ -12,7 +12,10 @@ from server import spam
 from server.models import Tweet
 from server.store import tweets as tweet_store
 from server.tweetcache import hydrate
+from tests.rediscluster import clusterapp
 from tests.rediscluster.spread import on_every_master, same_slot
+
+settings, svc = clusterapp.settings, clusterapp.svc  # an in-process app on the cluster
 
 
 async def test_tweet_cache_stores_reads_and_drops_tweets_on_every_master(

@@ -11,7 +11,10 @@ from typing import Any
 from bson import ObjectId
 
 from server.store.timelines import Slot
+from tests.rediscluster import clusterapp
 from tests.rediscluster.spread import on_every_master, same_slot
+
+settings, svc = clusterapp.settings, clusterapp.svc  # an in-process app on the cluster
 
 
 async def test_push_read_trim_and_a_lost_shard(svc: Any, redis_cluster: Any) -> None:

@@ -1,5 +1,7 @@
-"""Fixtures for the Redis Cluster tests: an in-process app whose every Redis use is on the
-session's cluster (``REDIS_CLUSTER=true``)."""
+"""Fixtures for the tests of the server's Redis uses on a Redis Cluster: an in-process app
+whose every Redis use is on the session's cluster (``REDIS_CLUSTER=true``). A test module
+takes them by name (``settings = clusterapp.settings``); not a conftest, so that the realtime
+cluster tests next to these keep theirs."""
 
 from __future__ import annotations
 
@@ -11,8 +13,8 @@ import pytest
 from server.settings import Settings
 
 
-@pytest.fixture
-def settings(settings: Settings, redis_cluster: Any) -> Settings:
+def on_cluster(settings: Settings, redis_cluster: Any) -> Settings:
+    """``settings`` with every Redis use on ``redis_cluster``."""
     return settings.model_copy(
         update={
             "redis_url": redis_cluster.url,
@@ -22,6 +24,11 @@ def settings(settings: Settings, redis_cluster: Any) -> Settings:
             "timeline_max_entries": 5,  # trimming shows after a few tweets
         }
     )
+
+
+@pytest.fixture
+def settings(settings: Settings, redis_cluster: Any) -> Settings:
+    return on_cluster(settings, redis_cluster)
 
 
 @pytest.fixture
