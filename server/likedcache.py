@@ -21,10 +21,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from .db import Database
-from .redisslots import tagged
+from .redisslots import REDIS_ERRORS, tagged
 from .store import likes as like_store
 
 log = logging.getLogger("murmur.likedcache")
@@ -81,7 +80,7 @@ class LikedCache:
             pipe.get(version)
             pipe.smismember(members, tweet_ids)
             built, seen, hits = await pipe.execute()
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             log.warning("liked cache unavailable, reading the database: %s", exc)
             return await self._among(db, user_id=user_id, tweet_ids=tweet_ids)
         if built == "all":
@@ -104,7 +103,7 @@ class LikedCache:
         pipe.expire(members, self.ttl)
         try:
             await pipe.execute()
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             log.error("liked cache: could not record %s on %s: %s", user_id, tweet_id, exc)
 
     async def _build(self, db: Database, user_id: str, seen: str) -> set[str] | None:
@@ -114,6 +113,6 @@ class LikedCache:
         args: list[Any] = [seen, self.ttl, "many" if many else "all", *([] if many else liked)]
         try:
             await self._fill(keys=self._keys(user_id), args=args)
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             log.warning("liked cache: could not fill %s: %s", user_id, exc)
         return None if many else set(liked)

@@ -15,6 +15,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
 from limits.storage import storage_from_string
 from redis.asyncio import ConnectionPool
+from redis.exceptions import RedisClusterException
 from starlette.requests import HTTPConnection
 
 from .errors import RateLimited
@@ -91,7 +92,7 @@ class RateLimits:
             return
         try:
             reset = (await limiter.get_window_stats(item, *keys)).reset_time
-        except StorageError:
+        except (StorageError, RedisClusterException):
             reset = time.time() + item.get_expiry()
         raise RateLimited(max(1, math.ceil(reset - time.time())))
 
@@ -108,7 +109,8 @@ class RateLimits:
             # The retry: the first command after a Redis restart fails on a stale connection.
             try:
                 return await self._shared.hit(item, *keys)
-            except StorageError as exc:
+            except (StorageError, RedisClusterException) as exc:
+                # limits wraps a RedisError, not a cluster client's "no node reachable".
                 if attempt == 2:
                     log.warning("rate-limit storage unavailable, limiting locally: %s", exc)
         return None

@@ -20,6 +20,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import RedisClusterException, RedisError
+
+# What an unreachable or failing Redis raises. A cluster client that reaches no node at all
+# raises RedisClusterException, which is no RedisError: without it a cluster outage would turn
+# cache misses into errors instead of reads from the database.
+REDIS_ERRORS = (RedisError, RedisClusterException, OSError)
 
 # KEYS[1]: a marker. The marker's value (nil if missing) and the run_id of the server holding
 # it: on a cluster the master of the marker's slot, which a global INFO could not name.

@@ -14,10 +14,10 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from pymongo.errors import PyMongoError
-from redis.exceptions import RedisError
 
 from .errors import Conflict
 from .models import Tweet
+from .redisslots import REDIS_ERRORS
 from .services import Services
 from .store import reports as report_store
 from .store import tweets as tweet_store
@@ -65,7 +65,7 @@ async def repeated_post(svc: Services, tweet: Tweet) -> bool:
             pipe.scard(key)
             _, _, seen = await pipe.execute()
             return int(seen) - 1 >= MAX_REPEATS
-        except RedisError:
+        except REDIS_ERRORS:
             log.warning("repeat check falls back to the database (Redis unavailable)")
     earlier = await tweet_store.count_identical(
         svc.db,

@@ -30,11 +30,10 @@ from typing import Protocol, cast
 
 from bson import ObjectId
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from .db import Database
 from .models import Tweet
-from .redisslots import eval_each, is_cluster, mget, tagged
+from .redisslots import REDIS_ERRORS, eval_each, is_cluster, mget, tagged
 from .store import tweets as tweet_store
 
 log = logging.getLogger("murmur.tweetcache")
@@ -143,7 +142,7 @@ class RedisTweetCache:
         keys = [k for t in tweet_ids for k in (self._key(t), self._version_key(t))]
         try:
             values = cast(list[str | None], await mget(self.redis, keys))
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             log.warning("tweet cache unavailable, reading the database: %s", exc)
             return {}, {}  # nothing seen: nothing read now is stored
         found: dict[str, Tweet] = {}
@@ -174,7 +173,7 @@ class RedisTweetCache:
                 await pipe.execute()
             else:
                 await self._store_script(keys=keys, args=[str(self.ttl), *versions, *values])
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             log.warning("tweet cache unavailable, not storing: %s", exc)
 
     async def forget(self, tweet_ids: list[str]) -> None:
@@ -187,7 +186,7 @@ class RedisTweetCache:
             pipe.delete(self._key(tweet_id))
         try:
             await pipe.execute()
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             # The cached copies may outlive the change by up to ``ttl`` seconds.
             log.error("could not drop changed tweets %s from the cache: %s", tweet_ids, exc)
 

@@ -22,9 +22,8 @@ from typing import Any, cast
 
 from bson import ObjectId
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
-from ..redisslots import RUN_MARKER, eval_each, run_id_of, tagged
+from ..redisslots import REDIS_ERRORS, RUN_MARKER, eval_each, run_id_of, tagged
 
 log = logging.getLogger("murmur.recent")
 
@@ -78,7 +77,7 @@ class RecentIds:
         eval_each(pipe, _ADD, calls)
         try:
             await pipe.execute()
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             log.error("recent ids: could not add %s: %s", tweet_id, exc)
 
     async def removed(self, *, tweet_id: str, author: str) -> None:
@@ -89,7 +88,7 @@ class RecentIds:
             pipe.zrem(self._key(who), member)
         try:
             await pipe.execute()
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             log.error("recent ids: could not remove %s: %s", tweet_id, exc)
 
     async def newest(
@@ -103,7 +102,7 @@ class RecentIds:
             found = await self._read(who, before, want)
             if found is None:
                 return None
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             log.warning("recent ids unavailable, reading the database: %s", exc)
             return None
         ids: set[ObjectId] = set()

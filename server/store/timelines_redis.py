@@ -23,11 +23,10 @@ from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
 from bson import ObjectId
-from redis.exceptions import RedisError
 
 from realtime.redis_backend import connect_redis
 
-from ..redisslots import RUN_MARKER, SET_RUN_MARKER, eval_each, run_id_of, tagged
+from ..redisslots import REDIS_ERRORS, RUN_MARKER, SET_RUN_MARKER, eval_each, run_id_of, tagged
 from ..settings import Settings
 from .timelines import Entry, Loader, Slot, TimelinesUnavailable
 
@@ -123,7 +122,7 @@ class RedisTimelines:
             members = cast(list[str], await self.redis.zrange(self.key(owner), 0, -1))
             gone = [m for m in members if _parse(m).author == author]
             return int(await self.redis.zrem(self.key(owner), *gone)) if gone else 0
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             raise TimelinesUnavailable(str(exc)) from exc
 
     async def newest(
@@ -147,14 +146,14 @@ class RedisTimelines:
                 if len(chunk) < want:
                     break
                 high = f"({chunk[-1]}"
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             raise TimelinesUnavailable(str(exc)) from exc
         return found
 
     async def oldest_id(self, *, owner: str) -> ObjectId | None:
         try:
             first = cast(list[str], await self.redis.zrange(self.key(owner), 0, 0))
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             raise TimelinesUnavailable(str(exc)) from exc
         return _parse(first[0]).id if first else None
 
@@ -189,7 +188,7 @@ class RedisTimelines:
                 pipe.zremrangebyrank(self.key(owner), 0, self._trim_to)
             pipe.set(self.built_key(owner), run_id)
             await pipe.execute()
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             raise TimelinesUnavailable(str(exc)) from exc
         log.info("rebuilt the home timeline of %s (%d entries)", owner, len(mapping))
         return True
@@ -203,5 +202,5 @@ class RedisTimelines:
         fan-out job is then retried with backoff, like any failed job)."""
         try:
             return list(await pipe.execute())
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             raise TimelinesUnavailable(str(exc)) from exc
