@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 from bson import ObjectId
+from redis.asyncio.cluster import ClusterNode
 
 from server import spam
 from server.models import Tweet
@@ -141,3 +143,33 @@ async def test_spam_repeat_counters_on_every_master(
         assert await svc.cache_redis.scard(digest_key(spammer)) == 3  # counted in the cluster
     queued = await svc.db.reports.find({"reason": "spam:repeated_post"}).to_list()
     assert len(queued) == len(spammers)
+
+
+async def test_a_page_of_tweets_costs_one_round_trip_per_master(
+    make_user: Any, make_tweet: Any, svc: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page's keys are spread over every slot, yet reading and storing it sends each master
+    one request (a pipeline), not one per key."""
+    author = await make_user()
+    ids = [str((await make_tweet(author, f"page {i}"))["tweet_id"]) for i in range(8)]
+    cache = svc.tweet_cache
+    await cache.forget(ids)
+    sent: list[str] = []
+
+    def counting(method: Any) -> Any:
+        async def call(node: ClusterNode, *args: Any, **kwargs: Any) -> Any:
+            sent.append(node.name)
+            return await method(node, *args, **kwargs)
+
+        return call
+
+    for name in ("execute_command", "execute_pipeline"):
+        monkeypatch.setattr(ClusterNode, name, counting(getattr(ClusterNode, name)))
+    absent = [str(ObjectId()) for _ in range(30)]
+    await cache.lookup(absent)  # 60 keys
+    assert len(sent) == len(set(sent)) == 3  # 30 slots, 3 masters: one request each
+    sent.clear()
+    await hydrate(cache, svc.db, [ObjectId(t) for t in ids])  # a lookup, then a store
+    assert sent and all(sent.count(node) <= 2 for node in sent)
+    found, _ = await cache.lookup(ids)
+    assert set(found) == set(ids)
