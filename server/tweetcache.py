@@ -14,11 +14,6 @@ A read that raced with a change must not store what it read. Each tweet has a ve
 by every change (in Redis ``murmur:<db>:twv:<id>``, read in the same ``MGET``); a miss is read
 from the database after its version was seen, and stored only while the version is still the
 one seen (a Lua check-and-set in Redis), like ``server/usercache.py``'s epochs.
-
-On a Redis Cluster a tweet's two keys share a hash tag (``tw:{<id>}``, ``twv:{<id>}``), so the
-check-and-set of one tweet touches one slot; a page's tweets are spread over every master,
-so a page is read with one ``MGET`` per slot and stored with one script per tweet, each
-batch pipelined (one round trip per master; ``server/redisslots.py``).
 """
 
 from __future__ import annotations
@@ -119,7 +114,12 @@ class MemoryTweetCache:
 
 
 class RedisTweetCache:
-    """The cache shared by every process, in Redis. An unreachable Redis is a miss."""
+    """The cache shared by every process, in Redis. An unreachable Redis is a miss.
+
+    On a Redis Cluster a tweet's two keys share a hash tag (``tw:{<id>}``, ``twv:{<id>}``),
+    so the check-and-set of one tweet touches one slot; a page's tweets are spread over every
+    master, so a page is read with one ``MGET`` per slot and stored with one script per tweet,
+    each batch pipelined: one round trip per master (``server/redisslots.py``)."""
 
     def __init__(self, redis: Redis, *, prefix: str, ttl: int = 300, version_ttl: int = 900):
         self.redis = redis
