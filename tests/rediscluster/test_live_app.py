@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from bson import ObjectId
 
 from server.settings import Settings
 from tests.rediscluster import clusterapp
@@ -70,6 +71,14 @@ async def test_a_rest_flow_and_a_shared_rate_limit_across_processes(
         assert await redis.zrange(svc.timelines.key(fan.id), 0, -1) == [f"{tweet}:{author.id}"]
         assert await redis.exists(svc.tweet_cache._key(tweet)) == 1
         assert [t["tweet_id"] for t in await home(client)] == [tweet]
+        # Reads of a built timeline do not rebuild it (its marker names its own master's run):
+        # an entry only Redis holds survives them.
+        only_in_redis = f"{ObjectId()}:{author.id}"
+        await redis.zadd(svc.timelines.key(fan.id), {only_in_redis: 0})
+        for http in (client, live, client):
+            assert [t["tweet_id"] for t in await home(http)] == [tweet]
+        assert only_in_redis in await redis.zrange(svc.timelines.key(fan.id), 0, -1)
+        await redis.zrem(svc.timelines.key(fan.id), only_in_redis)
 
         r = await client.post(f"/tweets/{tweet}/likes", headers=fan.headers)
         assert r.status_code == 200, r.text
