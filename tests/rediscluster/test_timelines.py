@@ -83,3 +83,26 @@ async def replaced(cluster: Any, key: str, dead: Any, within: float = 15.0) -> N
             pass  # the slot has no master for a moment
         await asyncio.sleep(0.1)
     raise AssertionError(f"no replica took over {key!r} within {within}s")
+
+
+async def test_loaded_timelines_are_marked_built_on_their_own_masters(
+    svc: Any, redis_cluster: Any
+) -> None:
+    """The demo seed's bulk load marks each timeline with the run of the master holding it."""
+    timelines = svc.timelines
+
+    async def new_owner() -> str:
+        return str(ObjectId())
+
+    owners, _ = await on_every_master(new_owner, timelines.key, redis_cluster)
+    tweet_id, author = ObjectId(), str(ObjectId())
+    assert await timelines.load(entries=[(o, tweet_id, author) for o in owners]) == 3
+
+    async def must_not_rebuild() -> list[Slot]:
+        raise AssertionError("a loaded timeline counts as built")
+
+    for owner in owners:
+        assert not await timelines.ensure_built(owner=owner, rebuild=must_not_rebuild)
+        assert [
+            s.id for s in await timelines.newest(owner=owner, before=None, limit=5, exclude=())
+        ] == [tweet_id]
