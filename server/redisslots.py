@@ -10,8 +10,9 @@ is refused unless they all share a slot (``CROSSSLOT``). So:
   (``eval_each``): the cluster client sends each node its part at once, so the pipeline costs
   one round trip per node (in parallel), and a single Redis one round trip, as before.
 - "was this cache built on the Redis that holds it now?" asks the node that holds the key:
-  ``RUN_MARKER`` reads a marker and that server's ``run_id`` in one script, so a master that
-  restarted, or a replica that took over, is told apart from the run the marker names.
+  ``RUN_MARKERS`` reads markers and that server's ``run_id`` in one script, so a master that
+  restarted, or a replica that took over, is told apart from the run the marker names
+  (``queue_run_markers``: one script on a single Redis, one per slot on a cluster).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from redis.asyncio.cluster import RedisCluster
+from redis.crc import key_slot
 from redis.exceptions import RedisClusterException, RedisError
 
 # What an unreachable or failing Redis raises. A cluster client that reaches no node at all
@@ -27,11 +29,14 @@ from redis.exceptions import RedisClusterException, RedisError
 # cache misses into errors instead of reads from the database.
 REDIS_ERRORS = (RedisError, RedisClusterException, OSError)
 
-# KEYS[1]: a marker. The marker's value (nil if missing) and the run_id of the server holding
-# it: on a cluster the master of the marker's slot, which a global INFO could not name.
-RUN_MARKER = """
-local info = redis.call('INFO', 'server')
-return {redis.call('GET', KEYS[1]), string.match(info, 'run_id:(%x+)')}
+# KEYS: markers. The run_id of the server holding them (on a cluster the master of their slot,
+# which a global INFO could not name), then each marker's value (nil if missing).
+RUN_MARKERS = """
+local reply = {string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')}
+for i = 1, #KEYS do
+  reply[i + 1] = redis.call('GET', KEYS[i])
+end
+return reply
 """
 
 # KEYS[1]: a marker. Sets it to the holding server's run_id followed by ARGV[1].
@@ -70,7 +75,27 @@ def eval_each(pipe: Any, script: str, calls: Sequence[tuple[Sequence[str], Seque
         pipe.eval(script, len(keys), *keys, *args)
 
 
-def run_id_of(marker_and_run: Any) -> tuple[str | None, str]:
-    """``RUN_MARKER``'s reply as (marker, run_id)."""
-    marker, run_id = marker_and_run
-    return (None if marker is None else str(marker)), str(run_id)
+def queue_run_markers(pipe: Any, redis: Any, markers: Sequence[str]) -> list[list[int]]:
+    """Queue on ``pipe`` the reads of ``markers`` with the run_id of the server holding each:
+    one script for all of them on a single Redis (one ``INFO``), one per slot on a cluster.
+    Returns the groups (indexes into ``markers``), one queued script each, for
+    ``run_markers``."""
+    groups: dict[int, list[int]] = {}
+    for i, marker in enumerate(markers):
+        groups.setdefault(key_slot(marker.encode()) if is_cluster(redis) else 0, []).append(i)
+    calls: list[tuple[Sequence[str], Sequence[Any]]] = [
+        ([markers[i] for i in group], []) for group in groups.values()
+    ]
+    eval_each(pipe, RUN_MARKERS, calls)
+    return list(groups.values())
+
+
+def run_markers(groups: list[list[int]], replies: Sequence[Any]) -> list[tuple[str | None, str]]:
+    """(marker, run_id of its server) per marker, in ``queue_run_markers``'s order, from the
+    replies of the scripts it queued."""
+    found: dict[int, tuple[str | None, str]] = {}
+    for group, reply in zip(groups, replies, strict=True):
+        run_id, *values = reply
+        for i, value in zip(group, values + [None] * (len(group) - len(values)), strict=True):
+            found[i] = (None if value is None else str(value), str(run_id))
+    return [found[i] for i in range(len(found))]

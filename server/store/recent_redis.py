@@ -23,7 +23,7 @@ from typing import Any, cast
 from bson import ObjectId
 from redis.asyncio import Redis
 
-from ..redisslots import REDIS_ERRORS, RUN_MARKER, eval_each, run_id_of, tagged
+from ..redisslots import REDIS_ERRORS, eval_each, queue_run_markers, run_markers, tagged
 
 log = logging.getLogger("murmur.recent")
 
@@ -121,18 +121,18 @@ class RecentIds:
         high = "+" if before is None else f"({before}"
         for attempt in range(2):
             pipe = self.redis.pipeline(transaction=False)
+            # Each marker with the run_id of the server holding it (on a cluster, the master
+            # of that author's slot: each set is checked against its own shard).
+            groups = queue_run_markers(pipe, self.redis, [self._marker(w) for w in who])
             for w in who:
-                # The marker with the run_id of the server holding it (on a cluster, the
-                # master of this author's slot: each set is checked against its own shard).
-                eval_each(pipe, RUN_MARKER, [([self._marker(w)], [])])
                 pipe.zrevrangebylex(self._key(w), high, "-", start=0, num=want)
             results: list[Any] = await pipe.execute()
-            marks = [run_id_of(r) for r in results[0::2]]
+            marks = run_markers(groups, results[: len(groups)])
             stale = [
                 (w, run) for w, (m, run) in zip(who, marks, strict=True) if not _built_on(m, run)
             ]
             if not stale:
-                members = cast(list[list[str]], results[1::2])
+                members = cast(list[list[str]], results[len(groups) :])
                 return [
                     (m, str(k).endswith(":1")) for m, (k, _) in zip(members, marks, strict=True)
                 ]

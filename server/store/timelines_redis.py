@@ -26,7 +26,14 @@ from bson import ObjectId
 
 from realtime.redis_backend import connect_redis
 
-from ..redisslots import REDIS_ERRORS, RUN_MARKER, SET_RUN_MARKER, eval_each, run_id_of, tagged
+from ..redisslots import (
+    REDIS_ERRORS,
+    SET_RUN_MARKER,
+    eval_each,
+    queue_run_markers,
+    run_markers,
+    tagged,
+)
 from ..settings import Settings
 from .timelines import Entry, Loader, Slot, TimelinesUnavailable
 
@@ -177,7 +184,9 @@ class RedisTimelines:
         landing meanwhile is kept (it is added on top), and every tweet stored before the
         read is in what the loader returns."""
         try:
-            marker, run_id = run_id_of(await self.redis.eval(RUN_MARKER, 1, self.built_key(owner)))
+            pipe = self.redis.pipeline(transaction=False)
+            groups = queue_run_markers(pipe, self.redis, [self.built_key(owner)])
+            [(marker, run_id)] = run_markers(groups, await pipe.execute())
             if marker == run_id:
                 return False
             await self.redis.delete(self.key(owner))
