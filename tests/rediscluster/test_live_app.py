@@ -14,6 +14,7 @@ import pytest
 from bson import ObjectId
 
 from server.settings import Settings
+from tests.dbcount import by_collection, moved, quiet
 from tests.rediscluster import clusterapp
 
 svc = clusterapp.svc
@@ -35,6 +36,7 @@ async def until(check: Callable[[], Awaitable[Any]], within: float = 10.0) -> An
 
 
 async def test_a_rest_flow_and_a_shared_rate_limit_across_processes(
+    app: Any,
     client: httpx.AsyncClient,
     make_user: Any,
     live_app: Any,
@@ -88,6 +90,21 @@ async def test_a_rest_flow_and_a_shared_rate_limit_across_processes(
             return bool(shown["like_count"] == 1 and shown["liked_by_me"])
 
         assert await until(liked_on_live)
+
+        # Warm reads of the in-process app send the database nothing: the cluster serves
+        # them (stored timeline, tweet cache, liked sets, recent ids), as one Redis does.
+        for path in (
+            "/tweets/following",
+            f"/tweets/{tweet}",
+            "/tweets",
+            f"/users/{author.id}/tweets",
+        ):
+            assert (await client.get(path, headers=fan.headers)).status_code == 200
+            async with quiet(app):
+                before = by_collection(app)
+                r = await client.get(path, headers=fan.headers)
+                assert r.status_code == 200, r.text
+                assert moved(before, by_collection(app)) == {}, path
 
         r = await live.patch(f"/tweets/{tweet}", json={"content": "edited"}, headers=author.headers)
         assert r.status_code == 200, r.text
