@@ -1,7 +1,8 @@
 """Murmur on a Redis Cluster (``REDIS_CLUSTER=true``) in a real ``murmur serve`` process, next
-to this test's in-process app on the same cluster and database: a REST flow whose reads are
-served warm from the cluster (stored timeline, cached tweets, liked sets), writes on one
-process seen on the other's next read, and a rate limit that holds across both."""
+to this test's in-process app on the same cluster and database: a REST flow (sign-ups, a
+follow, a tweet, a like, an edit, a delete) whose reads are served warm from the cluster
+(stored timeline, cached tweets, liked sets), writes on one process seen on the other's next
+read, and a rate limit that holds across both."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 from bson import ObjectId
 
 from server.settings import Settings
+from tests.conftest import TestUser, read_otp
 from tests.dbcount import by_collection, moved, quiet
 from tests.rediscluster import clusterapp
 
@@ -24,6 +26,25 @@ svc = clusterapp.svc
 def settings(settings: Settings, redis_cluster: Any) -> Settings:
     return clusterapp.on_cluster(settings, redis_cluster).model_copy(
         update={"rate_limits_enabled": True, "rate_limit_username_check": "4/minute"}
+    )
+
+
+async def sign_up(http: httpx.AsyncClient, settings: Settings, name: str) -> TestUser:
+    """A user signed up and verified through ``http`` (the code read from the mail outbox)."""
+    mail, password = f"{name}@example.com", "correct horse"
+    body = {"user_name": name, "email": mail, "password": password}
+    assert (await http.post("/auth/user/signup", json=body)).status_code == 201
+    code = read_otp(settings.outbox_dir, mail)
+    r = await http.post("/auth/verify-otp", json={"user_name": name, "otp": code})
+    assert r.status_code == 200, r.text
+    tokens = r.json()
+    return TestUser(
+        id=tokens["user"]["user_id"],
+        user_name=name,
+        email=mail,
+        password=password,
+        access_token=tokens["access_token"],
+        refresh_token=tokens["refresh_token"],
     )
 
 
@@ -38,7 +59,6 @@ async def until(check: Callable[[], Awaitable[Any]], within: float = 10.0) -> An
 async def test_a_rest_flow_and_a_shared_rate_limit_across_processes(
     app: Any,
     client: httpx.AsyncClient,
-    make_user: Any,
     live_app: Any,
     redis_cluster: Any,
     settings: Settings,
@@ -50,8 +70,8 @@ async def test_a_rest_flow_and_a_shared_rate_limit_across_processes(
         JWT_SECRET=settings.jwt_secret or "",
         RATE_LIMIT_USERNAME_CHECK="4/minute",
     )
-    author, fan = await make_user(), await make_user()
     async with httpx.AsyncClient(base_url=process.url) as live:
+        author, fan = [await sign_up(live, settings, name) for name in ("author", "fan")]
         r = await live.post(f"/users/{author.id}/follow", headers=fan.headers)
         assert r.status_code == 200, r.text
         r = await live.post("/tweets", json={"content": "on the cluster"}, headers=author.headers)
