@@ -161,6 +161,7 @@ async def _open_services(settings: Settings, db: Database, clock: Clock) -> Serv
             settings.redis_url,
             enabled=settings.rate_limits_enabled,
             prefix=f"murmur:{settings.mongodb_db}",
+            cluster=settings.redis_cluster,
         ),
         timelines=open_timelines(settings, db),
         search_backend=await choose_backend(db, settings.search_backend),
@@ -168,7 +169,7 @@ async def _open_services(settings: Settings, db: Database, clock: Clock) -> Serv
     )
     if settings.redis_url:
         # One client for the read caches (tweets, liked sets, recent ids).
-        svc.cache_redis = connect_redis(settings.redis_url)
+        svc.cache_redis = connect_redis(settings.redis_url, cluster=settings.redis_cluster)
         prefix = f"murmur:{settings.mongodb_db}:"
         svc.tweet_cache = RedisTweetCache(svc.cache_redis, prefix=prefix)
         svc.liked = LikedCache(svc.cache_redis, prefix=prefix)

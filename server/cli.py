@@ -111,7 +111,7 @@ def make_admin(args: argparse.Namespace) -> int:
                 return 1
             await user_store.set_role(db, user_id=user.id, role=args.role)
             if settings.redis_url:  # running app processes cache users: tell them
-                await _announce_user_change(settings.redis_url, user.id)
+                await _announce_user_change(settings.redis_url, user.id, settings.redis_cluster)
             print(f"{user.user_name} is now {args.role}.")
             return 0
         finally:
@@ -120,14 +120,18 @@ def make_admin(args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
-async def _announce_user_change(redis_url: str, user_id: str) -> None:
-    import redis.asyncio as redis
-
+async def _announce_user_change(redis_url: str, user_id: str, cluster: bool = False) -> None:
+    """Tell every running process, on the hub's control channel, to drop ``user_id``."""
     from realtime.hub import CONTROL_CHANNEL, users_changed_message
+    from realtime.redis_backend import connect_redis
 
-    client = redis.from_url(redis_url)
+    client = connect_redis(redis_url, cluster=cluster)
+    message = users_changed_message([user_id], False)
     try:
-        await client.publish(CONTROL_CHANNEL, users_changed_message([user_id], False))
+        if cluster:  # on a cluster the hub listens with sharded pub/sub (SSUBSCRIBE)
+            await client.spublish(CONTROL_CHANNEL, message)
+        else:
+            await client.publish(CONTROL_CHANNEL, message)
     finally:
         await client.aclose()
 

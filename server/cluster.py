@@ -143,6 +143,9 @@ class RedisClusterNode(Redis):
         cmd += ["--dir", str(self.dir), "--cluster-enabled", "yes"]
         cmd += ["--cluster-config-file", "nodes.conf"]
         cmd += ["--cluster-node-timeout", str(self.node_timeout_ms)]
+        # A replica syncs at once (Redis waits 5 s for more replicas by default): one that
+        # never synced cannot take over, so a master killed early would stay down.
+        cmd += ["--repl-diskless-sync-delay", "0"]
         self.spawn(cmd)
         assert self.process is not None
         wait_port(self.port, self.process)
@@ -204,12 +207,15 @@ class RedisCluster:
         return self
 
     def wait_ok(self, timeout: float = 30.0) -> None:
-        """Until every live node reports ``cluster_state:ok`` and every slot is served."""
+        """Until every live node reports ``cluster_state:ok``, every slot is served and every
+        live replica is in sync with its master (so it could take over)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
                 live = [n for n in self.nodes if n.alive()]
-                if all(_cluster_ok(n.cli("cluster", "info")) for n in live):
+                if all(_cluster_ok(n.cli("cluster", "info")) for n in live) and all(
+                    _replica_ok(n.cli("info", "replication")) for n in live
+                ):
                     return
             except (subprocess.SubprocessError, OSError):
                 pass
@@ -242,6 +248,11 @@ def _cluster_ok(info: str) -> bool:
         fields.get("cluster_state", "").strip() == "ok"
         and fields.get("cluster_slots_ok", "").strip() == "16384"
     )
+
+
+def _replica_ok(info: str) -> bool:
+    """A master, or a replica whose link to its master is up."""
+    return "role:slave" not in info or "master_link_status:up" in info
 
 
 class Murmur(Process):
@@ -359,7 +370,9 @@ class Nginx(Process):
 
 class Cluster:
     """Redis (unless ``redis_url``), the database (unless ``mongodb_url``), ``web`` web
-    processes, ``workers`` outbox workers and nginx on ``port``; ``stop()`` ends them all."""
+    processes, ``workers`` outbox workers and nginx on ``port``; ``stop()`` ends them all.
+    With ``redis_cluster``, Redis is a Redis Cluster (``RedisCluster``: 3 masters, 3 replicas,
+    or the one ``redis_url`` names) and every process gets ``REDIS_CLUSTER=true``."""
 
     def __init__(
         self,
@@ -371,10 +384,14 @@ class Cluster:
         redis_url: str | None = None,
         mongodb_url: str | None = None,
         env: dict[str, str] | None = None,
+        redis_cluster: bool = False,
     ) -> None:
         self.run_dir = run_dir
         self.port = port or free_port()
-        self.redis = None if redis_url else Redis(run_dir)
+        self.redis_cluster = redis_cluster
+        self.redis: Redis | RedisCluster | None = None
+        if not redis_url:
+            self.redis = RedisCluster(run_dir / "redis") if redis_cluster else Redis(run_dir)
         self.redis_url = redis_url or (self.redis.url if self.redis else "")
         self.db = None if mongodb_url else EmbeddedMongo(run_dir / "db")
         self.mongodb_url = mongodb_url
@@ -402,6 +419,7 @@ class Cluster:
             "JWT_SECRET": secret,
             "PUBLIC_BASE_URL": self.url,
             "FORWARDED_ALLOW_IPS": "127.0.0.1",
+            **({"REDIS_CLUSTER": "true"} if self.redis_cluster else {}),
             **self.extra_env,
         }
 
@@ -448,6 +466,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--run-dir", type=Path, help="logs, data, nginx files (default: a temp dir)"
     )
+    parser.add_argument(
+        "--redis-cluster",
+        action="store_true",
+        help="run on a Redis Cluster: 6 local nodes (3 masters with a replica each) unless "
+        "REDIS_URL names a node of one; sets REDIS_CLUSTER=true",
+    )
     args = parser.parse_args(argv)
     run_dir = args.run_dir or Path(tempfile.mkdtemp(prefix="murmur-cluster-"))
     cluster = Cluster(
@@ -457,6 +481,7 @@ def main(argv: list[str] | None = None) -> int:
         port=args.port,
         redis_url=os.environ.get("REDIS_URL"),
         mongodb_url=os.environ.get("MONGODB_URL"),
+        redis_cluster=args.redis_cluster,
     )
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -466,6 +491,9 @@ def main(argv: list[str] | None = None) -> int:
         for proc in [*cluster.web, *cluster.workers]:
             print(f"{proc.name:<10} pid {proc.pid:<8} {proc.url if proc.port else ''}")
         print(f"nginx      pid {cluster.nginx.pid if cluster.nginx else '':<8} {cluster.url}")
+        if isinstance(cluster.redis, RedisCluster):
+            pids = ", ".join(str(n.pid) for n in cluster.redis.nodes)
+            print(f"redis cluster pids {pids} (REDIS_URL {cluster.redis_url})")
         print(f"logs in {run_dir}; Ctrl-C stops everything")
         while not stop.wait(1.0):
             dead = [p.name for p in [*cluster.web, *cluster.workers] if not p.alive()]

@@ -1,7 +1,7 @@
 """``liked_by_me`` (and ``reposted_by_me``) without a query per page: each reader's liked
 (or reposted) tweet ids, kept in Redis. One ``LikedCache`` per kind of mark.
 
-One Redis set per user, ``murmur:<db>:liked:<user>``, holding the ids of every tweet they
+One Redis set per user, ``murmur:<db>:liked:{<user>}``, holding the ids of every tweet they
 like, when they like at most ``max_likes`` (a page then asks Redis only: ``SMISMEMBER``).
 Whoever likes more is marked so and answered by one batched query per page, as before. A
 set is filled from ``likes`` on first use and kept current by ``changed`` (called right after
@@ -21,9 +21,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from .db import Database
+from .redisslots import REDIS_ERRORS, tagged
 from .store import likes as like_store
 
 log = logging.getLogger("murmur.likedcache")
@@ -65,9 +65,11 @@ class LikedCache:
         self._fill = redis.register_script(_FILL_IF_UNCHANGED)
 
     def _keys(self, user_id: str) -> list[str]:
-        """The user's version, set and marker keys."""
+        """The user's version, set and marker keys. They carry the user as a hash tag: the
+        fill script touches all three, which a Redis Cluster allows only within one slot."""
         k = self.kind
-        return [f"{self.prefix}{part}:{user_id}" for part in (f"{k}-v", k, f"{k}-built")]
+        tag = tagged(user_id)
+        return [f"{self.prefix}{part}:{tag}" for part in (f"{k}-v", k, f"{k}-built")]
 
     async def liked_among(self, db: Database, user_id: str, tweet_ids: list[str]) -> set[str]:
         """Which of ``tweet_ids`` ``user_id`` likes."""
@@ -78,7 +80,7 @@ class LikedCache:
             pipe.get(version)
             pipe.smismember(members, tweet_ids)
             built, seen, hits = await pipe.execute()
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             log.warning("liked cache unavailable, reading the database: %s", exc)
             return await self._among(db, user_id=user_id, tweet_ids=tweet_ids)
         if built == "all":
@@ -101,7 +103,7 @@ class LikedCache:
         pipe.expire(members, self.ttl)
         try:
             await pipe.execute()
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             log.error("liked cache: could not record %s on %s: %s", user_id, tweet_id, exc)
 
     async def _build(self, db: Database, user_id: str, seen: str) -> set[str] | None:
@@ -111,6 +113,6 @@ class LikedCache:
         args: list[Any] = [seen, self.ttl, "many" if many else "all", *([] if many else liked)]
         try:
             await self._fill(keys=self._keys(user_id), args=args)
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             log.warning("liked cache: could not fill %s: %s", user_id, exc)
         return None if many else set(liked)

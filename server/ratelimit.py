@@ -1,10 +1,13 @@
-"""Per-key rate limits on the `limits` library (Redis storage when REDIS_URL is set)."""
+"""Per-key rate limits on the `limits` library (Redis storage when REDIS_URL is set, a Redis
+Cluster's with REDIS_CLUSTER=true)."""
 
 from __future__ import annotations
 
 import logging
 import math
 import time
+from typing import Any
+from urllib.parse import urlsplit
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, Storage
@@ -12,6 +15,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
 from limits.storage import storage_from_string
 from redis.asyncio import ConnectionPool
+from redis.exceptions import RedisClusterException
 from starlette.requests import HTTPConnection
 
 from .errors import RateLimited
@@ -35,12 +39,33 @@ class RateLimits:
     outage neither turns every request into an error nor switches the limits off.
     """
 
-    def __init__(self, redis_url: str | None, enabled: bool = True, prefix: str = "murmur") -> None:
+    def __init__(
+        self,
+        redis_url: str | None,
+        enabled: bool = True,
+        prefix: str = "murmur",
+        *,
+        cluster: bool = False,
+    ) -> None:
         self.enabled = enabled
         self._local = MovingWindowRateLimiter(MemoryStorage())
         self._shared: MovingWindowRateLimiter | None = None
         self._pool: ConnectionPool | None = None
-        if redis_url:
+        self._cluster_client: Any = None
+        if redis_url and cluster:
+            # A moving window is one key per limit and caller, so any slot will do. limits
+            # builds the cluster client itself (it takes no pool for one): close() reaches it
+            # through the storage.
+            cluster_storage: Any = storage_from_string(
+                "async+redis+cluster://" + urlsplit(redis_url).netloc,
+                implementation="redispy",
+                wrap_exceptions=True,
+                key_prefix=f"{prefix}:limits",
+                socket_connect_timeout=2,
+            )
+            self._cluster_client = cluster_storage.bridge.storage
+            self._shared = MovingWindowRateLimiter(cluster_storage)
+        elif redis_url:
             # Our own pool, so close() can release its connections.
             self._pool = ConnectionPool.from_url(redis_url, socket_connect_timeout=2)
             storage: Storage = storage_from_string(  # type: ignore[assignment]
@@ -67,13 +92,15 @@ class RateLimits:
             return
         try:
             reset = (await limiter.get_window_stats(item, *keys)).reset_time
-        except StorageError:
+        except (StorageError, RedisClusterException):
             reset = time.time() + item.get_expiry()
         raise RateLimited(max(1, math.ceil(reset - time.time())))
 
     async def close(self) -> None:
         if self._pool is not None:
             await self._pool.disconnect()
+        if self._cluster_client is not None:
+            await self._cluster_client.aclose()
 
     async def _shared_hit(self, item: RateLimitItem, keys: tuple[str, ...]) -> bool | None:
         """The shared limiter's answer, or None when Redis cannot be reached."""
@@ -82,7 +109,8 @@ class RateLimits:
             # The retry: the first command after a Redis restart fails on a stale connection.
             try:
                 return await self._shared.hit(item, *keys)
-            except StorageError as exc:
+            except (StorageError, RedisClusterException) as exc:
+                # limits wraps a RedisError, not a cluster client's "no node reachable".
                 if attempt == 2:
                     log.warning("rate-limit storage unavailable, limiting locally: %s", exc)
         return None

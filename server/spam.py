@@ -14,10 +14,10 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from pymongo.errors import PyMongoError
-from redis.exceptions import RedisError
 
 from .errors import Conflict
 from .models import Tweet
+from .redisslots import REDIS_ERRORS
 from .services import Services
 from .store import reports as report_store
 from .store import tweets as tweet_store
@@ -44,6 +44,12 @@ async def mention_storm(svc: Services, tweet: Tweet) -> bool:
     return len(tweet.mentions) > MAX_MENTIONS
 
 
+def repeat_key(svc: Services, user_id: str, content: str) -> str:
+    """The Redis set of ``user_id``'s tweets saying ``content`` (one key: any slot will do)."""
+    digest = hashlib.sha256(content.encode()).hexdigest()[:24]
+    return f"murmur:{svc.settings.mongodb_db}:repeat:{user_id}:{digest}"
+
+
 async def repeated_post(svc: Services, tweet: Tweet) -> bool:
     """The author posted the same text several times within the window.
 
@@ -51,8 +57,7 @@ async def repeated_post(svc: Services, tweet: Tweet) -> bool:
     past the latest one (one pipelined call, no query; a re-run adds the same id again);
     without it, the author's identical tweets since the window's start are counted."""
     if svc.cache_redis is not None:
-        digest = hashlib.sha256(tweet.content.encode()).hexdigest()[:24]
-        key = f"murmur:{svc.settings.mongodb_db}:repeat:{tweet.user_id}:{digest}"
+        key = repeat_key(svc, tweet.user_id, tweet.content)
         try:
             pipe = svc.cache_redis.pipeline(transaction=False)
             pipe.sadd(key, tweet.tweet_id)
@@ -60,7 +65,7 @@ async def repeated_post(svc: Services, tweet: Tweet) -> bool:
             pipe.scard(key)
             _, _, seen = await pipe.execute()
             return int(seen) - 1 >= MAX_REPEATS
-        except RedisError:
+        except REDIS_ERRORS:
             log.warning("repeat check falls back to the database (Redis unavailable)")
     earlier = await tweet_store.count_identical(
         svc.db,

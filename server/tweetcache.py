@@ -25,10 +25,10 @@ from typing import Protocol, cast
 
 from bson import ObjectId
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from .db import Database
 from .models import Tweet
+from .redisslots import REDIS_ERRORS, eval_each, is_cluster, mget, tagged
 from .store import tweets as tweet_store
 
 log = logging.getLogger("murmur.tweetcache")
@@ -114,7 +114,12 @@ class MemoryTweetCache:
 
 
 class RedisTweetCache:
-    """The cache shared by every process, in Redis. An unreachable Redis is a miss."""
+    """The cache shared by every process, in Redis. An unreachable Redis is a miss.
+
+    On a Redis Cluster a tweet's two keys share a hash tag (``tw:{<id>}``, ``twv:{<id>}``),
+    so the check-and-set of one tweet touches one slot; a page's tweets are spread over every
+    master, so a page is read with one ``MGET`` per slot and stored with one script per tweet,
+    each batch pipelined: one round trip per master (``server/redisslots.py``)."""
 
     def __init__(self, redis: Redis, *, prefix: str, ttl: int = 300, version_ttl: int = 900):
         self.redis = redis
@@ -125,18 +130,19 @@ class RedisTweetCache:
         self._store_script = redis.register_script(_STORE_IF_UNCHANGED)
 
     def _key(self, tweet_id: str) -> str:
-        return f"{self.prefix}tw:{tweet_id}"
+        return f"{self.prefix}tw:{tagged(tweet_id)}"
 
     def _version_key(self, tweet_id: str) -> str:
-        return f"{self.prefix}twv:{tweet_id}"
+        # The tweet's tag: the store script reads this and writes _key in one slot.
+        return f"{self.prefix}twv:{tagged(tweet_id)}"
 
     async def lookup(self, tweet_ids: list[str]) -> tuple[dict[str, Tweet], Seen]:
         if not tweet_ids:
             return {}, {}
         keys = [k for t in tweet_ids for k in (self._key(t), self._version_key(t))]
         try:
-            values = cast(list[str | None], await self.redis.mget(keys))
-        except (RedisError, OSError) as exc:
+            values = cast(list[str | None], await mget(self.redis, keys))
+        except REDIS_ERRORS as exc:
             log.warning("tweet cache unavailable, reading the database: %s", exc)
             return {}, {}  # nothing seen: nothing read now is stored
         found: dict[str, Tweet] = {}
@@ -154,11 +160,20 @@ class RedisTweetCache:
         if not kept:
             return
         keys = [k for t in kept for k in (self._version_key(t.tweet_id), self._key(t.tweet_id))]
-        args = [str(self.ttl), *(seen[t.tweet_id] for t in kept)]
-        args += [t.model_dump_json() for t in kept]
+        versions = [seen[t.tweet_id] for t in kept]
+        values = [t.model_dump_json() for t in kept]
         try:
-            await self._store_script(keys=keys, args=args)
-        except (RedisError, OSError) as exc:
+            if is_cluster(self.redis):  # a tweet's two keys share a slot, a page's tweets not
+                pipe = self.redis.pipeline(transaction=False)
+                calls = [
+                    (keys[2 * i : 2 * i + 2], [self.ttl, version, value])
+                    for i, (version, value) in enumerate(zip(versions, values, strict=True))
+                ]
+                eval_each(pipe, _STORE_IF_UNCHANGED, calls)
+                await pipe.execute()
+            else:
+                await self._store_script(keys=keys, args=[str(self.ttl), *versions, *values])
+        except REDIS_ERRORS as exc:
             log.warning("tweet cache unavailable, not storing: %s", exc)
 
     async def forget(self, tweet_ids: list[str]) -> None:
@@ -171,7 +186,7 @@ class RedisTweetCache:
             pipe.delete(self._key(tweet_id))
         try:
             await pipe.execute()
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             # The cached copies may outlive the change by up to ``ttl`` seconds.
             log.error("could not drop changed tweets %s from the cache: %s", tweet_ids, exc)
 

@@ -1,16 +1,16 @@
 """Recent tweet ids per author and of the whole public timeline, in Redis sorted sets, so the
 first pages of a profile, of ``GET /tweets`` and of big authors' pulled tweets need no query.
 
-Keys ``murmur:<db>:recent:<author>`` and ``murmur:<db>:recent:*`` (everyone). As in
+Keys ``murmur:<db>:recent:{<author>}`` and ``murmur:<db>:recent:{*}`` (everyone). As in
 ``timelines_redis.py`` members are ``<tweet id hex>:<author>`` with score 0, so lexicographic
 order is id order and ``before`` cursors work. A set holds the newest ``cap`` visible tweets;
 ``added`` (create, restore) and ``removed`` (delete, hide) keep it current.
 
 Redis is a cache of ``tweets`` here: a set is read only when its marker,
-``murmur:<db>:recent-built:<key>``, names this Redis server run (else it is rebuilt from
-``tweets`` first, like a stored timeline). The marker also says whether the set held every
-tweet when built (``:1``); the first trim clears that. A read that reaches below a set that
-is not complete answers None, and the caller asks the database. A tweet deleted while a set
+``murmur:<db>:recent-built:{<key>}``, names the run of the Redis server holding it (else it is
+rebuilt from ``tweets`` first, like a stored timeline). The marker also says whether the set
+held every tweet when built (``:1``); the first trim clears that. A read that reaches below a
+set that is not complete answers None, and the caller asks the database. A tweet deleted while a set
 was being rebuilt can be left in it: hydrating the page leaves it out (a page one short).
 """
 
@@ -22,7 +22,8 @@ from typing import Any, cast
 
 from bson import ObjectId
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
+
+from ..redisslots import REDIS_ERRORS, eval_each, queue_run_markers, run_markers, tagged
 
 log = logging.getLogger("murmur.recent")
 
@@ -30,18 +31,15 @@ PUBLIC = "*"
 # Loads a set from ``tweets``: (author or PUBLIC, how many) -> (tweet id, author), newest first.
 Loader = Callable[[str, int], Awaitable[list[tuple[ObjectId, str]]]]
 
-# KEYS: n sets, then their n markers; ARGV[1]: the member, then each set's cap.
+# KEYS: a set, its marker (one slot: they share a hash tag); ARGV: the member, the set's cap.
 _ADD = """
-local n = #KEYS / 2
-for i = 1, n do
-  redis.call('ZADD', KEYS[i], 0, ARGV[1])
-  local trimmed = redis.call('ZREMRANGEBYRANK', KEYS[i], 0, -(tonumber(ARGV[1 + i]) + 1))
-  local marker = redis.call('GET', KEYS[n + i])
-  if trimmed > 0 and marker and string.sub(marker, -2) == ':1' then
-    redis.call('SET', KEYS[n + i], string.sub(marker, 1, -3) .. ':0')
-  end
+redis.call('ZADD', KEYS[1], 0, ARGV[1])
+local trimmed = redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -(tonumber(ARGV[2]) + 1))
+local marker = redis.call('GET', KEYS[2])
+if trimmed > 0 and marker and string.sub(marker, -2) == ':1' then
+  redis.call('SET', KEYS[2], string.sub(marker, 1, -3) .. ':0')
 end
-return n
+return trimmed
 """
 
 
@@ -57,25 +55,29 @@ class RecentIds:
         self.load = load
         self.author_cap = author_cap
         self.public_cap = public_cap
-        self._add = redis.register_script(_ADD)
 
     def _key(self, who: str) -> str:
-        return f"{self.prefix}recent:{who}"
+        return f"{self.prefix}recent:{tagged(who)}"
 
     def _marker(self, who: str) -> str:
-        return f"{self.prefix}recent-built:{who}"
+        # The set's tag: _ADD touches both, and the marker names the run of the set's server.
+        return f"{self.prefix}recent-built:{tagged(who)}"
 
     def _cap(self, who: str) -> int:
         return self.public_cap if who == PUBLIC else self.author_cap
 
     async def added(self, *, tweet_id: str, author: str) -> None:
         """A tweet became visible (posted or restored)."""
-        who = [author, PUBLIC]
-        keys = [*(self._key(w) for w in who), *(self._marker(w) for w in who)]
-        args: list[str | int] = [f"{tweet_id}:{author}", *(self._cap(w) for w in who)]
+        member = f"{tweet_id}:{author}"
+        # One script per set, its keys in one slot (a cluster's masters hold the two sets).
+        pipe = self.redis.pipeline(transaction=False)
+        calls = [
+            ([self._key(w), self._marker(w)], [member, self._cap(w)]) for w in (author, PUBLIC)
+        ]
+        eval_each(pipe, _ADD, calls)
         try:
-            await self._add(keys=keys, args=args)
-        except (RedisError, OSError) as exc:
+            await pipe.execute()
+        except REDIS_ERRORS as exc:
             log.error("recent ids: could not add %s: %s", tweet_id, exc)
 
     async def removed(self, *, tweet_id: str, author: str) -> None:
@@ -86,7 +88,7 @@ class RecentIds:
             pipe.zrem(self._key(who), member)
         try:
             await pipe.execute()
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             log.error("recent ids: could not remove %s: %s", tweet_id, exc)
 
     async def newest(
@@ -100,7 +102,7 @@ class RecentIds:
             found = await self._read(who, before, want)
             if found is None:
                 return None
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             log.warning("recent ids unavailable, reading the database: %s", exc)
             return None
         ids: set[ObjectId] = set()
@@ -119,19 +121,23 @@ class RecentIds:
         high = "+" if before is None else f"({before}"
         for attempt in range(2):
             pipe = self.redis.pipeline(transaction=False)
-            pipe.info("server")
+            # Each marker with the run_id of the server holding it (on a cluster, the master
+            # of that author's slot: each set is checked against its own shard).
+            groups = queue_run_markers(pipe, self.redis, [self._marker(w) for w in who])
             for w in who:
-                pipe.get(self._marker(w))
                 pipe.zrevrangebylex(self._key(w), high, "-", start=0, num=want)
             results: list[Any] = await pipe.execute()
-            run_id = str(results[0]["run_id"])
-            markers = cast(list[str | None], results[1::2])
-            stale = [w for w, m in zip(who, markers, strict=True) if not _built_on(m, run_id)]
+            marks = run_markers(groups, results[: len(groups)])
+            stale = [
+                (w, run) for w, (m, run) in zip(who, marks, strict=True) if not _built_on(m, run)
+            ]
             if not stale:
-                members = cast(list[list[str]], results[2::2])
-                return [(m, str(k).endswith(":1")) for m, k in zip(members, markers, strict=True)]
+                members = cast(list[list[str]], results[len(groups) :])
+                return [
+                    (m, str(k).endswith(":1")) for m, (k, _) in zip(members, marks, strict=True)
+                ]
             if attempt == 0:
-                for w in stale:
+                for w, run_id in stale:
                     await self._rebuild(w, run_id)
         return None
 

@@ -8,23 +8,32 @@ ranges and cursors (``before``) match the MongoDB store id for id (a float score
 the id's 96 bits). Carrying the author lets an unfollow remove entries without MongoDB.
 
 A second key per owner, ``murmur:<db>:tl-built:<owner>``, holds the ``run_id`` of the Redis
-server the timeline was built on. Before a read, a missing marker (flushed, evicted, never
-built) or one from another server run (a restart, even one restoring a snapshot, or a
-fail-over) has the timeline rebuilt from durable state first; see ``ensure_built``.
+server the timeline was built on. Both keys carry the owner as a hash tag (``tl:{<owner>}``):
+on a Redis Cluster they then live on the same master, and the ``run_id`` read is that
+master's (``server/redisslots.py``), so a shard that restarted or failed over is told apart.
+Before a read, a missing marker (flushed, evicted, never built) or one from another server
+run (a restart, even one restoring a snapshot, or a fail-over) has the timeline rebuilt from
+durable state first; see ``ensure_built``.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from typing import cast
+from typing import Any, cast
 
 from bson import ObjectId
-from redis.asyncio.client import Pipeline
-from redis.exceptions import RedisError
 
 from realtime.redis_backend import connect_redis
 
+from ..redisslots import (
+    REDIS_ERRORS,
+    SET_RUN_MARKER,
+    eval_each,
+    queue_run_markers,
+    run_markers,
+    tagged,
+)
 from ..settings import Settings
 from .timelines import Entry, Loader, Slot, TimelinesUnavailable
 
@@ -53,16 +62,16 @@ class RedisTimelines:
     name = "redis"
 
     def __init__(self, url: str, *, prefix: str, settings: Settings) -> None:
-        self.redis = connect_redis(url)
+        self.redis = connect_redis(url, cluster=settings.redis_cluster)
         self.prefix = prefix  # "murmur:<db>:tl:"
         self.built_prefix = prefix.removesuffix(":") + "-built:"
         self.settings = settings
 
     def key(self, owner: str) -> str:
-        return self.prefix + owner
+        return self.prefix + tagged(owner)
 
     def built_key(self, owner: str) -> str:
-        return self.built_prefix + owner
+        return self.built_prefix + tagged(owner)
 
     @property
     def _trim_to(self) -> int:
@@ -101,12 +110,11 @@ class RedisTimelines:
             by_owner.setdefault(owner, {})[_member(tweet_id, author)] = 0
         if not by_owner:
             return 0
-        run_id = await self._run_id()
         pipe = self.redis.pipeline(transaction=False)
         for owner, mapping in by_owner.items():
-            pipe.zadd(self.key(owner), mapping)  # type: ignore[arg-type]
+            pipe.zadd(self.key(owner), mapping)
             pipe.zremrangebyrank(self.key(owner), 0, self._trim_to)
-            pipe.set(self.built_key(owner), run_id)
+            eval_each(pipe, SET_RUN_MARKER, [([self.built_key(owner)], [])])
         return sum(int(n) for n in (await self._run(pipe))[::3])
 
     async def remove_tweet(self, *, owners: Sequence[str], tweet_id: ObjectId) -> int:
@@ -121,7 +129,7 @@ class RedisTimelines:
             members = cast(list[str], await self.redis.zrange(self.key(owner), 0, -1))
             gone = [m for m in members if _parse(m).author == author]
             return int(await self.redis.zrem(self.key(owner), *gone)) if gone else 0
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             raise TimelinesUnavailable(str(exc)) from exc
 
     async def newest(
@@ -145,14 +153,14 @@ class RedisTimelines:
                 if len(chunk) < want:
                     break
                 high = f"({chunk[-1]}"
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             raise TimelinesUnavailable(str(exc)) from exc
         return found
 
     async def oldest_id(self, *, owner: str) -> ObjectId | None:
         try:
             first = cast(list[str], await self.redis.zrange(self.key(owner), 0, 0))
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             raise TimelinesUnavailable(str(exc)) from exc
         return _parse(first[0]).id if first else None
 
@@ -160,13 +168,14 @@ class RedisTimelines:
         return int(await self.redis.zcard(self.key(owner)))
 
     async def owners_of(self, *, tweet_id: ObjectId) -> list[str]:
+        # On a cluster, scan_iter walks every master.
         keys = [k async for k in self.redis.scan_iter(match=self.prefix + "*", count=1000)]
         low, high = _tweet_range(tweet_id)
         pipe = self.redis.pipeline(transaction=False)
         for k in keys:
             pipe.zrangebylex(k, low, high)
         hits = await pipe.execute()
-        return [k.removeprefix(self.prefix) for k, hit in zip(keys, hits, strict=True) if hit]
+        return [k[len(self.prefix) + 1 : -1] for k, hit in zip(keys, hits, strict=True) if hit]
 
     async def ensure_built(self, *, owner: str, rebuild: Loader) -> bool:
         """Rebuild ``owner``'s timeline unless it was built on this Redis server run.
@@ -176,10 +185,8 @@ class RedisTimelines:
         read is in what the loader returns."""
         try:
             pipe = self.redis.pipeline(transaction=False)
-            pipe.get(self.built_key(owner))
-            pipe.info("server")
-            marker, info = await pipe.execute()
-            run_id = str(info["run_id"])
+            groups = queue_run_markers(pipe, self.redis, [self.built_key(owner)])
+            [(marker, run_id)] = run_markers(groups, await pipe.execute())
             if marker == run_id:
                 return False
             await self.redis.delete(self.key(owner))
@@ -190,7 +197,7 @@ class RedisTimelines:
                 pipe.zremrangebyrank(self.key(owner), 0, self._trim_to)
             pipe.set(self.built_key(owner), run_id)
             await pipe.execute()
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             raise TimelinesUnavailable(str(exc)) from exc
         log.info("rebuilt the home timeline of %s (%d entries)", owner, len(mapping))
         return True
@@ -198,14 +205,11 @@ class RedisTimelines:
     async def close(self) -> None:
         await self.redis.aclose()
 
-    async def _run_id(self) -> str:
-        return str((await self.redis.info("server"))["run_id"])
-
     @staticmethod
-    async def _run(pipe: Pipeline) -> list[int]:
+    async def _run(pipe: Any) -> list[int]:
         """Execute a write pipeline; a Redis outage becomes ``TimelinesUnavailable`` (the
         fan-out job is then retried with backoff, like any failed job)."""
         try:
             return list(await pipe.execute())
-        except (RedisError, OSError) as exc:
+        except REDIS_ERRORS as exc:
             raise TimelinesUnavailable(str(exc)) from exc

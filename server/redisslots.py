@@ -1,0 +1,101 @@
+"""The few things the server's Redis caches need to work on one Redis and on a Redis Cluster.
+
+On a Redis Cluster (``REDIS_CLUSTER=true``) every key lives in one of 16,384 hash slots,
+each served by one master, and a command, script or transaction that touches several keys
+is refused unless they all share a slot (``CROSSSLOT``). So:
+
+- keys that one script touches share a hash tag (``{...}``, see ``tagged``): only the part
+  between the braces is hashed. On a single Redis the braces are just characters.
+- several scripts go into one non-transactional pipeline, one ``EVAL`` per slot
+  (``eval_each``): the cluster client sends each node its part at once, so the pipeline costs
+  one round trip per node (in parallel), and a single Redis one round trip, as before.
+- "was this cache built on the Redis that holds it now?" asks the node that holds the key:
+  ``RUN_MARKERS`` reads markers and that server's ``run_id`` in one script, so a master that
+  restarted, or a replica that took over, is told apart from the run the marker names
+  (``queue_run_markers``: one script on a single Redis, one per slot on a cluster).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from redis.asyncio.cluster import RedisCluster
+from redis.crc import key_slot
+from redis.exceptions import RedisClusterException, RedisError
+
+# What an unreachable or failing Redis raises. A cluster client that reaches no node at all
+# raises RedisClusterException, which is no RedisError: without it a cluster outage would turn
+# cache misses into errors instead of reads from the database.
+REDIS_ERRORS = (RedisError, RedisClusterException, OSError)
+
+# KEYS: markers. The run_id of the server holding them (on a cluster the master of their slot,
+# which a global INFO could not name), then each marker's value (nil if missing).
+RUN_MARKERS = """
+local reply = {string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')}
+for i = 1, #KEYS do
+  reply[i + 1] = redis.call('GET', KEYS[i])
+end
+return reply
+"""
+
+# KEYS[1]: a marker. Sets it to the holding server's run_id followed by ARGV[1].
+SET_RUN_MARKER = """
+local run_id = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')
+redis.call('SET', KEYS[1], run_id .. (ARGV[1] or ''))
+return run_id
+"""
+
+
+def tagged(value: str) -> str:
+    """``value`` as a hash tag: keys that carry the same tag share a slot on a cluster."""
+    return "{" + value + "}"
+
+
+def is_cluster(redis: Any) -> bool:
+    """Whether ``redis`` is a Redis Cluster client."""
+    return isinstance(redis, RedisCluster)
+
+
+async def mget(redis: Any, keys: list[str]) -> list[Any]:
+    """``MGET keys``; on a cluster (which refuses an ``MGET`` across slots) one ``MGET`` per
+    slot, pipelined: one round trip per master, not per key."""
+    if is_cluster(redis):
+        return list(await redis.mget_nonatomic(keys))
+    return list(await redis.mget(keys))
+
+
+def eval_each(pipe: Any, script: str, calls: Sequence[tuple[Sequence[str], Sequence[Any]]]) -> None:
+    """Queue one ``EVAL script`` per (keys, args) on ``pipe``; each call's keys share a slot.
+
+    ``EVAL`` (not a registered script's ``EVALSHA``): it needs no ``NOSCRIPT`` retry after a
+    restart or failover, and redis-py's ``Script(client=pipe)`` does nothing on a cluster
+    pipeline. Redis caches the compiled script by its digest either way."""
+    for keys, args in calls:
+        pipe.eval(script, len(keys), *keys, *args)
+
+
+def queue_run_markers(pipe: Any, redis: Any, markers: Sequence[str]) -> list[list[int]]:
+    """Queue on ``pipe`` the reads of ``markers`` with the run_id of the server holding each:
+    one script for all of them on a single Redis (one ``INFO``), one per slot on a cluster.
+    Returns the groups (indexes into ``markers``), one queued script each, for
+    ``run_markers``."""
+    groups: dict[int, list[int]] = {}
+    for i, marker in enumerate(markers):
+        groups.setdefault(key_slot(marker.encode()) if is_cluster(redis) else 0, []).append(i)
+    calls: list[tuple[Sequence[str], Sequence[Any]]] = [
+        ([markers[i] for i in group], []) for group in groups.values()
+    ]
+    eval_each(pipe, RUN_MARKERS, calls)
+    return list(groups.values())
+
+
+def run_markers(groups: list[list[int]], replies: Sequence[Any]) -> list[tuple[str | None, str]]:
+    """(marker, run_id of its server) per marker, in ``queue_run_markers``'s order, from the
+    replies of the scripts it queued."""
+    found: dict[int, tuple[str | None, str]] = {}
+    for group, reply in zip(groups, replies, strict=True):
+        run_id, *values = reply
+        for i, value in zip(group, values + [None] * (len(group) - len(values)), strict=True):
+            found[i] = (None if value is None else str(value), str(run_id))
+    return [found[i] for i in range(len(found))]
