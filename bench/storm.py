@@ -166,7 +166,7 @@ def window(lat: list[float], arrived: list[float], start: float, end: float) -> 
     return {"events": len(picked), **ms}
 
 
-def admission(metrics: str) -> dict[str, float]:
+def admission(metrics: str) -> dict[str, Any]:
     """The app's ``murmur_ws_admission_*`` gauges, by kind."""
     found = {}
     for line in metrics.splitlines():
@@ -226,7 +226,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         while steady.ask("count") < expected and time.monotonic() < deadline:
             time.sleep(0.2)
         report = steady.ask("report")
-        metrics = admission(httpx.get(f"http://127.0.0.1:{port}/metrics").text)
+        try:
+            metrics = admission(httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=30).text)
+        except httpx.HTTPError as exc:  # the report matters more than the gauges
+            metrics = {"error": repr(exc)}
         http.close()
     finally:
         for remote in remotes:

@@ -11,6 +11,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .readpref import ReadKind
+
 log = logging.getLogger("murmur.settings")
 
 # HS256 keys shorter than the hash (32 bytes) can be brute-forced offline from one token.
@@ -39,6 +41,12 @@ class Settings(BaseSettings):
 
     mongodb_url: str | None = None
     mongodb_db: str = "murmur"
+    # Kinds of read a replica set's secondary may answer (server/readpref.py): a JSON list of
+    # "timeline", "search", "trending", "profile". Empty (the default): every read on the
+    # primary. A secondary more than MONGODB_MAX_STALENESS_SECONDS behind is never chosen
+    # (MongoDB's floor is 90).
+    mongodb_secondary_reads: list[ReadKind] = Field(default_factory=list)
+    mongodb_max_staleness_seconds: int = Field(default=90, ge=90)
     redis_url: str | None = None
     # REDIS_URL names any node of a Redis Cluster (sharded pub/sub, hash-tagged keys).
     redis_cluster: bool = False
