@@ -9,7 +9,10 @@ embedded database and one ``murmur serve``), makes steady + storm + 1 signed-in 
 through ``POST /tweets``. After ``--before`` seconds, ``--storm`` sockets of other users (a
 second load process: the sockets of a process that died) connect at once, each subscribing to
 the same stream with ``since`` (so each replays what it missed) and retrying refused or failed
-attempts with backoff. Posting goes on until ``--after`` seconds past the storm's end.
+attempts with backoff. By default they connected once before and dropped, so their sessions
+are cached (the hub's own work is measured); ``--cold`` skips that, and then the storm is
+bound by reading 5,000 sessions from the database. Posting goes on until ``--after``
+seconds past the storm's end.
 
 Reported: the steady sockets' publish-to-receive p50/p99/max (from the event id, Redis's
 clock, to arrival) before, during and after the storm, by when each event arrived; the
@@ -86,6 +89,12 @@ async def _load_main(port: int, tokens: list[str], stream: str, pipe: Pipe) -> N
             pipe.send({"started": t0, "seconds": seconds, "subscribed": load.subscribed,
                        "failed": load.failed_connects, "retries": load.retries,
                        "failures": load.failures})  # fmt: skip
+        elif command == "drop":  # every socket goes away at once (its process died)
+            for sock in load.sockets:
+                sock.subscribed = False
+                if sock.transport is not None:
+                    sock.transport.abort()
+            pipe.send(None)
         elif command == "reset":
             load.reset()
             pipe.send(None)
@@ -204,6 +213,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         storm = Remote(port, rest[args.steady :], stream)
         remotes = [steady, storm]
         connected = steady.ask("connect", (1000, 120.0, 30.0, None), timeout=150)
+        if not args.cold:
+            # The storm sockets were here before (a rolling restart brings them back; a
+            # process that saw them keeps their sessions for 5 minutes): cached sessions, so
+            # the storm is the hub's own work rather than the database's session reads.
+            storm.ask("connect", (1000, 120.0, 30.0, None), timeout=150)
+            storm.ask("drop")
+            time.sleep(2)
         http.post("/tweets", json={"content": f"t {time.time():.6f} seed"}).raise_for_status()
         deadline = time.monotonic() + 20
         while steady.ask("count") < args.steady and time.monotonic() < deadline:
@@ -214,7 +230,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         t0 = time.time()
         poster.start()
         time.sleep(args.before)
-        storm.send("connect", (args.storm_concurrency, args.storm_limit, 30.0, since))
+        attempt = args.attempt_timeout
+        storm.send("connect", (args.storm_concurrency, args.storm_limit, attempt, since))
         result = storm.answer(args.storm_limit + 30)
         storm_at, storm_end = result["started"], result["started"] + result["seconds"]
         time.sleep(args.after)
@@ -243,6 +260,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "label": args.label,
         "steady_sockets": connected["subscribed"],
         "storm_sockets": args.storm,
+        "storm_sessions": "cold" if args.cold else "cached",
         "tweets": poster.posted,
         "tweets_failed": poster.failed,
         "steady_expected": expected,
@@ -273,6 +291,12 @@ def main() -> None:
     parser.add_argument("--after", type=float, default=5.0, help="seconds after it ends")
     parser.add_argument("--storm-limit", type=float, default=40.0, help="give the storm up to")
     parser.add_argument("--storm-concurrency", type=int, default=5000, help="connects at once")
+    parser.add_argument(
+        "--attempt-timeout", type=float, default=10.0, help="one storm connect, then retry"
+    )
+    parser.add_argument(
+        "--cold", action="store_true", help="storm sessions never seen here (database-bound)"
+    )
     parser.add_argument("--env", action="append", default=[], help="KEY=VALUE for the app")
     parser.add_argument("--label", default="")
     parser.add_argument("--workdir", default="/tmp/murmur-bench-storm")

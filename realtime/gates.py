@@ -33,15 +33,21 @@ class Overloaded(Exception):
 
 class Gate:
     """At most ``concurrency`` holders at once, at most ``queue`` waiting (first come, first
-    served); one more is refused with ``Overloaded``."""
+    served) for at most ``max_wait`` seconds; one more, or one that waited too long, is
+    refused with ``Overloaded``."""
 
-    def __init__(self, kind: str, concurrency: int, queue: int, retry_after: float) -> None:
-        if concurrency < 1 or queue < 0:
-            raise ValueError("a gate needs concurrency >= 1 and queue >= 0")
+    def __init__(
+        self, kind: str, concurrency: int, queue: int, retry_after: float, max_wait: float = 10.0
+    ) -> None:
+        if concurrency < 1 or queue < 0 or max_wait <= 0:
+            raise ValueError("a gate needs concurrency >= 1, queue >= 0 and max_wait > 0")
         self.kind = kind
         self.concurrency = concurrency
         self.queue = queue
         self.retry_after = retry_after
+        # A client gives up on a handshake after some seconds and retries: work done for it
+        # after that is wasted, and its retry waits again. Better to say "later" in time.
+        self.max_wait = max_wait
         self.rejected = 0  # refusals so far (for metrics and the benchmark)
         self._free = concurrency
         self._waiters: deque[asyncio.Future[None]] = deque()
@@ -69,13 +75,18 @@ class Gate:
             waiter = asyncio.get_running_loop().create_future()
             self._waiters.append(waiter)
             try:
-                await waiter
-            except asyncio.CancelledError:
-                if waiter.done() and not waiter.cancelled():
-                    self._release()  # handed a slot just as we were cancelled: pass it on
+                async with asyncio.timeout(self.max_wait):
+                    await asyncio.shield(waiter)  # (a timeout must not cancel a granted slot)
+            except (asyncio.CancelledError, TimeoutError) as exc:
+                if waiter.done():
+                    self._release()  # handed a slot just as we gave up: pass it on
                 else:
+                    waiter.cancel()
                     with contextlib.suppress(ValueError):
                         self._waiters.remove(waiter)
+                if isinstance(exc, TimeoutError):
+                    self.rejected += 1
+                    raise Overloaded(self.kind, self.hint()) from None
                 raise
         try:
             yield
@@ -107,19 +118,19 @@ class GateLimits:
     replay_concurrency: int = 16
     replay_queue: int = 2000
     retry_after: float = 2.0  # seconds; refused clients are told 1 to 2 times this
+    max_wait: float = 10.0  # seconds in a queue before being refused after all
 
 
 class Gates:
     """The hub's gates, one per kind of storm work."""
 
     def __init__(self, limits: GateLimits) -> None:
-        self.handshake = Gate(
-            "handshake", limits.handshake_concurrency, limits.handshake_queue, limits.retry_after
-        )
-        self.auth = Gate("auth", limits.auth_concurrency, limits.auth_queue, limits.retry_after)
-        self.replay = Gate(
-            "replay", limits.replay_concurrency, limits.replay_queue, limits.retry_after
-        )
+        def gate(kind: str, concurrency: int, queue: int) -> Gate:
+            return Gate(kind, concurrency, queue, limits.retry_after, limits.max_wait)
+
+        self.handshake = gate("handshake", limits.handshake_concurrency, limits.handshake_queue)
+        self.auth = gate("auth", limits.auth_concurrency, limits.auth_queue)
+        self.replay = gate("replay", limits.replay_concurrency, limits.replay_queue)
 
     def all(self) -> tuple[Gate, ...]:
         """Every gate (for metrics and stats)."""

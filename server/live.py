@@ -61,6 +61,7 @@ def limits(settings: Settings) -> HubLimits:
             replay_concurrency=settings.ws_replay_concurrency,
             replay_queue=settings.ws_replay_queue,
             retry_after=settings.ws_retry_after_seconds,
+            max_wait=settings.ws_admission_max_wait_seconds,
         ),
     )
 

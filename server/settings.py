@@ -182,8 +182,9 @@ class Settings(BaseSettings):
     # Typing frames passed on per conversation and socket: at most one per this many seconds.
     ws_typing_interval_seconds: float = 2.0
     # Connect-storm admission control (realtime/gates.py): how many handshakes, token checks
-    # and resuming subscriptions (replays) run at once, and how many may wait; past the wait
-    # a socket is closed with 1013 and told to retry in WS_RETRY_AFTER_SECONDS to twice that.
+    # and resuming subscriptions (replays) run at once, and how many may wait (and how
+    # long); past that a socket is closed with 1013 and told to retry in
+    # WS_RETRY_AFTER_SECONDS to twice that.
     ws_handshake_concurrency: int = Field(default=64, ge=1)
     ws_handshake_queue: int = Field(default=2000, ge=0)
     ws_auth_concurrency: int = Field(default=16, ge=1)
@@ -191,6 +192,7 @@ class Settings(BaseSettings):
     ws_replay_concurrency: int = Field(default=32, ge=1)
     ws_replay_queue: int = Field(default=2000, ge=0)
     ws_retry_after_seconds: float = Field(default=2.0, gt=0)
+    ws_admission_max_wait_seconds: float = Field(default=10.0, gt=0)  # queued longer: 1013
     # Verified e-mail addresses that get the admin role (at verification or GitHub sign-in).
     admin_emails: list[str] = Field(default_factory=list)
     # Removed: it promoted whoever registered a listed name first. Refused when set.

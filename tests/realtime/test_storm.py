@@ -153,3 +153,16 @@ async def test_refused_socket_can_come_back_and_resume(apps: Any, make_user: Any
     await again.subscribe("home")
     with contextlib.suppress(ConnectionClosed):
         await again.close()
+
+
+async def test_a_waiter_past_max_wait_is_told_to_retry() -> None:
+    gate = Gate("handshake", concurrency=1, queue=5, retry_after=1, max_wait=0.05)
+    async with gate.enter():
+        try:
+            async with gate.enter():
+                raise AssertionError("the slot is held: this must time out")
+        except Overloaded as exc:
+            assert exc.kind == "handshake"
+        assert gate.waiting == 0 and gate.rejected == 1
+    async with gate.enter():  # the slot came back
+        assert gate.busy == 1
