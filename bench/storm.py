@@ -8,11 +8,11 @@ embedded database and one ``murmur serve``), makes steady + storm + 1 signed-in 
 ``--steady`` sockets on ``user:<author>`` (one load process) and posts ``--rate`` tweets/s
 through ``POST /tweets``. After ``--before`` seconds, ``--storm`` sockets of other users (a
 second load process: the sockets of a process that died) connect at once, each subscribing to
-the same stream with ``since`` (so each replays what it missed) and retrying refused or failed
-attempts with backoff. By default they connected once before and dropped, so their sessions
-are cached (the hub's own work is measured); ``--cold`` skips that, and then the storm is
-bound by reading 5,000 sessions from the database. Posting goes on until ``--after``
-seconds past the storm's end.
+the same stream with ``since`` (each replays the ``--missed`` seconds of events it missed)
+and retrying refused or failed attempts with backoff. By default they connected once before
+and dropped, so their sessions are cached (the hub's own work is measured); ``--cold`` skips
+that, and then the storm is bound by reading 5,000 sessions from the database. Posting goes
+on until ``--after`` seconds past the storm's end.
 
 Reported: the steady sockets' publish-to-receive p50/p99/max (from the event id, Redis's
 clock, to arrival) before, during and after the storm, by when each event arrived; the
@@ -224,12 +224,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         deadline = time.monotonic() + 20
         while steady.ask("count") < args.steady and time.monotonic() < deadline:
             time.sleep(0.1)
-        since = steady.ask("last")  # the storm sockets last saw the seed tweet
         steady.ask("reset")  # counts and latencies start now
         poster = Poster(http, args.rate)
         t0 = time.time()
         poster.start()
-        time.sleep(args.before)
+        # The storm sockets' process died ``--missed`` seconds before they land here: they saw
+        # what the steady ones saw until then, and each replays the rest.
+        missed = min(args.missed, args.before)
+        time.sleep(args.before - missed)
+        since = steady.ask("last")
+        time.sleep(missed)
         attempt = args.attempt_timeout
         storm.send("connect", (args.storm_concurrency, args.storm_limit, attempt, since))
         result = storm.answer(args.storm_limit + 30)
@@ -261,6 +265,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "steady_sockets": connected["subscribed"],
         "storm_sockets": args.storm,
         "storm_sessions": "cold" if args.cold else "cached",
+        "storm_missed_seconds": args.missed,
         "tweets": poster.posted,
         "tweets_failed": poster.failed,
         "steady_expected": expected,
@@ -293,6 +298,9 @@ def main() -> None:
     parser.add_argument("--storm-concurrency", type=int, default=5000, help="connects at once")
     parser.add_argument(
         "--attempt-timeout", type=float, default=10.0, help="one storm connect, then retry"
+    )
+    parser.add_argument(
+        "--missed", type=float, default=2.0, help="seconds of events each storm socket missed"
     )
     parser.add_argument(
         "--cold", action="store_true", help="storm sessions never seen here (database-bound)"

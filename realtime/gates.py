@@ -37,7 +37,7 @@ class Gate:
     refused with ``Overloaded``."""
 
     def __init__(
-        self, kind: str, concurrency: int, queue: int, retry_after: float, max_wait: float = 10.0
+        self, kind: str, concurrency: int, queue: int, retry_after: float, max_wait: float = 5.0
     ) -> None:
         if concurrency < 1 or queue < 0 or max_wait <= 0:
             raise ValueError("a gate needs concurrency >= 1, queue >= 0 and max_wait > 0")
@@ -118,7 +118,7 @@ class GateLimits:
     replay_concurrency: int = 16
     replay_queue: int = 2000
     retry_after: float = 2.0  # seconds; refused clients are told 1 to 2 times this
-    max_wait: float = 10.0  # seconds in a queue before being refused after all
+    max_wait: float = 5.0  # seconds in a queue before being refused after all
 
 
 class Gates:

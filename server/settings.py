@@ -192,7 +192,7 @@ class Settings(BaseSettings):
     ws_replay_concurrency: int = Field(default=32, ge=1)
     ws_replay_queue: int = Field(default=2000, ge=0)
     ws_retry_after_seconds: float = Field(default=2.0, gt=0)
-    ws_admission_max_wait_seconds: float = Field(default=10.0, gt=0)  # queued longer: 1013
+    ws_admission_max_wait_seconds: float = Field(default=5.0, gt=0)  # queued longer: 1013
     # Verified e-mail addresses that get the admin role (at verification or GitHub sign-in).
     admin_emails: list[str] = Field(default_factory=list)
     # Removed: it promoted whoever registered a listed name first. Refused when set.
