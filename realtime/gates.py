@@ -111,9 +111,9 @@ class Gate:
 class GateLimits:
     """How much storm work of each kind runs at once, and how much may wait."""
 
-    # Handshakes mostly wait (the socket-count claim in Redis), so more run at once than
-    # token checks or replays, which cost CPU and database reads.
-    handshake_concurrency: int = 256
+    # Each handshake may hold one of the Redis pool's connections (the per-user socket
+    # claim): 256 at once overflowed redis-py's pool ("Too many connections") in a storm.
+    handshake_concurrency: int = 64
     handshake_queue: int = 2000
     auth_concurrency: int = 16
     auth_queue: int = 2000

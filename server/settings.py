@@ -185,7 +185,7 @@ class Settings(BaseSettings):
     # and resuming subscriptions (replays) run at once, and how many may wait (and how
     # long); past that a socket is closed with 1013 and told to retry in
     # WS_RETRY_AFTER_SECONDS to twice that.
-    ws_handshake_concurrency: int = Field(default=256, ge=1)
+    ws_handshake_concurrency: int = Field(default=64, ge=1)
     ws_handshake_queue: int = Field(default=2000, ge=0)
     ws_auth_concurrency: int = Field(default=16, ge=1)
     ws_auth_queue: int = Field(default=2000, ge=0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
@@ -13,6 +14,7 @@ from websockets.exceptions import ConnectionClosed
 
 from realtime import protocol
 from realtime.gates import Gate, Overloaded
+from realtime.gcfreeze import GcFreezer
 from tests.realtime.wsclient import WsClient, until
 
 
@@ -166,3 +168,19 @@ async def test_a_waiter_past_max_wait_is_told_to_retry() -> None:
         assert gate.waiting == 0 and gate.rejected == 1
     async with gate.enter():  # the slot came back
         assert gate.busy == 1
+
+
+def test_no_full_collection_while_sockets_keep_closing() -> None:
+    """The unfreeze-and-collect after churn (seconds at thousands of sockets) waits until
+    closes settle: mid-storm it would stall delivery to every open socket."""
+    storming = GcFreezer(min_burst=2, settle_seconds=60)
+    settled = GcFreezer(min_burst=2, settle_seconds=0)
+    try:
+        for freezer in (storming, settled):
+            for _ in range(3):
+                freezer.closed()
+            freezer.tick(open_sockets=0)
+        assert storming.closed_since == 3  # still closing: nothing collected yet
+        assert settled.closed_since == 0  # quiet: collected and frozen again
+    finally:
+        gc.unfreeze()
