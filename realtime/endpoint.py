@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from . import protocol
 from .connection import Connection
+from .gates import Overloaded
 from .hub import Hub
 from .types import AuthFailed, Identity, RedeemTicket
 
@@ -52,6 +53,30 @@ class Endpoint:
     async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
         if (await receive())["type"] != "websocket.connect":
             return
+        try:
+            # Bounded: a storm of connects queues here (or is told to come back later)
+            # instead of crowding out live delivery to the sockets already open.
+            async with self.hub.gates.handshake.enter():
+                conn, failure = await self._connect(scope, send)
+        except Overloaded as exc:
+            await _try_later(send, exc, accepted=False)
+            return
+        if conn is None:
+            return
+        try:
+            if failure is not None:  # connected with an expired token: public streams until auth
+                conn.expired = True
+                await conn.sender.send_now(protocol.error(failure.code, failure.message))
+            await self._serve(conn, receive, send)
+        finally:
+            await self.hub.remove(conn)
+
+    async def _connect(
+        self, scope: dict[str, Any], send: Send
+    ) -> tuple[Connection | None, AuthFailed | None]:
+        """Check the token, accept, and register the socket (with the expired-token failure
+        it is still to be told about); no socket if it was refused (and closed). Raises
+        ``Overloaded`` before accepting when token checks are backed up."""
         identity: Identity | None = None
         failure: AuthFailed | None = None
         token = _token(scope)
@@ -65,7 +90,7 @@ class Endpoint:
                 )
         if token:
             try:
-                identity = await self.hub.authenticate(token)
+                identity = await self.hub.verify(token)
             except AuthFailed as exc:
                 failure = exc
         await send({"type": "websocket.accept"})
@@ -85,7 +110,7 @@ class Endpoint:
                     "reason": failure.code,
                 }
             )
-            return
+            return None, None
         limits = self.hub.limits
         client = scope.get("client")
         conn = Connection(
@@ -119,14 +144,8 @@ class Endpoint:
                     "reason": "too many sockets",
                 }
             )
-            return
-        try:
-            if failure is not None:  # connected with an expired token: public streams until auth
-                conn.expired = True
-                await conn.sender.send_now(protocol.error(failure.code, failure.message))
-            await self._serve(conn, receive, send)
-        finally:
-            await self.hub.remove(conn)
+            return None, None
+        return conn, failure
 
     async def _serve(self, conn: Connection, receive: Receive, send: Send) -> None:
         max_bytes = self.hub.limits.max_frame_bytes
@@ -191,6 +210,16 @@ class Endpoint:
             await hub.typing(conn, frame.conversation_id)
         else:
             await hub.reauthenticate(conn, frame.token)
+
+
+async def _try_later(send: Send, exc: Overloaded, *, accepted: bool) -> None:
+    """Refuse a socket for now: ``overloaded`` with ``retry_after``, then close 1013 (the
+    client reconnects after that long and resumes with ``since``; nothing is lost)."""
+    if not accepted:
+        await send({"type": "websocket.accept"})  # browsers cannot read a refused handshake
+    frame, reason = protocol.try_later(exc.retry_after)
+    await send({"type": "websocket.send", "text": frame})
+    await send({"type": "websocket.close", "code": protocol.CLOSE_TRY_AGAIN, "reason": reason})
 
 
 def _describe(raw: object, exc: ValidationError) -> str:

@@ -6,7 +6,10 @@ walks all of them, so at thousands of sockets each one is a pause of tens of mil
 the middle of a fan-out. After a burst of connects settles, ``gc.freeze()`` moves what exists
 into the permanent generation, which collections skip. Frozen objects are still freed by
 reference counting when a socket closes; only reference cycles among them would linger, so
-once many frozen sockets have closed, the heap is unfrozen, collected once and frozen again.
+once many frozen sockets have closed, the heap is unfrozen, collected once and frozen again —
+only once connects *and* closes have settled: that full collection walks every object (seconds
+at 5,000+ sockets on a busy machine), and during a connect storm, with refused attempts closing
+all the time, it would stall live delivery to every open socket mid-storm.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ class GcFreezer:
         self.closed_since = 0  # sockets closed since the last freeze
         self.frozen_sockets = 0
         self._last_open = 0.0
+        self._last_close = 0.0
 
     def opened(self) -> None:
         """Count a socket opened (the next tick may freeze)."""
@@ -37,11 +41,14 @@ class GcFreezer:
     def closed(self) -> None:
         """Count a socket closed (enough closed frozen sockets trigger an unfreeze)."""
         self.closed_since += 1
+        self._last_close = time.monotonic()
 
     def tick(self, open_sockets: int) -> None:
         """Freeze once connects have settled; unfreeze, collect and refreeze after churn."""
-        settled = time.monotonic() - self._last_open >= self.settle_seconds
-        if self.closed_since > max(self.min_burst, self.frozen_sockets // 2):
+        now = time.monotonic()
+        settled = now - self._last_open >= self.settle_seconds
+        quiet = settled and now - self._last_close >= self.settle_seconds
+        if quiet and self.closed_since > max(self.min_burst, self.frozen_sockets // 2):
             # Many frozen sockets are gone: let a full collection look at them once.
             started = time.perf_counter()
             gc.unfreeze()

@@ -26,6 +26,7 @@ from . import protocol
 from .admission import Admission
 from .channels import stream_kind, user_stream
 from .connection import Connection, Subscription
+from .gates import GateLimits, Gates, Overloaded
 from .gcfreeze import GcFreezer
 from .hidden import HiddenSets
 from .listeners import Listeners
@@ -42,6 +43,7 @@ from .types import (
     ForgetHidden,
     ForgetUsers,
     HiddenAuthors,
+    Identity,
     Now,
     PullAuthors,
     StreamVisible,
@@ -78,13 +80,16 @@ class HubLimits:
     replay_max: int = 500  # more missed events than this: resync instead
     sweep_seconds: float = 5.0  # how often token expiry is checked
     gc_freeze: bool = True  # gc.freeze() after connect bursts (see gcfreeze.py)
-    # Subscribe-time reads (pulled authors, blocks and mutes; replays from the log) in flight
-    # at once: a connect storm queues here instead of piling onto the database and Redis.
+    # Subscribe-time reads (visibility, pulled authors, blocks and mutes) in flight at once:
+    # a connect storm queues here instead of piling onto the database and Redis.
     read_concurrency: int = 32
     # Typing frames: at most one per conversation per socket in this many seconds (more are
     # dropped without an answer; a client sends one per keystroke burst).
     # WS_TYPING_INTERVAL_SECONDS.
     typing_interval: float = 2.0
+    # Connect-storm admission control: handshakes, token checks and resuming subscriptions
+    # (``since``) run a bounded number at once, with a bounded wait (see gates.py).
+    gates: GateLimits = GateLimits()
 
 
 class Hub:
@@ -138,6 +143,8 @@ class Hub:
         self.listeners = Listeners(backend, self.metrics)
         self.gc = GcFreezer()
         self._reads = asyncio.Semaphore(self.limits.read_concurrency)
+        self.gates = Gates(self.limits.gates)
+        self.metrics.watch_gates(self.gates.all())
 
     # --- lifecycle ---
 
@@ -227,6 +234,12 @@ class Hub:
         """Whether this process has heard that ``session_id`` was revoked."""
         return self.auth_cache is not None and self.auth_cache.is_revoked(session_id)
 
+    async def verify(self, token: str) -> Identity:
+        """``authenticate``, a bounded number at once; raises ``Overloaded`` when too many
+        wait (a connect storm), ``AuthFailed`` when the token is refused."""
+        async with self.gates.auth.enter():
+            return await self.authenticate(token)
+
     async def add(self, conn: Connection) -> bool:
         """Register an accepted socket; False if its user (or, anonymous, its address) already
         has too many."""
@@ -280,6 +293,26 @@ class Hub:
             await send(protocol.error(exc.code, str(exc), stream))
             return
         replayable = stream_kind(channels[0]) in REPLAYABLE_KINDS
+        if not (replayable and since is not None):
+            await self._open(conn, stream, channels, user, None)
+            return
+        # Resuming (what every socket of a connect storm does): its reads, SUBSCRIBE and
+        # replay run a bounded number at once, so live delivery keeps its turns.
+        try:
+            async with self.gates.replay.enter():
+                await self._open(conn, stream, channels, user, since)
+        except Overloaded as exc:
+            frame, reason = protocol.try_later(exc.retry_after, stream)
+            await send(frame)
+            await self._close(conn, protocol.CLOSE_TRY_AGAIN, reason)
+
+    async def _open(
+        self, conn: Connection, stream: str, channels: list[str], user: str | None,
+        since: str | None,
+    ) -> None:  # fmt: skip
+        """The rest of ``subscribe``: visibility, hidden authors, attach, answer, replay."""
+        send = conn.sender.send_now
+        replayable = stream_kind(channels[0]) in REPLAYABLE_KINDS
         if self.stream_visible is not None:
             async with self._reads:
                 visible = await self.stream_visible(user, stream)
@@ -302,8 +335,7 @@ class Hub:
             await self.listeners.attach(channel, sub)
         await send(protocol.subscribed(stream))
         if since is not None and sub.buffer is not None:
-            async with self._reads:  # a storm of replays must not exhaust Redis's connections
-                await replay(sub, since, self.replay_log, self.limits.replay_max)
+            await replay(sub, since, self.replay_log, self.limits.replay_max)
         # (Public streams keep no log: ``since`` means nothing there and is ignored.)
 
     async def unsubscribe(self, conn: Connection, stream: str) -> None:
@@ -342,9 +374,14 @@ class Hub:
     async def reauthenticate(self, conn: Connection, token: str) -> None:
         """``{"type": "auth"}``: a fresh token for the same user resumes paused streams."""
         try:
-            identity = await self.authenticate(token)
+            identity = await self.verify(token)
         except AuthFailed as exc:
             await conn.sender.send_now(protocol.error(exc.code, exc.message))
+            return
+        except Overloaded as exc:  # the socket stays open: send auth again after retry_after
+            message = f"The server is busy; send auth again in {exc.retry_after} s."
+            frame = protocol.error(protocol.OVERLOADED, message, retry_after=exc.retry_after)
+            await conn.sender.send_now(frame)
             return
         if conn.identity is not None and identity.user_id != conn.identity.user_id:
             message = "A socket cannot change users; open a new one."

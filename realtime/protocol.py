@@ -12,10 +12,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-# Close codes. 1001/1008/1009 are RFC 6455; 4xxx are Murmur's own.
+# Close codes. 1001/1008/1009 are RFC 6455, 1013 is IANA's "Try Again Later"; 4xxx are
+# Murmur's own.
 CLOSE_GOING_AWAY = 1001
 CLOSE_POLICY = 1008
 CLOSE_TOO_BIG = 1009
+CLOSE_TRY_AGAIN = 1013
 CLOSE_SESSION_REVOKED = 4001
 CLOSE_UNAUTHORIZED = 4003
 
@@ -23,6 +25,8 @@ CLOSE_CODES: dict[int, str] = {
     CLOSE_GOING_AWAY: "The server is shutting down: reconnect (to another process) and resume.",
     CLOSE_POLICY: "A limit was broken (too many sockets for this user).",
     CLOSE_TOO_BIG: "A client frame was larger than WS_MAX_FRAME_BYTES.",
+    CLOSE_TRY_AGAIN: "The server is busy (a connect storm): reconnect after the error frame's "
+    "retry_after seconds (also in the close reason) and resume with since.",
     CLOSE_SESSION_REVOKED: "Signed out, refresh token reused or account suspended: sign in again.",
     CLOSE_UNAUTHORIZED: "The token given when connecting is not valid (see the error frame).",
 }
@@ -39,6 +43,7 @@ INVALID_TOKEN = "invalid_token"
 TOO_MANY_SUBSCRIPTIONS = "too_many_subscriptions"
 RATE_LIMITED = "rate_limited"
 NOT_SUBSCRIBED = "not_subscribed"
+OVERLOADED = "overloaded"
 
 ERROR_CODES: dict[str, str] = {
     INVALID_JSON: "The frame is not JSON. The socket stays open.",
@@ -55,6 +60,8 @@ ERROR_CODES: dict[str, str] = {
     TOO_MANY_SUBSCRIPTIONS: "Over WS_MAX_SUBSCRIPTIONS streams on this socket.",
     RATE_LIMITED: "Too many frames; slow down.",
     NOT_SUBSCRIBED: "Unsubscribe from a stream this socket is not subscribed to.",
+    OVERLOADED: "Too many connects or replays at once: the socket is closed with 1013; "
+    "reconnect after retry_after seconds.",
 }
 
 
@@ -164,6 +171,9 @@ class Error(_Frame):
     code: str
     message: str
     stream: str | None = None
+    retry_after: int | None = Field(
+        default=None, description="with overloaded: seconds to wait before reconnecting"
+    )
 
 
 class Resync(_Frame):
@@ -181,11 +191,12 @@ server_frame = TypeAdapter[ServerFrame](ServerFrame)
 PONG = Pong(type="pong").model_dump_json()
 
 
-def error(code: str, message: str, stream: str | None = None) -> str:
+def error(
+    code: str, message: str, stream: str | None = None, retry_after: int | None = None
+) -> str:
     """An ``error`` frame, encoded."""
-    return Error(type="error", code=code, message=message, stream=stream).model_dump_json(
-        exclude_none=True
-    )
+    frame = Error(type="error", code=code, message=message, stream=stream, retry_after=retry_after)
+    return frame.model_dump_json(exclude_none=True)
 
 
 def subscribed(stream: str) -> str:
@@ -201,3 +212,11 @@ def unsubscribed(stream: str) -> str:
 def resync(stream: str) -> str:
     """A ``resync`` frame, encoded."""
     return Resync(type="resync", stream=stream).model_dump_json()
+
+
+def try_later(retry_after: int, stream: str | None = None) -> tuple[str, str]:
+    """The ``overloaded`` error frame and the 1013 close reason telling a client to come back
+    in ``retry_after`` seconds (the reason too, for clients that only see the close)."""
+    message = f"The server is busy; reconnect in {retry_after} s and resume with since."
+    frame = error(OVERLOADED, message, stream, retry_after)
+    return frame, f"overloaded; retry_after={retry_after}"

@@ -5,7 +5,10 @@ feeds two Prometheus series on ``/metrics``:
 
 - ``murmur_db_commands_total{command, collection}``: commands that finished (succeeded or
   failed), so operators and ``bench/rest.py`` see round trips per request from the deltas;
-- ``murmur_db_command_seconds{command}``: how long each took, as the driver measured it.
+- ``murmur_db_command_seconds{command}``: how long each took, as the driver measured it;
+- ``murmur_db_secondary_reads_total{collection, mode}``: commands sent with a read
+  preference that lets a secondary answer (``server/readpref.py``), so an operator can see
+  that ``MONGODB_SECONDARY_READS`` took effect.
 
 The registry is the listener's own (no import-time globals): one per client, so tests that
 build several apps in one process never share counts.
@@ -52,6 +55,12 @@ class CommandMetrics(monitoring.CommandListener):
             buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
             registry=self.registry,
         )
+        self.secondary_reads = Counter(
+            "murmur_db_secondary_reads",
+            "Commands a secondary may answer (their $readPreference is not primary)",
+            ["collection", "mode"],
+            registry=self.registry,
+        )
         # request id -> collection: the finish events do not carry the command body.
         self._pending: dict[tuple[int, int], str] = {}
         self.total = 0  # commands finished so far (cheap to read in tests)
@@ -61,7 +70,10 @@ class CommandMetrics(monitoring.CommandListener):
         if len(self._pending) > 10_000:  # finish events that never came (a dropped connection)
             self._pending.clear()
         key = (event.request_id, event.operation_id or 0)
-        self._pending[key] = collection_of(event.command_name, event.command)
+        collection = self._pending[key] = collection_of(event.command_name, event.command)
+        preference = event.command.get("$readPreference") if event.command else None
+        if preference and preference.get("mode", "primary") != "primary":
+            self.secondary_reads.labels(collection, preference["mode"]).inc()
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
         """Count and time it."""

@@ -19,6 +19,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, WebSocketRoute
 
 from realtime.endpoint import Endpoint
+from realtime.gates import GateLimits
 from realtime.hub import Hub, HubLimits
 from realtime.log import MemoryLog, RedisLog
 from realtime.metrics import CONTENT_TYPE
@@ -52,6 +53,16 @@ def limits(settings: Settings) -> HubLimits:
         sweep_seconds=settings.ws_sweep_seconds,
         gc_freeze=settings.ws_gc_freeze,
         typing_interval=settings.ws_typing_interval_seconds,
+        gates=GateLimits(
+            handshake_concurrency=settings.ws_handshake_concurrency,
+            handshake_queue=settings.ws_handshake_queue,
+            auth_concurrency=settings.ws_auth_concurrency,
+            auth_queue=settings.ws_auth_queue,
+            replay_concurrency=settings.ws_replay_concurrency,
+            replay_queue=settings.ws_replay_queue,
+            retry_after=settings.ws_retry_after_seconds,
+            max_wait=settings.ws_admission_max_wait_seconds,
+        ),
     )
 
 

@@ -58,7 +58,9 @@ async def public(
         )
         if ids is not None:
             return await _hydrated(svc, ids, page.limit)
-    return await latest.page(svc.db, page=page, reach=svc.public_reach, exclude_authors=exclude)
+    return await latest.page(
+        svc.reader("timeline"), page=page, reach=svc.public_reach, exclude_authors=exclude
+    )
 
 
 async def profile(
@@ -72,7 +74,10 @@ async def profile(
         ids = await svc.recent.newest([user_id], before=page.after, limit=page.limit + 1)
         if ids is not None:
             return await _hydrated(svc, ids, page.limit)
-    return await tweet_store.find_page(svc.db, query={"user_id": user_id}, page=page)
+    # Your own page reads the primary: it must show the tweet you have just posted.
+    own = caller is not None and caller.id == user_id
+    db = svc.db if own else svc.reader("profile")
+    return await tweet_store.find_page(db, query={"user_id": user_id}, page=page)
 
 
 async def hashtag(
@@ -81,7 +86,7 @@ async def hashtag(
     """One page of a hashtag's tweets: the ids from ``tweets``, the bodies from the cache."""
     exclude = await social.unseen_authors(svc, caller, muted=True)
     ids = await tweet_store.page_ids(
-        svc.db, query={"tags": tag}, page=page, exclude_authors=exclude
+        svc.reader("timeline"), query={"tags": tag}, page=page, exclude_authors=exclude
     )
     return await _hydrated(svc, ids, page.limit)
 
@@ -95,7 +100,9 @@ async def pulled_ids(
         ids = await svc.recent.newest(authors, before=before, limit=limit)
         if ids is not None:
             return ids
-    return await recent_store.recent_ids(svc.db, authors=authors, before=before, limit=limit)
+    return await recent_store.recent_ids(
+        svc.reader("timeline"), authors=authors, before=before, limit=limit
+    )
 
 
 async def _hydrated(

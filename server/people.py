@@ -67,7 +67,7 @@ async def search(svc: Services, caller: Caller | None, q: str, limit: int) -> li
     others: list[dict[str, Any]] = []
     if len(followed) < limit:
         others = await prefixed.ranked(
-            svc.db.users,
+            svc.reader("search").users,
             prefix=max(terms, key=len)[: prefixed.MAX_PREFIX],
             rank="follower_count",
             enough=limit - len(followed),
@@ -108,7 +108,9 @@ async def suggestions(svc: Services, caller: Caller, limit: int) -> list[Suggest
     sample = sorted(mine)
     if len(sample) > SUGGESTION_SAMPLE:
         sample = random.sample(sample, SUGGESTION_SAMPLE)
-    counts = await follow_store.followee_counts(svc.db, followers=sample, limit=SUGGESTION_EDGES)
+    counts = await follow_store.followee_counts(
+        svc.reader("profile"), followers=sample, limit=SUGGESTION_EDGES
+    )
     hidden = await hidden_authors(svc, caller.id)
     candidates = sorted(
         (
@@ -117,7 +119,7 @@ async def suggestions(svc: Services, caller: Caller, limit: int) -> list[Suggest
             if user_id != caller.id and user_id not in mine and user_id not in hidden
         )
     )[: limit * 2]  # room for suspended or deleted ones, left out below
-    found = await user_store.by_ids(svc.db, user_ids=[u for _, u in candidates])
+    found = await user_store.by_ids(svc.reader("profile"), user_ids=[u for _, u in candidates])
     out = [
         Suggestion(**found[u].public().model_dump(), followed_by=-n)
         for n, u in candidates

@@ -17,6 +17,7 @@ from .keys import Keys
 from .likedcache import LikedCache
 from .mail import Mailer
 from .ratelimit import RateLimits
+from .readpref import ReadKind, readers
 from .relcache import RelationCache
 from .security import AccessTokens, Passwords
 from .settings import Settings
@@ -85,6 +86,19 @@ class Services:
     bookmarked: LikedCache | None = None
     # Decodes and re-encodes uploaded images in worker threads (server/images.py).
     images: ImageProcessor = field(default_factory=lambda: ImageProcessor(1))
+    # A database handle per kind of read that may go to a secondary (server/readpref.py).
+    readers: dict[ReadKind, Database] = field(init=False)
+
+    def __post_init__(self) -> None:
+        settings = self.settings
+        self.readers = readers(
+            self.db, settings.mongodb_secondary_reads, settings.mongodb_max_staleness_seconds
+        )
+
+    def reader(self, kind: ReadKind) -> Database:
+        """The database for one kind of read that tolerates a little lag: a secondary's
+        when ``MONGODB_SECONDARY_READS`` lists it, else the primary (``svc.db``)."""
+        return self.readers[kind]
 
     async def users_changed(self, user_ids: list[str], *, counts_only: bool = False) -> None:
         """Tell every process that these users' documents changed (``counts_only``: only

@@ -11,6 +11,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .readpref import ReadKind
+
 log = logging.getLogger("murmur.settings")
 
 # HS256 keys shorter than the hash (32 bytes) can be brute-forced offline from one token.
@@ -39,6 +41,12 @@ class Settings(BaseSettings):
 
     mongodb_url: str | None = None
     mongodb_db: str = "murmur"
+    # Kinds of read a replica set's secondary may answer (server/readpref.py): a JSON list of
+    # "timeline", "search", "trending", "profile". Empty (the default): every read on the
+    # primary. A secondary more than MONGODB_MAX_STALENESS_SECONDS behind is never chosen
+    # (MongoDB's floor is 90).
+    mongodb_secondary_reads: list[ReadKind] = Field(default_factory=list)
+    mongodb_max_staleness_seconds: int = Field(default=90, ge=90)
     redis_url: str | None = None
     # REDIS_URL names any node of a Redis Cluster (sharded pub/sub, hash-tagged keys).
     redis_cluster: bool = False
@@ -173,6 +181,18 @@ class Settings(BaseSettings):
     ws_replay_max: int = 500  # more missed events than this on resume: resync instead
     # Typing frames passed on per conversation and socket: at most one per this many seconds.
     ws_typing_interval_seconds: float = 2.0
+    # Connect-storm admission control (realtime/gates.py): how many handshakes, token checks
+    # and resuming subscriptions (replays) run at once, and how many may wait (and how
+    # long); past that a socket is closed with 1013 and told to retry in
+    # WS_RETRY_AFTER_SECONDS to twice that.
+    ws_handshake_concurrency: int = Field(default=64, ge=1)
+    ws_handshake_queue: int = Field(default=2000, ge=0)
+    ws_auth_concurrency: int = Field(default=16, ge=1)
+    ws_auth_queue: int = Field(default=2000, ge=0)
+    ws_replay_concurrency: int = Field(default=32, ge=1)
+    ws_replay_queue: int = Field(default=2000, ge=0)
+    ws_retry_after_seconds: float = Field(default=2.0, gt=0)
+    ws_admission_max_wait_seconds: float = Field(default=5.0, gt=0)  # queued longer: 1013
     # Verified e-mail addresses that get the admin role (at verification or GitHub sign-in).
     admin_emails: list[str] = Field(default_factory=list)
     # Removed: it promoted whoever registered a listed name first. Refused when set.

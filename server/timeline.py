@@ -50,7 +50,9 @@ async def home(
     before = page.after
     stored = await _stored(svc, me, before=before, limit=need, exclude=hidden)
     pull = [a for a in await pull_authors_followed(svc, me) if a not in hidden]
-    pulled = await repost_store.newest_by(svc.db, users=pull, before=before, limit=need)
+    pulled = await repost_store.newest_by(
+        svc.reader("timeline"), users=pull, before=before, limit=need
+    )
     reposts = {s.id: s for s in [*stored, *pulled] if s.original is not None}
     candidates = {s.id for s in stored} | set(reposts)
     candidates.update(await pages.pulled_ids(svc, pull, before=before, limit=need))

@@ -45,7 +45,7 @@ async def tags_matching(svc: Services, q: str, limit: int) -> list[TagCount]:
     terms = words(q)
     if not terms:
         return []
-    found = await tag_store.matching(svc.db, terms=terms, limit=limit)
+    found = await tag_store.matching(svc.reader("trending"), terms=terms, limit=limit)
     return [TagCount(tag=d["_id"], count=d["count"]) for d in found]
 
 
@@ -68,7 +68,7 @@ async def tags(svc: Services, window: str, limit: int) -> list[TrendingTag]:
     span, now = WINDOWS[window], svc.clock()
     counts: dict[str, int] = defaultdict(int)
     scores: dict[str, float] = defaultdict(float)
-    for b in await trend_store.tag_buckets(svc.db, since=now - span):
+    for b in await trend_store.tag_buckets(svc.reader("trending"), since=now - span):
         counts[b["tag"]] += b["count"]
         scores[b["tag"]] += b["count"] * _decay(now, b["bucket"], span)
     ranked = sorted((t for t in counts if counts[t] > 0), key=lambda t: (-scores[t], t))
@@ -79,7 +79,7 @@ async def users(svc: Services, window: str, limit: int) -> list[TrendingUser]:
     """Users gaining followers and engagement fastest in ``window``."""
     span, now = WINDOWS[window], svc.clock()
     totals: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    for b in await trend_store.user_buckets(svc.db, since=now - span):
+    for b in await trend_store.user_buckets(svc.reader("trending"), since=now - span):
         d = _decay(now, b["bucket"], span)
         t = totals[b["user_id"]]
         t["followers"] += b.get("followers", 0)
@@ -88,7 +88,7 @@ async def users(svc: Services, window: str, limit: int) -> list[TrendingUser]:
     ranked = sorted(
         (u for u in totals if totals[u]["score"] > 0), key=lambda u: -totals[u]["score"]
     )
-    found = await user_store.by_ids(svc.db, user_ids=ranked[: limit * 2])
+    found = await user_store.by_ids(svc.reader("trending"), user_ids=ranked[: limit * 2])
     out = [
         TrendingUser(
             user=found[u].public(),

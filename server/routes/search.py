@@ -134,7 +134,7 @@ async def _run(
             return page_response(request, [], None)
         user_id = user.id
     results = await engine.search(
-        svc.db,
+        svc.reader("search"),
         svc.search_backend,
         q,
         filters=engine.Filters(

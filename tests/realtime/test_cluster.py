@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
 import pytest
 
+from realtime import protocol
 from tests.realtime.conftest import settle_all
 
 
@@ -149,3 +151,24 @@ async def test_redis_killed_and_restarted_mid_stream(pair, make_user, redis_serv
         ("public", "after"),
     }
     await ws.close()
+
+
+async def test_the_sockets_per_user_limit_holds_across_processes(apps, redis_server, make_user):
+    """Two processes sharing one Redis allow a user WS_MAX_SOCKETS_PER_USER sockets in all,
+    not that many on each; a closed socket frees its place on every process."""
+    a, b = await apps(2, redis_url=redis_server.url, ws_max_sockets_per_user=2)
+    user = await make_user()
+    first, second = await a.ws(user.access_token), await b.ws(user.access_token)
+    for app in (a, b):  # the third is refused wherever it lands
+        third = await app.ws(user.access_token)
+        await third.expect("error", code=protocol.FORBIDDEN)
+        assert await third.closed() == (protocol.CLOSE_POLICY, "too many sockets")
+    await first.close()
+    cluster = a.hub.admission.cluster
+    async with asyncio.timeout(5):  # until its claim is released in Redis
+        while await cluster.redis.zcard(cluster.prefix + user.id) != 1:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+    again = await b.ws(user.access_token)
+    await again.subscribe("home")
+    for ws in (second, again):
+        await ws.close()

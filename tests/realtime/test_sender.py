@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from realtime.sender import Sender
+from tests.realtime.wsclient import until
 
 
 class Transport:
@@ -26,13 +27,6 @@ class Transport:
         if self.gone:
             raise ConnectionResetError("peer went away")
         self.sent.append(message["text"])
-
-
-async def until(condition: Any) -> None:
-    """Wait (two seconds at most) until ``condition()`` holds; the drain task runs meanwhile."""
-    async with asyncio.timeout(2.0):
-        while not condition():  # noqa: ASYNC110 - polling a plain attribute of the sender
-            await asyncio.sleep(0.001)
 
 
 def no_resync() -> list[str]:

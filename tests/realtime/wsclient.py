@@ -15,6 +15,13 @@ from realtime.protocol import server_frame
 from tests.contract import check_server_frame
 
 
+async def until(condition: Any, wait: float = 2.0) -> None:
+    """Wait (``wait`` seconds at most) until ``condition()`` holds; other tasks run meanwhile."""
+    async with asyncio.timeout(wait):
+        while not condition():  # noqa: ASYNC110 - polling plain attributes, no event to wait on
+            await asyncio.sleep(0.001)
+
+
 class WsClient:
     """Wraps a ``websockets`` connection; every frame received is checked against
     ``realtime.protocol.ServerFrame``, the AsyncAPI document and, for events, the server's

@@ -159,15 +159,23 @@ export class Live {
         const token = await refreshTokens().catch(() => null);
         if (!token) clearSession();
       }
-      if (this.wanted) this.scheduleReconnect(event.code === CLOSE_TRY_LATER || event.code === CLOSE_POLICY);
+      // 1013 (a connect storm) says when to come back: "overloaded; retry_after=N" (seconds,
+      // already jittered by the server).
+      const told = event.code === CLOSE_TRY_LATER && /retry_after=(\d+)/.exec(event.reason || "");
+      if (this.wanted) {
+        this.scheduleReconnect(
+          event.code === CLOSE_TRY_LATER || event.code === CLOSE_POLICY,
+          told ? Number(told[1]) * 1000 : null,
+        );
+      }
     });
   }
 
-  scheduleReconnect(slow = false) {
+  scheduleReconnect(slow = false, afterMs = null) {
     this.setStatus(this.everOpened ? "reconnecting" : "offline");
     const base = slow ? MAX_BACKOFF_MS : Math.min(MAX_BACKOFF_MS, 500 * 2 ** this.attempt);
     this.attempt += 1;
-    const delay = base / 2 + Math.random() * (base / 2);
+    const delay = afterMs ?? base / 2 + Math.random() * (base / 2);
     clearTimeout(this.timer);
     this.timer = setTimeout(() => this.connect(), delay);
   }
