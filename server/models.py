@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Annotated, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, Self, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, PlainSerializer
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    PlainSerializer,
+    PrivateAttr,
+)
 
 # Shared literal types: one definition each.
 Role = Literal["user", "moderator", "admin"]
@@ -246,6 +255,29 @@ class Tweet(BaseModel):
     # Home timeline only: set when the tweet is there because someone the reader follows
     # reposted it (null for an ordinary entry).
     reposted_by: RepostedBy | None = None
+    # The tweet's JSON up to its per-reader fields (``READER_FIELDS``, which come last), when
+    # known to equal what ``model_dump_json`` renders (server/tweetjson.py): a response
+    # splices the reader's fields onto it instead of serialising the tweet again. Any change
+    # to another field drops it.
+    _head: str | None = PrivateAttr(default=None)
+
+    def model_copy(
+        self, *, update: Mapping[str, Any] | None = None, deep: bool = False
+    ) -> Self:
+        """A copy; it keeps the rendered head only while the update is per-reader fields."""
+        copied = super().model_copy(update=update, deep=deep)
+        if update and not READER_FIELDS.issuperset(update):
+            copied._head = None
+        return copied
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name not in READER_FIELDS and not name.startswith("_"):
+            self._head = None
+        super().__setattr__(name, value)
+
+
+# What differs per reader of the same tweet; the last fields of ``Tweet``, in this order.
+READER_FIELDS = frozenset({"liked_by_me", "reposted_by_me", "bookmarked_by_me", "reposted_by"})
 
 
 class TweetContext(BaseModel):

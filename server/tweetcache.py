@@ -14,6 +14,9 @@ A read that raced with a change must not store what it read. Each tweet has a ve
 by every change (in Redis ``murmur:<db>:twv:<id>``, read in the same ``MGET``); a miss is read
 from the database after its version was seen, and stored only while the version is still the
 one seen (a Lua check-and-set in Redis), like ``server/usercache.py``'s epochs.
+
+Both hand out shared ``Tweet`` objects, pre-rendered for responses (``server/tweetjson.py``):
+read paths copy them (``model_copy``), never change them in place.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from redis.exceptions import RedisError
 from .db import Database
 from .models import Tweet
 from .store import tweets as tweet_store
+from .tweetjson import Decoder, with_head
 
 log = logging.getLogger("murmur.tweetcache")
 
@@ -97,7 +101,7 @@ class MemoryTweetCache:
         for tweet in tweets:
             if seen.get(tweet.tweet_id) != self._seen(tweet.tweet_id):
                 continue  # changed while it was being read: the next read reads it again
-            self._entries[tweet.tweet_id] = (fresh_until, tweet)
+            self._entries[tweet.tweet_id] = (fresh_until, with_head(tweet))
             self._entries.move_to_end(tweet.tweet_id)
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
@@ -123,6 +127,7 @@ class RedisTweetCache:
         # Longer than any read takes: a version that expired mid-read could repeat.
         self.version_ttl = version_ttl
         self._store_script = redis.register_script(_STORE_IF_UNCHANGED)
+        self._decoder = Decoder()  # each distinct value parsed once per process
 
     def _key(self, tweet_id: str) -> str:
         return f"{self.prefix}tw:{tweet_id}"
@@ -144,7 +149,7 @@ class RedisTweetCache:
         for i, tweet_id in enumerate(tweet_ids):
             value, version = values[2 * i], values[2 * i + 1]
             if value is not None:
-                found[tweet_id] = Tweet.model_validate_json(value)
+                found[tweet_id] = self._decoder.decode(tweet_id, value)
             else:
                 seen[tweet_id] = version or ""
         return found, seen
