@@ -275,6 +275,12 @@ class Tweet(BaseModel):
             self._head = None
         super().__setattr__(name, value)
 
+    def __eq__(self, other: object) -> bool:
+        # The same tweet whether or not its rendered head is known.
+        if type(other) is not type(self):
+            return NotImplemented
+        return self.__dict__ == other.__dict__
+
 
 # What differs per reader of the same tweet; the last fields of ``Tweet``, in this order.
 READER_FIELDS = frozenset({"liked_by_me", "reposted_by_me", "bookmarked_by_me", "reposted_by"})

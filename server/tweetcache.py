@@ -21,10 +21,12 @@ read paths copy them (``model_copy``), never change them in place.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import OrderedDict
 from typing import Protocol, cast
+from weakref import WeakKeyDictionary
 
 from bson import ObjectId
 from redis.asyncio import Redis
@@ -188,11 +190,70 @@ async def hydrate(cache: TweetCache, db: Database, tweet_ids: list[ObjectId]) ->
     found, seen = await cache.lookup(wanted)
     missing = [t for t, key in zip(tweet_ids, wanted, strict=True) if key not in found]
     if missing:
-        if len(missing) == 1:  # by ``_id``: SecantusDB answers an ``$in`` with a scan
-            one = await tweet_store.get(db, tweet_id=missing[0])
-            fresh = [] if one is None else [one]
-        else:
-            fresh = await tweet_store.by_ids(db, tweet_ids=missing)
-        await cache.store(fresh, seen)
-        found.update((t.tweet_id, t) for t in fresh)
+        found.update(await _read(cache, db, missing, seen))
     return [found[key] for key in wanted if key in found]
+
+
+# Reads of missing tweets in flight per cache (one per process), by (tweet id, version seen).
+_FAILED = object()
+_Flights = dict[tuple[str, str], "asyncio.Future[object]"]
+_flights: WeakKeyDictionary[TweetCache, _Flights] = WeakKeyDictionary()
+
+
+async def _read(
+    cache: TweetCache, db: Database, missing: list[ObjectId], seen: Seen
+) -> dict[str, Tweet]:
+    """The missing tweets from the database, read once per process however many readers
+    miss them at the same moment. A change drops a tweet that every reader of a busy page
+    wants (the newest tweets, while the outbox worker settles them), and 32 readers each
+    sending the same query to a database busy with the worker's writes waited seconds.
+
+    A reader joins a read of the same tweet at the same version only: that read started
+    after the version was seen, so it is no older than what the reader would read itself."""
+    flights = _flights.setdefault(cache, {})
+    loop = asyncio.get_running_loop()
+    mine: dict[tuple[str, str], asyncio.Future[object]] = {}
+    theirs: dict[str, asyncio.Future[object]] = {}
+    for oid in missing:
+        key = str(oid)
+        if key not in seen:  # the cache is away: nothing to key a shared read on
+            mine[(key, "")] = loop.create_future()
+            continue
+        flight = (key, seen[key])
+        if (joined := flights.get(flight)) is not None:
+            theirs[key] = joined
+        else:
+            flights[flight] = mine[flight] = loop.create_future()
+    got: dict[str, Tweet] = {}
+    if mine:
+        read = False
+        try:
+            got = await _from_database(cache, db, [ObjectId(k) for k, _ in mine], seen)
+            read = True
+        finally:
+            for flight, future in mine.items():
+                if flights.get(flight) is future:
+                    del flights[flight]
+                future.set_result(got.get(flight[0]) if read else _FAILED)
+    failed = []
+    for key, future in theirs.items():
+        result = await future
+        if isinstance(result, Tweet):
+            got[key] = result
+        elif result is _FAILED:
+            failed.append(ObjectId(key))  # the read this one joined failed: try again
+    if failed:
+        got.update(await _from_database(cache, db, failed, seen))
+    return got
+
+
+async def _from_database(
+    cache: TweetCache, db: Database, ids: list[ObjectId], seen: Seen
+) -> dict[str, Tweet]:
+    if len(ids) == 1:  # by ``_id``: SecantusDB answers an ``$in`` with a scan
+        one = await tweet_store.get(db, tweet_id=ids[0])
+        fresh = [] if one is None else [one]
+    else:
+        fresh = await tweet_store.by_ids(db, tweet_ids=ids)
+    await cache.store(fresh, seen)
+    return {t.tweet_id: t for t in fresh}

@@ -95,3 +95,7 @@ def test_decoder_parses_each_distinct_value_once() -> None:
 
 def test_pages_of_other_models_are_left_to_pydantic() -> None:
     assert page_json([RepostedBy(user_id="u", user_name="n")], None) is None
+
+
+def test_a_known_head_does_not_change_equality() -> None:
+    assert with_head(_tweet(10)) == _tweet(10) != _tweet(11)
