@@ -265,6 +265,16 @@ class Tweet(BaseModel):
         self, *, update: Mapping[str, Any] | None = None, deep: bool = False
     ) -> Self:
         """A copy; it keeps the rendered head only while the update is per-reader fields."""
+        if update and not deep and READER_FIELDS.issuperset(update):
+            # Every tweet of every signed-in read is copied with the reader's marks: what
+            # pydantic's copy does for an update (no validation), without its generality.
+            copied = self.__class__.__new__(self.__class__)
+            object.__setattr__(copied, "__dict__", {**self.__dict__, **update})
+            fields_set = self.__pydantic_fields_set__ | update.keys()
+            object.__setattr__(copied, "__pydantic_fields_set__", fields_set)
+            object.__setattr__(copied, "__pydantic_extra__", None)
+            object.__setattr__(copied, "__pydantic_private__", {"_head": self._head})
+            return copied
         copied = super().model_copy(update=update, deep=deep)
         if update and not READER_FIELDS.issuperset(update):
             copied._head = None

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import BaseModel
+
 from server.models import Page, QuotedTweet, RepostedBy, Tweet, TweetMedia
 from server.tweetjson import Decoder, page_json, tweet_json, with_head
 
@@ -99,3 +101,14 @@ def test_pages_of_other_models_are_left_to_pydantic() -> None:
 
 def test_a_known_head_does_not_change_equality() -> None:
     assert with_head(_tweet(10)) == _tweet(10) != _tweet(11)
+
+
+def test_a_copy_with_reader_fields_is_pydantics_copy() -> None:
+    base = with_head(_tweet(12))
+    marks = {"liked_by_me": True, "reposted_by": RepostedBy(user_id="u", user_name="n")}
+    ours = base.model_copy(update=marks)
+    theirs = BaseModel.model_copy(base, update=marks)
+    assert ours == theirs and ours.model_fields_set == theirs.model_fields_set
+    assert ours.model_dump() == theirs.model_dump() and base.liked_by_me is None
+    ours.content = "changed"  # a copy of its own: the original is untouched
+    assert base.content != "changed" and base._head is not None
