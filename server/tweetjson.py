@@ -41,7 +41,8 @@ def with_head(tweet: Tweet, rendered: str | None = None) -> Tweet:
 
 def tweet_json(tweet: Tweet) -> str:
     """``tweet.model_dump_json()``, from its head when it has one."""
-    head = tweet._head
+    # Read without pydantic's ``__getattr__`` (private attributes go through it): per tweet.
+    head = (tweet.__pydantic_private__ or {}).get("_head")
     if head is None:
         return tweet.model_dump_json()
     by = tweet.reposted_by
