@@ -43,15 +43,8 @@ async def page(
     return [t.model_copy(update={"bookmarked_by_me": True}) for t in shown], after
 
 
-async def with_bookmarked_by_me(
-    svc: Services, caller: Caller | None, items: list[Tweet]
-) -> list[Tweet]:
-    """Set ``bookmarked_by_me`` for a signed-in caller (one query)."""
-    if caller is None or not items:
-        return items
-    ids = [t.tweet_id for t in items]
+async def bookmarked_by_me(svc: Services, caller: Caller, ids: list[str]) -> set[str]:
+    """Which of ``ids`` the caller bookmarked (``bookmarked_by_me``; one query)."""
     if svc.bookmarked is not None:  # the caller's cached set (server/likedcache.py)
-        mine = await svc.bookmarked.liked_among(svc.db, caller.id, ids)
-    else:
-        mine = await store.bookmarked_among(svc.db, user_id=caller.id, tweet_ids=ids)
-    return [t.model_copy(update={"bookmarked_by_me": t.tweet_id in mine}) for t in items]
+        return await svc.bookmarked.liked_among(svc.db, caller.id, ids)
+    return await store.bookmarked_among(svc.db, user_id=caller.id, tweet_ids=ids)

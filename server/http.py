@@ -23,8 +23,9 @@ from .errors import (
     Unprocessable,
     UnsupportedMediaType,
 )
-from .models import Page
+from .models import Page, Tweet
 from .paging import PageQuery
+from .tweetjson import page_json, tweet_json
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -33,11 +34,13 @@ def json_response(
     body: BaseModel | dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
     """A model (or dict) as an ``application/json`` response."""
-    if isinstance(body, BaseModel):
-        data = body.model_dump_json().encode()
-    else:
-        data = json.dumps(body).encode()
+    data = render(body).encode() if isinstance(body, BaseModel) else json.dumps(body).encode()
     return Response(data, status_code=status, media_type="application/json", headers=headers)
+
+
+def render(body: BaseModel) -> str:
+    """``body.model_dump_json()``; a tweet from its pre-rendered head (server/tweetjson.py)."""
+    return tweet_json(body) if type(body) is Tweet else body.model_dump_json()
 
 
 # --- conditional requests (RFC 9110 §13) ---
@@ -45,7 +48,11 @@ def json_response(
 
 def etag_of(body: BaseModel) -> str:
     """A strong entity tag: a digest of exactly the JSON a client would receive."""
-    return '"' + hashlib.blake2b(body.model_dump_json().encode(), digest_size=12).hexdigest() + '"'
+    return _etag(render(body).encode())
+
+
+def _etag(data: bytes) -> str:
+    return '"' + hashlib.blake2b(data, digest_size=12).hexdigest() + '"'
 
 
 def _tags(header: str) -> list[str]:
@@ -58,14 +65,15 @@ def cached_json(request: Request, body: BaseModel) -> Response:
     What a tweet or profile looks like depends on who asks (``liked_by_me``, private fields),
     so shared caches must not reuse it (``private``) and clients revalidate (``no-cache``).
     """
-    tag = etag_of(body)
+    data = render(body).encode()  # once, for the tag and the body
+    tag = _etag(data)
     headers = {"ETag": tag, "Cache-Control": "private, no-cache", "Vary": "Authorization"}
     wanted = request.headers.get("if-none-match")
     if wanted is not None:
         # Weak comparison: W/"x" matches "x".
         if any(t == "*" or t.removeprefix("W/") == tag for t in _tags(wanted)):
             return Response(status_code=304, headers=headers)
-    return json_response(body, headers=headers)
+    return Response(data, media_type="application/json", headers=headers)
 
 
 def check_if_match(request: Request, current: BaseModel) -> None:
@@ -97,8 +105,15 @@ def page_response(
     or None on the last page.
     """
     cursor = encode_cursor(after) if isinstance(after, ObjectId) else after
-    page = Page[Any](items=list(items), next_cursor=cursor)
-    return json_response(page, headers=next_link(request, cursor))
+    headers = next_link(request, cursor)
+    data = page_json(items, cursor)  # tweets: spliced from their pre-rendered JSON
+    if data is None:
+        return json_response(_AnyPage(items=list(items), next_cursor=cursor), headers=headers)
+    return Response(data, media_type="application/json", headers=headers)
+
+
+# Made once: pydantic would build the parametrised class again on (nearly) every request.
+_AnyPage = Page[Any]
 
 
 def next_link(request: Request, cursor: str | None) -> dict[str, str] | None:

@@ -39,14 +39,9 @@ async def unlike(svc: Services, caller: Caller, tweet_id: str) -> Tweet:
     return tweet.model_copy(update={"liked_by_me": False})
 
 
-async def with_liked_by_me(svc: Services, caller: Caller | None, items: list[Tweet]) -> list[Tweet]:
-    """Set ``liked_by_me`` on a page of tweets for a signed-in caller: from the caller's
+async def liked_by_me(svc: Services, caller: Caller, ids: list[str]) -> set[str]:
+    """Which of ``ids`` the caller liked (``liked_by_me`` on a page): from the caller's
     cached liked set with Redis (server/likedcache.py), else one query per page."""
-    if caller is None or not items:
-        return items
-    ids = [t.tweet_id for t in items]
     if svc.liked is not None:
-        liked = await svc.liked.liked_among(svc.db, caller.id, ids)
-    else:
-        liked = await like_store.liked_among(svc.db, user_id=caller.id, tweet_ids=ids)
-    return [t.model_copy(update={"liked_by_me": t.tweet_id in liked}) for t in items]
+        return await svc.liked.liked_among(svc.db, caller.id, ids)
+    return await like_store.liked_among(svc.db, user_id=caller.id, tweet_ids=ids)

@@ -40,16 +40,9 @@ async def unrepost(svc: Services, caller: Caller, tweet_id: str) -> Tweet:
     return tweet.model_copy(update={"reposted_by_me": False})
 
 
-async def with_reposted_by_me(
-    svc: Services, caller: Caller | None, items: list[Tweet]
-) -> list[Tweet]:
-    """Set ``reposted_by_me`` on a page of tweets for a signed-in caller: from the caller's
-    cached set with Redis (server/likedcache.py), else one query per page."""
-    if caller is None or not items:
-        return items
-    ids = [t.tweet_id for t in items]
+async def reposted_by_me(svc: Services, caller: Caller, ids: list[str]) -> set[str]:
+    """Which of ``ids`` the caller reposted (``reposted_by_me`` on a page): from the
+    caller's cached set with Redis (server/likedcache.py), else one query per page."""
     if svc.reposted is not None:
-        mine = await svc.reposted.liked_among(svc.db, caller.id, ids)
-    else:
-        mine = await repost_store.reposted_among(svc.db, user_id=caller.id, tweet_ids=ids)
-    return [t.model_copy(update={"reposted_by_me": t.tweet_id in mine}) for t in items]
+        return await svc.reposted.liked_among(svc.db, caller.id, ids)
+    return await repost_store.reposted_among(svc.db, user_id=caller.id, tweet_ids=ids)

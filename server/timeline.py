@@ -125,8 +125,12 @@ async def _stored(
     """The stored part of a page: none when the store is unreachable (``home`` then pulls
     every followed author, which is right, only slower)."""
     try:
-        await svc.timelines.ensure_built(owner=owner, rebuild=lambda: _rebuild(svc, owner))
-        return await svc.timelines.newest(owner=owner, before=before, limit=limit, exclude=exclude)
+        # Rebuilt first when the store lost it (``ensure_built``, checked in the same round
+        # trip as the read).
+        return await svc.timelines.newest(
+            owner=owner, before=before, limit=limit, exclude=exclude,
+            rebuild=lambda: _rebuild(svc, owner),
+        )  # fmt: skip
     except TimelinesUnavailable as exc:
         log.warning("timeline store unavailable, pulling %s's timeline: %s", owner, exc)
         return []

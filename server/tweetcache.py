@@ -14,14 +14,19 @@ A read that raced with a change must not store what it read. Each tweet has a ve
 by every change (in Redis ``murmur:<db>:twv:<id>``, read in the same ``MGET``); a miss is read
 from the database after its version was seen, and stored only while the version is still the
 one seen (a Lua check-and-set in Redis), like ``server/usercache.py``'s epochs.
+
+Both hand out shared ``Tweet`` objects, pre-rendered for responses (``server/tweetjson.py``):
+read paths copy them (``model_copy``), never change them in place.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import OrderedDict
 from typing import Protocol, cast
+from weakref import WeakKeyDictionary
 
 from bson import ObjectId
 from redis.asyncio import Redis
@@ -30,6 +35,7 @@ from .db import Database
 from .models import Tweet
 from .redisslots import REDIS_ERRORS, eval_each, is_cluster, mget, tagged
 from .store import tweets as tweet_store
+from .tweetjson import Decoder, with_head
 
 log = logging.getLogger("murmur.tweetcache")
 
@@ -97,7 +103,7 @@ class MemoryTweetCache:
         for tweet in tweets:
             if seen.get(tweet.tweet_id) != self._seen(tweet.tweet_id):
                 continue  # changed while it was being read: the next read reads it again
-            self._entries[tweet.tweet_id] = (fresh_until, tweet)
+            self._entries[tweet.tweet_id] = (fresh_until, with_head(tweet))
             self._entries.move_to_end(tweet.tweet_id)
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
@@ -128,6 +134,7 @@ class RedisTweetCache:
         # Longer than any read takes: a version that expired mid-read could repeat.
         self.version_ttl = version_ttl
         self._store_script = redis.register_script(_STORE_IF_UNCHANGED)
+        self._decoder = Decoder()  # each distinct value parsed once per process
 
     def _key(self, tweet_id: str) -> str:
         return f"{self.prefix}tw:{tagged(tweet_id)}"
@@ -150,7 +157,7 @@ class RedisTweetCache:
         for i, tweet_id in enumerate(tweet_ids):
             value, version = values[2 * i], values[2 * i + 1]
             if value is not None:
-                found[tweet_id] = Tweet.model_validate_json(value)
+                found[tweet_id] = self._decoder.decode(tweet_id, value)
             else:
                 seen[tweet_id] = version or ""
         return found, seen
@@ -198,11 +205,70 @@ async def hydrate(cache: TweetCache, db: Database, tweet_ids: list[ObjectId]) ->
     found, seen = await cache.lookup(wanted)
     missing = [t for t, key in zip(tweet_ids, wanted, strict=True) if key not in found]
     if missing:
-        if len(missing) == 1:  # by ``_id``: SecantusDB answers an ``$in`` with a scan
-            one = await tweet_store.get(db, tweet_id=missing[0])
-            fresh = [] if one is None else [one]
-        else:
-            fresh = await tweet_store.by_ids(db, tweet_ids=missing)
-        await cache.store(fresh, seen)
-        found.update((t.tweet_id, t) for t in fresh)
+        found.update(await _read(cache, db, missing, seen))
     return [found[key] for key in wanted if key in found]
+
+
+# Reads of missing tweets in flight per cache (one per process), by (tweet id, version seen).
+_FAILED = object()
+_Flights = dict[tuple[str, str], "asyncio.Future[object]"]
+_flights: WeakKeyDictionary[TweetCache, _Flights] = WeakKeyDictionary()
+
+
+async def _read(
+    cache: TweetCache, db: Database, missing: list[ObjectId], seen: Seen
+) -> dict[str, Tweet]:
+    """The missing tweets from the database, read once per process however many readers
+    miss them at the same moment. A change drops a tweet that every reader of a busy page
+    wants (the newest tweets, while the outbox worker settles them), and 32 readers each
+    sending the same query to a database busy with the worker's writes waited seconds.
+
+    A reader joins a read of the same tweet at the same version only: that read started
+    after the version was seen, so it is no older than what the reader would read itself."""
+    flights = _flights.setdefault(cache, {})
+    loop = asyncio.get_running_loop()
+    mine: dict[tuple[str, str], asyncio.Future[object]] = {}
+    theirs: dict[str, asyncio.Future[object]] = {}
+    for oid in missing:
+        key = str(oid)
+        if key not in seen:  # the cache is away: nothing to key a shared read on
+            mine[(key, "")] = loop.create_future()
+            continue
+        flight = (key, seen[key])
+        if (joined := flights.get(flight)) is not None:
+            theirs[key] = joined
+        else:
+            flights[flight] = mine[flight] = loop.create_future()
+    got: dict[str, Tweet] = {}
+    if mine:
+        read = False
+        try:
+            got = await _from_database(cache, db, [ObjectId(k) for k, _ in mine], seen)
+            read = True
+        finally:
+            for flight, future in mine.items():
+                if flights.get(flight) is future:
+                    del flights[flight]
+                future.set_result(got.get(flight[0]) if read else _FAILED)
+    failed = []
+    for key, future in theirs.items():
+        result = await future
+        if isinstance(result, Tweet):
+            got[key] = result
+        elif result is _FAILED:
+            failed.append(ObjectId(key))  # the read this one joined failed: try again
+    if failed:
+        got.update(await _from_database(cache, db, failed, seen))
+    return got
+
+
+async def _from_database(
+    cache: TweetCache, db: Database, ids: list[ObjectId], seen: Seen
+) -> dict[str, Tweet]:
+    if len(ids) == 1:  # by ``_id``: SecantusDB answers an ``$in`` with a scan
+        one = await tweet_store.get(db, tweet_id=ids[0])
+        fresh = [] if one is None else [one]
+    else:
+        fresh = await tweet_store.by_ids(db, tweet_ids=ids)
+    await cache.store(fresh, seen)
+    return {t.tweet_id: t for t in fresh}

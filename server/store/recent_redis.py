@@ -16,8 +16,10 @@ was being rebuilt can be left in it: hydrating the page leaves it out (a page on
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
+from functools import partial
 from typing import Any, cast
 
 from bson import ObjectId
@@ -55,6 +57,7 @@ class RecentIds:
         self.load = load
         self.author_cap = author_cap
         self.public_cap = public_cap
+        self._rebuilding: dict[str, asyncio.Task[None]] = {}
 
     def _key(self, who: str) -> str:
         return f"{self.prefix}recent:{tagged(who)}"
@@ -138,8 +141,29 @@ class RecentIds:
                 ]
             if attempt == 0:
                 for w, run_id in stale:
-                    await self._rebuild(w, run_id)
+                    await self._rebuild_once(w, run_id)
         return None
+
+    async def _rebuild_once(self, who: str, run_id: str) -> None:
+        """Rebuild a set once per process however many readers find it stale together.
+
+        Each reader used to rebuild it: the 32 first readers of a cold public timeline each
+        read its 800 newest tweets from the database and each dropped the set the others
+        had just filled (a reader then found it part-filled and asked the database too):
+        seconds of tail latency. The rebuild runs as its own task, so a reader that goes
+        away does not stop it for the others."""
+        running = self._rebuilding.get(who)
+        if running is None:
+            running = asyncio.create_task(self._rebuild(who, run_id))
+            self._rebuilding[who] = running
+            running.add_done_callback(partial(self._rebuilt, who))
+        await asyncio.shield(running)
+
+    def _rebuilt(self, who: str, task: asyncio.Task[None]) -> None:
+        if self._rebuilding.get(who) is task:
+            del self._rebuilding[who]
+        if not task.cancelled():
+            task.exception()  # retrieved: the readers waiting for it have raised it already
 
     async def _rebuild(self, who: str, run_id: str) -> None:
         """Drop the set first, then read ``tweets``: a tweet added meanwhile is kept."""

@@ -86,10 +86,17 @@ class TimelineStore(Protocol):
         ...
 
     async def newest(
-        self, *, owner: str, before: ObjectId | None, limit: int, exclude: Iterable[str]
+        self,
+        *,
+        owner: str,
+        before: ObjectId | None,
+        limit: int,
+        exclude: Iterable[str],
+        rebuild: Loader | None = None,
     ) -> list[Slot]:
         """The newest entries in ``owner``'s timeline below ``before``, newest first,
-        without those whose author (or reposter) is in ``exclude``."""
+        without those whose author (or reposter) is in ``exclude``; with ``rebuild``, after
+        ``ensure_built`` (a store may check it in the same round trip as the read)."""
         ...
 
     async def oldest_id(self, *, owner: str) -> ObjectId | None: ...
@@ -169,7 +176,13 @@ class MongoTimelines:
         return (await self.db.timelines.delete_many(query)).deleted_count
 
     async def newest(
-        self, *, owner: str, before: ObjectId | None, limit: int, exclude: Iterable[str]
+        self,
+        *,
+        owner: str,
+        before: ObjectId | None,
+        limit: int,
+        exclude: Iterable[str],
+        rebuild: Loader | None = None,
     ) -> list[Slot]:
         query: dict[str, Any] = {"owner": owner}
         excluded = list(exclude)

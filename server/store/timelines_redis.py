@@ -133,19 +133,34 @@ class RedisTimelines:
             raise TimelinesUnavailable(str(exc)) from exc
 
     async def newest(
-        self, *, owner: str, before: ObjectId | None, limit: int, exclude: Iterable[str]
+        self,
+        *,
+        owner: str,
+        before: ObjectId | None,
+        limit: int,
+        exclude: Iterable[str],
+        rebuild: Loader | None = None,
     ) -> list[Slot]:
         excluded = set(exclude)
         high = "+" if before is None else f"({before}"  # "<before>:..." sorts above "<before>"
         found: list[Slot] = []
         try:
+            want = min(_READ_CHUNK, limit) if not excluded else _READ_CHUNK
+            first = None if rebuild is None else await self._first_if_built(owner, high, want)
+            if first is None and rebuild is not None:
+                await self.ensure_built(owner=owner, rebuild=rebuild)
             while len(found) < limit:
                 # Excluded authors are filtered here, so read on until the page is full.
                 want = min(_READ_CHUNK, limit - len(found)) if not excluded else _READ_CHUNK
-                chunk = cast(
-                    list[str],
-                    await self.redis.zrevrangebylex(self.key(owner), high, "-", start=0, num=want),
-                )
+                if first is not None:
+                    chunk, first = first, None
+                else:
+                    chunk = cast(
+                        list[str],
+                        await self.redis.zrevrangebylex(
+                            self.key(owner), high, "-", start=0, num=want
+                        ),
+                    )
                 for member in chunk:
                     slot = _parse(member)
                     if slot.author not in excluded and len(found) < limit:
@@ -156,6 +171,19 @@ class RedisTimelines:
         except REDIS_ERRORS as exc:
             raise TimelinesUnavailable(str(exc)) from exc
         return found
+
+    async def _first_if_built(self, owner: str, high: str, want: int) -> list[str] | None:
+        """The first chunk of a read together with the ``ensure_built`` check, in one round
+        trip (every read but the first after a rebuild finds the timeline built); None when
+        it must be rebuilt first."""
+        pipe = self.redis.pipeline(transaction=False)
+        # The marker with the run_id of the server holding it (on a cluster, the master of
+        # the owner's slot, which holds the timeline too: they share its tag).
+        groups = queue_run_markers(pipe, self.redis, [self.built_key(owner)])
+        pipe.zrevrangebylex(self.key(owner), high, "-", start=0, num=want)
+        *replies, chunk = await pipe.execute()
+        [(marker, run_id)] = run_markers(groups, replies)
+        return cast(list[str], chunk) if marker == run_id else None
 
     async def oldest_id(self, *, owner: str) -> ObjectId | None:
         try:

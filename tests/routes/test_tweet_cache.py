@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from bson import ObjectId
 
 from realtime.redis_backend import connect_redis
 from server.models import Tweet
 from server.services import utc_now
-from server.tweetcache import MemoryTweetCache, RedisTweetCache, TweetCache
+from server.tweetcache import MemoryTweetCache, RedisTweetCache, TweetCache, hydrate
 from tests.dbcount import by_collection, moved, quiet
 
 
@@ -72,3 +74,32 @@ async def test_the_in_process_cache_is_bounded():
     await cache.store([c], (await cache.lookup([c.tweet_id]))[1])
     found, _ = await cache.lookup([a.tweet_id, b.tweet_id, c.tweet_id])
     assert set(found) == {a.tweet_id, c.tweet_id}
+
+
+async def test_readers_missing_the_same_tweets_at_once_share_one_query(
+    app, make_user, make_tweet, redis_server
+):
+    author = await make_user()
+    ids = [ObjectId((await make_tweet(author, f"t{i}"))["tweet_id"]) for i in range(3)]
+    db = app.state.services.db
+    redis = connect_redis(redis_server.url)
+    try:
+        cache = RedisTweetCache(redis, prefix=f"t{ObjectId()}:")
+        # Eight connections open first, so the eight readers' look-ups go out together.
+        await asyncio.gather(*(cache.lookup(["warm"]) for _ in range(8)))
+
+        async def queries(wanted: list[ObjectId], contents: list[str]) -> float:
+            before = by_collection(app)
+            pages = await asyncio.gather(*(hydrate(cache, db, wanted) for _ in range(8)))
+            assert all([t.content for t in p] == contents for p in pages)
+            return moved(before, by_collection(app)).get("tweets", 0)
+
+        async with quiet(app):
+            # Each reader alone would send one query: 8. A reader whose look-up is answered
+            # only after the shared read is done and stored finds the cache warm; one that
+            # missed it just before the store reads again (a second query, on a slow day).
+            assert 1 <= await queries(ids, ["t0", "t1", "t2"]) <= 2
+            await cache.forget([str(ids[1])])  # changed: the next readers read it again
+            assert 1 <= await queries(ids[:2], ["t0", "t1"]) <= 2
+    finally:
+        await redis.aclose()

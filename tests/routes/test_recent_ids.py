@@ -1,0 +1,40 @@
+"""The recent-id sets (server/store/recent_redis.py) against a real Redis and database."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bson import ObjectId
+
+from realtime.redis_backend import connect_redis
+from server import pages
+from server.store.recent_redis import PUBLIC, RecentIds
+
+
+async def test_readers_of_a_cold_set_share_one_rebuild(app, make_user, make_tweet, redis_server):
+    author = await make_user()
+    made = [ObjectId((await make_tweet(author, f"t{i}"))["tweet_id"]) for i in range(3)]
+    load = pages.recent_loader(app.state.services.db)
+    loads: list[str] = []
+
+    async def counted(who: str, limit: int) -> list[tuple[ObjectId, str]]:
+        loads.append(who)
+        return await load(who, limit)
+
+    redis = connect_redis(redis_server.url)
+    try:
+        recent = RecentIds(redis, prefix=f"t{ObjectId()}:", load=counted)
+        # Eight connections open first, so the eight readers' reads go out together.
+        await asyncio.gather(*(redis.ping() for _ in range(8)))
+        found = await asyncio.gather(
+            *(recent.newest([PUBLIC], before=None, limit=2) for _ in range(8))
+        )
+        assert all(ids == made[:0:-1] for ids in found)
+        # Each reader used to rebuild the set (8 loads, each dropping the others' work). A
+        # reader that found it stale only after the shared rebuild was done starts another.
+        assert 1 <= len(loads) <= 2 and set(loads) == {PUBLIC}
+        loads.clear()
+        assert await recent.newest([PUBLIC], before=None, limit=2) == made[:0:-1]
+        assert loads == []  # built: read from Redis alone
+    finally:
+        await redis.aclose()
