@@ -20,6 +20,7 @@ from .ratelimit import RateLimits
 from .relcache import RelationCache
 from .security import AccessTokens, Passwords
 from .settings import Settings
+from .store.group_insert import GroupInserts
 from .store.latest import Reach
 from .store.recent_redis import RecentIds
 from .store.search import Backend
@@ -85,6 +86,8 @@ class Services:
     bookmarked: LikedCache | None = None
     # Decodes and re-encodes uploaded images in worker threads (server/images.py).
     images: ImageProcessor = field(default_factory=lambda: ImageProcessor(1))
+    # Concurrent inserts of new tweets sent together (server/store/group_insert.py).
+    inserts: GroupInserts = field(default_factory=GroupInserts)
 
     async def users_changed(self, user_ids: list[str], *, counts_only: bool = False) -> None:
         """Tell every process that these users' documents changed (``counts_only``: only

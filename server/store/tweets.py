@@ -13,6 +13,7 @@ from ..db import Database
 from ..models import QuotedTweet, Tweet, TweetMedia
 from ..paging import PageQuery
 from . import idempotency
+from .group_insert import GroupInserts
 
 # What reading a tweet fetches: not its edit history, nor the outbox worker's bookkeeping.
 PROJECTION = {"edits": 0, "fx": 0, "fx_ops": 0}
@@ -80,10 +81,11 @@ async def insert(
     extra: dict[str, Any] | None = None,
     idempotency_key: str | None = None,
     tweet_id: ObjectId | None = None,
+    grouped: GroupInserts | None = None,
 ) -> tuple[Tweet, bool]:
     """Store a new tweet, pending its effects (the outbox worker applies them). With an
     ``idempotency_key`` (unique per user, kept 24 hours) a retry returns the first tweet:
-    ``(tweet, False)``."""
+    ``(tweet, False)``. ``grouped``: inserted together with concurrent requests' tweets."""
     doc = new_document(
         user_id=user_id,
         user_name=user_name,
@@ -97,7 +99,13 @@ async def insert(
         tweet_id=tweet_id,
     )
     stored, created = await idempotency.insert(
-        db.tweets, doc, user_id=user_id, key=idempotency_key, now=now, projection=PROJECTION
+        db.tweets,
+        doc,
+        user_id=user_id,
+        key=idempotency_key,
+        now=now,
+        projection=PROJECTION,
+        grouped=grouped,
     )
     return to_model(stored), created
 
