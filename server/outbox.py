@@ -119,7 +119,8 @@ class Outbox:
         leaving = await user_store.pending_deletions(db, limit=n)
         if leaving:
             await account_effects.apply(self.svc, leaving)
-        tweets = await tweet_store.pending(db, limit=n)
+        grace = timedelta(seconds=self.svc.settings.outbox_intent_grace_seconds)
+        tweets = await tweet_store.pending(db, limit=n, now=self.svc.clock(), grace=grace)
         if tweets:
             await tweet_effects.apply(self.svc, tweets)
         likes = await edges.pending(db.likes, limit=n)
@@ -210,7 +211,7 @@ class Outbox:
 
 
 # The collections whose documents carry entries.
-OUTBOXES = ("users", "tweets", "likes", "follows", "reposts", "messages")
+OUTBOXES = ("users", "tweets", "outbox", "likes", "follows", "reposts", "messages")
 
 
 async def backlog(db: Database) -> int:

@@ -49,9 +49,11 @@ async def test_concurrent_posts_share_inserts_and_keys_hold(
     posts += [client.post("/tweets", json={"content": "grouped 0"}, headers=retry) for _ in "ab"]
     results = await asyncio.gather(*posts)
     assert {r.status_code for r in results} == {201}
-    assert results[-1].json()["tweet_id"] == results[-2].json()["tweet_id"] == results[0].json()[
-        "tweet_id"
-    ]
+    assert (
+        results[-1].json()["tweet_id"]
+        == results[-2].json()["tweet_id"]
+        == results[0].json()["tweet_id"]
+    )
     assert len({r.json()["tweet_id"] for r in results}) == concurrent
     assert svc.inserts.batches - before < concurrent  # shared commands
     for user in users:
