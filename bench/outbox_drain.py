@@ -90,7 +90,7 @@ async def run(args: argparse.Namespace, timings: Timings) -> dict[str, Any]:
             timings.ms.clear()
             timings.count.clear()
             start = time.perf_counter()
-            await Outbox(svc).drain()
+            await Outbox(svc, batch_size=args.batch).drain()
             seconds = time.perf_counter() - start
     finally:
         redis.kill()
@@ -108,6 +108,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tweets", type=int, default=300)
     parser.add_argument("--users", type=int, default=32)
+    parser.add_argument("--batch", type=int, default=100, help="the worker's first batch size")
     args = parser.parse_args()
     timings = Timings()
     monitoring.register(timings)
