@@ -5,9 +5,10 @@ SecantusDB (and any MongoDB, less so) pays per command as well as per document: 
 When many requests insert at once (``POST /tweets`` under load), each waits in
 ``insert_one`` here: the first one is sent at once, alone (an idle server adds no latency);
 those that arrive while it is on its way are sent together in the next
-``insert_many(ordered=False)``, and so on. Each caller gets its own outcome: a document
-that breaks a unique index (a retried Idempotency-Key) fails alone, with the same
-``DuplicateKeyError`` ``insert_one`` would raise. Every caller returns only after the
+``insert_many(ordered=False)`` (up to ``IN_FLIGHT`` commands on their way), and so on.
+Each caller gets its own outcome: a document that breaks a unique index (a retried
+Idempotency-Key) fails alone, with the same ``DuplicateKeyError`` ``insert_one`` would
+raise. Every caller returns only after the
 database acknowledged its document, so durability is what ``insert_one`` gives.
 """
 
@@ -21,6 +22,10 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError, WriteError
 
 # Documents per insert_many: bounds one command's size and the wait of the last in a batch.
 MAX_BATCH = 64
+# Commands on their way at once per collection: with one, the database idles while a
+# batch's answer travels back and the next batch forms; with two, one forms while the
+# other is on its way, and batches stay large (the database's cost is per command too).
+IN_FLIGHT = 2
 
 _DUPLICATE_KEY = 11000
 
@@ -28,13 +33,14 @@ _Waiting = tuple[dict[str, Any], "asyncio.Future[None]"]
 
 
 class GroupInserts:
-    """Per collection, a queue of documents waiting to be inserted and at most one
-    ``insert_many`` on its way. One per process (``Services.inserts``)."""
+    """Per collection, a queue of documents waiting to be inserted and at most
+    ``in_flight`` commands on their way. One per process (``Services.inserts``)."""
 
-    def __init__(self, max_batch: int = MAX_BATCH) -> None:
+    def __init__(self, max_batch: int = MAX_BATCH, in_flight: int = IN_FLIGHT) -> None:
         self.max_batch = max_batch
+        self.in_flight = in_flight
         self._queues: dict[str, list[_Waiting]] = {}
-        self._senders: dict[str, asyncio.Task[None]] = {}
+        self._senders: dict[str, set[asyncio.Task[None]]] = {}
         self.batches = 0  # insert_many/insert_one commands sent (tests and benchmarks)
 
     async def insert_one(self, collection: AsyncCollection[dict], doc: dict[str, Any]) -> None:
@@ -43,10 +49,11 @@ class GroupInserts:
         name = collection.full_name
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._queues.setdefault(name, []).append((doc, done))
-        if name not in self._senders:
+        senders = self._senders.setdefault(name, set())
+        if len(senders) < self.in_flight:
             # A task of its own, not the first caller: a caller cancelled (its client gone)
             # must not strand the documents of the others.
-            self._senders[name] = asyncio.create_task(self._send(collection), name="group-insert")
+            senders.add(asyncio.create_task(self._send(collection), name="group-insert"))
         # shield: a cancelled caller stops waiting; its document is still sent (as an
         # insert_one cancelled mid-flight may still land).
         await asyncio.shield(done)
@@ -60,7 +67,9 @@ class GroupInserts:
                 self.batches += 1
                 await _insert(collection, batch)
         finally:
-            del self._senders[name]
+            task = asyncio.current_task()
+            assert task is not None
+            self._senders[name].discard(task)
 
 
 async def _insert(collection: AsyncCollection[dict], batch: list[_Waiting]) -> None:
