@@ -90,16 +90,18 @@ async def run(args: argparse.Namespace, timings: Timings) -> dict[str, Any]:
             timings.ms.clear()
             timings.count.clear()
             start = time.perf_counter()
-            await Outbox(svc).drain()
+            await Outbox(svc, batch_size=args.batch).drain()
             seconds = time.perf_counter() - start
     finally:
         redis.kill()
         mongo.stop()
     top = sorted(timings.ms.items(), key=lambda kv: -kv[1])[:12]
+    total_ms, total_n = sum(timings.ms.values()), sum(timings.count.values())
     return {
         "tweets": args.tweets,
         "seconds": round(seconds, 2),
         "tweets_per_second": round(args.tweets / seconds, 1),
+        "db_total": [round(total_ms, 1), total_n],
         "db_ms": {f"{c} {coll}": [round(ms, 1), timings.count[c, coll]] for (c, coll), ms in top},
     }
 
@@ -108,12 +110,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tweets", type=int, default=300)
     parser.add_argument("--users", type=int, default=32)
+    parser.add_argument("--batch", type=int, default=100, help="the worker's first batch size")
     args = parser.parse_args()
     timings = Timings()
     monitoring.register(timings)
     result = asyncio.run(run(args, timings))
     print(f"{result['tweets']} tweets drained in {result['seconds']} s "
           f"({result['tweets_per_second']}/s); database ms and commands:")  # fmt: skip
+    ms, count = result["db_total"]
+    print(f"  {ms:8.1f} ms  {count:4d}  all commands ({count / result['tweets']:.2f} a tweet)")
     for name, (ms, count) in result["db_ms"].items():
         print(f"  {ms:8.1f} ms  {count:4d}  {name}")
 

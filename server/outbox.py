@@ -40,6 +40,11 @@ from .store import users as user_store
 log = logging.getLogger("murmur.outbox")
 
 LEASE_ID = "worker"
+# When a batch comes back full the worker is behind: the next one is twice as large, up to
+# this many. What a batch costs is largely per batch, not per write (one counter update per
+# author, one posting-bucket rewrite per term, one followers query), so a worker that takes
+# more at a time catches up; once it has, batches shrink back (followers see a tweet sooner).
+MAX_BATCH_FACTOR = 4
 SWEEP_EVERY = timedelta(minutes=5)
 
 
@@ -49,6 +54,7 @@ class Outbox:
     def __init__(self, svc: Services, *, batch_size: int = 100, poll_seconds: float = 0.5) -> None:
         self.svc = svc
         self.batch_size = batch_size
+        self._batch = batch_size  # this round's; grows while the worker is behind
         self.poll_seconds = poll_seconds
         self.lease = timedelta(seconds=svc.settings.outbox_lease_seconds)
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{ObjectId()}"
@@ -128,13 +134,16 @@ class Outbox:
                 return await self._apply_batches()
 
     async def _apply_batches(self) -> bool:
-        db, n = self.svc.db, self.batch_size
+        db, n = self.svc.db, self._batch
         leaving = await user_store.pending_deletions(db, limit=n)
         if leaving:
             await account_effects.apply(self.svc, leaving)
-        tweets = await tweet_store.pending(db, limit=n)
+        grace = timedelta(seconds=self.svc.settings.outbox_intent_grace_seconds)
+        tweets = await tweet_store.pending(db, limit=n, now=self.svc.clock(), grace=grace)
         if tweets:
             await tweet_effects.apply(self.svc, tweets)
+        behind = len(tweets) >= n
+        self._batch = min(n * 2, self.batch_size * MAX_BATCH_FACTOR) if behind else self.batch_size
         likes = await edges.pending(db.likes, limit=n)
         if likes:
             await edge_effects.likes(self.svc, likes)
@@ -222,7 +231,7 @@ class Outbox:
 
 
 # The collections whose documents carry entries.
-OUTBOXES = ("users", "tweets", "likes", "follows", "reposts", "messages")
+OUTBOXES = ("users", "tweets", "outbox", "likes", "follows", "reposts", "messages")
 
 
 async def backlog(db: Database) -> int:

@@ -21,6 +21,7 @@ from .readpref import ReadKind, readers
 from .relcache import RelationCache
 from .security import AccessTokens, Passwords
 from .settings import Settings
+from .store.group_insert import GroupInserts
 from .store.latest import Reach
 from .store.recent_redis import RecentIds
 from .store.search import Backend
@@ -86,6 +87,8 @@ class Services:
     bookmarked: LikedCache | None = None
     # Decodes and re-encodes uploaded images in worker threads (server/images.py).
     images: ImageProcessor = field(default_factory=lambda: ImageProcessor(1))
+    # Concurrent inserts of new tweets sent together (server/store/group_insert.py).
+    inserts: GroupInserts = field(default_factory=GroupInserts)
     # A database handle per kind of read that may go to a secondary (server/readpref.py).
     readers: dict[ReadKind, Database] = field(init=False)
 

@@ -143,6 +143,10 @@ class Settings(BaseSettings):
     # only that. One worker is active at a time; the others wait for its lease to end.
     run_worker: bool = True
     outbox_lease_seconds: float = Field(default=10.0, gt=0)
+    # A new tweet's outbox entry whose tweet never appeared (its process died in between) is
+    # dropped after this long; a request still storing the tweet then fails instead
+    # (server/store/intents.py). Longer than a POST can take.
+    outbox_intent_grace_seconds: float = Field(default=30.0, gt=0)
     timeline_max_entries: int = 800
     # A push trims about one in this many of the receiving timelines (1: every one), so a
     # stored timeline stays within about this many entries of its cap without a read.

@@ -86,6 +86,7 @@ async def compose(
             in_reply_to=in_reply_to,
             extra=extra,
             idempotency_key=idempotency_key,
+            grouped=svc.inserts,
         )
     except Exception:
         if media_ids:

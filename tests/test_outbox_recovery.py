@@ -146,3 +146,102 @@ async def test_a_worker_stopped_while_taking_its_lease_gives_it_back(app, clock)
         await outbox.stop()
         lease = await svc.db.outbox_lease.find_one({"_id": LEASE_ID})
         assert lease is None or lease["until"] <= clock(), lease
+
+
+# A new tweet's outbox entry lives in ``outbox`` (server/store/intents.py); its windows:
+
+
+async def test_an_entry_whose_tweet_never_came_is_dropped_and_its_id_refused(
+    app, raw, worker, clock, make_user
+):
+    """Killed between a new tweet's outbox entry and the tweet: the entry waits out the grace
+    period (its request may still be storing the tweet), then a tombstone takes the id, so
+    a request slower than that cannot store it, and nothing was counted or shown."""
+    from pymongo.errors import DuplicateKeyError
+
+    author = await make_user()
+    await worker.drain()
+    db, svc = app.state.services.db, app.state.services
+    lost = ObjectId()
+    await db.outbox.insert_one({"_id": lost, "pending": True, "at": clock()})
+    await worker.drain()
+    assert await db.outbox.count_documents({}) == 1  # within the grace: kept
+    clock.advance(seconds=svc.settings.outbox_intent_grace_seconds + 1)
+    await worker.drain()
+    assert await db.outbox.count_documents({}) == 0
+    with pytest.raises(DuplicateKeyError):  # the slow request's tweet, too late
+        await tweet_store.insert(
+            db, tweet_id=lost, user_id=author.id, user_name=author.user_name, content="late",
+            html="<p>late</p>", tags=[], mentions=[], now=clock(),
+        )  # fmt: skip
+    await db.outbox.delete_many({})  # that request's own entry, which its process would drop
+    assert (await raw.get(f"/tweets/{lost}")).status_code == 404
+    assert (await raw.get(f"/users/{author.id}/tweets")).json()["items"] == []
+    assert (await raw.get("/tweets")).json()["items"] == []
+    user = await db.users.find_one({"_id": ObjectId(author.id)})
+    assert user["tweet_count"] == 0
+    assert await tweet_store.exists(db, tweet_ids=[lost]) == set()
+    # Killed after the tombstone, before the entry went: the next round just drops it.
+    await db.outbox.insert_one({"_id": lost, "pending": True, "at": clock()})
+    await worker.drain()
+    assert await db.outbox.count_documents({}) == 0
+
+
+async def test_a_new_tweet_changed_before_its_first_round_is_applied_once(
+    app, raw, worker, make_user
+):
+    """Edited, or deleted, before the worker first saw it: the entry says nothing was
+    applied whatever the document's ``fx`` says, so it is counted once, then not at all."""
+    author = await make_user()
+    await worker.drain()
+    db = app.state.services.db
+    r = await raw.post("/tweets", json={"content": "first #one"}, headers=author.headers)
+    kept = r.json()["tweet_id"]
+    r = await raw.patch(f"/tweets/{kept}", json={"content": "then #two"}, headers=author.headers)
+    assert r.status_code == 200, r.text
+    r = await raw.post("/tweets", json={"content": "gone #three"}, headers=author.headers)
+    gone = r.json()["tweet_id"]
+    assert (await raw.delete(f"/tweets/{gone}", headers=author.headers)).status_code == 204
+    assert await db.outbox.count_documents({}) == 2
+    await worker.drain()
+    assert await db.outbox.count_documents({}) == 0
+    user = await db.users.find_one({"_id": ObjectId(author.id)})
+    assert user["tweet_count"] == 1
+    tags = {t["_id"]: t["count"] async for t in db.tags.find({})}
+    assert tags.get("two") == 1 and not tags.get("one") and not tags.get("three")
+    doc = await db.tweets.find_one({"_id": ObjectId(kept)})
+    assert "pending" not in doc and doc["fx"]["tags"] == ["two"]
+    assert await db.tweets.find_one({"_id": ObjectId(gone)}) is None
+    # A later delete of the kept tweet takes back exactly what was counted.
+    assert (await raw.delete(f"/tweets/{kept}", headers=author.headers)).status_code == 204
+    await worker.drain()
+    user = await db.users.find_one({"_id": ObjectId(author.id)})
+    assert user["tweet_count"] == 0
+    assert {t["_id"]: t["count"] async for t in db.tags.find({})}.get("two") == 0
+
+
+async def test_a_new_tweet_costs_the_worker_no_update_of_its_document(app, raw, worker, make_user):
+    """What the worker applies for a new tweet is what it was stored saying (so recording
+    it needs no update of the tweet, only the entry's removal)."""
+
+    def tweet_updates() -> float:
+        return sum(
+            s.value
+            for metric in app.state.db_metrics.commands.collect()
+            for s in metric.samples
+            if s.name == "murmur_db_commands_total"
+            and s.labels["collection"] == "tweets"
+            and s.labels["command"] == "update"
+        )
+
+    author = await make_user()
+    await worker.drain()
+    for text in ["plain", "with #tag and @nobody"]:
+        r = await raw.post("/tweets", json={"content": text}, headers=author.headers)
+        assert r.status_code == 201
+    before = tweet_updates()
+    await worker.drain()
+    assert tweet_updates() == before
+    assert await app.state.services.db.outbox.count_documents({}) == 0
+    user = await app.state.services.db.users.find_one({"_id": ObjectId(author.id)})
+    assert user["tweet_count"] == 2

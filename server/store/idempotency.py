@@ -10,6 +10,8 @@ from typing import Any
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
+from .group_insert import GroupInserts
+
 WINDOW = timedelta(hours=24)
 
 
@@ -21,17 +23,26 @@ async def insert(
     key: str | None,
     now: datetime,
     projection: dict[str, Any] | None = None,
+    grouped: GroupInserts | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """Insert ``doc``; with a ``key``, unless ``user_id`` stored one under it within the
-    window: then ``(that document, False)``."""
+    window: then ``(that document, False)``. ``grouped``: sent with other requests' inserts
+    (a duplicate key still fails only this document)."""
+
+    async def insert_one() -> None:
+        if grouped is None:
+            await collection.insert_one(doc)
+        else:
+            await grouped.insert_one(collection, doc)
+
     if key is None:
-        await collection.insert_one(doc)
+        await insert_one()
         return doc, True
     full = f"{user_id}:{key}"
     doc["idempotency"] = {"key": full, "until": now + WINDOW}
     for _ in range(3):
         try:
-            await collection.insert_one(doc)
+            await insert_one()
             return doc, True
         except DuplicateKeyError:
             first = await collection.find_one({"idempotency.key": full}, projection)

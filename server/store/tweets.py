@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bson import ObjectId
@@ -12,7 +12,8 @@ from pymongo import ReturnDocument, UpdateOne
 from ..db import Database
 from ..models import QuotedTweet, Tweet, TweetMedia
 from ..paging import PageQuery
-from . import idempotency
+from . import idempotency, intents
+from .group_insert import GroupInserts
 
 # What reading a tweet fetches: not its edit history, nor the outbox worker's bookkeeping.
 PROJECTION = {"edits": 0, "fx": 0, "fx_ops": 0}
@@ -39,6 +40,17 @@ _APPLIED_BEFORE = {
 def _changed() -> dict[str, Any]:
     """The part of a pipeline ``$set`` that marks a change for the outbox worker."""
     return {"fx": _APPLIED_BEFORE, "v": {"$add": [{"$ifNull": ["$v", 1]}, 1]}, "pending": True}
+
+
+def applied_when_new(tags: list[str]) -> dict[str, Any]:
+    """What the worker records for a visible new tweet once it applied it
+    (``effects/tweets.py``): counted, tags trending, indexed, born, shown at version 1. A new
+    tweet is stored saying so; ``settle`` writes the real record only if it differs."""
+    fx: dict[str, Any] = {"counted": True, "cflips": 1, "indexed": True, "born": True,
+                          "shown": True, "announced": 1}  # fmt: skip
+    if tags:
+        fx.update(tags=tags, gflips=1)
+    return fx
 
 
 def to_model(doc: dict[str, Any]) -> Tweet:
@@ -80,10 +92,11 @@ async def insert(
     extra: dict[str, Any] | None = None,
     idempotency_key: str | None = None,
     tweet_id: ObjectId | None = None,
+    grouped: GroupInserts | None = None,
 ) -> tuple[Tweet, bool]:
     """Store a new tweet, pending its effects (the outbox worker applies them). With an
     ``idempotency_key`` (unique per user, kept 24 hours) a retry returns the first tweet:
-    ``(tweet, False)``."""
+    ``(tweet, False)``. ``grouped``: inserted together with concurrent requests' tweets."""
     doc = new_document(
         user_id=user_id,
         user_name=user_name,
@@ -96,9 +109,19 @@ async def insert(
         extra=extra,
         tweet_id=tweet_id,
     )
+    # The outbox entry first: a tweet is never stored without one (store/intents.py).
+    await intents.add(db, tweet_id=doc["_id"], now=now, grouped=grouped)
     stored, created = await idempotency.insert(
-        db.tweets, doc, user_id=user_id, key=idempotency_key, now=now, projection=PROJECTION
+        db.tweets,
+        doc,
+        user_id=user_id,
+        key=idempotency_key,
+        now=now,
+        projection=PROJECTION,
+        grouped=grouped,
     )
+    if not created:  # the key's first tweet: this one will never be stored
+        await intents.remove(db, tweet_ids=[doc["_id"]])
     return to_model(stored), created
 
 
@@ -114,7 +137,8 @@ async def by_idempotency_key(
 
 async def exists(db: Database, *, tweet_ids: list[ObjectId]) -> set[str]:
     """Which of these tweets have a document (deleted ones too, until the worker removes them)."""
-    return {str(d["_id"]) async for d in db.tweets.find({"_id": {"$in": tweet_ids}}, {"_id": 1})}
+    query = {"_id": {"$in": tweet_ids}, "tombstone": {"$ne": True}}
+    return {str(d["_id"]) async for d in db.tweets.find(query, {"_id": 1})}
 
 
 async def insert_many(db: Database, docs: list[dict[str, Any]]) -> None:
@@ -137,14 +161,15 @@ def new_document(
     tweet_id: ObjectId | None = None,
     settled: bool = False,
 ) -> dict[str, Any]:
-    """A new tweet's document, as ``insert`` stores it: pending its effects, or ``settled``
+    """A new tweet's document, as ``insert`` stores it: saying what the worker will have
+    applied for it once its outbox entry (``store/intents.py``) is done, or ``settled``
     (the demo seed, which writes the counters, trends and index itself)."""
     if settled:
         outbox: dict[str, Any] = {
             "fx": {"counted": True, "born": True, "tags": tags, "indexed": True, "shown": True}
         }
     else:
-        outbox = {"fx": {}, "pending": True}
+        outbox = {"fx": applied_when_new(tags)}
     return {
         "_id": tweet_id or ObjectId(),
         "user_id": user_id,
@@ -257,38 +282,73 @@ async def remove(db: Database, *, tweet_id: ObjectId, version: int) -> list[str]
             {"in_reply_to": str(tweet_id)}, {"$set": {"parent_deleted": True}}
         )
     await db.tweets.delete_one({"_id": tweet_id, "v": version, "deleted": True})
+    await intents.remove(db, tweet_ids=[tweet_id])  # deleted before its first round
     return replies
 
 
-async def pending(db: Database, *, limit: int) -> list[dict[str, Any]]:
-    """The oldest tweets whose effects the worker has not applied yet (whole documents)."""
+# Marks a document ``pending`` read for an outbox entry (store/intents.py); its value is
+# the ``fx`` the tweet was stored with (the worker's reading of it is ``{}``: nothing applied).
+NEW = "_new_fx"
+
+
+async def pending(
+    db: Database, *, limit: int, now: datetime, grace: timedelta
+) -> list[dict[str, Any]]:
+    """The oldest tweets whose effects the worker has not applied yet (whole documents):
+    changed ones (``pending``) and new ones (an outbox entry), oldest first."""
     cursor = db.tweets.find({"pending": True}, {"edits": 0}).sort("_id", 1).limit(limit)
-    return await cursor.to_list(length=limit)
+    changed = await cursor.to_list(length=limit)
+    entries = await intents.oldest(db, limit=limit)
+    new: dict[ObjectId, dict[str, Any]] = {}
+    if entries:
+        found = db.tweets.find({"_id": {"$in": [e["_id"] for e in entries]}}, {"edits": 0})
+        new = {d["_id"]: d async for d in found}
+        orphans = [e for e in entries if e["_id"] not in new]
+        await intents.drop_orphans(db, entries=orphans, now=now, grace=grace)
+        # A tombstone whose entry outlived it (the worker died in between): nothing to apply.
+        if buried := [oid for oid, d in new.items() if d.get("tombstone")]:
+            await intents.remove(db, tweet_ids=buried)
+            new = {oid: d for oid, d in new.items() if oid not in buried}
+    docs = {d["_id"]: d for d in changed}
+    for oid, doc in new.items():
+        docs[oid] = {**doc, "fx": {}, NEW: doc.get("fx") or {}}
+    return [docs[k] for k in sorted(docs)]
 
 
 async def settle(db: Database, *, applied: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
     """Record what the worker applied for each (document as read, its new ``fx``): no longer
-    pending unless it changed again since it was read (then the next round takes it)."""
-    done = [
-        UpdateOne(
-            {"_id": doc["_id"], "v": doc.get("v", 1)},
-            {"$set": {"fx": fx}, "$unset": {"pending": ""}},
+    pending unless it changed again since it was read (then the next round takes it). A new
+    tweet's record is already on it (``applied_when_new``): only its outbox entry goes."""
+    done, fixes = [], []
+    for doc, fx in applied:
+        if NEW in doc and not doc.get("pending"):
+            if fx != doc[NEW]:  # applied otherwise than foreseen (the $text back-end, say)
+                fixes.append(UpdateOne({"_id": doc["_id"]}, {"$set": {"fx": fx}}))
+            continue
+        done.append(
+            UpdateOne(
+                {"_id": doc["_id"], "v": doc.get("v", 1)},
+                {"$set": {"fx": fx}, "$unset": {"pending": ""}},
+            )
         )
-        for doc, fx in applied
-    ]
-    if not done:
-        return
-    result = await db.tweets.bulk_write(done, ordered=False)
-    if result.matched_count < len(done):
-        # Some changed again (or went) since they were read: keep them pending, but record
-        # what was applied. Rare, so a second round trip only then.
-        await db.tweets.bulk_write(
-            [
-                UpdateOne({"_id": doc["_id"], "v": {"$ne": doc.get("v", 1)}}, {"$set": {"fx": fx}})
-                for doc, fx in applied
-            ],
-            ordered=False,
-        )
+    if fixes:
+        await db.tweets.bulk_write(fixes, ordered=False)
+    if done:
+        result = await db.tweets.bulk_write(done, ordered=False)
+        if result.matched_count < len(done):
+            # Some changed again (or went) since they were read: keep them pending, but
+            # record what was applied. Rare, so a second round trip only then.
+            await db.tweets.bulk_write(
+                [
+                    UpdateOne(
+                        {"_id": doc["_id"], "v": {"$ne": doc.get("v", 1)}}, {"$set": {"fx": fx}}
+                    )
+                    for doc, fx in applied
+                ],
+                ordered=False,
+            )
+    # Last: while its entry exists a tweet counts as not applied at all.
+    await intents.remove(db, tweet_ids=[doc["_id"] for doc, _ in applied if NEW in doc])
 
 
 async def find_page(

@@ -1,0 +1,61 @@
+"""Group commit (``server/store/group_insert.py``): concurrent inserts share a command, each
+caller gets its own outcome, and a lone insert is sent at once."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+from pymongo import ASCENDING, IndexModel
+from pymongo.errors import DuplicateKeyError
+
+from server.store.group_insert import GroupInserts
+
+
+async def test_one_duplicate_among_many_fails_alone(app: Any) -> None:
+    db = app.state.services.db
+    await db.grouped.create_indexes([IndexModel([("k", ASCENDING)], unique=True)])
+    inserts = GroupInserts(max_batch=8)
+    await inserts.insert_one(db.grouped, {"k": -1})  # idle: a command of its own, at once
+    assert inserts.batches == 1
+    docs = [{"k": i} for i in range(20)] + [{"k": 7}]  # the last breaks the unique index
+    outcomes = await asyncio.gather(
+        *(inserts.insert_one(db.grouped, d) for d in docs), return_exceptions=True
+    )
+    assert outcomes[:20] == [None] * 20
+    assert isinstance(outcomes[20], DuplicateKeyError)
+    assert sorted([d["k"] async for d in db.grouped.find()]) == list(range(-1, 20))
+    assert inserts.batches == 1 + 3  # the 21 that arrived together went 8 at a time
+
+
+async def test_concurrent_posts_share_inserts_and_keys_hold(
+    app: Any, client: httpx.AsyncClient, make_user: Any
+) -> None:
+    concurrent = 24
+    users = [await make_user() for _ in range(4)]
+    svc = app.state.services
+    before = svc.inserts.batches
+    posts = [
+        client.post(
+            "/tweets",
+            json={"content": f"grouped {i}"},
+            headers={**users[i % 4].headers, "Idempotency-Key": f"k{i}"},
+        )
+        for i in range(concurrent)
+    ]
+    # Two retries of user 0's first post (key k0), mixed into the same burst.
+    retry = {**users[0].headers, "Idempotency-Key": "k0"}
+    posts += [client.post("/tweets", json={"content": "grouped 0"}, headers=retry) for _ in "ab"]
+    results = await asyncio.gather(*posts)
+    assert {r.status_code for r in results} == {201}
+    assert (
+        results[-1].json()["tweet_id"]
+        == results[-2].json()["tweet_id"]
+        == results[0].json()["tweet_id"]
+    )
+    assert len({r.json()["tweet_id"] for r in results}) == concurrent
+    assert svc.inserts.batches - before < concurrent  # shared commands
+    for user in users:
+        profile = (await client.get(f"/users/{user.id}")).json()
+        assert profile["tweet_count"] == concurrent // 4
