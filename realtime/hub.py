@@ -32,8 +32,8 @@ from .listeners import Listeners
 from .log import REPLAYABLE_KINDS, EventLog, IdClock
 from .metrics import HubMetrics
 from .publisher import EventPublisher
-from .redis_backend import GAP_CHANNEL
-from .replay import SharedReads, recover, replay
+from .redis_backend import GAP_CHANNEL, gap_channels
+from .replay import SharedReads, recover, replay, resync
 from .streams import StreamError, resolve
 from .types import (
     AuthCache,
@@ -373,7 +373,7 @@ class Hub:
             event = await self.backend.next_published()
             try:
                 if event.channel == GAP_CHANNEL:
-                    await self._on_gap()
+                    await self._on_gap(gap_channels(event.message))
                 elif event.channel == CONTROL_CHANNEL:
                     await self._on_control(event.message)
                 else:
@@ -381,8 +381,29 @@ class Hub:
             except Exception:
                 log.exception("dispatching an event on %s failed", event.channel)
 
-    async def _on_gap(self) -> None:
-        """Redis came back: mark lost publishes, then replay or resync every subscription."""
+    async def _on_gap(self, lost: set[str] | None = None) -> None:
+        """Redis came back: mark lost publishes, then replay or resync every subscription.
+        With ``lost`` (a cluster shard came back, or its channels moved to a new master),
+        only the subscriptions on those channels, and they resync: the new master may
+        lack what the old one had not replicated, so a replay from its logs proves nothing."""
+        if lost is not None:
+            if CONTROL_CHANNEL in lost:
+                await self._control_gap()
+            if self.publisher.gapped:
+                await self.publisher.flush_gaps()
+            for conn in list(self.connections):
+                for sub in list(conn.subscriptions.values()):
+                    if not lost.isdisjoint(sub.channels):
+                        resync(sub)
+            return
+        await self._control_gap()
+        if self.publisher.gapped:
+            await self.publisher.flush_gaps()
+        subs = [sub for conn in list(self.connections) for sub in conn.subscriptions.values()]
+        await recover(subs, self.replay_log, self.limits.replay_max)
+
+    async def _control_gap(self) -> None:
+        """Control messages may have been lost: forget cached sessions, blocks and mutes."""
         if self.auth_cache is not None:
             self.auth_cache.clear()  # a revocation may have been published meanwhile
             # ... and its broadcast is lost: ask again for every open socket's session.
@@ -390,10 +411,6 @@ class Hub:
             self._rechecks.add(task)
             task.add_done_callback(self._rechecks.discard)
         await self._refresh_hidden(None)  # and blocks or mutes may have changed
-        if self.publisher.gapped:
-            await self.publisher.flush_gaps()
-        subs = [sub for conn in list(self.connections) for sub in conn.subscriptions.values()]
-        await recover(subs, self.replay_log, self.limits.replay_max)
 
     async def _on_control(self, message: str) -> None:
         command = json.loads(message)

@@ -162,10 +162,8 @@ async def replay(sub: Subscription, since: str, event_log: EventLog, limit: int)
     """
     missed = await read_missed(event_log, sub.channels, since, limit)
     buffered, sub.buffer = sub.buffer or [], None
-    conn = sub.conn
     if missed is None:
-        sub.last.clear()
-        conn.sender.push(protocol.resync(sub.stream), conn.resync_frames)
+        resync(sub)
         for channel, _, author, frame in buffered:
             sub.deliver(channel, ZERO, author, frame)
         return
@@ -178,6 +176,13 @@ async def replay(sub: Subscription, since: str, event_log: EventLog, limit: int)
         sub.deliver(channel, position, author, frame)
 
 
+def resync(sub: Subscription) -> None:
+    """Tell the client ``sub``'s stream may have lost events (it refetches over REST); the
+    live tail goes on from here, whatever its ids."""
+    sub.last.clear()
+    sub.conn.sender.push(protocol.resync(sub.stream), sub.conn.resync_frames)
+
+
 async def recover(subs: list[Subscription], event_log: EventLog, limit: int) -> None:
     """After a gap in the live feed (Redis reconnected): replay each replayable
     subscription from where it is, and tell the others to resync."""
@@ -186,4 +191,4 @@ async def recover(subs: list[Subscription], event_log: EventLog, limit: int) -> 
             sub.buffer = []
             await replay(sub, sub.position(), event_log, limit)
         elif not sub.replayable:
-            sub.conn.sender.push(protocol.resync(sub.stream), sub.conn.resync_frames)
+            resync(sub)
