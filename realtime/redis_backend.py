@@ -199,22 +199,29 @@ class RedisBackend(BroadcastBackend):
             if kind == "message" and message["channel"] != GAP_CHANNEL:
                 self._queue.put_nowait(Event(message["channel"], message["data"]))
             elif kind == "subscribe":
-                for waiter in self._confirmations.pop(message["channel"], []):
-                    if not waiter.done():
-                        waiter.set_result(None)
+                release(self._confirmations.pop(message["channel"], []))
 
     def _release_waiters(self) -> None:
         # Their channels are resubscribed on reconnect, followed by a gap event.
-        for waiters in self._confirmations.values():
-            for waiter in waiters:
-                if not waiter.done():
-                    waiter.set_result(None)
+        release(w for waiters in self._confirmations.values() for w in waiters)
         self._confirmations.clear()
 
     async def _close_pubsub(self) -> None:
         pubsub, self._pubsub = self._pubsub, None
-        if pubsub is not None:
-            with contextlib.suppress(Exception):
-                await pubsub.aclose()
-            with contextlib.suppress(Exception):
-                await pubsub.connection_pool.disconnect()
+        await close_pubsub(pubsub)
+
+
+def release(waiters: Iterable[asyncio.Future[None]]) -> None:
+    """Let ``subscribe()`` calls waiting for these confirmations return."""
+    for waiter in waiters:
+        if not waiter.done():
+            waiter.set_result(None)
+
+
+async def close_pubsub(pubsub: Any) -> None:
+    """Close a pub/sub connection that may be broken already (errors are moot by then)."""
+    if pubsub is not None:
+        with contextlib.suppress(Exception):
+            await pubsub.aclose()
+        with contextlib.suppress(Exception):
+            await pubsub.connection_pool.disconnect()

@@ -35,7 +35,7 @@ from redis import asyncio as aioredis
 from redis.crc import key_slot
 from redis.exceptions import RedisError
 
-from .redis_backend import GAP_CHANNEL, connect_redis, gap_message
+from .redis_backend import GAP_CHANNEL, close_pubsub, connect_redis, gap_message, release
 
 log = logging.getLogger("murmur.realtime.shards")
 
@@ -152,9 +152,7 @@ class _Shard:
             if kind == "smessage":
                 queue.put_nowait(Event(channel, message["data"]))
             elif kind == "ssubscribe":
-                for waiter in self.confirmations.pop(channel, []):
-                    if not waiter.done():
-                        waiter.set_result(None)
+                release(self.confirmations.pop(channel, []))
             elif kind == "sunsubscribe" and channel in self.channels:
                 # Not asked for: the slot moved to another master (or this one became a
                 # replica). Subscribe it where it lives now, and report the gap.
@@ -162,19 +160,12 @@ class _Shard:
                 await self.backend.moved(channel)
 
     def _release_waiters(self) -> None:
-        for waiters in self.confirmations.values():
-            for waiter in waiters:
-                if not waiter.done():
-                    waiter.set_result(None)
+        release(w for waiters in self.confirmations.values() for w in waiters)
         self.confirmations.clear()
 
     async def _close(self) -> None:
         pubsub, self.pubsub = self.pubsub, None
-        if pubsub is not None:
-            with contextlib.suppress(Exception):
-                await pubsub.aclose()
-            with contextlib.suppress(Exception):
-                await pubsub.connection_pool.disconnect()
+        await close_pubsub(pubsub)
 
     async def stop(self) -> None:
         self.task.cancel()

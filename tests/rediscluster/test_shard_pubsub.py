@@ -1,0 +1,80 @@
+"""Sharded pub/sub (``realtime/shardpubsub.py``) against a real Redis Cluster."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+from broadcaster import Event
+
+from realtime.redis_backend import GAP_CHANNEL, connect_redis, gap_channels
+from realtime.shardpubsub import ClusterBackend
+
+from .conftest import channels_on_every_master, master_down
+
+
+async def _next(backend: ClusterBackend, timeout: float = 5) -> Event:
+    return await asyncio.wait_for(backend.next_published(), timeout)
+
+
+async def test_one_connection_per_master_and_each_channel_only_on_its_shard(redis_cluster: Any):
+    channels = channels_on_every_master(redis_cluster, f"sp-{uuid.uuid4().hex[:6]}-")
+    backend = ClusterBackend(redis_cluster.url)
+    await backend.connect()
+    try:
+        for channel in channels:
+            await backend.subscribe(channel)
+            # Published the moment subscribe() returned: it must arrive.
+            await backend.publish(channel, f"to {channel}")
+            event = await _next(backend)
+            assert (event.channel, event.message) == (channel, f"to {channel}")
+        assert len(backend._shards) == 3  # one subscriber connection per master
+
+        await backend.publish_many([(c, "many") for c in channels])
+        got = {(e.channel, e.message) for e in [await _next(backend) for _ in channels]}
+        assert got == {(c, "many") for c in channels}
+
+        # SSUBSCRIBE: each master knows only its own channels' subscribers.
+        for channel in channels:
+            owner = redis_cluster.master_of(channel)
+            for node in redis_cluster.nodes:
+                if not node.alive() or "master" not in node.cli("role"):
+                    continue
+                counts = node.cli("pubsub", "shardnumsub", channel).split()
+                assert counts[1] == ("1" if node.port == owner.port else "0"), (channel, node.port)
+
+        await backend.unsubscribe(channels[0])
+        await backend.publish(channels[0], "unheard")
+        await backend.publish(channels[1], "heard")
+        assert (await _next(backend)).message == "heard"
+    finally:
+        await backend.disconnect()
+
+
+async def test_a_failover_reports_a_gap_for_that_shard_and_delivery_resumes(redis_cluster: Any):
+    channels = channels_on_every_master(redis_cluster, f"fo-{uuid.uuid4().hex[:6]}-")
+    backend = ClusterBackend(redis_cluster.url, min_backoff=0.05, max_backoff=0.5)
+    publisher = connect_redis(redis_cluster.url, cluster=True)
+    await backend.connect()
+    try:
+        for channel in channels:
+            await backend.subscribe(channel)
+        victim = channels[0]
+        lost = {
+            c
+            for c in channels
+            if redis_cluster.master_of(c).port == redis_cluster.master_of(victim).port
+        }
+        with master_down(redis_cluster, victim):
+            gap = await _next(backend, 15)  # the replica took over; resubscribed there
+            assert gap.channel == GAP_CHANNEL
+            assert gap_channels(gap.message) == lost
+            for channel in channels:  # every channel delivers again, the moved ones too
+                await publisher.spublish(channel, "after")
+                event = await _next(backend)
+                assert (event.channel, event.message) == (channel, "after")
+        assert backend.queue.empty()  # one gap, nothing else
+    finally:
+        await publisher.aclose()
+        await backend.disconnect()
