@@ -14,8 +14,8 @@ from realtime.shardpubsub import ClusterBackend
 from .conftest import channels_on_every_master, master_down
 
 
-async def _next(backend: ClusterBackend, timeout: float = 5) -> Event:
-    return await asyncio.wait_for(backend.next_published(), timeout)
+async def _next(backend: ClusterBackend, wait: float = 5) -> Event:
+    return await asyncio.wait_for(backend.next_published(), wait)
 
 
 async def test_one_connection_per_master_and_each_channel_only_on_its_shard(redis_cluster: Any):
