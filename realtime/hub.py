@@ -25,11 +25,11 @@ from pydantic import BaseModel
 from . import protocol
 from .admission import Admission
 from .channels import stream_kind, user_stream
-from .connection import Connection, Subscription
+from .connection import Connection, MergeHold, Subscription
 from .gcfreeze import GcFreezer
 from .hidden import HiddenSets
 from .listeners import Listeners
-from .log import REPLAYABLE_KINDS, EventLog, IdClock
+from .log import EPHEMERAL_KINDS, REPLAYABLE_KINDS, EventLog, IdClock
 from .metrics import HubMetrics
 from .publisher import EventPublisher
 from .redis_backend import GAP_CHANNEL, gap_channels
@@ -85,6 +85,10 @@ class HubLimits:
     # dropped without an answer; a client sends one per keystroke burst).
     # WS_TYPING_INTERVAL_SECONDS.
     typing_interval: float = 2.0
+    # Seconds a live event of a subscription merging several logs waits, so they go out in
+    # id order: 0 where one clock gives every id (one Redis, or in-process); on a Redis
+    # Cluster, above the shards' clock skew plus delivery time (connection.py:MergeHold).
+    merge_hold: float = 0.0
 
 
 class Hub:
@@ -295,6 +299,9 @@ class Hub:
                 if self.hidden is not None:
                     conn.hidden = await self.hidden.of(user)
         sub = Subscription(conn, stream, channels, replayable, self._ids.next())
+        logged = [c for c in channels if stream_kind(c) not in EPHEMERAL_KINDS]
+        if replayable and self.limits.merge_hold > 0 and len(logged) > 1:
+            sub.hold = MergeHold(sub, self.limits.merge_hold)  # several shards' clocks
         if replayable and since is not None:
             sub.buffer = []  # live events wait while the backlog is replayed
         conn.subscriptions[stream] = sub

@@ -15,9 +15,9 @@ import asyncio
 import json
 import logging
 
-from . import protocol
 from .channels import stream_kind
 from .connection import ZERO, Subscription
+from .connection import resync_stream as resync
 from .log import EPHEMERAL_KINDS, EventLog, parse_id
 
 log = logging.getLogger("murmur.realtime.replay")
@@ -174,13 +174,6 @@ async def replay(sub: Subscription, since: str, event_log: EventLog, limit: int)
         sub.deliver(channel, position, author or None, event_frame(sub.stream, event_id, body))
     for channel, position, author, frame in buffered:
         sub.deliver(channel, position, author, frame)
-
-
-def resync(sub: Subscription) -> None:
-    """Tell the client ``sub``'s stream may have lost events (it refetches over REST); the
-    live tail goes on from here, whatever its ids."""
-    sub.last.clear()
-    sub.conn.sender.push(protocol.resync(sub.stream), sub.conn.resync_frames)
 
 
 async def recover(subs: list[Subscription], event_log: EventLog, limit: int) -> None:

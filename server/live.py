@@ -54,6 +54,8 @@ def limits(settings: Settings) -> HubLimits:
         sweep_seconds=settings.ws_sweep_seconds,
         gc_freeze=settings.ws_gc_freeze,
         typing_interval=settings.ws_typing_interval_seconds,
+        # Only a cluster's logs take ids from several clocks (one per shard).
+        merge_hold=settings.ws_merge_hold_ms / 1000 if settings.redis_cluster else 0.0,
     )
 
 

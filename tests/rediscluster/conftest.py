@@ -9,6 +9,8 @@ from typing import Any
 
 from redis.crc import key_slot
 
+from tests.realtime.conftest import apps  # noqa: F401  (in-process Murmurs, as for one Redis)
+
 
 def channels_on_every_master(redis_cluster: Any, prefix: str, per_master: int = 2) -> list[str]:
     """Channel names (``prefix`` + n) until each of the three masters owns ``per_master``."""
