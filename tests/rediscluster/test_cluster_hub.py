@@ -7,20 +7,27 @@ from typing import Any
 
 import pytest
 
+from realtime.channels import home_stream, user_stream
+from realtime.clusterlog import ClusterLog
+from realtime.log import parse_id
 from realtime.redis_backend import connect_redis
 from tests.realtime.test_cluster import kinds, post
+
+
+def server_caches_on(redis_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about the realtime side (hub, logs, pub/sub) on the cluster; the
+    server's read caches and stored timelines keep a single Redis here (their cluster
+    support is the server side's, tested with it)."""
+    single = lambda *args, **kwargs: connect_redis(redis_server.url)  # noqa: E731
+    monkeypatch.setattr("server.app.connect_redis", single)
+    monkeypatch.setattr("server.store.timelines_redis.connect_redis", single)
 
 
 @pytest.fixture
 async def pair(
     apps: Any, redis_cluster: Any, redis_server: Any, monkeypatch: pytest.MonkeyPatch
 ) -> list[Any]:
-    # These tests are about the realtime side (hub, logs, pub/sub) on the cluster. The
-    # server's read caches and stored timelines keep a single Redis here: their cluster
-    # support is tested with them (tests/rediscluster, the server-side change).
-    single = lambda *args, **kwargs: connect_redis(redis_server.url)  # noqa: E731
-    monkeypatch.setattr("server.app.connect_redis", single)
-    monkeypatch.setattr("server.store.timelines_redis.connect_redis", single)
+    server_caches_on(redis_server, monkeypatch)
     # In one event loop for speed, but each with its own hub and Redis connections, as
     # separate processes would have.
     return list(await apps(2, redis_url=redis_cluster.url, redis_cluster=True))
@@ -56,5 +63,59 @@ async def test_every_stream_crosses_processes_on_the_cluster(pair, make_user, re
     await post(a, author, f"/conversations/{convo['conversation_id']}/messages", {"content": "hi"})
     message = await ws.expect("event", stream="messages", event="message.created")
     assert message["data"]["content"] == "hi"
+    await ws.quiet()
+    await ws.close()
+
+
+@pytest.fixture
+async def pulled(
+    apps: Any, redis_cluster: Any, redis_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> list[Any]:
+    """Two Murmurs on the cluster where an author with two followers is pulled into home."""
+    server_caches_on(redis_server, monkeypatch)
+    overrides = {"redis_url": redis_cluster.url, "redis_cluster": True, "fanout_max_followers": 1}
+    return list(await apps(2, **overrides))
+
+
+async def _on_other_masters(redis_cluster: Any, make_user: Any) -> tuple[Any, Any]:
+    """A fan and an author whose ``home:`` and ``user:`` logs live on different masters."""
+    fan = await make_user()
+    while True:
+        star = await make_user()
+        home, user = ClusterLog.key(home_stream(fan.id)), ClusterLog.key(user_stream(star.id))
+        if redis_cluster.master_of(home).port != redis_cluster.master_of(user).port:
+            return fan, star
+
+
+async def test_since_resumes_across_logs_on_different_masters_once_in_order(
+    pulled, make_user, redis_cluster
+):
+    a, b = pulled
+    fan, star = await _on_other_masters(redis_cluster, make_user)
+    friend, other = await make_user(), await make_user()
+    for follower, followed in ((fan, star), (other, star), (fan, friend)):
+        await post(a, follower, f"/users/{followed.id}/follow")
+    # The star's tweets are pulled (user: log), the friend's pushed (the fan's home: log).
+    ws = await b.ws(fan.access_token)
+    await ws.subscribe("home")
+    await post(a, friend, "/tweets", {"content": "f0"})
+    first = await ws.expect("event", stream="home")
+    await ws.close()
+
+    texts = [f"{who}{i}" for i in range(1, 5) for who in ("s", "f")]
+    for text in texts:
+        await post(a if text[0] == "s" else b, star if text[0] == "s" else friend,
+                   "/tweets", {"content": text})  # fmt: skip
+
+    ws = await a.ws(fan.access_token)  # back, on the other process
+    await ws.subscribe("home", since=first["id"])
+    replayed = await ws.events(len(texts))
+    assert [f["data"]["content"] for f in replayed] == texts  # all, once, in order
+    ids = [parse_id(f["id"]) for f in replayed]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids) and ids[0] > parse_id(first["id"])
+
+    await post(b, star, "/tweets", {"content": "live"})  # the live tail, after the hold
+    live = await ws.expect("event", stream="home")
+    assert live["data"]["content"] == "live" and parse_id(live["id"]) > ids[-1]
     await ws.quiet()
     await ws.close()
