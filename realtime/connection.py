@@ -109,8 +109,10 @@ class MergeHold:
             self.sub.deliver(channel, position, author, frame)  # not a log id: no order
             return
         if position <= self._released:  # later than the hold allows for
+            fresh = position > self.sub.last.get(channel, ZERO)  # not a repeat on its channel
             self.sub.deliver(channel, position, author, frame)
-            resync_stream(self.sub)
+            if fresh:
+                resync_stream(self.sub)
             return
         self._seq += 1
         heapq.heappush(self._heap, (position, self._seq, channel, author, frame))
