@@ -31,7 +31,6 @@ from typing import Any
 
 from broadcaster import Event
 from broadcaster._backends.base import BroadcastBackend
-from redis import asyncio as aioredis
 from redis.crc import key_slot
 from redis.exceptions import RedisError
 
@@ -128,10 +127,8 @@ class _Shard:
                     return
 
     async def _open(self) -> None:
-        client = aioredis.Redis(
-            host=self.address[0], port=self.address[1], decode_responses=True,
-            socket_connect_timeout=2, retry_on_error=None,
-        )  # fmt: skip
+        # No retries: redis-py would reconnect and resubscribe silently, hiding the gap.
+        client = connect_redis(f"redis://{self.address[0]}:{self.address[1]}/0", retries=0)
         self.pubsub = client.pubsub()
         await client.ping()  # fails fast while the node is down
         self.opened_with = frozenset(self.channels)
@@ -140,24 +137,35 @@ class _Shard:
             by_slot.setdefault(slot_of(channel), []).append(channel)
         for channels in by_slot.values():  # SSUBSCRIBE across slots is CROSSSLOT
             await self.pubsub.ssubscribe(*channels)
+        # Confirmed before anyone hears of it: a gap reported earlier would let the hub tell
+        # its sockets "resync" while messages published meanwhile still go unheard.
+        pending = set(self.opened_with)
+        async with asyncio.timeout(5):
+            while pending:
+                message = await self.pubsub.get_message(timeout=None)
+                if message is not None:
+                    self._handle(message)
+                    if message["type"] == "ssubscribe":
+                        pending.discard(message["channel"])
         self.connected.set()
 
     async def _read_forever(self) -> None:
-        queue = self.backend.queue
         while True:
             message = await self.pubsub.get_message(timeout=None)
-            if message is None:
-                continue
-            kind, channel = message["type"], message["channel"]
-            if kind == "smessage":
-                queue.put_nowait(Event(channel, message["data"]))
-            elif kind == "ssubscribe":
-                release(self.confirmations.pop(channel, []))
-            elif kind == "sunsubscribe" and channel in self.channels:
+            if message is not None and self._handle(message):
                 # Not asked for: the slot moved to another master (or this one became a
                 # replica). Subscribe it where it lives now, and report the gap.
-                self.channels.discard(channel)
-                await self.backend.moved(channel)
+                self.channels.discard(message["channel"])
+                await self.backend.moved(message["channel"])
+
+    def _handle(self, message: dict[str, Any]) -> bool:
+        """Queue a message, or release a confirmation; True for a channel taken away."""
+        kind, channel = message["type"], message["channel"]
+        if kind == "smessage":
+            self.backend.queue.put_nowait(Event(channel, message["data"]))
+        elif kind == "ssubscribe":
+            release(self.confirmations.pop(channel, []))
+        return kind == "sunsubscribe" and channel in self.channels
 
     def _release_waiters(self) -> None:
         release(w for waiters in self.confirmations.values() for w in waiters)
@@ -177,7 +185,7 @@ class _Shard:
 class ClusterBackend(BroadcastBackend):
     """Sharded pub/sub for broadcaster on a Redis Cluster; ``url`` names any node."""
 
-    def __init__(self, url: str, *, min_backoff: float = 0.05, max_backoff: float = 2.0) -> None:
+    def __init__(self, url: str, *, min_backoff: float = 0.05, max_backoff: float = 1.0) -> None:
         self.min_backoff = min_backoff
         self.max_backoff = max_backoff
         self.queue: asyncio.Queue[Event] = asyncio.Queue()

@@ -7,9 +7,35 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from redis.crc import key_slot
 
-from tests.realtime.conftest import apps  # noqa: F401  (in-process Murmurs, as for one Redis)
+from realtime.redis_backend import connect_redis
+from tests.realtime.conftest import apps as apps  # in-process Murmurs, as for one Redis
+
+
+@pytest.fixture
+def cluster_apps(
+    apps: Any,  # noqa: F811 - the fixture imported above
+    redis_cluster: Any,
+    redis_server: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Any:
+    """``await cluster_apps(n, **settings)``: n Murmurs whose realtime side (hub, logs,
+    pub/sub, socket counts, stats) runs on the Redis Cluster (``REDIS_CLUSTER=true``). In
+    one event loop for speed, each with its own hub and Redis connections, as separate
+    processes would have.
+
+    The server's read caches and stored timelines keep a single Redis here: these tests are
+    about the realtime side, and the server side's cluster support is tested with it."""
+    single = lambda *args, **kwargs: connect_redis(redis_server.url)  # noqa: E731
+    monkeypatch.setattr("server.app.connect_redis", single)
+    monkeypatch.setattr("server.store.timelines_redis.connect_redis", single)
+
+    async def make(n: int, **overrides: Any) -> list[Any]:
+        return list(await apps(n, redis_url=redis_cluster.url, redis_cluster=True, **overrides))
+
+    return make
 
 
 def channels_on_every_master(redis_cluster: Any, prefix: str, per_master: int = 2) -> list[str]:
@@ -43,9 +69,23 @@ def master_down(redis_cluster: Any, key: str) -> Iterator[Any]:
     try:
         yield node
     finally:
-        redis_cluster.wait_ok(30)
+        taken_over(redis_cluster, key, node)
         node.start()
         redis_cluster.wait_ok(30)
+
+
+def taken_over(redis_cluster: Any, key: str, dead: Any, timeout: float = 30.0) -> None:
+    """Until another node serves ``key``'s slot and the cluster is ``ok`` (right after a
+    kill it still is, until the nodes agree the master failed)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with contextlib.suppress(LookupError):  # no master at all for a moment
+            if redis_cluster.master_of(key).port != dead.port:
+                break
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"no replica took over from {dead.port} in {timeout}s")
+        time.sleep(0.1)
+    redis_cluster.wait_ok(timeout)
 
 
 def _wait_replica_synced(redis_cluster: Any, master_port: int, timeout: float = 20.0) -> None:

@@ -10,27 +10,12 @@ import pytest
 from realtime.channels import home_stream, user_stream
 from realtime.clusterlog import ClusterLog
 from realtime.log import parse_id
-from realtime.redis_backend import connect_redis
 from tests.realtime.test_cluster import kinds, post
 
 
-def server_caches_on(redis_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """These tests are about the realtime side (hub, logs, pub/sub) on the cluster; the
-    server's read caches and stored timelines keep a single Redis here (their cluster
-    support is the server side's, tested with it)."""
-    single = lambda *args, **kwargs: connect_redis(redis_server.url)  # noqa: E731
-    monkeypatch.setattr("server.app.connect_redis", single)
-    monkeypatch.setattr("server.store.timelines_redis.connect_redis", single)
-
-
 @pytest.fixture
-async def pair(
-    apps: Any, redis_cluster: Any, redis_server: Any, monkeypatch: pytest.MonkeyPatch
-) -> list[Any]:
-    server_caches_on(redis_server, monkeypatch)
-    # In one event loop for speed, but each with its own hub and Redis connections, as
-    # separate processes would have.
-    return list(await apps(2, redis_url=redis_cluster.url, redis_cluster=True))
+async def pair(cluster_apps: Any) -> list[Any]:
+    return list(await cluster_apps(2))
 
 
 async def test_every_stream_crosses_processes_on_the_cluster(pair, make_user, redis_cluster):
@@ -68,13 +53,9 @@ async def test_every_stream_crosses_processes_on_the_cluster(pair, make_user, re
 
 
 @pytest.fixture
-async def pulled(
-    apps: Any, redis_cluster: Any, redis_server: Any, monkeypatch: pytest.MonkeyPatch
-) -> list[Any]:
+async def pulled(cluster_apps: Any) -> list[Any]:
     """Two Murmurs on the cluster where an author with two followers is pulled into home."""
-    server_caches_on(redis_server, monkeypatch)
-    overrides = {"redis_url": redis_cluster.url, "redis_cluster": True, "fanout_max_followers": 1}
-    return list(await apps(2, **overrides))
+    return list(await cluster_apps(2, fanout_max_followers=1))
 
 
 async def _on_other_masters(redis_cluster: Any, make_user: Any) -> tuple[Any, Any]:

@@ -11,7 +11,7 @@ from broadcaster import Event
 from realtime.redis_backend import GAP_CHANNEL, connect_redis, gap_channels
 from realtime.shardpubsub import ClusterBackend
 
-from .conftest import channels_on_every_master, master_down
+from .conftest import channels_on_every_master, master_down, taken_over
 
 
 async def _next(backend: ClusterBackend, wait: float = 5) -> Event:
@@ -66,10 +66,11 @@ async def test_a_failover_reports_a_gap_for_that_shard_and_delivery_resumes(redi
             for c in channels
             if redis_cluster.master_of(c).port == redis_cluster.master_of(victim).port
         }
-        with master_down(redis_cluster, victim):
+        with master_down(redis_cluster, victim) as dead:
             gap = await _next(backend, 15)  # the replica took over; resubscribed there
             assert gap.channel == GAP_CHANNEL
             assert gap_channels(gap.message) == lost
+            await asyncio.to_thread(taken_over, redis_cluster, victim, dead)
             for channel in channels:  # every channel delivers again, the moved ones too
                 await publisher.spublish(channel, "after")
                 event = await _next(backend)
