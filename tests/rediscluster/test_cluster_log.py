@@ -1,0 +1,52 @@
+"""The replay logs on a real Redis Cluster (``realtime/clusterlog.py``)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from realtime.clusterlog import ClusterLog
+from realtime.log import parse_id
+from realtime.redis_backend import connect_redis
+from realtime.replay import read_missed
+from tests.realtime.test_log_expiry import check_expiry
+
+
+async def test_expiry_and_a_missing_log_mean_resync_on_the_cluster(redis_cluster: Any) -> None:
+    client = connect_redis(redis_cluster.url, cluster=True)
+    try:
+        await check_expiry(client, lambda ttl: ClusterLog(client, 100, ttl))
+    finally:
+        await client.aclose()
+
+
+async def test_one_append_over_every_master_claims_once_and_orders_ids(redis_cluster: Any) -> None:
+    client = connect_redis(redis_cluster.url, cluster=True)
+    event_log = ClusterLog(client, 100)
+    try:
+        streams = [f"home:{uuid.uuid4().hex}" for _ in range(12)]
+        masters = {redis_cluster.master_of(ClusterLog.key(s)).port for s in streams}
+        assert len(masters) == 3  # one script per slot: no CROSSSLOT
+        # A stream's keys share its slot (the hash tag is the stream's name).
+        for s in streams[:3]:
+            assert redis_cluster.master_of(ClusterLog.clock_key(s)).port == (
+                redis_cluster.master_of(ClusterLog.key(s)).port
+            )
+        once = uuid.uuid4().hex
+        first = await event_log.append([(s, "a|1") for s in streams], once=once)
+        assert len(first) == len(streams) and all(first)
+        assert await event_log.append([(s, "a|1") for s in streams], once=once) == []
+
+        # The floor: a later append gets larger ids than this process's earlier ones, on
+        # whichever shard (a hybrid logical clock).
+        second = await event_log.append([(s, "a|2") for s in reversed(streams)])
+        assert min(parse_id(i) for i in second) > max(parse_id(i) for i in first)
+
+        missed = await read_missed(event_log, streams[:4], first[0], 100)
+        assert missed is not None
+        assert [i for i, _, _ in missed] == sorted(
+            [i for i, _, _ in missed], key=lambda i: parse_id(i) or (0, 0)
+        )
+        assert {entry for _, _, entry in missed} >= {"a|2"}
+    finally:
+        await client.aclose()
