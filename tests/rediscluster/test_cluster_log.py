@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -9,6 +10,7 @@ from realtime.clusterlog import ClusterLog
 from realtime.log import parse_id
 from realtime.redis_backend import connect_redis
 from realtime.replay import read_missed
+from realtime.usersockets import UserSockets
 from tests.realtime.test_log_expiry import check_expiry
 
 
@@ -48,5 +50,27 @@ async def test_one_append_over_every_master_claims_once_and_orders_ids(redis_clu
             [i for i, _, _ in missed], key=lambda i: parse_id(i) or (0, 0)
         )
         assert {entry for _, _, entry in missed} >= {"a|2"}
+    finally:
+        await client.aclose()
+
+
+async def test_socket_claims_restamp_across_masters(redis_cluster: Any) -> None:
+    client = connect_redis(redis_cluster.url, cluster=True)
+    counts = UserSockets(client, prefix=f"t:{uuid.uuid4().hex[:6]}:", ttl=5, refresh=0.05)
+    users = [f"u{i}" for i in range(9)]
+    assert len({redis_cluster.master_of(counts.prefix + u).port for u in users}) > 1
+    try:
+        claims = [await counts.claim(u, 1) for u in users]
+        assert all(ok for ok, _ in claims)
+        assert await counts.claim(users[0], 1) == (False, None)  # the limit, in one script
+        keys = [(counts.prefix + u, m) for u, (_, m) in zip(users, claims, strict=True)]
+        before = [await client.zscore(k, m) for k, m in keys]
+        counts.start()  # one pipeline over every master re-stamps them all
+        async with asyncio.timeout(5):
+            for (key, member), score in zip(keys, before, strict=True):
+                while await client.zscore(key, member) == score:  # noqa: ASYNC110 - Redis
+                    await asyncio.sleep(0.02)
+        await counts.stop()  # releases every claim
+        assert [await client.zcard(counts.prefix + u) for u in users] == [0] * len(users)
     finally:
         await client.aclose()
