@@ -6,7 +6,8 @@ clock key would put every append on one shard. Here each stream has its own keys
 the stream's name as their hash tag, so they live in the slot of the stream's channel too:
 
 - ``murmur:log:{<stream>}`` — the Redis Stream (``XADD … MAXLEN ~ N``), as on one Redis;
-- ``murmur:logclock:{<stream>}`` — the last id this stream gave out.
+- ``murmur:logclock:{<stream>}`` — the last id this stream gave out;
+- ``murmur:logepoch:{<tag of the slot>}`` — when the slot's logs began (``epoch_key``).
 
 Why they share a slot: one script takes the id, appends, and ``SPUBLISH``es ``<id>|<body>``
 on the stream's channel (the channel's name is the tag, so the sharded channel is on the same
@@ -30,24 +31,31 @@ for good).
 
 from __future__ import annotations
 
+import asyncio
+import binascii
+import functools
+import time
 from typing import Any
 
+from redis.crc import REDIS_CLUSTER_HASH_SLOTS as SLOTS
 from redis.crc import key_slot
 
 from .log import LOG_TTL_SECONDS, ONCE_SECONDS, parse_id, stream_entries
 
 ONCE_PENDING_SECONDS = 60  # a claim whose appends did not finish lapses after this
 
-# KEYS: per entry, its log then its clock; ARGV: max length, publish flag, log TTL, floor ms,
-# floor seq, then the bodies, then (publishing) the channels.
+# KEYS: per entry, its log, its clock and its slot's epoch; ARGV: max length, publish flag,
+# log TTL, floor ms, floor seq, then the bodies, then (publishing) the channels.
 _APPEND = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local floor_ms, floor_seq = tonumber(ARGV[4]), tonumber(ARGV[5])
-local n = #KEYS / 2
+local n = #KEYS / 3
 local ids = {}
 for i = 1, n do
-    local log, clock, body = KEYS[2 * i - 1], KEYS[2 * i], ARGV[5 + i]
+    local log, clock, body = KEYS[3 * i - 2], KEYS[3 * i - 1], ARGV[5 + i]
+    -- The slot's record began now if its epoch is gone (this shard lost its data).
+    redis.call('SET', KEYS[3 * i], string.format('%.0f-0', now), 'NX')
     local ms, seq = now, 0
     if ms < floor_ms or (ms == floor_ms and seq <= floor_seq) then
         ms, seq = floor_ms, floor_seq + 1
@@ -77,6 +85,14 @@ return ids
 """
 
 
+# ARGV: the epoch, then the epoch keys of slots this node serves (undeclared keys: a cluster
+# refuses declared keys of several slots, this flag lets a script reach its own node's).
+_SET_EPOCHS = """#!lua flags=allow-cross-slot-keys
+for i = 2, #ARGV do redis.call('SET', ARGV[i], ARGV[1], 'NX') end
+return #ARGV - 1
+"""
+
+
 class ClusterLog:
     """``EventLog`` on a Redis Cluster (a ``redis.asyncio.cluster.RedisCluster``)."""
 
@@ -88,6 +104,8 @@ class ClusterLog:
         self._ttl = ttl
         self._append = redis.register_script(_APPEND)
         self._floor = (0, 0)  # the newest id this process took: the next ones are larger
+        _slot_tags()  # at start-up, not on the event loop's first append
+        self._epochs: asyncio.Task[None] | None = None
 
     @staticmethod
     def key(stream: str) -> str:
@@ -103,6 +121,7 @@ class ClusterLog:
         self, entries: list[tuple[str, str]], publish: bool = False, once: str | None = None
     ) -> list[str]:
         """As ``EventLog.append``: one script per slot, every one with the same floor."""
+        await self._epochs_set()
         once_key = f"murmur:once:{once}" if once is not None else None
         if once_key is not None:
             claimed = await self._redis.set(once_key, "1", nx=True, ex=ONCE_PENDING_SECONDS)
@@ -115,7 +134,7 @@ class ClusterLog:
         ids: list[str] = [""] * len(entries)
         for indexes in by_slot.values():
             streams = [entries[i][0] for i in indexes]
-            keys = [k for s in streams for k in (self.key(s), self.clock_key(s))]
+            keys = [k for s in streams for k in (self.key(s), self.clock_key(s), epoch_key(s))]
             args: list[Any] = [self._max, "1" if publish else "0", self._ttl, *floor]
             args += [entries[i][1] for i in indexes]
             if publish:
@@ -127,6 +146,33 @@ class ClusterLog:
             await self._redis.expire(once_key, ONCE_SECONDS)
         return ids
 
+    async def _epochs_set(self) -> None:
+        """Once per process: every slot's epoch exists (``SET NX``: those present stay).
+
+        A slot whose epoch is missing when its first event comes would otherwise start
+        its record then, and a ``since`` from just before on a stream of another slot —
+        nothing lost — would answer resync."""
+        if self._epochs is None:
+            self._epochs = asyncio.ensure_future(self._set_epochs())
+        try:
+            await asyncio.shield(self._epochs)
+        except Exception:
+            self._epochs = None  # Redis was away: try again next time
+            raise
+
+    async def _set_epochs(self) -> None:
+        # One script per master over the slots it serves (keys of many slots, one node:
+        # ``allow-cross-slot-keys``); a SET per slot through a cluster pipeline takes seconds.
+        now = f"{time.time_ns() // 1_000_000}-0"
+        await self._redis.initialize()
+        nodes = self._redis.nodes_manager
+        by_node: dict[str, tuple[Any, list[str]]] = {}
+        for slot, tag in enumerate(_slot_tags()):
+            node = nodes.get_node_from_slot(slot)
+            by_node.setdefault(node.name, (node, []))[1].append(_epoch_key(tag))
+        for node, keys in by_node.values():
+            await self._redis.execute_command("EVAL", _SET_EPOCHS, 0, now, *keys, target_nodes=node)
+
     async def claim(self, once: str) -> bool:
         """As ``EventLog.claim``: ``SET NX`` with the once keys' expiry."""
         taken = await self._redis.set(f"murmur:once:{once}", "1", nx=True, ex=ONCE_SECONDS)
@@ -137,9 +183,44 @@ class ClusterLog:
         position = parse_id(since)
         if position is None:
             return None
-        key = self.key(stream)
-        pipe = self._redis.pipeline(transaction=False)  # both commands: one slot, one node
+        await self._epochs_set()
+        key, epoch = self.key(stream), epoch_key(stream)
+        pipe = self._redis.pipeline(transaction=False)  # one slot: one node, one round trip
+        pipe.set(epoch, f"{time.time_ns() // 1_000_000}-0", nx=True)
+        pipe.get(epoch)
         pipe.xinfo_stream(key)
         pipe.xrange(key, min=f"({since}", count=limit + 1)
-        info, found = await pipe.execute(raise_on_error=False)
+        _, began, info, found = await pipe.execute(raise_on_error=False)
+        if isinstance(began, Exception) or position < (parse_id(began or "") or (0, 0)):
+            return None  # this slot's logs were lost after `since`: what was in them is gone
         return stream_entries(position, info, found, limit, self._ttl)
+
+
+def epoch_key(stream: str) -> str:
+    """The epoch key of the slot of ``stream``'s keys: when that slot's logs began.
+
+    One key per slot (16,384 at most, never expiring): a shard that loses its data (a
+    master restarted empty, a failover to a replica that had not synced) loses its slots'
+    epochs with it, and a ``since`` from before the new epoch answers resync instead of
+    "nothing missed". Per slot rather than per stream, so a stream's first event does not
+    make older positions on it look lost.
+    """
+    return _epoch_key(_slot_tags()[key_slot(stream.encode())])
+
+
+def _epoch_key(tag: str) -> str:
+    return f"murmur:logepoch:{{{tag}}}"
+
+
+@functools.cache
+def _slot_tags() -> list[str]:
+    """A hash tag for every slot (``key_slot(tag) == slot``): found once, in ~0.2 s."""
+    tags: list[str | None] = [None] * SLOTS
+    left, n = SLOTS, 0
+    while left:
+        tag = b"%x" % n
+        slot = binascii.crc_hqx(tag, 0) % SLOTS  # Redis Cluster's CRC16 rule
+        if tags[slot] is None:
+            tags[slot], left = tag.decode(), left - 1
+        n += 1
+    return [t or "" for t in tags]

@@ -6,7 +6,7 @@ import asyncio
 import uuid
 from typing import Any
 
-from realtime.clusterlog import ClusterLog
+from realtime.clusterlog import ClusterLog, epoch_key
 from realtime.log import parse_id
 from realtime.redis_backend import connect_redis
 from realtime.replay import read_missed
@@ -72,5 +72,25 @@ async def test_socket_claims_restamp_across_masters(redis_cluster: Any) -> None:
                     await asyncio.sleep(0.02)
         await counts.stop()  # releases every claim
         assert [await client.zcard(counts.prefix + u) for u in users] == [0] * len(users)
+    finally:
+        await client.aclose()
+
+
+async def test_a_slot_that_lost_its_data_answers_resync(redis_cluster: Any) -> None:
+    client = connect_redis(redis_cluster.url, cluster=True)
+    event_log = ClusterLog(client, 100)
+    try:
+        stream, fresh = f"home:{uuid.uuid4().hex}", f"user:{uuid.uuid4().hex}"
+        [seen] = await event_log.append([(stream, "a|1")])
+        [missed] = await event_log.append([(stream, "a|2")])
+        # Every slot has an epoch from before: a stream's first event loses nothing.
+        [first] = await event_log.append([(fresh, "a|3")])
+        assert await event_log.read_after(fresh, seen, 10) == [(first, "a|3")]
+        assert await event_log.read_after(stream, seen, 10) == [(missed, "a|2")]
+
+        # The shard comes back empty (its keys gone, as after a restart without a synced
+        # replica): what was after `seen` is gone, and the slot's epoch says so.
+        await client.delete(ClusterLog.key(stream), ClusterLog.clock_key(stream), epoch_key(stream))
+        assert await event_log.read_after(stream, seen, 10) is None
     finally:
         await client.aclose()
