@@ -32,7 +32,7 @@ from typing import Any
 from broadcaster import Event
 from broadcaster._backends.base import BroadcastBackend
 from redis.crc import key_slot
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from .redis_backend import GAP_CHANNEL, close_pubsub, connect_redis, gap_message, release
 
@@ -42,6 +42,9 @@ log = logging.getLogger("murmur.realtime.shards")
 def slot_of(channel: str) -> int:
     """The cluster slot of a sharded channel (the same rule as for keys, hash tags too)."""
     return key_slot(channel.encode())
+
+
+_NOWHERE = ("127.0.0.1", 0)  # where a channel waits while no master is known for it
 
 
 class _Shard:
@@ -69,7 +72,11 @@ class _Shard:
         self.confirmations.setdefault(channel, []).append(confirmed)
         try:
             if not self.connected.is_set():  # a new shard connection: wait for it
-                await asyncio.wait_for(self.connected.wait(), timeout=5)
+                opened = asyncio.ensure_future(self.connected.wait())
+                await asyncio.wait({opened, confirmed}, timeout=5, return_when="FIRST_COMPLETED")
+                opened.cancel()
+                if confirmed.done() or not self.connected.is_set():
+                    return  # subscribed as it opened, or it failed (then: a gap, later)
             if channel not in self.opened_with:
                 await self.pubsub.ssubscribe(channel)
             await asyncio.wait_for(asyncio.shield(confirmed), timeout=5)
@@ -202,7 +209,8 @@ class ClusterBackend(BroadcastBackend):
     async def connect(self) -> None:
         """Read the cluster's slots (subscriber connections open as channels need them)."""
         self._refreshing = asyncio.Lock()
-        with contextlib.suppress(RedisError, OSError):
+        # Not fatal: a cluster away at start-up is joined later (and the gap reported).
+        with contextlib.suppress(RedisError, RedisClusterException, OSError):
             await self.publisher.initialize()
 
     async def disconnect(self) -> None:
@@ -243,8 +251,13 @@ class ClusterBackend(BroadcastBackend):
     # --- topology: which master serves a channel, and following it when it moves ---
 
     def _shard_for(self, channel: str) -> _Shard:
-        node = self.publisher.nodes_manager.get_node_from_slot(slot_of(channel))
-        address = (node.host, int(node.port))
+        try:
+            node = self.publisher.nodes_manager.get_node_from_slot(slot_of(channel))
+            address = (node.host, int(node.port))
+        except Exception:  # no slot map yet (the cluster was away at start-up)
+            # A shard that cannot connect: its loop re-reads the slots until the channel has
+            # an owner, moves it there and reports the gap.
+            address = _NOWHERE
         shard = self._shards.get(address)
         if shard is None or shard.task.done():
             shard = self._shards[address] = _Shard(self, address)
@@ -253,7 +266,10 @@ class ClusterBackend(BroadcastBackend):
     async def _refresh(self) -> None:
         assert self._refreshing is not None
         async with self._refreshing:
-            with contextlib.suppress(RedisError, OSError):
+            with contextlib.suppress(RedisError, RedisClusterException, OSError):
+                # The client's own start-up first (a no-op once done; it failed if the
+                # cluster was away when this process started), then a fresh slot map.
+                await self.publisher.initialize()
                 await self.publisher.nodes_manager.initialize()
 
     async def rehome(self, shard: _Shard) -> None:

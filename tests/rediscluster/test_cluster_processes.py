@@ -47,7 +47,7 @@ async def test_socket_limit_and_stats_across_processes_on_the_cluster(
 
     out = await asyncio.to_thread(
         subprocess.run,
-        [sys.executable, "-m", "realtime.stats", "--cluster", redis_cluster.url],
+        [sys.executable, "-m", "realtime.stats", redis_cluster.url],  # it asks the node
         capture_output=True, text=True, timeout=30, check=True,
     )  # fmt: skip
     assert "cluster: 2 processes, 2 connections" in out.stdout, out

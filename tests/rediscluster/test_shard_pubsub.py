@@ -55,7 +55,7 @@ async def test_one_connection_per_master_and_each_channel_only_on_its_shard(redi
 async def test_a_failover_reports_a_gap_for_that_shard_and_delivery_resumes(redis_cluster: Any):
     channels = channels_on_every_master(redis_cluster, f"fo-{uuid.uuid4().hex[:6]}-")
     backend = ClusterBackend(redis_cluster.url, min_backoff=0.05, max_backoff=0.5)
-    publisher = connect_redis(redis_cluster.url, cluster=True)
+    publisher: Any = None
     await backend.connect()
     try:
         for channel in channels:
@@ -71,11 +71,39 @@ async def test_a_failover_reports_a_gap_for_that_shard_and_delivery_resumes(redi
             assert gap.channel == GAP_CHANNEL
             assert gap_channels(gap.message) == lost
             await asyncio.to_thread(taken_over, redis_cluster, victim, dead)
+            # A client made now, through a live node: one made before, through the node
+            # that died, sometimes found no node to rediscover the slots from (seen about
+            # once in four runs; the hub's own publisher is tested in test_cluster_failover).
+            alive = next(n for n in redis_cluster.nodes if n.alive())
+            publisher = connect_redis(alive.url, cluster=True)
             for channel in channels:  # every channel delivers again, the moved ones too
                 await publisher.spublish(channel, "after")
                 event = await _next(backend)
                 assert (event.channel, event.message) == (channel, "after")
         assert backend.queue.empty()  # one gap, nothing else
     finally:
-        await publisher.aclose()
+        if publisher is not None:
+            await publisher.aclose()
         await backend.disconnect()
+
+
+async def test_a_cluster_away_at_start_up_is_joined_later_with_a_gap(redis_cluster: Any):
+    replica = next(n for n in redis_cluster.nodes if n.alive() and "slave" in n.cli("role"))
+    replica.kill()  # REDIS_URL names it, and it is down when the process starts
+    try:
+        backend = ClusterBackend(f"redis://127.0.0.1:{replica.port}/0", max_backoff=0.2)
+        await backend.connect()
+        async with asyncio.timeout(3):
+            await backend.subscribe("late")  # returns: sockets are served locally meanwhile
+        await asyncio.to_thread(replica.start)
+        # Once the node answers, the slots are read, the channel subscribed on its master,
+        # and what it may have missed reported.
+        gap = await _next(backend, 10)
+        assert gap_channels(gap.message) == {"late"}
+        await backend.publish("late", "x")
+        assert (await _next(backend)).message == "x"
+        await backend.disconnect()
+    finally:
+        if not replica.alive():
+            replica.start()
+        await asyncio.to_thread(redis_cluster.wait_ok, 30)
