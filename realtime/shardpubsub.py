@@ -87,14 +87,11 @@ class _Shard:
             if confirmed in waiting:
                 waiting.remove(confirmed)
 
-    async def add(self, channel: str, lost: bool) -> None:
-        """Take ``channel`` over from another shard without waiting for a confirmation."""
+    def add(self, channel: str) -> None:
+        """Take over a channel that missed messages, while not connected: it is subscribed,
+        and its gap reported, when the connection opens."""
         self.channels.add(channel)
-        if lost:
-            self.lost.add(channel)
-        if self.connected.is_set():
-            with contextlib.suppress(RedisError, OSError):
-                await self.pubsub.ssubscribe(channel)
+        self.lost.add(channel)
 
     async def unsubscribe(self, channel: str) -> None:
         self.channels.discard(channel)
@@ -283,10 +280,7 @@ class ClusterBackend(BroadcastBackend):
                 shard.channels.discard(channel)
                 shard.lost.discard(channel)
                 self._owner[channel] = owner
-                await owner.add(channel, lost=True)
-                if owner.connected.is_set():  # no reconnect of its own will report it
-                    owner.lost.discard(channel)
-                    self.report_gap({channel})
+                await self._take_over(owner, channel)
 
     async def moved(self, channel: str) -> None:
         """A shard dropped ``channel`` on its own (its slot moved): subscribe it anew."""
@@ -294,10 +288,16 @@ class ClusterBackend(BroadcastBackend):
             return  # unsubscribed meanwhile
         await self._refresh()
         owner = self._owner[channel] = self._shard_for(channel)
-        await owner.add(channel, lost=True)
+        await self._take_over(owner, channel)
+
+    async def _take_over(self, owner: _Shard, channel: str) -> None:
+        """Subscribe a channel that missed messages on ``owner``; the gap is reported once
+        it is confirmed there (by ``owner``'s loop if it is not connected yet)."""
         if owner.connected.is_set():
-            owner.lost.discard(channel)
+            await owner.subscribe(channel)
             self.report_gap({channel})
+        else:
+            owner.add(channel)
 
     def report_gap(self, channels: set[str]) -> None:
         """Tell the hub these channels may have lost messages (see the module's docstring)."""

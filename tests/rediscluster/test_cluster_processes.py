@@ -1,5 +1,5 @@
 """Real ``murmur serve`` processes with ``REDIS_CLUSTER=true``: the per-user socket limit holds
-across them, and ``/admin/stats`` and ``python -m realtime.stats --cluster`` list both (the
+across them, and ``/admin/stats`` and ``python -m realtime.stats`` list both (the
 reports live on different masters: SCAN on every master, values read per slot)."""
 
 from __future__ import annotations
