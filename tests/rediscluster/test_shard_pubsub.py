@@ -11,7 +11,7 @@ from broadcaster import Event
 from realtime.redis_backend import GAP_CHANNEL, connect_redis, gap_channels
 from realtime.shardpubsub import ClusterBackend
 
-from .conftest import channels_on_every_master, master_down, taken_over
+from .conftest import channels_on_every_master, master_down, slot, taken_over
 
 
 async def _next(backend: ClusterBackend, wait: float = 5) -> Event:
@@ -107,3 +107,40 @@ async def test_a_cluster_away_at_start_up_is_joined_later_with_a_gap(redis_clust
         if not replica.alive():
             replica.start()
         await asyncio.to_thread(redis_cluster.wait_ok, 30)
+
+
+def _move_slot(redis_cluster: Any, slot: int, source: Any, target: Any) -> None:
+    """Move one slot (and its keys) from ``source`` to ``target``, as resharding does."""
+    source_id = source.cli("cluster", "myid").strip()
+    target_id = target.cli("cluster", "myid").strip()
+    target.cli("cluster", "setslot", str(slot), "importing", source_id)
+    source.cli("cluster", "setslot", str(slot), "migrating", target_id)
+    while keys := source.cli("cluster", "getkeysinslot", str(slot), "100").split():
+        source.cli("migrate", "127.0.0.1", str(target.port), "", "0", "5000", "keys", *keys)
+    for node in (target, source):
+        node.cli("cluster", "setslot", str(slot), "node", target_id)
+    redis_cluster.wait_ok(30)
+
+
+async def test_a_slot_moved_to_another_master_is_followed_with_a_gap(redis_cluster: Any):
+    channel = f"mv-{uuid.uuid4().hex}"
+    source = redis_cluster.master_of(channel)
+    target = next(
+        n for n in redis_cluster.nodes
+        if n.alive() and n.port != source.port and "master" in n.cli("role")
+    )  # fmt: skip
+    backend = ClusterBackend(redis_cluster.url, max_backoff=0.2)
+    await backend.connect()
+    publisher = connect_redis(redis_cluster.url, cluster=True)
+    try:
+        await backend.subscribe(channel)
+        await asyncio.to_thread(_move_slot, redis_cluster, slot(channel), source, target)
+        # The old master says "sunsubscribe"; the channel is subscribed where it lives now.
+        gap = await _next(backend, 10)
+        assert gap_channels(gap.message) == {channel}
+        await publisher.spublish(channel, "moved")  # (the publisher follows MOVED)
+        assert (await _next(backend)).message == "moved"
+        assert redis_cluster.master_of(channel).port == target.port
+    finally:
+        await publisher.aclose()
+        await backend.disconnect()
