@@ -29,8 +29,8 @@ def cluster_apps(
     The server's read caches and stored timelines keep a single Redis here: these tests are
     about the realtime side, and the server side's cluster support is tested with it."""
     single = lambda *args, **kwargs: connect_redis(redis_server.url)  # noqa: E731
-    monkeypatch.setattr("server.app.connect_redis", single)
-    monkeypatch.setattr("server.store.timelines_redis.connect_redis", single)
+    monkeypatch.setattr("server.app.connect_redis", single, raising=False)
+    monkeypatch.setattr("server.store.timelines_redis.connect_redis", single, raising=False)
 
     async def make(n: int, **overrides: Any) -> list[Any]:
         return list(await apps(n, redis_url=redis_cluster.url, redis_cluster=True, **overrides))

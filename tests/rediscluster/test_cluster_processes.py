@@ -52,6 +52,14 @@ async def test_socket_limit_and_stats_across_processes_on_the_cluster(
     )  # fmt: skip
     assert "cluster: 2 processes, 2 connections" in out.stdout, out
 
+    # A write on one process reaches a socket on the other (the request announces it).
+    await second.subscribe("public")
+    async with httpx.AsyncClient(base_url=one.url, headers=user.headers) as http:
+        r = await http.post("/tweets", json={"content": "across processes"})
+        assert r.status_code == 201, r.text
+    event = await second.expect("event", stream="public", wait=10)
+    assert event["data"]["content"] == "across processes"
+
     await first.close()  # its place is released: another socket fits again
     async with asyncio.timeout(5):
         while True:
