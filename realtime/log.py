@@ -7,7 +7,11 @@ that comes back with ``since`` gets everything after that id from the log, or â€
 cannot prove it still holds everything after ``since`` â€” ``None``, meaning "resync".
 
 Ids are ``<milliseconds>-<sequence>`` (Redis Stream ids) from one clock for every log, so
-they order events across logs too (a ``home`` subscription merges several).
+they order events across logs too (a ``home`` subscription merges several). On a Redis
+Cluster each stream has its own clock (``clusterlog.py``), and the hub restores the order.
+
+Redis logs expire ``LOG_TTL_SECONDS`` (``WS_LOG_TTL_SECONDS``) after their last append; a
+missing log answers "nothing missed" only to a ``since`` younger than that (``stream_entries``).
 """
 
 from __future__ import annotations
