@@ -158,9 +158,12 @@ class _Shard:
             message = await self.pubsub.get_message(timeout=None)
             if message is not None and self._handle(message):
                 # Not asked for: the slot moved to another master (or this one became a
-                # replica). Subscribe it where it lives now, and report the gap.
+                # replica). Subscribe it where it lives now, and report the gap — in a task
+                # of its own: this loop must go on reading (the confirmation may come here).
                 self.channels.discard(message["channel"])
-                await self.backend.moved(message["channel"])
+                task = asyncio.create_task(self.backend.moved(message["channel"]))
+                self.backend.tasks.add(task)
+                task.add_done_callback(self.backend.tasks.discard)
 
     def _handle(self, message: dict[str, Any]) -> bool:
         """Queue a message, or release a confirmation; True for a channel taken away."""
@@ -197,6 +200,7 @@ class ClusterBackend(BroadcastBackend):
         self._shards: dict[tuple[str, int], _Shard] = {}
         self._owner: dict[str, _Shard] = {}  # channel -> the shard it is subscribed on
         self._refreshing: asyncio.Lock | None = None
+        self.tasks: set[asyncio.Task[None]] = set()  # channels being moved (kept referenced)
         self.reconnects = 0
 
     @property
@@ -212,6 +216,8 @@ class ClusterBackend(BroadcastBackend):
 
     async def disconnect(self) -> None:
         """Close every shard connection and the publisher."""
+        for task in list(self.tasks):
+            task.cancel()
         for shard in list(self._shards.values()):
             await shard.stop()
         self._shards.clear()
