@@ -26,7 +26,9 @@ with the same floor. A ``once`` key is claimed first, in its own slot, with a sh
 that is extended once every append is done: a crash in between leaves the claim to lapse,
 after which a retry announces again (on the streams appended before the crash, twice — a
 duplicate ``tweet.created`` for a tweet a client already shows; never an announcement lost
-for good).
+for good). While the once key's own shard is away, the announcement is made without it. An
+append whose streams span shards of which one is away appends to the others and raises
+``PartialAppend`` naming the rest (which the publisher marks for ``resync``).
 """
 
 from __future__ import annotations
@@ -34,13 +36,17 @@ from __future__ import annotations
 import asyncio
 import binascii
 import functools
+import logging
 import time
 from typing import Any
 
 from redis.crc import REDIS_CLUSTER_HASH_SLOTS as SLOTS
 from redis.crc import key_slot
+from redis.exceptions import RedisError
 
-from .log import LOG_TTL_SECONDS, ONCE_SECONDS, parse_id, stream_entries
+from .log import LOG_TTL_SECONDS, ONCE_SECONDS, PartialAppend, parse_id, stream_entries
+
+log = logging.getLogger("murmur.realtime.clusterlog")
 
 ONCE_PENDING_SECONDS = 60  # a claim whose appends did not finish lapses after this
 
@@ -124,7 +130,13 @@ class ClusterLog:
         await self._epochs_set()
         once_key = f"murmur:once:{once}" if once is not None else None
         if once_key is not None:
-            claimed = await self._redis.set(once_key, "1", nx=True, ex=ONCE_PENDING_SECONDS)
+            try:
+                claimed = await self._redis.set(once_key, "1", nx=True, ex=ONCE_PENDING_SECONDS)
+            except (RedisError, OSError) as exc:
+                # The once key's shard is away (a failover): announce anyway rather than
+                # fail the streams on every other shard — at least once, not at most.
+                log.warning("once key unavailable (%s); announcing without it", exc)
+                claimed, once_key = True, None
             if not claimed:
                 return []
         by_slot: dict[int, list[int]] = {}
@@ -132,16 +144,25 @@ class ClusterLog:
             by_slot.setdefault(key_slot(stream.encode()), []).append(index)
         floor = self._floor
         ids: list[str] = [""] * len(entries)
+        failed: list[str] = []
         for indexes in by_slot.values():
             streams = [entries[i][0] for i in indexes]
             keys = [k for s in streams for k in (self.key(s), self.clock_key(s), epoch_key(s))]
             args: list[Any] = [self._max, "1" if publish else "0", self._ttl, *floor]
             args += [entries[i][1] for i in indexes]
             if publish:
-                args += [entries[i][0] for i in indexes]
-            for i, event_id in zip(indexes, await self._append(keys=keys, args=args), strict=True):
+                args += streams
+            try:
+                taken = await self._append(keys=keys, args=args)
+            except Exception as exc:  # that shard is away: the others still get theirs
+                failed += streams
+                cause: BaseException = exc
+                continue
+            for i, event_id in zip(indexes, taken, strict=True):
                 ids[i] = str(event_id)
                 self._floor = max(self._floor, parse_id(ids[i]) or (0, 0))
+        if failed:  # the once claim lapses: a retry announces again
+            raise PartialAppend(failed, cause)
         if once_key is not None:
             await self._redis.expire(once_key, ONCE_SECONDS)
         return ids

@@ -37,6 +37,15 @@ LOG_TTL_SECONDS = 3 * 86400  # a Redis log nobody appended to for this long expi
 _EXPIRY_MARGIN_MS = 60_000
 
 
+class PartialAppend(Exception):
+    """An append to several shards of which some failed: ``streams`` got nothing (and no
+    publish); the others were appended and published as usual."""
+
+    def __init__(self, streams: list[str], cause: BaseException) -> None:
+        super().__init__(f"{len(streams)} streams not appended: {cause}")
+        self.streams = streams
+
+
 def parse_id(event_id: str) -> tuple[int, int] | None:
     """``"1700000000000-3"`` → ``(1700000000000, 3)``; ``None`` if it is not an id."""
     ms, sep, seq = event_id.partition("-")
