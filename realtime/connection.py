@@ -64,6 +64,10 @@ class Subscription:
             return
         conn.sender.push(frame, conn.resync_frames)
 
+    def hold_live(self, seconds: float) -> None:
+        """Send live events in id order across this subscription's logs (``MergeHold``)."""
+        self.hold = MergeHold(self, seconds)
+
     def position(self) -> str:
         """Where this subscription is: the newest id delivered (for a replay after a gap)."""
         if not self.last:

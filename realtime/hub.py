@@ -25,7 +25,7 @@ from pydantic import BaseModel
 from . import protocol
 from .admission import Admission
 from .channels import stream_kind, user_stream
-from .connection import Connection, MergeHold, Subscription
+from .connection import Connection, Subscription
 from .gcfreeze import GcFreezer
 from .hidden import HiddenSets
 from .listeners import Listeners
@@ -76,6 +76,10 @@ class HubLimits:
     frame_burst: int = 100
     send_backlog: int = 256  # frames queued for a socket that is behind
     replay_max: int = 500  # more missed events than this: resync instead
+    # Seconds a live event of a subscription merging several logs waits, so they go out in
+    # id order: 0 where one clock gives every id (one Redis, or in-process); on a Redis
+    # Cluster, above the shards' clock skew plus delivery time (connection.py:MergeHold).
+    merge_hold: float = 0.0
     sweep_seconds: float = 5.0  # how often token expiry is checked
     gc_freeze: bool = True  # gc.freeze() after connect bursts (see gcfreeze.py)
     # Subscribe-time reads (pulled authors, blocks and mutes; replays from the log) in flight
@@ -85,10 +89,6 @@ class HubLimits:
     # dropped without an answer; a client sends one per keystroke burst).
     # WS_TYPING_INTERVAL_SECONDS.
     typing_interval: float = 2.0
-    # Seconds a live event of a subscription merging several logs waits, so they go out in
-    # id order: 0 where one clock gives every id (one Redis, or in-process); on a Redis
-    # Cluster, above the shards' clock skew plus delivery time (connection.py:MergeHold).
-    merge_hold: float = 0.0
 
 
 class Hub:
@@ -301,7 +301,7 @@ class Hub:
         sub = Subscription(conn, stream, channels, replayable, self._ids.next())
         logged = [c for c in channels if stream_kind(c) not in EPHEMERAL_KINDS]
         if replayable and self.limits.merge_hold > 0 and len(logged) > 1:
-            sub.hold = MergeHold(sub, self.limits.merge_hold)  # several shards' clocks
+            sub.hold_live(self.limits.merge_hold)  # several shards' clocks
         if replayable and since is not None:
             sub.buffer = []  # live events wait while the backlog is replayed
         conn.subscriptions[stream] = sub

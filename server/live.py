@@ -51,11 +51,11 @@ def limits(settings: Settings) -> HubLimits:
         frame_burst=settings.ws_frame_burst,
         send_backlog=settings.ws_send_backlog,
         replay_max=settings.ws_replay_max,
+        # Only a cluster's logs take ids from several clocks (one per shard).
+        merge_hold=settings.ws_merge_hold_ms / 1000 if settings.redis_cluster else 0.0,
         sweep_seconds=settings.ws_sweep_seconds,
         gc_freeze=settings.ws_gc_freeze,
         typing_interval=settings.ws_typing_interval_seconds,
-        # Only a cluster's logs take ids from several clocks (one per shard).
-        merge_hold=settings.ws_merge_hold_ms / 1000 if settings.redis_cluster else 0.0,
     )
 
 
