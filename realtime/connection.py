@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import heapq
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterator
 
 from . import protocol
@@ -27,7 +29,7 @@ class Subscription:
 
     __slots__ = (
         "conn", "stream", "channels", "replayable", "origin",
-        "last", "buffer", "paused", "live_only",
+        "last", "buffer", "paused", "live_only", "hold",
     )  # fmt: skip
 
     def __init__(
@@ -43,6 +45,7 @@ class Subscription:
         self.paused = False  # the token expired: per-user events wait for re-authentication
         # Channels that are never logged (typing): delivered live, outside the position.
         self.live_only = frozenset(c for c in channels if stream_kind(c) in EPHEMERAL_KINDS)
+        self.hold: MergeHold | None = None  # set when its logs' ids come from several clocks
 
     def deliver(self, channel: str, position: Position, author: str | None, frame: str) -> None:
         """Hand one live event (already encoded for this stream) to the socket."""
@@ -61,6 +64,10 @@ class Subscription:
             return
         conn.sender.push(frame, conn.resync_frames)
 
+    def hold_live(self, seconds: float) -> None:
+        """Send live events in id order across this subscription's logs (``MergeHold``)."""
+        self.hold = MergeHold(self, seconds)
+
     def position(self) -> str:
         """Where this subscription is: the newest id delivered (for a replay after a gap)."""
         if not self.last:
@@ -72,6 +79,80 @@ class Subscription:
         """Deliver only events after ``event_id`` (the end of a replay) from now on."""
         position = parse_id(since) or ZERO
         self.last = dict.fromkeys(self.channels, position)
+
+
+class MergeHold:
+    """Live events of a subscription merging logs of different Redis Cluster shards, sent
+    in id order: each waits ``hold`` seconds after it arrived, then goes out with every
+    event held whose id is not larger.
+
+    Why: a client resumes with one ``since`` for all the logs it merges, so every event it
+    was sent must have a smaller id than every event it was not sent. Ids on different
+    shards come from different clocks; an event on a shard whose clock is behind could be
+    appended after the client saw a larger id on another. Holding each event for longer
+    than the clocks' skew plus the time a message takes from a shard to here makes that
+    impossible (the proof is in docs/realtime.md, "Redis Cluster"). An event arriving later
+    than that (a stall) is sent at once and followed by ``resync``: the order, and so the
+    client's position, can no longer be trusted.
+    """
+
+    __slots__ = ("sub", "hold", "_heap", "_arrivals", "_timer", "_released", "_seq")
+
+    def __init__(self, sub: Subscription, hold: float) -> None:
+        self.sub = sub
+        self.hold = hold
+        self._heap: list[tuple[Position, int, str, str | None, str]] = []
+        self._arrivals: deque[tuple[float, Position]] = deque()
+        self._timer: asyncio.TimerHandle | None = None
+        self._released = ZERO  # the largest id sent on
+        self._seq = 0  # ties: arrival order
+
+    def add(self, channel: str, position: Position, author: str | None, frame: str) -> None:
+        """Hold one live event (already encoded for this stream)."""
+        if position == ZERO or channel in self.sub.live_only:
+            self.sub.deliver(channel, position, author, frame)  # not a log id: no order
+            return
+        if position <= self._released:  # later than the hold allows for
+            fresh = position > self.sub.last.get(channel, ZERO)  # not a repeat on its channel
+            self.sub.deliver(channel, position, author, frame)
+            if fresh:
+                resync_stream(self.sub)
+            return
+        self._seq += 1
+        heapq.heappush(self._heap, (position, self._seq, channel, author, frame))
+        now = time.monotonic()
+        self._arrivals.append((now, position))
+        if self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self.hold, self._flush)
+
+    def _flush(self) -> None:
+        self._timer = None
+        now = time.monotonic()
+        ripe = ZERO
+        while self._arrivals and self._arrivals[0][0] + self.hold <= now:
+            ripe = max(ripe, self._arrivals.popleft()[1])
+        self._released = max(self._released, ripe)
+        while self._heap and self._heap[0][0] <= self._released:
+            position, _, channel, author, frame = heapq.heappop(self._heap)
+            self.sub.deliver(channel, position, author, frame)
+        if self._arrivals:
+            wait = self._arrivals[0][0] + self.hold - now
+            self._timer = asyncio.get_running_loop().call_later(max(wait, 0.0), self._flush)
+
+    def cancel(self) -> None:
+        """The subscription ended: drop what is held."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._heap.clear()
+        self._arrivals.clear()
+
+
+def resync_stream(sub: Subscription) -> None:
+    """Tell the client ``sub``'s stream may have lost events (it refetches over REST); the
+    live tail goes on from here, whatever its ids."""
+    sub.last.clear()
+    sub.conn.sender.push(protocol.resync(sub.stream), sub.conn.resync_frames)
 
 
 class TokenBucket:

@@ -30,11 +30,11 @@ from .gates import GateLimits, Gates, Overloaded
 from .gcfreeze import GcFreezer
 from .hidden import HiddenSets
 from .listeners import Listeners
-from .log import REPLAYABLE_KINDS, EventLog, IdClock
+from .log import EPHEMERAL_KINDS, REPLAYABLE_KINDS, EventLog, IdClock
 from .metrics import HubMetrics
 from .publisher import EventPublisher
-from .redis_backend import GAP_CHANNEL
-from .replay import SharedReads, recover, replay
+from .redis_backend import GAP_CHANNEL, gap_channels
+from .replay import SharedReads, recover, replay, resync
 from .streams import StreamError, resolve
 from .types import (
     AuthCache,
@@ -78,6 +78,10 @@ class HubLimits:
     frame_burst: int = 100
     send_backlog: int = 256  # frames queued for a socket that is behind
     replay_max: int = 500  # more missed events than this: resync instead
+    # Seconds a live event of a subscription merging several logs waits, so they go out in
+    # id order: 0 where one clock gives every id (one Redis, or in-process); on a Redis
+    # Cluster, above the shards' clock skew plus delivery time (connection.py:MergeHold).
+    merge_hold: float = 0.0
     sweep_seconds: float = 5.0  # how often token expiry is checked
     gc_freeze: bool = True  # gc.freeze() after connect bursts (see gcfreeze.py)
     # Subscribe-time reads (visibility, pulled authors, blocks and mutes) in flight at once:
@@ -328,6 +332,9 @@ class Hub:
                 if self.hidden is not None:
                     conn.hidden = await self.hidden.of(user)
         sub = Subscription(conn, stream, channels, replayable, self._ids.next())
+        logged = [c for c in channels if stream_kind(c) not in EPHEMERAL_KINDS]
+        if replayable and self.limits.merge_hold > 0 and len(logged) > 1:
+            sub.hold_live(self.limits.merge_hold)  # several shards' clocks
         if replayable and since is not None:
             sub.buffer = []  # live events wait while the backlog is replayed
         conn.subscriptions[stream] = sub
@@ -410,7 +417,7 @@ class Hub:
             event = await self.backend.next_published()
             try:
                 if event.channel == GAP_CHANNEL:
-                    await self._on_gap()
+                    await self._on_gap(gap_channels(event.message))
                 elif event.channel == CONTROL_CHANNEL:
                     await self._on_control(event.message)
                 else:
@@ -418,8 +425,29 @@ class Hub:
             except Exception:
                 log.exception("dispatching an event on %s failed", event.channel)
 
-    async def _on_gap(self) -> None:
-        """Redis came back: mark lost publishes, then replay or resync every subscription."""
+    async def _on_gap(self, lost: set[str] | None = None) -> None:
+        """Redis came back: mark lost publishes, then replay or resync every subscription.
+        With ``lost`` (a cluster shard came back, or its channels moved to a new master),
+        only the subscriptions on those channels, and they resync: the new master may
+        lack what the old one had not replicated, so a replay from its logs proves nothing."""
+        if lost is not None:
+            if CONTROL_CHANNEL in lost:
+                await self._control_gap()
+            if self.publisher.gapped:
+                await self.publisher.flush_gaps()
+            for conn in list(self.connections):
+                for sub in list(conn.subscriptions.values()):
+                    if not lost.isdisjoint(sub.channels):
+                        resync(sub)
+            return
+        await self._control_gap()
+        if self.publisher.gapped:
+            await self.publisher.flush_gaps()
+        subs = [sub for conn in list(self.connections) for sub in conn.subscriptions.values()]
+        await recover(subs, self.replay_log, self.limits.replay_max)
+
+    async def _control_gap(self) -> None:
+        """Control messages may have been lost: forget cached sessions, blocks and mutes."""
         if self.auth_cache is not None:
             self.auth_cache.clear()  # a revocation may have been published meanwhile
             # ... and its broadcast is lost: ask again for every open socket's session.
@@ -427,10 +455,6 @@ class Hub:
             self._rechecks.add(task)
             task.add_done_callback(self._rechecks.discard)
         await self._refresh_hidden(None)  # and blocks or mutes may have changed
-        if self.publisher.gapped:
-            await self.publisher.flush_gaps()
-        subs = [sub for conn in list(self.connections) for sub in conn.subscriptions.values()]
-        await recover(subs, self.replay_log, self.limits.replay_max)
 
     async def _on_control(self, message: str) -> None:
         command = json.loads(message)

@@ -49,6 +49,8 @@ class Listeners:
 
     async def detach(self, sub: Subscription) -> None:
         """Stop delivering ``channel`` to ``sub``; True when no local listener is left."""
+        if sub.hold is not None:
+            sub.hold.cancel()
         for channel in sub.channels:
             listeners = self._channels.get(channel)
             if listeners is None:
@@ -79,6 +81,9 @@ class Listeners:
                     if body == RESYNC_MARK
                     else event_frame(sub.stream, event_id, body)
                 )
-            sub.deliver(channel, position, who, frame)
+            if sub.hold is None:
+                sub.deliver(channel, position, who, frame)
+            else:
+                sub.hold.add(channel, position, who, frame)
         self.delivered += len(listeners)
         self.metrics.delivered.inc(len(listeners))

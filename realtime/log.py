@@ -7,7 +7,11 @@ that comes back with ``since`` gets everything after that id from the log, or â€
 cannot prove it still holds everything after ``since`` â€” ``None``, meaning "resync".
 
 Ids are ``<milliseconds>-<sequence>`` (Redis Stream ids) from one clock for every log, so
-they order events across logs too (a ``home`` subscription merges several).
+they order events across logs too (a ``home`` subscription merges several). On a Redis
+Cluster each stream has its own clock (``clusterlog.py``), and the hub restores the order.
+
+Redis logs expire ``LOG_TTL_SECONDS`` (``WS_LOG_TTL_SECONDS``) after their last append; a
+missing log answers "nothing missed" only to a ``since`` younger than that (``stream_entries``).
 """
 
 from __future__ import annotations
@@ -27,6 +31,19 @@ EPHEMERAL_PREFIX = "t"
 # after which another worker re-runs a batch whose announcements were partly made.
 ONCE_SECONDS = 3600
 ONCE_KEPT = 10_000  # the memory log remembers at most this many once keys
+LOG_TTL_SECONDS = 3 * 86400  # a Redis log nobody appended to for this long expires
+# A missing log is "nothing missed" only for a ``since`` at least this much younger than
+# its expiry: the margin covers a process clock that disagrees with Redis's by seconds.
+_EXPIRY_MARGIN_MS = 60_000
+
+
+class PartialAppend(Exception):
+    """An append to several shards of which some failed: ``streams`` got nothing (and no
+    publish); the others were appended and published as usual."""
+
+    def __init__(self, streams: list[str], cause: BaseException) -> None:
+        super().__init__(f"{len(streams)} streams not appended: {cause}")
+        self.streams = streams
 
 
 def parse_id(event_id: str) -> tuple[int, int] | None:
@@ -150,7 +167,8 @@ class RedisLog:
     # own ``*`` id: a ``home`` subscription merges several logs, and two Streams would both
     # hand out ``<ms>-0`` in the same millisecond, so their ids would not order the merge.
     # KEYS: last id, epoch, once key, then one log per entry; ARGV: max length, publish
-    # flag, once TTL ('' for none), then the entries' bodies, then (publishing) channels.
+    # flag, once TTL ('' for none), log TTL, then the entries' bodies, then (publishing)
+    # channels.
     _APPEND = """
     if ARGV[3] ~= '' and not redis.call('SET', KEYS[3], '1', 'NX', 'EX', ARGV[3]) then
         return {}  -- announced before: a retried batch
@@ -170,13 +188,15 @@ class RedisLog:
     for i = 4, #KEYS do
         if ms > last_ms then last_ms, last_seq = ms, 0 else last_seq = last_seq + 1 end
         local id = string.format('%.0f-%.0f', last_ms, last_seq)
-        local ok = redis.pcall('XADD', KEYS[i], 'MAXLEN', '~', ARGV[1], id, 'b', ARGV[i])
+        local body = ARGV[i + 1]
+        local ok = redis.pcall('XADD', KEYS[i], 'MAXLEN', '~', ARGV[1], id, 'b', body)
         if type(ok) == 'table' and ok.err then  -- a Stream written before ids were global
-            ok = redis.call('XADD', KEYS[i], 'MAXLEN', '~', ARGV[1], '*', 'b', ARGV[i])
+            ok = redis.call('XADD', KEYS[i], 'MAXLEN', '~', ARGV[1], '*', 'b', body)
         end
+        redis.call('EXPIRE', KEYS[i], ARGV[4])
         ids[#ids + 1] = ok
         if ARGV[2] == '1' then  -- publish here: a channel's messages come in id order
-            redis.call('PUBLISH', ARGV[n + i], ok .. '|' .. ARGV[i])
+            redis.call('PUBLISH', ARGV[n + i + 1], ok .. '|' .. body)
         end
     end
     redis.call('SET', KEYS[1], string.format('%.0f-%.0f', last_ms, last_seq))
@@ -188,9 +208,10 @@ class RedisLog:
     # than the newest it delivered (replay + live without duplicates) would lose the first.
     publishes = True
 
-    def __init__(self, redis: Any, max_entries: int) -> None:
+    def __init__(self, redis: Any, max_entries: int, ttl: int = LOG_TTL_SECONDS) -> None:
         self._redis = redis  # a redis.asyncio.Redis (decode_responses=True)
         self._max = max_entries
+        self._ttl = ttl
         self._append = redis.register_script(self._APPEND)
 
     @staticmethod
@@ -207,7 +228,8 @@ class RedisLog:
         once_key = f"murmur:once:{once}" if once is not None else self.LAST_KEY
         keys = [self.LAST_KEY, self.EPOCH_KEY, once_key, *(self.key(s) for s, _ in entries)]
         ttl = str(ONCE_SECONDS) if once is not None else ""
-        args = [self._max, "1" if publish else "0", ttl, *(body for _, body in entries)]
+        args = [self._max, "1" if publish else "0", ttl, self._ttl]
+        args += [body for _, body in entries]
         if publish:
             args += [stream for stream, _ in entries]
         ids = await self._append(keys=keys, args=args)
@@ -239,12 +261,23 @@ class RedisLog:
         _, epoch, info, found = await pipe.execute(raise_on_error=False)
         if isinstance(epoch, Exception) or position < (parse_id(epoch or "") or (0, 0)):
             return None
-        if isinstance(info, Exception):  # no such key: nothing was ever logged here
-            return []
-        first = info.get("first-entry")
-        trimmed = int(info.get("entries-added", 0)) > int(info.get("length", 0))
-        if trimmed and (first is None or (parse_id(first[0]) or (0, 0)) > position):
-            return None
-        if isinstance(found, Exception) or len(found) > limit:
-            return None
-        return [(str(i), fields["b"]) for i, fields in found]
+        return stream_entries(position, info, found, limit, self._ttl)
+
+
+def stream_entries(
+    position: tuple[int, int], info: Any, found: Any, limit: int, ttl: int
+) -> list[tuple[str, str]] | None:
+    """What ``read_after`` answers from a log's ``XINFO STREAM`` and its ``XRANGE`` after
+    ``position`` (either may be the error the pipeline returned in its place)."""
+    if isinstance(info, Exception):  # no such key: never written, or expired
+        # A log expires ``ttl`` after its last append, so a ``since`` younger than that
+        # missed nothing; an older one may have missed what expired with it.
+        expired_before = time.time_ns() // 1_000_000 - ttl * 1000 + _EXPIRY_MARGIN_MS
+        return None if position[0] < expired_before else []
+    first = info.get("first-entry")
+    trimmed = int(info.get("entries-added", 0)) > int(info.get("length", 0))
+    if trimmed and (first is None or (parse_id(first[0]) or (0, 0)) > position):
+        return None
+    if isinstance(found, Exception) or len(found) > limit:
+        return None
+    return [(str(i), fields["b"]) for i, fields in found]

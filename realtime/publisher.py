@@ -16,7 +16,14 @@ from broadcaster._backends.base import BroadcastBackend
 from pydantic import BaseModel
 
 from .channels import stream_kind
-from .log import EPHEMERAL_KINDS, EPHEMERAL_PREFIX, REPLAYABLE_KINDS, EventLog, IdClock
+from .log import (
+    EPHEMERAL_KINDS,
+    EPHEMERAL_PREFIX,
+    REPLAYABLE_KINDS,
+    EventLog,
+    IdClock,
+    PartialAppend,
+)
 from .metrics import HubMetrics
 from .replay import RESYNC_MARK
 
@@ -69,20 +76,28 @@ class EventPublisher:
             if once is not None and unlogged and not await self.log.claim(once + ":unlogged"):
                 unlogged = []  # announced before on these (the logged ones: see append)
             messages = [(s, f"{self._unlogged_id(s)}|{e}") for s, e in unlogged]
+            partial: PartialAppend | None = None
             if logged and self.log.publishes:  # logged and published in one atomic step
-                await self.log.append(logged, publish=True, once=once)
+                try:
+                    await self.log.append(logged, publish=True, once=once)
+                except PartialAppend as exc:  # a cluster shard is away: the rest goes on
+                    partial = exc
             elif logged:  # one process: ids are taken and published without a pause
                 ids = await self.log.append(logged, once=once)
                 if ids:  # none: announced before (``once``)
                     messages += [(s, f"{i}|{e}") for (s, e), i in zip(logged, ids, strict=True)]
             if messages:
                 await self._broadcast(messages)
+            if partial is not None:
+                raise partial
             self.metrics.published.inc(len(entries))
         except Exception as exc:  # Redis away: remember, and mark the gap once it is back
-            log.warning("publishing to %d streams failed: %s", len(entries), exc)
-            self.metrics.dropped.inc(len(entries))
+            lost = exc.streams if isinstance(exc, PartialAppend) else [s for s, _ in entries]
+            log.warning("publishing to %d streams failed: %s", len(lost), exc)
+            self.metrics.published.inc(len(entries) - len(lost))
+            self.metrics.dropped.inc(len(lost))
             # A lost typing indicator is just lost: nothing to resync.
-            self.gapped.update(s for s, _ in entries if stream_kind(s) not in EPHEMERAL_KINDS)
+            self.gapped.update(s for s in lost if stream_kind(s) not in EPHEMERAL_KINDS)
 
     def _unlogged_id(self, stream: str) -> str:
         event_id = self.ids.next()

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import random
 from collections.abc import Iterable
@@ -34,6 +35,21 @@ log = logging.getLogger("murmur.realtime.redis")
 
 GAP_CHANNEL = "murmur:gap"  # never a real channel: an Event here means "you missed messages"
 _BATCH = 500  # channels per SUBSCRIBE command when resubscribing
+# A gap naming its channels (a cluster shard was lost): their logs are not trusted either.
+_GAP_RESYNC = "resync:"
+
+
+def gap_message(channels: Iterable[str]) -> str:
+    """The ``GAP_CHANNEL`` message of a gap on these channels only (a lost cluster shard)."""
+    return _GAP_RESYNC + json.dumps(sorted(channels))
+
+
+def gap_channels(message: str) -> set[str] | None:
+    """The channels a gap message names; ``None`` for a gap on every channel (one Redis
+    reconnected: its logs are intact, so a replay from them is exact)."""
+    if not message.startswith(_GAP_RESYNC):
+        return None
+    return set(json.loads(message[len(_GAP_RESYNC) :]))
 
 
 def connect_redis(url: str, retries: int = 1, *, cluster: bool = False) -> Any:
@@ -183,22 +199,29 @@ class RedisBackend(BroadcastBackend):
             if kind == "message" and message["channel"] != GAP_CHANNEL:
                 self._queue.put_nowait(Event(message["channel"], message["data"]))
             elif kind == "subscribe":
-                for waiter in self._confirmations.pop(message["channel"], []):
-                    if not waiter.done():
-                        waiter.set_result(None)
+                release(self._confirmations.pop(message["channel"], []))
 
     def _release_waiters(self) -> None:
         # Their channels are resubscribed on reconnect, followed by a gap event.
-        for waiters in self._confirmations.values():
-            for waiter in waiters:
-                if not waiter.done():
-                    waiter.set_result(None)
+        release(w for waiters in self._confirmations.values() for w in waiters)
         self._confirmations.clear()
 
     async def _close_pubsub(self) -> None:
         pubsub, self._pubsub = self._pubsub, None
-        if pubsub is not None:
-            with contextlib.suppress(Exception):
-                await pubsub.aclose()
-            with contextlib.suppress(Exception):
-                await pubsub.connection_pool.disconnect()
+        await close_pubsub(pubsub)
+
+
+def release(waiters: Iterable[asyncio.Future[None]]) -> None:
+    """Let ``subscribe()`` calls waiting for these confirmations return."""
+    for waiter in waiters:
+        if not waiter.done():
+            waiter.set_result(None)
+
+
+async def close_pubsub(pubsub: Any) -> None:
+    """Close a pub/sub connection that may be broken already (errors are moot by then)."""
+    if pubsub is not None:
+        with contextlib.suppress(Exception):
+            await pubsub.aclose()
+        with contextlib.suppress(Exception):
+            await pubsub.connection_pool.disconnect()

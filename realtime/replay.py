@@ -15,9 +15,9 @@ import asyncio
 import json
 import logging
 
-from . import protocol
 from .channels import stream_kind
 from .connection import ZERO, Subscription
+from .connection import resync_stream as resync
 from .log import EPHEMERAL_KINDS, EventLog, parse_id
 
 log = logging.getLogger("murmur.realtime.replay")
@@ -162,10 +162,8 @@ async def replay(sub: Subscription, since: str, event_log: EventLog, limit: int)
     """
     missed = await read_missed(event_log, sub.channels, since, limit)
     buffered, sub.buffer = sub.buffer or [], None
-    conn = sub.conn
     if missed is None:
-        sub.last.clear()
-        conn.sender.push(protocol.resync(sub.stream), conn.resync_frames)
+        resync(sub)
         for channel, _, author, frame in buffered:
             sub.deliver(channel, ZERO, author, frame)
         return
@@ -186,4 +184,4 @@ async def recover(subs: list[Subscription], event_log: EventLog, limit: int) -> 
             sub.buffer = []
             await replay(sub, sub.position(), event_log, limit)
         elif not sub.replayable:
-            sub.conn.sender.push(protocol.resync(sub.stream), sub.conn.resync_frames)
+            resync(sub)

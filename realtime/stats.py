@@ -95,8 +95,11 @@ class Reporter:
 
 async def read_cluster(redis: Any) -> list[dict[str, Any]]:
     """Every live process's last report, read from Redis."""
+    # On a cluster, SCAN goes to every master and the keys live in different slots, so the
+    # values are read per slot (redis-py's ``mget_nonatomic``); on one Redis, one MGET.
     keys = [k async for k in redis.scan_iter(match=KEY_PREFIX + "*", count=500)]
-    values = await redis.mget(keys) if keys else []
+    mget = getattr(redis, "mget_nonatomic", redis.mget)
+    values = await mget(keys) if keys else []
     return sorted((json.loads(v) for v in values if v), key=lambda p: p["process"])
 
 
@@ -115,11 +118,18 @@ def summary(processes: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def print_cluster(redis_url: str) -> int:
-    """Print each live process and the cluster totals; 1 if Redis cannot be reached."""
+def print_cluster(redis_url: str, cluster: bool | None = None) -> int:
+    """Print each live process and the cluster totals; 1 if Redis cannot be reached.
+    ``cluster``: ``redis_url`` names a node of a Redis Cluster (``REDIS_CLUSTER``); ``None``
+    asks the node."""
 
     async def run() -> int:
-        redis = connect_redis(redis_url)
+        try:
+            on_cluster = await _is_cluster(redis_url) if cluster is None else cluster
+        except Exception as exc:
+            print(f"Cannot read cluster stats from {redis_url}: {exc}", file=sys.stderr)
+            return 1
+        redis = connect_redis(redis_url, cluster=on_cluster)
         try:
             processes = await read_cluster(redis)
         except Exception as exc:
@@ -144,10 +154,25 @@ def print_cluster(redis_url: str) -> int:
     return asyncio.run(run())
 
 
+async def _is_cluster(redis_url: str) -> bool:
+    """Whether ``redis_url`` is a node of a Redis Cluster (``INFO cluster``)."""
+    redis = connect_redis(redis_url)
+    try:
+        info = await redis.info("cluster")
+    finally:
+        await redis.aclose()
+    return bool(info.get("cluster_enabled"))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m realtime.stats", description=__doc__)
     parser.add_argument("redis_url", help="the cluster's REDIS_URL")
-    return print_cluster(parser.parse_args(argv).redis_url)
+    parser.add_argument(
+        "--cluster", action="store_true", default=None,
+        help="REDIS_URL is a Redis Cluster node (default: ask it)",
+    )  # fmt: skip
+    args = parser.parse_args(argv)
+    return print_cluster(args.redis_url, args.cluster)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, WebSocketRoute
 
+from realtime.clusterlog import ClusterLog
 from realtime.endpoint import Endpoint
 from realtime.gates import GateLimits
 from realtime.hub import Hub, HubLimits
@@ -25,6 +26,7 @@ from realtime.log import MemoryLog, RedisLog
 from realtime.metrics import CONTENT_TYPE
 from realtime.protocol import CLOSE_GOING_AWAY
 from realtime.redis_backend import RedisBackend
+from realtime.shardpubsub import ClusterBackend
 from realtime.stats import Reporter, summary
 from realtime.usersockets import UserSockets
 
@@ -50,6 +52,8 @@ def limits(settings: Settings) -> HubLimits:
         frame_burst=settings.ws_frame_burst,
         send_backlog=settings.ws_send_backlog,
         replay_max=settings.ws_replay_max,
+        # Only a cluster's logs take ids from several clocks (one per shard).
+        merge_hold=settings.ws_merge_hold_ms / 1000 if settings.redis_cluster else 0.0,
         sweep_seconds=settings.ws_sweep_seconds,
         gc_freeze=settings.ws_gc_freeze,
         typing_interval=settings.ws_typing_interval_seconds,
@@ -109,14 +113,23 @@ def build_hub(svc: Services) -> Hub:
 
     backend: Any
     user_sockets = None
-    if settings.redis_url:
+    if settings.redis_url and settings.redis_cluster:
+        # Sharded pub/sub and per-stream logs whose keys share their stream's slot.
+        backend = ClusterBackend(settings.redis_url)
+        event_log: Any = ClusterLog(
+            backend.publisher, settings.ws_log_max_entries, settings.ws_log_ttl_seconds
+        )
+    elif settings.redis_url:
         backend = RedisBackend(settings.redis_url)
-        event_log: Any = RedisLog(backend.publisher, settings.ws_log_max_entries)
-        prefix = f"murmur:{settings.mongodb_db}:ws:user:"
-        user_sockets = UserSockets(backend.publisher, prefix=prefix)
+        event_log = RedisLog(
+            backend.publisher, settings.ws_log_max_entries, settings.ws_log_ttl_seconds
+        )
     else:
         backend = MemoryBackend("memory://")
         event_log = MemoryLog(settings.ws_log_max_entries)
+    if settings.redis_url:
+        prefix = f"murmur:{settings.mongodb_db}:ws:user:"
+        user_sockets = UserSockets(backend.publisher, prefix=prefix)
     return Hub(
         backend,
         event_log,

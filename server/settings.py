@@ -183,6 +183,12 @@ class Settings(BaseSettings):
     ws_gc_freeze: bool = True  # gc.freeze() after connect bursts (realtime/gcfreeze.py)
     ws_log_max_entries: int = 1000  # per-stream replay log length (home, notifications, ...)
     ws_replay_max: int = 500  # more missed events than this on resume: resync instead
+    # A Redis replay log nobody appended to for this long expires (refreshed on append); a
+    # `since` older than that on a missing log answers resync (docs/realtime.md).
+    ws_log_ttl_seconds: int = Field(default=3 * 86400, ge=60)
+    # A `home` merging logs of different Redis Cluster shards holds each live event this
+    # long, so it is sent in id order across shards (docs/realtime.md, "Redis Cluster").
+    ws_merge_hold_ms: int = Field(default=150, ge=0, le=5000)
     # Typing frames passed on per conversation and socket: at most one per this many seconds.
     ws_typing_interval_seconds: float = 2.0
     # Connect-storm admission control (realtime/gates.py): how many handshakes, token checks
