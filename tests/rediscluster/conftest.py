@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from redis.crc import key_slot
 
-from realtime.redis_backend import connect_redis
 from tests.realtime.conftest import apps as apps  # in-process Murmurs, as for one Redis
 
 
@@ -18,19 +17,11 @@ from tests.realtime.conftest import apps as apps  # in-process Murmurs, as for o
 def cluster_apps(
     apps: Any,  # noqa: F811 - the fixture imported above
     redis_cluster: Any,
-    redis_server: Any,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> Any:
-    """``await cluster_apps(n, **settings)``: n Murmurs whose realtime side (hub, logs,
-    pub/sub, socket counts, stats) runs on the Redis Cluster (``REDIS_CLUSTER=true``). In
-    one event loop for speed, each with its own hub and Redis connections, as separate
-    processes would have.
-
-    The server's read caches and stored timelines keep a single Redis here: these tests are
-    about the realtime side, and the server side's cluster support is tested with it."""
-    single = lambda *args, **kwargs: connect_redis(redis_server.url)  # noqa: E731
-    monkeypatch.setattr("server.app.connect_redis", single, raising=False)
-    monkeypatch.setattr("server.store.timelines_redis.connect_redis", single, raising=False)
+    """``await cluster_apps(n, **settings)``: n Murmurs whose every Redis use (hub, logs,
+    pub/sub, socket counts, stats, read caches, stored timelines, rate limits) runs on the
+    Redis Cluster (``REDIS_CLUSTER=true``). In one event loop for speed, each with its own
+    hub and Redis connections, as separate processes would have."""
 
     async def make(n: int, **overrides: Any) -> list[Any]:
         return list(await apps(n, redis_url=redis_cluster.url, redis_cluster=True, **overrides))
