@@ -26,9 +26,10 @@ from typing import Any
 from broadcaster import Event
 from broadcaster._backends.base import BroadcastBackend
 from redis import asyncio as aioredis
-from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.cluster import ClusterPipeline, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff, NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 log = logging.getLogger("murmur.realtime.redis")
@@ -58,7 +59,7 @@ def connect_redis(url: str, retries: int = 1, *, cluster: bool = False) -> Any:
     a Redis Cluster client (``url`` names any node; commands go to their slot's master and
     follow ``MOVED``; a failover is retried for a few seconds, until a replica takes over)."""
     if cluster:
-        return RedisCluster.from_url(
+        return FailoverSafeCluster.from_url(
             url,
             decode_responses=True,
             retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), max(retries, 6)),
@@ -72,6 +73,43 @@ def connect_redis(url: str, retries: int = 1, *, cluster: bool = False) -> Any:
         socket_connect_timeout=2,
         health_check_interval=0,
     )
+
+
+# What redis-py 8's async cluster client can raise from inside itself while a failover
+# changes the topology under concurrent commands: a connection another task closed mid-send
+# (``'NoneType' object has no attribute 'writelines'``; uvloop's ``RuntimeError: unable to
+# perform operation on <TCPTransport closed=True>``), a node its stale slot map no longer has
+# (redis/redis-py#3835). Seen as 500s in tests/cluster/test_redis_cluster_faults.py.
+_CLIENT_RACES = (AttributeError, RuntimeError, TypeError)
+
+
+def _lost(exc: BaseException) -> RedisConnectionError:
+    return RedisConnectionError(f"redis cluster connection lost mid-command: {exc!r}")
+
+
+class _FailoverSafePipeline(ClusterPipeline):
+    async def execute(self, raise_on_error: bool = True, allow_redirections: bool = True) -> Any:
+        try:
+            return await super().execute(raise_on_error, allow_redirections)
+        except _CLIENT_RACES as exc:
+            raise _lost(exc) from exc
+
+
+class FailoverSafeCluster(RedisCluster):
+    """redis-py's cluster client whose own failover races surface as ``ConnectionError``, a
+    ``RedisError`` like any other lost connection, so every caller's Redis-outage path (fall
+    back to the database, retry the batch, mark a gap) handles them."""
+
+    async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await super().execute_command(*args, **kwargs)
+        except _CLIENT_RACES as exc:
+            raise _lost(exc) from exc
+
+    def pipeline(self, transaction: Any = None, shard_hint: Any = None) -> ClusterPipeline:
+        if shard_hint:
+            return super().pipeline(transaction, shard_hint)  # raises, as redis-py does
+        return _FailoverSafePipeline(self, transaction)  # type: ignore[abstract]
 
 
 class RedisBackend(BroadcastBackend):

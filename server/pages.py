@@ -9,6 +9,9 @@ from ``tweets`` as before.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable, Callable
+
 from bson import ObjectId
 
 from . import social
@@ -16,12 +19,15 @@ from .accounts import Caller
 from .db import Database
 from .models import Tweet
 from .paging import PageQuery
+from .redisslots import REDIS_ERRORS
 from .services import Services
 from .store import latest
 from .store import recent as recent_store
 from .store import tweets as tweet_store
 from .store.recent_redis import PUBLIC, Loader
 from .tweetcache import hydrate
+
+log = logging.getLogger("murmur.pages")
 
 
 def recent_loader(db: Database) -> Loader:
@@ -36,7 +42,8 @@ def recent_loader(db: Database) -> Loader:
 
 
 async def shown(svc: Services, tweet: Tweet) -> None:
-    """A tweet became visible (posted, restored): it joins the recent-id sets."""
+    """A tweet became visible (posted, restored): it joins the recent-id sets (the outbox
+    worker's effect: a Redis failure fails its batch, which is retried)."""
     if svc.recent is not None:
         await svc.recent.added(tweet_id=tweet.tweet_id, author=tweet.user_id)
 
@@ -45,6 +52,18 @@ async def gone(svc: Services, tweet: Tweet) -> None:
     """A tweet is no longer visible (deleted, hidden): it leaves the recent-id sets."""
     if svc.recent is not None:
         await svc.recent.removed(tweet_id=tweet.tweet_id, author=tweet.user_id)
+
+
+async def at_once(
+    svc: Services, change: Callable[[Services, Tweet], Awaitable[None]], tweet: Tweet
+) -> None:
+    """``shown`` or ``gone`` from the request that made the change, so the next read has it
+    (its author's above all): best effort, since the worker makes the same change again and
+    retries it until Redis answers."""
+    try:
+        await change(svc, tweet)
+    except REDIS_ERRORS as exc:
+        log.warning("recent ids of %s left to the worker: %s", tweet.tweet_id, exc)
 
 
 async def public(

@@ -96,7 +96,7 @@ async def compose(
         await media.release(svc, tweet_id)  # the key's first tweet was returned instead
     if created:
         svc.written()
-        await pages.shown(svc, tweet)  # the worker does it again, should we die right here
+        await pages.at_once(svc, pages.shown, tweet)
     # Also on a retry: the process that stored the tweet may have died before announcing it
     # (the client's retry is what brings it here). The once key sends it only once.
     once = f"tweet:{tweet.tweet_id}:v1:tweet.created:author"
@@ -204,7 +204,7 @@ async def delete(svc: Services, caller: Caller, tweet_id: str) -> Tweet:
 
 async def announce_gone(svc: Services, tweet: Tweet) -> None:
     """Deleted or hidden: the author's streams drop it now (followers' via the worker)."""
-    await pages.gone(svc, tweet)  # the worker does it again, should we die right here
+    await pages.at_once(svc, pages.gone, tweet)
     data = TweetDeletedData(tweet_id=tweet.tweet_id, user_id=tweet.user_id)
     streams = [*author_streams(tweet), tweet_stream(tweet.tweet_id)]
     await svc.publish(streams, TweetDeleted(data=data))

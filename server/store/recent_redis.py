@@ -70,7 +70,9 @@ class RecentIds:
         return self.public_cap if who == PUBLIC else self.author_cap
 
     async def added(self, *, tweet_id: str, author: str) -> None:
-        """A tweet became visible (posted or restored)."""
+        """A tweet became visible (posted or restored). Raises what Redis raises: a tweet
+        missing from a set that is still marked built would be missing from the first
+        pages until the set is rebuilt, so the outbox worker retries until it lands."""
         member = f"{tweet_id}:{author}"
         # One script per set, its keys in one slot (a cluster's masters hold the two sets).
         pipe = self.redis.pipeline(transaction=False)
@@ -78,21 +80,15 @@ class RecentIds:
             ([self._key(w), self._marker(w)], [member, self._cap(w)]) for w in (author, PUBLIC)
         ]
         eval_each(pipe, _ADD, calls)
-        try:
-            await pipe.execute()
-        except REDIS_ERRORS as exc:
-            log.error("recent ids: could not add %s: %s", tweet_id, exc)
+        await pipe.execute()
 
     async def removed(self, *, tweet_id: str, author: str) -> None:
-        """A tweet is gone (deleted or hidden)."""
+        """A tweet is gone (deleted or hidden). Raises as ``added`` does."""
         member = f"{tweet_id}:{author}"
         pipe = self.redis.pipeline(transaction=False)
         for who in (author, PUBLIC):
             pipe.zrem(self._key(who), member)
-        try:
-            await pipe.execute()
-        except REDIS_ERRORS as exc:
-            log.error("recent ids: could not remove %s: %s", tweet_id, exc)
+        await pipe.execute()
 
     async def newest(
         self, who: list[str], *, before: ObjectId | None, limit: int, exclude: Iterable[str] = ()
