@@ -1,6 +1,6 @@
 """Faults in a cluster behind nginx (deploy/nginx/murmur.conf): a web process SIGKILLed, a
-rolling restart, a worker SIGKILLed mid-batch — while tweets flow to sockets spread over the
-web processes. Every socket must end with every tweet exactly once (compared with the stored
+rolling restart, a worker SIGKILLed mid-batch, a storm of reconnects (a web process dies
+under 150 more sockets) — while tweets flow to sockets spread over the web processes. Every socket must end with every tweet exactly once (compared with the stored
 tweets), resuming with ``since`` after its process went away; POSTs retried with their
 ``Idempotency-Key`` land once; GETs never fail.
 
@@ -252,3 +252,61 @@ async def test_a_worker_killed_mid_batch_hands_over_exactly(
     assert r.json()["tweet_count"] == len(everything)  # counters exact
     assert r.json()["follower_count"] == len(audience.fans)
     await _in_thread(holder.start)
+
+
+async def test_a_storm_of_reconnects_keeps_the_sockets_that_never_dropped_live(
+    cluster: Cluster, audience: Audience
+) -> None:
+    """A web process dies with a crowd of sockets on it: they all land on the others at
+    once (handshakes, token checks, resumes). The sockets that never dropped keep getting
+    every tweet live meanwhile (their latency is bench/storm.py's to measure, not a test's);
+    every storm socket ends subscribed again, told to retry if it came too soon, and has every
+    tweet exactly once (live, or replayed with ``since``, or refetched after a ``resync``)."""
+    assert cluster.mongodb_url
+    author = audience.author
+    crowd = await make_users(cluster.mongodb_url, "murmur", 150, prefix=f"s{uuid.uuid4().hex[:6]}")
+    ws_url = cluster.url.replace("http", "ws") + "/ws"
+    stream = f"user:{author}"
+
+    async def authors_tweets(_: str) -> list[str]:
+        r = await audience.http.get(f"/users/{author}/tweets", params={"limit": 100})
+        assert r.status_code == 200, r.text
+        return [t["tweet_id"] for t in r.json()["items"]]
+
+    storm = [ResumingSocket(ws_url, token, [stream], backfill=authors_tweets) for _, token in crowd]
+    await asyncio.gather(*(s.start() for s in storm))
+    try:
+        warm = await audience.poster.post("before the storm")
+        for s in storm:
+            await s.any_of(stream, [warm], within=20)
+        victim = cluster.web[1]
+        flow = asyncio.create_task(audience.poster.steady("storm", 0.05, count=40))
+        await asyncio.sleep(0.5)
+        victim.kill()  # about a third of every socket lands on the other two at once
+        posted = await flow  # every tweet of the author (the audience's "hello" first)
+        since_warm = posted[posted.index(warm) :]  # what the storm sockets were there for
+        await audience.delivered(posted, within=30)
+        for s in audience.sockets:  # told to come back later: what admission control does
+            s.errors = [e for e in s.errors if e.get("code") != "overloaded"]
+        audience.assert_exactly_once(posted)
+        kept = [s for s in audience.sockets if not s.close_codes]
+        assert kept, "every audience socket was on the killed process"
+        for s in kept:  # never dropped: every tweet live, none by a refetch
+            assert set(posted) <= set(s.tweets["home"]), s.trace[-5:]
+        dropped = [s for s in storm if s.close_codes]
+        assert len(dropped) >= len(storm) // 5, len(dropped)  # a storm there was
+        deadline = time.monotonic() + 30
+        while any(set(since_warm) - s.seen(stream) for s in storm):
+            assert time.monotonic() < deadline, [
+                (i, len(set(since_warm) - s.seen(stream)), s.close_codes, s.errors[-2:])
+                for i, s in enumerate(storm) if set(since_warm) - s.seen(stream)
+            ]  # fmt: skip
+            await asyncio.sleep(0.2)
+        for s in storm:
+            live = [t for t in s.tweets[stream] if t in set(since_warm)]
+            assert len(live) == len(set(live)), s.trace[-8:]  # nothing twice
+            told = [e for e in s.errors if e.get("code") != "overloaded"]
+            assert told == [], told  # refused only as admission control says: retry
+    finally:
+        await asyncio.gather(*(s.stop() for s in storm))
+        await _in_thread(cluster.replace, cluster.web[1])
