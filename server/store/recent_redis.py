@@ -82,6 +82,16 @@ class RecentIds:
         eval_each(pipe, _ADD, calls)
         await pipe.execute()
 
+    async def distrust(self, *, author: str) -> None:
+        """Drop the markers of ``author``'s set and everyone's: readers rebuild them from
+        ``tweets`` until they are marked built again. For a change that may not have
+        reached them (an add that failed): until the worker's retry lands, a reader of the
+        set as it stands would miss the tweet."""
+        pipe = self.redis.pipeline(transaction=False)
+        for who in (author, PUBLIC):
+            pipe.delete(self._marker(who))
+        await pipe.execute()
+
     async def removed(self, *, tweet_id: str, author: str) -> None:
         """A tweet is gone (deleted or hidden). Raises as ``added`` does."""
         member = f"{tweet_id}:{author}"

@@ -1,7 +1,8 @@
 """Faults in a cluster behind nginx (deploy/nginx/murmur.conf): a web process SIGKILLed, a
 rolling restart, a worker SIGKILLed mid-batch, a storm of reconnects (a web process dies
-under 150 more sockets) — while tweets flow to sockets spread over the web processes. Every socket must end with every tweet exactly once (compared with the stored
-tweets), resuming with ``since`` after its process went away; POSTs retried with their
+under 150 more sockets) — while tweets flow to sockets spread over the web processes.
+Every socket must end with every tweet exactly once (compared with the stored tweets),
+resuming with ``since`` after its process went away; POSTs retried with their
 ``Idempotency-Key`` land once; GETs never fail.
 
 One cluster for the module (three web processes, two workers); each test makes its own users

@@ -38,3 +38,37 @@ async def test_readers_of_a_cold_set_share_one_rebuild(app, make_user, make_twee
         assert loads == []  # built: read from Redis alone
     finally:
         await redis.aclose()
+
+
+async def test_a_failed_add_from_the_request_makes_readers_rebuild(
+    app, make_user, make_tweet, redis_server, monkeypatch
+):
+    """The request's add fails (Redis answered the others: a failover's transient error):
+    until the worker's retry lands, readers must not read the sets as they stand, which lack
+    the tweet; they rebuild them from the database."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from server.models import Tweet
+
+    svc = app.state.services
+    author = await make_user()
+    await make_tweet(author, "before")
+    redis = connect_redis(redis_server.url)
+    try:
+        recent = RecentIds(redis, prefix=f"t{ObjectId()}:", load=pages.recent_loader(svc.db))
+        assert len(await recent.newest([PUBLIC], before=None, limit=5) or []) == 1  # built
+        stored = await make_tweet(author, "its add fails")  # in the database, not in the set
+        monkeypatch.setattr(svc, "recent", recent)
+
+        async def failing(**_: str) -> None:
+            raise RedisConnectionError("lost mid-command")
+
+        monkeypatch.setattr(recent, "added", failing)
+        await pages.at_once(svc, pages.shown, Tweet(**stored))
+        newest = await recent.newest([PUBLIC], before=None, limit=5)
+        assert newest is not None and ObjectId(stored["tweet_id"]) in newest
+        assert ObjectId(stored["tweet_id"]) in (
+            await recent.newest([author.id], before=None, limit=5) or []
+        )
+    finally:
+        await redis.aclose()
