@@ -26,14 +26,9 @@ from redis.exceptions import RedisClusterException, RedisError
 
 # What an unreachable or failing Redis raises. A cluster client that reaches no node at all
 # raises RedisClusterException, which is no RedisError: without it a cluster outage would turn
-# cache misses into errors instead of reads from the database. And during a failover
-# redis-py 8's cluster client (pipelines above all) can raise AttributeError from inside
-# itself — a connection another task closed mid-send (`'NoneType' object has no attribute
-# 'writelines'`), a node its stale slot map no longer has (redis/redis-py#3835): seen as 500s
-# on GET /tweets in tests/cluster/test_redis_cluster_faults.py. The try blocks that catch
-# these hold nothing but Redis calls. (The cluster client of ``connect_redis`` turns those
-# into ConnectionError; AttributeError stays here for the clients made elsewhere.)
-REDIS_ERRORS = (RedisError, RedisClusterException, OSError, AttributeError)
+# cache misses into errors instead of reads from the database. (redis-py's own failover races
+# inside the cluster client come out as ConnectionError: ``connect_redis`` wraps them.)
+REDIS_ERRORS = (RedisError, RedisClusterException, OSError)
 
 # KEYS: markers. The run_id of the server holding them (on a cluster the master of their slot,
 # which a global INFO could not name), then each marker's value (nil if missing).
