@@ -56,7 +56,9 @@ class _Shard:
         self.channels: set[str] = set()
         self.lost: set[str] = set()  # channels that missed messages: reported once subscribed
         self.fresh = True  # never connected nor failed: a subscribe waits for the connection
-        self.opened_with: frozenset[str] = frozenset()
+        # Channels SSUBSCRIBEd on the current connection (by ``_open`` or ``subscribe``):
+        # a channel unsubscribed and wanted again must be subscribed again.
+        self.subscribed_here: set[str] = set()
         self.pubsub: Any = None
         self.connected = asyncio.Event()
         self.confirmations: dict[str, list[asyncio.Future[None]]] = {}
@@ -77,7 +79,8 @@ class _Shard:
                 opened.cancel()
                 if confirmed.done() or not self.connected.is_set():
                     return  # subscribed as it opened, or it failed (then: a gap, later)
-            if channel not in self.opened_with:
+            if channel not in self.subscribed_here:
+                self.subscribed_here.add(channel)
                 await self.pubsub.ssubscribe(channel)
             await asyncio.wait_for(asyncio.shield(confirmed), timeout=5)
         except (RedisError, OSError, TimeoutError, AttributeError) as exc:
@@ -96,6 +99,7 @@ class _Shard:
     async def unsubscribe(self, channel: str) -> None:
         self.channels.discard(channel)
         self.lost.discard(channel)
+        self.subscribed_here.discard(channel)
         if self.connected.is_set():
             with contextlib.suppress(RedisError, OSError):
                 await self.pubsub.sunsubscribe(channel)
@@ -135,15 +139,15 @@ class _Shard:
         client = connect_redis(f"redis://{self.address[0]}:{self.address[1]}/0", retries=0)
         self.pubsub = client.pubsub()
         await client.ping()  # fails fast while the node is down
-        self.opened_with = frozenset(self.channels)
+        self.subscribed_here = set(self.channels)
         by_slot: dict[int, list[str]] = {}
-        for channel in sorted(self.opened_with):
+        for channel in sorted(self.subscribed_here):
             by_slot.setdefault(slot_of(channel), []).append(channel)
         for channels in by_slot.values():  # SSUBSCRIBE across slots is CROSSSLOT
             await self.pubsub.ssubscribe(*channels)
         # Confirmed before anyone hears of it: a gap reported earlier would let the hub tell
         # its sockets "resync" while messages published meanwhile still go unheard.
-        pending = set(self.opened_with)
+        pending = set(self.subscribed_here)
         async with asyncio.timeout(5):
             while pending:
                 message = await self.pubsub.get_message(timeout=None)
@@ -161,6 +165,7 @@ class _Shard:
                 # replica). Subscribe it where it lives now, and report the gap — in a task
                 # of its own: this loop must go on reading (the confirmation may come here).
                 self.channels.discard(message["channel"])
+                self.subscribed_here.discard(message["channel"])
                 task = asyncio.create_task(self.backend.moved(message["channel"]))
                 self.backend.tasks.add(task)
                 task.add_done_callback(self.backend.tasks.discard)

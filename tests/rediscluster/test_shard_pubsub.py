@@ -48,6 +48,12 @@ async def test_one_connection_per_master_and_each_channel_only_on_its_shard(redi
         await backend.publish(channels[0], "unheard")
         await backend.publish(channels[1], "heard")
         assert (await _next(backend)).message == "heard"
+        # Wanted again on the same connection (it was subscribed when the connection opened):
+        # subscribed again, not taken for still subscribed.
+        await backend.subscribe(channels[0])
+        await backend.publish(channels[0], "again")
+        event = await _next(backend)
+        assert (event.channel, event.message) == (channels[0], "again")
     finally:
         await backend.disconnect()
 
