@@ -17,7 +17,9 @@ is refused unless they all share a slot (``CROSSSLOT``). So:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import secrets
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from redis.asyncio.cluster import RedisCluster
@@ -46,6 +48,99 @@ local run_id = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')
 redis.call('SET', KEYS[1], run_id .. (ARGV[1] or ''))
 return run_id
 """
+
+
+# A cache set rebuilt from the database, claimed so that rebuilds never overlap. Two readers
+# (in two processes) that both found a set stale used to rebuild it both: the second one's
+# DEL emptied the set the first had just marked built, and readers saw it empty until the
+# second one's ZADD. Now a rebuild first claims the set's marker (``pending:<run>:<token>``,
+# with a lifetime, so a builder that died frees it), empties the set, reads the database,
+# then fills the set and marks it built only if its claim still stands on the same server
+# run (not if the marker was dropped meanwhile, or a replica took over).
+#
+# KEYS: the set, its marker (one slot). ARGV: token, claim lifetime (s).
+# Returns {state, run_id}: 'built' (already built on this run: nothing to do), 'busy'
+# (another rebuild holds it: read the database meanwhile), or 'go' (claimed and emptied).
+BEGIN_REBUILD = """
+local run_id = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')
+local marker = redis.call('GET', KEYS[2])
+if marker == run_id or (marker and string.sub(marker, 1, #run_id + 1) == run_id .. ':') then
+  return {'built', run_id}
+end
+if marker and string.sub(marker, 1, #run_id + 9) == 'pending:' .. run_id .. ':' then
+  return {'busy', run_id}
+end
+redis.call('DEL', KEYS[1])
+redis.call('SET', KEYS[2], 'pending:' .. run_id .. ':' .. ARGV[1], 'EX', tonumber(ARGV[2]))
+return {'go', run_id}
+"""
+
+# KEYS: the set, its marker. ARGV: token, how many members to keep (the newest), the built
+# marker's suffix after the run_id ('', or ':1' for "held everything": ':0' once trimmed),
+# then the members (score 0). Returns how many were trimmed, or -1 when the claim is gone
+# (nothing written: the set stays unmarked, and the next reader rebuilds it).
+FINISH_REBUILD = """
+local run_id = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')
+if redis.call('GET', KEYS[2]) ~= 'pending:' .. run_id .. ':' .. ARGV[1] then
+  return -1
+end
+for i = 4, #ARGV, 1000 do
+  local args = {}
+  for j = i, math.min(i + 999, #ARGV) do
+    args[#args + 1] = 0
+    args[#args + 1] = ARGV[j]
+  end
+  redis.call('ZADD', KEYS[1], unpack(args))
+end
+local trimmed = redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -(tonumber(ARGV[2]) + 1))
+local suffix = ARGV[3]
+if trimmed > 0 and suffix == ':1' then
+  suffix = ':0'
+end
+redis.call('SET', KEYS[2], run_id .. suffix)
+return trimmed
+"""
+
+REBUILD_CLAIM_SECONDS = 30
+
+# KEYS: a marker; ARGV: token. Drops a claim that is still this rebuild's.
+_RELEASE_REBUILD = """
+local marker = redis.call('GET', KEYS[1])
+if marker and string.sub(marker, -#ARGV[1] - 1) == ':' .. ARGV[1] then
+  redis.call('DEL', KEYS[1])
+end
+"""
+
+
+async def rebuild_set(
+    redis: Any,
+    key: str,
+    marker: str,
+    load: Callable[[], Awaitable[Sequence[str]]],
+    *,
+    keep: int,
+    suffix: Callable[[int], str] = lambda _: "",
+) -> bool | None:
+    """Rebuild the sorted set ``key`` from ``load()`` (its members, any order) unless it is
+    built on the current server run, keeping the newest ``keep``; ``suffix(n)`` gives the
+    built marker's tail for ``n`` loaded members. True if rebuilt, False if it was built,
+    None if another rebuild holds it or took it over (the caller reads the database).
+    Raises what Redis raises. The set and ``marker`` must share a slot (a hash tag)."""
+    token = secrets.token_hex(8)
+    state, _ = await redis.eval(BEGIN_REBUILD, 2, key, marker, token, REBUILD_CLAIM_SECONDS)
+    state = state.decode() if isinstance(state, bytes) else str(state)
+    if state != "go":
+        return False if state == "built" else None
+    try:
+        members = list(await load())
+    except BaseException:  # a failed (or abandoned) read frees the claim for the next reader
+        with contextlib.suppress(*REDIS_ERRORS):
+            await redis.eval(_RELEASE_REBUILD, 1, marker, token)
+        raise
+    trimmed = await redis.eval(
+        FINISH_REBUILD, 2, key, marker, token, keep, suffix(len(members)), *members
+    )
+    return True if int(trimmed) >= 0 else None
 
 
 def tagged(value: str) -> str:

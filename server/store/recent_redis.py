@@ -25,7 +25,14 @@ from typing import Any, cast
 from bson import ObjectId
 from redis.asyncio import Redis
 
-from ..redisslots import REDIS_ERRORS, eval_each, queue_run_markers, run_markers, tagged
+from ..redisslots import (
+    REDIS_ERRORS,
+    eval_each,
+    queue_run_markers,
+    rebuild_set,
+    run_markers,
+    tagged,
+)
 
 log = logging.getLogger("murmur.recent")
 
@@ -146,11 +153,11 @@ class RecentIds:
                     (m, str(k).endswith(":1")) for m, (k, _) in zip(members, marks, strict=True)
                 ]
             if attempt == 0:
-                for w, run_id in stale:
-                    await self._rebuild_once(w, run_id)
+                for w, _ in stale:
+                    await self._rebuild_once(w)
         return None
 
-    async def _rebuild_once(self, who: str, run_id: str) -> None:
+    async def _rebuild_once(self, who: str) -> None:
         """Rebuild a set once per process however many readers find it stale together.
 
         Each reader used to rebuild it: the 32 first readers of a cold public timeline each
@@ -160,7 +167,7 @@ class RecentIds:
         away does not stop it for the others."""
         running = self._rebuilding.get(who)
         if running is None:
-            running = asyncio.create_task(self._rebuild(who, run_id))
+            running = asyncio.create_task(self._rebuild(who))
             self._rebuilding[who] = running
             running.add_done_callback(partial(self._rebuilt, who))
         await asyncio.shield(running)
@@ -171,17 +178,23 @@ class RecentIds:
         if not task.cancelled():
             task.exception()  # retrieved: the readers waiting for it have raised it already
 
-    async def _rebuild(self, who: str, run_id: str) -> None:
-        """Drop the set first, then read ``tweets``: a tweet added meanwhile is kept."""
-        await self.redis.delete(self._key(who))
+    async def _rebuild(self, who: str) -> None:
+        """Refill the set from ``tweets`` under a claim (``rebuild_set``): the set is emptied
+        before the read, so a tweet added meanwhile is kept; while another process rebuilds
+        it, readers ask the database."""
         cap = self._cap(who)
-        entries = await self.load(who, cap + 1)
-        pipe = self.redis.pipeline(transaction=False)
-        mapping = {f"{t}:{a}": 0 for t, a in entries[:cap]}
-        if mapping:
-            pipe.zadd(self._key(who), mapping)  # type: ignore[arg-type]
-        pipe.set(self._marker(who), f"{run_id}:{1 if len(entries) <= cap else 0}")
-        await pipe.execute()
+        more = False  # the database holds more than the set keeps: it is not complete
+
+        async def members() -> list[str]:
+            nonlocal more
+            entries = await self.load(who, cap + 1)
+            more = len(entries) > cap
+            return [f"{t}:{a}" for t, a in entries[:cap]]
+
+        await rebuild_set(
+            self.redis, self._key(who), self._marker(who), members, keep=cap,
+            suffix=lambda _: ":0" if more else ":1",
+        )  # fmt: skip
 
 
 def _built_on(marker: str | None, run_id: str) -> bool:

@@ -31,6 +31,7 @@ from ..redisslots import (
     SET_RUN_MARKER,
     eval_each,
     queue_run_markers,
+    rebuild_set,
     run_markers,
     tagged,
 )
@@ -208,27 +209,30 @@ class RedisTimelines:
     async def ensure_built(self, *, owner: str, rebuild: Loader) -> bool:
         """Rebuild ``owner``'s timeline unless it was built on this Redis server run.
 
-        Order matters: the old set is dropped *before* durable state is read, so a push
-        landing meanwhile is kept (it is added on top), and every tweet stored before the
-        read is in what the loader returns."""
+        Under a claim (``rebuild_set``): the old set is dropped *before* durable state is
+        read, so a push landing meanwhile is kept (it is added on top), and every tweet
+        stored before the read is in what the loader returns; while another reader rebuilds
+        it, this one is told the store is unavailable (and pulls)."""
+        count = 0
+
+        async def members() -> list[str]:
+            nonlocal count
+            slots = await rebuild()
+            count = len(slots)
+            return [_member(*slot) for slot in slots]
+
         try:
-            pipe = self.redis.pipeline(transaction=False)
-            groups = queue_run_markers(pipe, self.redis, [self.built_key(owner)])
-            [(marker, run_id)] = run_markers(groups, await pipe.execute())
-            if marker == run_id:
-                return False
-            await self.redis.delete(self.key(owner))
-            mapping = {_member(*slot): 0 for slot in await rebuild()}
-            pipe = self.redis.pipeline(transaction=False)
-            if mapping:
-                pipe.zadd(self.key(owner), mapping)  # type: ignore[arg-type]
-                pipe.zremrangebyrank(self.key(owner), 0, self._trim_to)
-            pipe.set(self.built_key(owner), run_id)
-            await pipe.execute()
+            rebuilt = await rebuild_set(
+                self.redis, self.key(owner), self.built_key(owner), members,
+                keep=self.settings.timeline_max_entries,
+            )  # fmt: skip
         except REDIS_ERRORS as exc:
             raise TimelinesUnavailable(str(exc)) from exc
-        log.info("rebuilt the home timeline of %s (%d entries)", owner, len(mapping))
-        return True
+        if rebuilt is None:
+            raise TimelinesUnavailable("being rebuilt by another reader")
+        if rebuilt:
+            log.info("rebuilt the home timeline of %s (%d entries)", owner, count)
+        return rebuilt
 
     async def close(self) -> None:
         await self.redis.aclose()
