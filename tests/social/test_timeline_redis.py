@@ -93,3 +93,31 @@ async def test_reads_pull_everything_while_redis_is_away(
     finally:
         redis_server.start()
     assert await home(client, reader, limit=2) == made[::-1]
+
+
+async def test_a_timeline_another_process_rebuilds_is_pulled_not_emptied(
+    client: httpx.AsyncClient, make_user: Any, make_tweet: Any, svc: Any, drain: Any
+) -> None:
+    """While another process holds the rebuild of a timeline (its claim on the marker), a
+    read pulls every followed author and leaves the set alone; once the claim is gone (it
+    has a lifetime, for a holder that died), the next read rebuilds it."""
+    reader, author = await make_user(), await make_user()
+    await follow(client, reader, author)
+    made = [(await make_tweet(author, f"t{i}"))["tweet_id"] for i in range(3)]
+    await drain()
+    redis = connect_redis(svc.settings.redis_url)
+    try:
+        key, marker = svc.timelines.key(reader.id), svc.timelines.built_key(reader.id)
+        run_id = (await redis.info("server"))["run_id"]
+        await redis.delete(key)  # the other process has emptied it and reads the database
+        await redis.set(marker, f"pending:{run_id}:other", ex=30)
+        assert await home(client, reader, limit=2) == made[::-1]  # pulled
+        assert await svc.timelines.count(owner=reader.id) == 0  # not rebuilt under its claim
+        assert await redis.get(marker) == f"pending:{run_id}:other"
+        assert await redis.pttl(marker) > 0
+        await redis.delete(marker)  # the holder died: its claim ran out
+        assert await home(client, reader, limit=2) == made[::-1]
+        assert await svc.timelines.count(owner=reader.id) == 3  # rebuilt by this read
+        assert await redis.get(marker) == run_id
+    finally:
+        await redis.aclose()
