@@ -7,7 +7,7 @@ from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .. import accounts, passwordreset, twofactor
+from .. import accounts, passwordreset, profiles, twofactor
 from .. import signup as signups
 from ..account_models import ForgotPassword, ResetPassword, SecondFactorLogin
 from ..api import Param, Router
@@ -27,7 +27,6 @@ from ..models import (
 )
 from ..ratelimit import client_address
 from ..services import services
-from ..store import users as user_store
 
 router = Router("auth")
 
@@ -46,7 +45,7 @@ async def username_availability(request: Request) -> Response:
     )
     name = request.query_params.get("username", "")
     reason = user_name_problem(name)
-    if reason is None and await user_store.name_taken(svc.db, user_name=name):
+    if reason is None and await profiles.name_taken(svc, name):
         reason = "That user name is already taken."
     body = UsernameAvailability(username=name, available=reason is None, reason=reason)
     return json_response(body)

@@ -14,9 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .. import accounts, social
+from .. import accounts, profiles, social
 from ..api import PAGING, Param, Router
-from ..errors import BadRequest
+from ..errors import BadRequest, NotFound
 from ..http import (
     PageQuery,
     check_depth,
@@ -31,7 +31,6 @@ from ..ratelimit import client_address
 from ..search import engine, query
 from ..search.query import SearchQuery
 from ..services import Services, services
-from ..store import users as user_store
 
 router = Router("search")
 
@@ -129,10 +128,10 @@ async def _run(
     page = _page(request, sort)
     user_id = None
     if from_user:
-        user = await user_store.by_name(svc.db, user_name=from_user)
-        if user is None:  # nobody by that name wrote anything
+        try:
+            user_id = (await profiles.by_name(svc, from_user)).id
+        except NotFound:  # nobody by that name wrote anything
             return page_response(request, [], None)
-        user_id = user.id
     results = await engine.search(
         svc.reader("search"),
         svc.search_backend,

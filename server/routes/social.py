@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from bson import ObjectId
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .. import accounts, social
+from .. import accounts, profiles, social
 from ..api import PAGING, USER_ID, Router
 from ..http import json_response, page_query, page_response
 from ..models import Page, PublicUser, Relationship
 from ..services import services
-from ..store import follows as follow_store
-from ..store import relations as relation_store
-from ..store import users as user_store
 from .users import resolve_user
 
 router = Router("social")
@@ -26,51 +22,32 @@ CHANGE = {
 }
 
 
-async def user_page(request: Request, ids: list[str], after: ObjectId | None) -> Response:
-    found = await user_store.by_ids(services(request).db, user_ids=ids)
-    return page_response(request, [found[i].public() for i in ids if i in found], after)
-
-
 @router.get("/users/me/blocks", "Users you blocked, newest first", response=Page[PublicUser],
             auth=True, params=PAGING)  # fmt: skip
 async def my_blocks(request: Request) -> Response:
     svc, who = services(request), await accounts.caller(request)
-    ids, after = await relation_store.page(
-        svc.db, owner=who.id, kind="block", page=page_query(request)
-    )
-    return await user_page(request, ids, after)
+    return page_response(request, *await profiles.relations(svc, who, "block", page_query(request)))
 
 
 @router.get("/users/me/mutes", "Users you muted, newest first", response=Page[PublicUser],
             auth=True, params=PAGING)  # fmt: skip
 async def my_mutes(request: Request) -> Response:
     svc, who = services(request), await accounts.caller(request)
-    ids, after = await relation_store.page(
-        svc.db, owner=who.id, kind="mute", page=page_query(request)
-    )
-    return await user_page(request, ids, after)
+    return page_response(request, *await profiles.relations(svc, who, "mute", page_query(request)))
 
 
 @router.get("/users/{user_id}/followers", "Who follows this user, newest first",
             response=Page[PublicUser], params=(USER_ID, *PAGING), errors=(404,))  # fmt: skip
 async def followers(request: Request) -> Response:
-    user = await resolve_user(request)
-    svc = services(request)
-    ids, after = await follow_store.page(
-        svc.db, field="followee", user_id=user.id, page=page_query(request)
-    )
-    return await user_page(request, ids, after)
+    svc, user = services(request), await resolve_user(request)
+    return page_response(request, *await profiles.followers(svc, user, page_query(request)))
 
 
 @router.get("/users/{user_id}/following", "Whom this user follows, newest first",
             response=Page[PublicUser], params=(USER_ID, *PAGING), errors=(404,))  # fmt: skip
 async def following(request: Request) -> Response:
-    user = await resolve_user(request)
-    svc = services(request)
-    ids, after = await follow_store.page(
-        svc.db, field="follower", user_id=user.id, page=page_query(request)
-    )
-    return await user_page(request, ids, after)
+    svc, user = services(request), await resolve_user(request)
+    return page_response(request, *await profiles.following(svc, user, page_query(request)))
 
 
 @router.get("/users/{user_id}/relationship", "How you and this user are related",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .. import accounts, likes, replies, seen, threads, timeline, tweets
+from .. import accounts, likes, profiles, replies, seen, threads, timeline, tweets
 from ..api import CURSOR, IDEMPOTENCY_KEY, PAGING, TWEET_ID, Param, Router
 from ..http import (
     encode_cursor,
@@ -22,8 +22,6 @@ from ..http import (
 )
 from ..models import Page, PublicUser, Tweet, TweetContent, TweetContext
 from ..services import services
-from ..store import likes as like_store
-from .social import user_page
 
 router = Router("timeline")
 
@@ -61,8 +59,7 @@ async def unlike(request: Request) -> Response:
 async def likers(request: Request) -> Response:
     svc, who = services(request), await accounts.optional_caller(request)
     tweet = await tweets.visible(svc, who, request.path_params["tweet_id"])
-    ids, after = await like_store.page(svc.db, tweet_id=tweet.tweet_id, page=page_query(request))
-    return await user_page(request, ids, after)
+    return page_response(request, *await profiles.likers(svc, tweet.tweet_id, page_query(request)))
 
 
 @router.post("/tweets/{tweet_id}/comments", "Reply to a tweet (a reply is a tweet)",

@@ -8,14 +8,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .. import accounts, people
+from .. import accounts, people, profiles
 from ..api import USER_ID, Param, Router
-from ..errors import NotFound
 from ..http import cached_json, json_response, page_response, query_int, read_json, validate
 from ..models import Me, Page, ProfileChanges, PublicUser, Suggestion
 from ..ratelimit import client_address
 from ..services import Services, services
-from ..store import users as user_store
+from ..store.users import UserRecord
 
 router = Router("users")
 
@@ -96,17 +95,7 @@ async def patch_me(request: Request) -> Response:
     svc = services(request)
     who = await accounts.caller(request)
     body = await read_json(request, ProfileChanges, svc.settings.max_body_bytes)
-    changes = body.model_dump(exclude_unset=True)
-    policy = changes.pop("dm_policy", None)  # null leaves it as it is
-    me = await accounts.current_user(svc, who)
-    user = await user_store.update_metadata(
-        svc.db,
-        user_id=who.id,
-        user_name=me.user_name,
-        changes=changes,
-        fields={"dm_policy": policy} if policy else None,
-    )
-    await svc.users_changed([who.id])
+    user = await profiles.update_own(svc, who, body.model_dump(exclude_unset=True))
     return json_response(user.me())
 
 
@@ -118,11 +107,7 @@ async def patch_me(request: Request) -> Response:
     etag=True,
 )
 async def by_name(request: Request) -> Response:
-    user = await user_store.by_name(
-        services(request).db, user_name=request.path_params["user_name"]
-    )
-    if user is None or user.deleted:
-        raise NotFound("No such user.", code="user_not_found")
+    user = await profiles.by_name(services(request), request.path_params["user_name"])
     return cached_json(request, user.public())
 
 
@@ -138,15 +123,10 @@ async def by_id(request: Request) -> Response:
     return cached_json(request, user.public())
 
 
-async def resolve_user(request: Request) -> user_store.UserRecord:
+async def resolve_user(request: Request) -> UserRecord:
     """The user named by the ``user_id`` path parameter; ``me`` is the caller."""
     raw = request.path_params["user_id"]
     if raw == "me":
         svc = services(request)
         return await accounts.current_user(svc, await accounts.caller(request))
-    svc = services(request)
-    # From the per-process user cache when it runs (server/authcache.py).
-    user = await (svc.auth.user(raw) if svc.auth else user_store.by_id(svc.db, user_id=raw))
-    if user is None or user.deleted:
-        raise NotFound("No such user.", code="user_not_found")
-    return user
+    return await profiles.by_id(services(request), raw)
