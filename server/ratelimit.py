@@ -56,12 +56,15 @@ class RateLimits:
             # A moving window is one key per limit and caller, so any slot will do. limits
             # builds the cluster client itself (it takes no pool for one): close() reaches it
             # through the storage.
+            # limits' cluster scheme has no TLS variant: a ``rediss://`` URL asks for it.
+            url = urlsplit(redis_url)
             cluster_storage: Any = storage_from_string(
-                "async+redis+cluster://" + urlsplit(redis_url).netloc,
+                "async+redis+cluster://" + url.netloc,
                 implementation="redispy",
                 wrap_exceptions=True,
                 key_prefix=f"{prefix}:limits",
                 socket_connect_timeout=2,
+                **({"ssl": True} if url.scheme == "rediss" else {}),
             )
             self._cluster_client = cluster_storage.bridge.storage
             self._shared = MovingWindowRateLimiter(cluster_storage)

@@ -4,6 +4,7 @@ import uuid
 
 import pytest
 from redis.asyncio import Redis
+from redis.asyncio.connection import SSLConnection
 
 from server.errors import RateLimited
 from server.ratelimit import RateLimits
@@ -72,3 +73,15 @@ async def test_memory_only_and_disabled(limits_for):
     off = RateLimits(None, enabled=False)
     for _ in range(3):
         await off.hit("1/hour", "otp", "u1")
+
+
+async def test_a_tls_cluster_url_keeps_tls() -> None:
+    """``rediss://`` on a Redis Cluster: the limits' cluster client speaks TLS too (limits'
+    cluster URL scheme has no TLS variant, so the scheme was dropped: plain text)."""
+    for scheme, tls in (("rediss", True), ("redis", False)):
+        limits = RateLimits(f"{scheme}://127.0.0.1:1", cluster=True)
+        try:
+            kwargs = limits._cluster_client.nodes_manager.connection_kwargs
+            assert (kwargs.get("connection_class") is SSLConnection) is tls, scheme
+        finally:
+            await limits.close()
