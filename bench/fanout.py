@@ -645,9 +645,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                           attempt_timeout=args.attempt_timeout, **common)
                 )  # fmt: skip
             open_at_end = sum(r["open"] for r in driver.all("report"))
+            key_sizes = load.key_sizes() if args.followers else None
         except (BenchTimeout, httpx.HTTPError) as exc:
             phases.append({"phase": "aborted", "error": repr(exc)})
             open_at_end = -1
+            key_sizes = None
         with contextlib.suppress(BenchTimeout):
             driver.all("quit", timeout=10)
         http.close()
@@ -671,6 +673,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "stream": args.stream,
         "followers": args.followers,
         "idle_server_load_per_second": idle,
+        "redis_key_sizes": key_sizes,  # a follower's home log and timeline, after the phases
         "processes": [getattr(p, "name", "app") for p in apps],
         "load_procs": args.load_procs,
         "sockets_held": n,
@@ -708,8 +711,9 @@ def main() -> None:
         "its own home (a pushed author's: one home: stream per follower)",
     )  # fmt: skip
     parser.add_argument(
-        "--idle-seconds", type=float, default=3.0,
-        help="measure the servers' background load this long first (0: none subtracted)",
+        "--idle-seconds", type=float, default=10.0,
+        help="measure the servers' background load this long first (0: none subtracted; "
+        "10 s holds one re-stamp of the per-user socket counts)",
     )  # fmt: skip
     parser.add_argument("--load-procs", type=int, default=2)
     parser.add_argument("--rate", type=float, default=1.0, help="tweets per second")

@@ -11,10 +11,16 @@ phase caused is done: every event delivered and the outbox empty) and reports th
   processes' own round trips by command and collection (``murmur_db_commands_total`` on each
   one's ``/metrics``; a worker serves no HTTP, so its commands are the rest of the total).
 
-Background work (heartbeats, the worker's polls, process reports) goes on without tweets:
-``idle`` is measured over a quiet window first and its rate times each phase's window is
-subtracted, so what is left is the cost of the tweets. That cost per tweet, times 1,000, is
-the linear extrapolation "per 1,000 tweets/s" (commands/s, and cores = CPU seconds/s).
+Background work (heartbeats, the worker's polls, process reports, each process re-stamping
+its sockets' per-user counts every 10 s) goes on without tweets: ``idle`` is measured over a
+quiet window first (10 s by default: one whole re-stamp period) and its rate times each
+phase's window is subtracted, so what is left is the cost of the tweets; a phase window
+holding one re-stamp more or less than the average is noise of ±2 commands per socket. That
+cost per tweet, times 1,000, is the linear extrapolation "per 1,000 tweets/s" (commands/s,
+and cores = CPU seconds/s).
+
+``key_sizes`` samples the per-user keys a tweet's fan-out grows (a follower's ``home`` replay
+log and stored timeline) with ``MEMORY USAGE``: bytes per key and per entry.
 
 SecantusDB counts each command once in ``opcounters`` (an ``insert`` of 100 documents is one
 ``insert``); a real MongoDB counts inserted documents and updated statements, so its
@@ -115,6 +121,31 @@ class ServerLoad:
             own_db_commands=self.own_db_commands,
         )  # fmt: skip
 
+    def key_sizes(self, sample: int = 20) -> dict[str, Any]:
+        """Bytes per key and per entry of ``sample`` follower home logs and stored timelines
+        (from the masters: a replica holds the same again)."""
+        kinds = {"home_log": ("murmur:log:*home:*", "xlen"), "timeline": ("murmur:*:tl:*", "zcard")}
+        found: dict[str, Any] = {}
+        for kind, (pattern, length) in kinds.items():
+            keys = sizes = entries = 0
+            for node in self.redis_nodes:
+                client = self._clients[node.name]
+                if client.info("replication")["role"] != "master":
+                    continue
+                for key in client.scan_iter(match=pattern, count=1000):
+                    if keys >= sample:
+                        break
+                    keys += 1
+                    sizes += int(client.memory_usage(key, samples=0) or 0)
+                    entries += int(getattr(client, length)(key))
+            found[kind] = {
+                "keys": keys,
+                "bytes_per_key": round(sizes / max(1, keys)),
+                "entries_per_key": round(entries / max(1, keys), 1),
+                "bytes_per_entry": round(sizes / max(1, entries)),
+            }
+        return found
+
     def settle(self, limit: float) -> float:
         """Wait (up to ``limit`` s) until no write waits for the worker; seconds waited."""
         t0 = time.monotonic()
@@ -165,9 +196,11 @@ def idle_rates(before: Snapshot, after: Snapshot) -> dict[str, Any]:
     """The servers' background work per second, with no tweets (subtracted from phases)."""
     d = _delta(before, after)
     s = d["seconds"]
+    ranked = sorted(d["redis_by_command"].items(), key=lambda kv: -kv[1])
     return {
         "seconds": round(s, 2),
         **{k: round(d[k] / s, 3) for k in _SCALARS if not k.startswith("redis_memory")},
+        "redis_by_command": {k: round(v / s, 2) for k, v in ranked},
     }
 
 
@@ -184,6 +217,10 @@ def report(
     """The phase's server load: totals, net of ``idle``, per tweet and per 1,000 tweets/s."""
     d = _delta(before, after)
     net = {k: d[k] - (idle or {}).get(k, 0.0) * d["seconds"] for k in _SCALARS}
+    background = (idle or {}).get("redis_by_command", {})
+    d["redis_by_command"] = {
+        c: n - background.get(c, 0.0) * d["seconds"] for c, n in d["redis_by_command"].items()
+    }
     per = {k: v / max(1, tweets) for k, v in net.items()}
 
     def top(counts: dict[str, Any], n: int = 10) -> dict[str, float]:
