@@ -453,8 +453,8 @@ def phase(
     while sum(driver.all("count")) < expected and time.monotonic() < deadline:
         time.sleep(0.2)
     if load is not None:  # the work the tweets caused after delivery (the worker's) counts too
-        load.settle(max(1.0, deadline - time.monotonic()))
-        server_load = report(load_start, load.snapshot(), posted, idle)
+        drained = load.settle(drain_seconds)
+        server_load = report(load_start, load.snapshot(), posted, idle, drained)
     after = [proc_stats(p.pid) for p in apps]
     load_after = [proc_stats(w.pid or 0) for w in workers]
     reports = driver.all("report")

@@ -146,17 +146,16 @@ class ServerLoad:
             }
         return found
 
-    def settle(self, limit: float) -> float:
-        """Wait (up to ``limit`` s) until no write waits for the worker; seconds waited."""
-        t0 = time.monotonic()
+    def settle(self, limit: float) -> bool:
+        """Wait (up to ``limit`` s) until no write waits for the worker; whether none does."""
+        deadline = time.monotonic() + limit
         db = self.mongo[self.db_name]
-        while time.monotonic() - t0 < limit:
+        while True:
             pending = sum(db[name].count_documents({"pending": True}) for name in OUTBOXES)
             self.own_db_commands += len(OUTBOXES)
-            if not pending:
-                break
+            if not pending or time.monotonic() >= deadline:
+                return not pending
             time.sleep(0.25)
-        return time.monotonic() - t0
 
 
 def _delta(before: Snapshot, after: Snapshot) -> dict[str, Any]:
@@ -169,7 +168,7 @@ def _delta(before: Snapshot, after: Snapshot) -> dict[str, Any]:
         moved = {c: n - then.get(c, 0) for c, n in now.items() if c not in _OWN_REDIS}
         calls[node] = sum(moved.values())
         for command, n in moved.items():
-            if n:
+            if n and node in masters:  # a replica's are the masters' writes again
                 by_command[command] = by_command.get(command, 0) + n
     db_ops = {k: v - before.db_ops.get(k, 0) for k, v in after.db_ops.items()}
     web = {k: v - before.web_db_commands.get(k, 0) for k, v in after.web_db_commands.items()}
@@ -200,7 +199,7 @@ def idle_rates(before: Snapshot, after: Snapshot) -> dict[str, Any]:
     return {
         "seconds": round(s, 2),
         **{k: round(d[k] / s, 3) for k in _SCALARS if not k.startswith("redis_memory")},
-        "redis_by_command": {k: round(v / s, 2) for k, v in ranked},
+        "redis_by_command_masters": {k: round(v / s, 2) for k, v in ranked},
     }
 
 
@@ -212,12 +211,14 @@ _SCALARS = (
 
 
 def report(
-    before: Snapshot, after: Snapshot, tweets: int, idle: dict[str, Any] | None
+    before: Snapshot, after: Snapshot, tweets: int, idle: dict[str, Any] | None, drained: bool
 ) -> dict[str, Any]:
-    """The phase's server load: totals, net of ``idle``, per tweet and per 1,000 tweets/s."""
+    """The phase's server load: totals, net of ``idle``, per tweet and per 1,000 tweets/s.
+    ``drained``: the worker had applied every tweet by ``after`` (else the figures miss
+    part of their cost, and say so)."""
     d = _delta(before, after)
     net = {k: d[k] - (idle or {}).get(k, 0.0) * d["seconds"] for k in _SCALARS}
-    background = (idle or {}).get("redis_by_command", {})
+    background = (idle or {}).get("redis_by_command_masters", {})
     d["redis_by_command"] = {
         c: n - background.get(c, 0.0) * d["seconds"] for c, n in d["redis_by_command"].items()
     }
@@ -231,6 +232,7 @@ def report(
         "window_seconds": round(d["seconds"], 2),
         "tweets": tweets,
         "idle_subtracted": idle is not None,
+        "outbox_drained": drained,
         "raw": {k: round(d[k], 3) for k in _SCALARS},
         "per_tweet": {
             "redis_commands": round(per["redis_commands"], 1),
@@ -242,7 +244,7 @@ def report(
             "db_commands": round(per["db_commands"], 1),
             "db_cpu_ms": round(per["db_cpu"] * 1000, 3),
             "web_db_commands": round(per["web_db_commands"], 2),
-            "redis_by_command": top(d["redis_by_command"]),
+            "redis_by_command_masters": top(d["redis_by_command"], 14),
             "db_ops": top(d["db_ops"]),
             "web_db_by_command": top(d["web_db_by_command"]),
         },
