@@ -623,9 +623,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         held = [proc_stats(p.pid) for p in apps]
         if args.idle_seconds:  # the servers' background work, to subtract from each phase
             load.settle(args.drain_seconds)
-            quiet = load.snapshot()
+            quiet, quiet_cpu = load.snapshot(), [proc_stats(p.pid)[1] for p in apps]
             time.sleep(args.idle_seconds)
             idle = idle_rates(quiet, load.snapshot())
+            idle["cpu_seconds_per_second_by_process"] = [  # holding the sockets, no events
+                round((proc_stats(p.pid)[1] - c) / idle["seconds"], 3)
+                for p, c in zip(apps, quiet_cpu, strict=True)
+            ]
         n = len(tokens)
         common: dict[str, Any] = {
             "driver": driver, "http": http, "apps": apps, "workers": workers, "sockets": n,
