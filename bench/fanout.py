@@ -18,7 +18,15 @@ Each phase reports events delivered vs expected (loss, counting each id once per
 delivery rate, and two latencies: **publish-to-receive**, from the event id (the Redis Stream
 id the hub's log gives the event when it is published: Redis's clock in ms), and
 **POST-to-receive**, from the time the benchmark sent the POST (carried in the content). Plus
-server RSS per socket and server and load-process CPU. Results are appended to ``--out``
+server RSS per socket and server and load-process CPU, and ``server_load``: what the phase's
+tweets cost Redis and the database, per tweet and per 1,000 tweets/s (``bench/serverload.py``;
+the servers' background over ``--idle-seconds`` measured first and subtracted).
+
+``--stream home`` subscribes each socket to its own ``home`` instead, and has every socket's
+user follow the author: each tweet is pushed to that many stored timelines and ``home:``
+streams, the path of an ordinary author (``--followers N`` adds followers with the default
+``user:<author>``). ``--cluster`` runs ``server/cluster.py`` behind nginx (``--redis-cluster``:
+on a Redis Cluster). Results are appended to ``--out``
 (JSON, with the command), and a PNG is drawn if matplotlib is installed.
 
 The load clients are cheap on purpose: each load process runs uvloop with one
@@ -520,7 +528,7 @@ class Stack:
             run_dir = work / f"cluster-{os.getpid()}"
             self.cluster = Cluster(
                 run_dir, web=args.apps, workers=args.workers, env=env,
-                redis_cluster=getattr(args, "redis_cluster", False),
+                redis_cluster=args.redis_cluster,
             )  # fmt: skip
             self.cluster.start()
             self.mongo_url = self.cluster.mongodb_url or ""
@@ -549,9 +557,9 @@ class Stack:
             urls = [f"http://127.0.0.1:{p}" for p in self.ports]
             return ServerLoad(nodes, self.mongo_url, self.mongo.process.pid, urls)
         assert cluster.db is not None and cluster.db.process is not None
-        redis_procs = cluster.redis.nodes if isinstance(cluster.redis, RedisCluster) else [
-            cluster.redis] if cluster.redis else []  # fmt: skip
-        nodes = [RedisNode(f"redis-{r.port}", r.port, r.pid or 0) for r in redis_procs]
+        redis = cluster.redis
+        servers = redis.nodes if isinstance(redis, RedisCluster) else [redis] if redis else []
+        nodes = [RedisNode(f"redis-{r.port}", r.port, r.pid or 0) for r in servers]
         urls = [w.url for w in cluster.web]
         return ServerLoad(nodes, self.mongo_url, cluster.db.process.pid, urls)
 
