@@ -18,7 +18,15 @@ Each phase reports events delivered vs expected (loss, counting each id once per
 delivery rate, and two latencies: **publish-to-receive**, from the event id (the Redis Stream
 id the hub's log gives the event when it is published: Redis's clock in ms), and
 **POST-to-receive**, from the time the benchmark sent the POST (carried in the content). Plus
-server RSS per socket and server and load-process CPU. Results are appended to ``--out``
+server RSS per socket and server and load-process CPU, and ``server_load``: what the phase's
+tweets cost Redis and the database, per tweet and per 1,000 tweets/s (``bench/serverload.py``;
+the servers' background over ``--idle-seconds`` measured first and subtracted).
+
+``--stream home`` subscribes each socket to its own ``home`` instead, and has every socket's
+user follow the author: each tweet is pushed to that many stored timelines and ``home:``
+streams, the path of an ordinary author (``--followers N`` adds followers with the default
+``user:<author>``). ``--cluster`` runs ``server/cluster.py`` behind nginx (``--redis-cluster``:
+on a Redis Cluster). Results are appended to ``--out``
 (JSON, with the command), and a PNG is drawn if matplotlib is installed.
 
 The load clients are cheap on purpose: each load process runs uvloop with one
@@ -50,8 +58,10 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.serverload import RedisNode, ServerLoad, idle_rates, report  # noqa: E402
 from bench.stack import (  # noqa: E402
     SECRET,
+    add_followers,
     make_users,
     pct,
     proc_stats,
@@ -59,7 +69,7 @@ from bench.stack import (  # noqa: E402
     start_app,
     start_redis,
 )
-from server.cluster import Cluster  # noqa: E402
+from server.cluster import Cluster, RedisCluster  # noqa: E402
 from server.embedded import EmbeddedMongo, free_port  # noqa: E402
 
 # --- the load process -------------------------------------------------------------------
@@ -427,8 +437,13 @@ def phase(
     storm_concurrency: int = 0,
     storm_timeout: float = 0.0,
     attempt_timeout: float = 0.0,
+    load: ServerLoad | None = None,
+    idle: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     driver.all("reset")
+    if load is not None:  # from a quiet server: the last phase's fan-out is not this one's
+        load.settle(drain_seconds)
+        load_start = load.snapshot()
     before = [proc_stats(p.pid) for p in apps]
     load_before = [proc_stats(w.pid or 0) for w in workers]
     storm: list[dict[str, float]] = []
@@ -445,6 +460,9 @@ def phase(
     deadline = time.monotonic() + drain_seconds
     while sum(driver.all("count")) < expected and time.monotonic() < deadline:
         time.sleep(0.2)
+    if load is not None:  # the work the tweets caused after delivery (the worker's) counts too
+        drained = load.settle(drain_seconds)
+        server_load = report(load_start, load.snapshot(), posted, idle, drained)
     after = [proc_stats(p.pid) for p in apps]
     load_after = [proc_stats(w.pid or 0) for w in workers]
     reports = driver.all("report")
@@ -480,6 +498,8 @@ def phase(
             sum(a[1] - b[1] for a, b in zip(load_after, load_before, strict=True)) / elapsed, 2
         ),
     }
+    if load is not None:
+        result["server_load"] = server_load
     if storm:
         storm_at = min(s["storm_at"] for s in storm)
         result["storm_reconnect_seconds"] = round(
@@ -506,7 +526,10 @@ class Stack:
         self.apps: list[subprocess.Popen[bytes]] = []
         if args.cluster:
             run_dir = work / f"cluster-{os.getpid()}"
-            self.cluster = Cluster(run_dir, web=args.apps, workers=args.workers, env=env)
+            self.cluster = Cluster(
+                run_dir, web=args.apps, workers=args.workers, env=env,
+                redis_cluster=args.redis_cluster,
+            )  # fmt: skip
             self.cluster.start()
             self.mongo_url = self.cluster.mongodb_url or ""
             self.ports = [self.cluster.port]
@@ -523,6 +546,22 @@ class Stack:
         for i, port in enumerate(self.ports):
             self.apps.append(start_app(env, port, work / f"app{i}.log"))
         self.procs = list(self.apps)
+        self.redis_port = redis_port
+
+    def server_load(self) -> ServerLoad:
+        """What reads this stack's Redis, database and web processes' counters."""
+        cluster = self.cluster
+        if cluster is None:
+            assert self.redis is not None and self.mongo is not None and self.mongo.process
+            nodes = [RedisNode("redis", self.redis_port, self.redis.pid)]
+            urls = [f"http://127.0.0.1:{p}" for p in self.ports]
+            return ServerLoad(nodes, self.mongo_url, self.mongo.process.pid, urls)
+        assert cluster.db is not None and cluster.db.process is not None
+        redis = cluster.redis
+        servers = redis.nodes if isinstance(redis, RedisCluster) else [redis] if redis else []
+        nodes = [RedisNode(f"redis-{r.port}", r.port, r.pid or 0) for r in servers]
+        urls = [w.url for w in cluster.web]
+        return ServerLoad(nodes, self.mongo_url, cluster.db.process.pid, urls)
 
     def stop(self) -> None:
         if self.cluster is not None:
@@ -551,11 +590,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }  # fmt: skip
     stack = Stack(args, work, env)
     apps, ports, mongo_url = stack.procs, stack.ports, stack.mongo_url
+    load: ServerLoad | None = None
+    idle: dict[str, Any] | None = None
     try:
+        load = stack.server_load()
         users = asyncio.run(make_users(mongo_url, "bench", args.sockets + 1))
         author_id, author_token = users[0]
         tokens = [t for _, t in users[1:]]
-        stream = f"user:{author_id}"
+        if args.followers:  # the first sockets' users (all of them for --stream home)
+            fans = [uid for uid, _ in users[1 : args.followers + 1]]
+            asyncio.run(add_followers(mongo_url, "bench", author_id, fans))
+        stream = "home" if args.stream == "home" else f"user:{author_id}"
         headers = {"Authorization": f"Bearer {author_token}"}
         http = httpx.Client(base_url=f"http://127.0.0.1:{ports[0]}", headers=headers)
         http.post("/tweets", json={"content": f"t {time.time():.6f} warm-up"}).raise_for_status()
@@ -584,10 +629,20 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         failures = merge_counts(r["failures"] for r in reports)
         time.sleep(1.0)  # let the server settle (and gc.freeze after the burst, if it does)
         held = [proc_stats(p.pid) for p in apps]
+        if args.idle_seconds:  # the servers' background work, to subtract from each phase
+            load.settle(args.drain_seconds)
+            quiet, quiet_cpu = load.snapshot(), [proc_stats(p.pid)[1] for p in apps]
+            time.sleep(args.idle_seconds)
+            idle = idle_rates(quiet, load.snapshot())
+            idle["cpu_seconds_per_second_by_process"] = [  # holding the sockets, no events
+                round((proc_stats(p.pid)[1] - c) / idle["seconds"], 3)
+                for p, c in zip(apps, quiet_cpu, strict=True)
+            ]
         n = len(tokens)
         common: dict[str, Any] = {
             "driver": driver, "http": http, "apps": apps, "workers": workers, "sockets": n,
             "posters": args.posters, "drain_seconds": args.drain_seconds,
+            "load": load, "idle": idle,
         }  # fmt: skip
         try:
             phases.append(phase("latency", rate=args.rate, seconds=args.seconds, **common))
@@ -602,9 +657,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                           attempt_timeout=args.attempt_timeout, **common)
                 )  # fmt: skip
             open_at_end = sum(r["open"] for r in driver.all("report"))
+            key_sizes = load.key_sizes() if args.followers else None
         except (BenchTimeout, httpx.HTTPError) as exc:
             phases.append({"phase": "aborted", "error": repr(exc)})
             open_at_end = -1
+            key_sizes = None
         with contextlib.suppress(BenchTimeout):
             driver.all("quit", timeout=10)
         http.close()
@@ -613,6 +670,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             w.join(timeout=10)
             if w.is_alive():
                 w.kill()
+        if load is not None:
+            load.close()
         stack.stop()
 
     rss_per_socket = sum((h[0] - b[0]) for h, b in zip(held, base, strict=True)) / n
@@ -622,6 +681,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "label": args.label,
         "apps": args.apps,
         "cluster": {"web": args.apps, "workers": args.workers} if args.cluster else None,
+        "redis_cluster": args.redis_cluster,
+        "stream": args.stream,
+        "followers": args.followers,
+        "idle_server_load_per_second": idle,
+        "redis_key_sizes": key_sizes,  # a follower's home log and timeline, after the phases
         "processes": [getattr(p, "name", "app") for p in apps],
         "load_procs": args.load_procs,
         "sockets_held": n,
@@ -645,6 +709,24 @@ def main() -> None:
         "--cluster", action="store_true", help="server/cluster.py behind nginx (see Stack)"
     )
     parser.add_argument("--workers", type=int, default=1, help="outbox workers (--cluster)")
+    parser.add_argument(
+        "--redis-cluster", action="store_true",
+        help="--cluster on a 6-node Redis Cluster (3 masters) instead of one redis-server",
+    )  # fmt: skip
+    parser.add_argument(
+        "--followers", type=int, default=None,
+        help="socket users who follow the author (default: all with --stream home, else 0)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--stream", choices=("user", "home"), default="user",
+        help="what each socket subscribes to: user:<author> (a pulled author's followers) or "
+        "its own home (a pushed author's: one home: stream per follower)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--idle-seconds", type=float, default=10.0,
+        help="measure the servers' background load this long first (0: none subtracted; "
+        "10 s holds one re-stamp of the per-user socket counts)",
+    )  # fmt: skip
     parser.add_argument("--load-procs", type=int, default=2)
     parser.add_argument("--rate", type=float, default=1.0, help="tweets per second")
     parser.add_argument("--seconds", type=float, default=15.0)
@@ -666,6 +748,14 @@ def main() -> None:
     parser.add_argument("--workdir", default="/tmp/murmur-bench")
     parser.add_argument("--out", default="bench/results.json")
     args = parser.parse_args()
+    if args.followers is None:
+        args.followers = args.sockets if args.stream == "home" else 0
+    if args.stream == "home" and args.followers < args.sockets:
+        parser.error("--stream home: every socket's user must follow the author")
+    if args.followers > args.sockets:
+        parser.error("--followers: at most --sockets (the followers are the sockets' users)")
+    if args.redis_cluster and not args.cluster:
+        parser.error("--redis-cluster needs --cluster")
     result = run(args)
     print(json.dumps(result, indent=2))
     path = Path(args.out)

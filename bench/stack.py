@@ -108,3 +108,23 @@ async def make_users(
     sids = (await db.sessions.insert_many(sessions)).inserted_ids
     await client.close()
     return [(str(u), tokens.issue(str(u), str(s), now)) for u, s in zip(ids, sids, strict=True)]
+
+
+async def add_followers(mongo_url: str, db_name: str, followee: str, followers: list[str]) -> None:
+    """``followers`` follow ``followee``: the edges and counters the follow effect leaves."""
+    from bson import ObjectId
+    from pymongo import AsyncMongoClient
+
+    from server.store import follows as follow_store
+
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url)
+    db = client[db_name]
+    now = datetime.now(UTC)
+    await follow_store.add_many(db, edges=[(f, followee) for f in followers], now=now)
+    await db.users.update_one(
+        {"_id": ObjectId(followee)}, {"$inc": {"follower_count": len(followers)}}
+    )
+    await db.users.update_many(
+        {"_id": {"$in": [ObjectId(f) for f in followers]}}, {"$inc": {"following_count": 1}}
+    )
+    await client.close()

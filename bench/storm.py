@@ -21,6 +21,11 @@ storm's completion time (every storm socket subscribed); its attempts refused an
 Appended to ``--out`` (JSON, with the command). Every wait is bounded: a run ends within
 about ``--before + --storm-limit + --after + 20`` seconds.
 
+With ``--cluster`` every socket and POST goes through nginx to ``--apps`` web processes
+(``server/cluster.py``, as ``bench/fanout.py --cluster``; ``--redis-cluster`` on a Redis
+Cluster): nginx spreads both the steady and the storm sockets over the processes, as when a
+dead process's clients come back through the proxy; the admission gauges are each process's.
+
 Compare admission control on and off in one run each (``--env`` goes to the app):
 
     .venv/bin/python bench/storm.py --label before --env WS_HANDSHAKE_CONCURRENCY=100000 \
@@ -196,7 +201,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "ACCESS_TOKEN_TTL_SECONDS": "3600", "DATA_DIR": str(work), "LOG_LEVEL": "WARNING",
         "RATE_LIMITS_ENABLED": "false", **dict(kv.split("=", 1) for kv in args.env),
     }  # fmt: skip
-    stack_args = argparse.Namespace(cluster=False, apps=1, workers=1)
+    stack_args = argparse.Namespace(
+        cluster=args.cluster, apps=args.apps, workers=args.workers,
+        redis_cluster=args.redis_cluster,
+    )  # fmt: skip
     stack = Stack(stack_args, work, env)
     remotes: list[Remote] = []
     try:
@@ -247,10 +255,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         while steady.ask("count") < expected and time.monotonic() < deadline:
             time.sleep(0.2)
         report = steady.ask("report")
-        try:
-            metrics = admission(httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=30).text)
-        except httpx.HTTPError as exc:  # the report matters more than the gauges
-            metrics = {"error": repr(exc)}
+        # Each web process's gauges (through nginx, one of them would answer).
+        urls = [w.url for w in stack.cluster.web] if stack.cluster else [f"http://127.0.0.1:{port}"]
+        metrics: Any = []
+        for url in urls:
+            try:
+                metrics.append(admission(httpx.get(f"{url}/metrics", timeout=30).text))
+            except httpx.HTTPError as exc:  # the report matters more than the gauges
+                metrics.append({"error": repr(exc)})
+        if not stack.cluster:
+            metrics = metrics[0]
         http.close()
     finally:
         for remote in remotes:
@@ -265,6 +279,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "steady_sockets": connected["subscribed"],
         "storm_sockets": args.storm,
         "storm_sessions": "cold" if args.cold else "cached",
+        "cluster": {"web": args.apps, "workers": args.workers, "redis_cluster": args.redis_cluster}
+        if args.cluster
+        else None,
         "storm_missed_seconds": args.missed,
         "tweets": poster.posted,
         "tweets_failed": poster.failed,
@@ -305,11 +322,20 @@ def main() -> None:
     parser.add_argument(
         "--cold", action="store_true", help="storm sessions never seen here (database-bound)"
     )
+    parser.add_argument(
+        "--cluster", action="store_true",
+        help="through nginx: server/cluster.py's --apps web processes and --workers workers",
+    )  # fmt: skip
+    parser.add_argument("--apps", type=int, default=2, help="web processes (--cluster)")
+    parser.add_argument("--workers", type=int, default=1, help="outbox workers (--cluster)")
+    parser.add_argument("--redis-cluster", action="store_true", help="--cluster on a Redis Cluster")
     parser.add_argument("--env", action="append", default=[], help="KEY=VALUE for the app")
     parser.add_argument("--label", default="")
     parser.add_argument("--workdir", default="/tmp/murmur-bench-storm")
     parser.add_argument("--out", default="bench/storm.json")
     args = parser.parse_args()
+    if args.redis_cluster and not args.cluster:
+        parser.error("--redis-cluster needs --cluster")
     result = run(args)
     print(json.dumps(result, indent=2))
     path = Path(args.out)
