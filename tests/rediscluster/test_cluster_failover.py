@@ -7,8 +7,13 @@ import asyncio
 import itertools
 from typing import Any
 
+import httpx
+
 from realtime.channels import home_stream
 from realtime.clusterlog import ClusterLog
+from server.redisslots import REDIS_ERRORS
+from server.store.timelines import TimelinesUnavailable
+from tests.realtime.conftest import settle_all
 from tests.realtime.test_cluster import post
 
 from .conftest import master_down, taken_over
@@ -51,8 +56,19 @@ async def test_killing_a_master_under_a_stream_ends_in_replay_or_resync(
     posted: list[str] = []
 
     async def tweet(text: str) -> None:
-        await post(a, author, "/tweets", {"content": text})
+        # Applied before the next is posted; while the master is down the worker's batch
+        # fails on the lost shard and is applied again once the replica took over, as the
+        # worker's own loop does (a drain here used to fail the test when it came first).
+        async with httpx.AsyncClient(base_url=a.url, headers=author.headers) as http:
+            r = await http.post("/tweets", json={"content": text})
+            assert r.status_code == 201, r.text
         posted.append(text)
+        async with asyncio.timeout(30):
+            while True:
+                try:
+                    return await settle_all()
+                except (TimelinesUnavailable, *REDIS_ERRORS):
+                    await asyncio.sleep(0.2)
 
     try:
         for i in range(3):
