@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pymongo import monitoring  # noqa: E402
 
+from bench.stack import proc_stats  # noqa: E402
 from server import tweets  # noqa: E402
 from server.accounts import Caller  # noqa: E402
 from server.app import create_app  # noqa: E402
@@ -89,9 +90,9 @@ async def run(args: argparse.Namespace, timings: Timings) -> dict[str, Any]:
                 await tweets.compose(svc, Caller(author, "bench"), f"post {k} #bench hello world")
             timings.ms.clear()
             timings.count.clear()
-            start = time.perf_counter()
+            start, cpu0 = time.perf_counter(), _cpu(mongo)
             await Outbox(svc, batch_size=args.batch).drain()
-            seconds = time.perf_counter() - start
+            seconds, db_cpu = time.perf_counter() - start, _cpu(mongo) - cpu0
     finally:
         redis.kill()
         mongo.stop()
@@ -102,8 +103,15 @@ async def run(args: argparse.Namespace, timings: Timings) -> dict[str, Any]:
         "seconds": round(seconds, 2),
         "tweets_per_second": round(args.tweets / seconds, 1),
         "db_total": [round(total_ms, 1), total_n],
+        "db_cpu_ms_per_tweet": round(db_cpu * 1000 / args.tweets, 2),
         "db_ms": {f"{c} {coll}": [round(ms, 1), timings.count[c, coll]] for (c, coll), ms in top},
     }
+
+
+def _cpu(mongo: EmbeddedMongo) -> float:
+    """CPU seconds the database process used so far."""
+    assert mongo.process is not None
+    return proc_stats(mongo.process.pid)[1]
 
 
 def main() -> None:
@@ -118,6 +126,7 @@ def main() -> None:
     print(f"{result['tweets']} tweets drained in {result['seconds']} s "
           f"({result['tweets_per_second']}/s); database ms and commands:")  # fmt: skip
     ms, count = result["db_total"]
+    print(f"  database CPU {result['db_cpu_ms_per_tweet']} ms a tweet")
     print(f"  {ms:8.1f} ms  {count:4d}  all commands ({count / result['tweets']:.2f} a tweet)")
     for name, (ms, count) in result["db_ms"].items():
         print(f"  {ms:8.1f} ms  {count:4d}  {name}")

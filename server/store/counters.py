@@ -11,10 +11,14 @@ Ids derive from what the worker had already applied (not from the time or a coun
 own), so the retry computes the very same id.
 
 Writing: one read of the documents' applied ids per collection, then one update per
-document with the sum of its new increments, guarded by "none of these ids applied yet" (a
-hot document, such as a popular hashtag's bucket, is rewritten once per batch, not once per
-tweet). An update whose guard fails means someone else applied part of it: the batch is
-retried from the start (``CountersRaced``).
+document with the sum of its new increments (a hot document, such as a popular hashtag's
+bucket, is rewritten once per batch, not once per tweet), guarded by "its ids are still
+the ones read": the last id read is still last (``fx_ops.<n-1>``, ``fx_ops.<n>`` absent).
+Every counter update pushes at least one id never applied before, so any update in between
+breaks the guard; the batch is then retried from the start (``CountersRaced``) and reads
+again. Why not "none of these ids applied" (``$nin``): SecantusDB compares every id of
+the list with every id of the array in Python, 400 x 512 for a hashtag in every tweet of a
+batch: 170 ms of the database for one update, the guard on the tail 2 ms.
 """
 
 from __future__ import annotations
@@ -120,21 +124,22 @@ class Counters:
         for collection in sorted(set(self._incs) | set(self._toggles)):
             docs = self._incs[collection]
             toggles = self._toggles.get(collection, {})
-            applied = await _applied(db, collection, list(docs.keys() | toggles.keys()))
+            read = await _applied(db, collection, list(docs.keys() | toggles.keys()))
+            applied = {key: set(ops) for key, ops in read.items()}
             for key, items in toggles.items():
                 for toggle, incs in items:
                     if (turn := _turn(toggle, applied.get(key, set()))) is not None:
                         sign = 1 if toggle.want else -1
                         change = {f: sign * v for f, v in incs.items() if v}
                         docs.setdefault(key, []).append((turn, change))
-            await self._write(db, collection, docs, applied)
+            await self._write(db, collection, docs, read)
 
     async def _write(
         self,
         db: Database,
         collection: str,
         docs: dict[Key, list[tuple[str, dict[str, int]]]],
-        applied: dict[Key, set[str]],
+        read: dict[Key, list[str]],
     ) -> None:
         if docs:
             buckets = [
@@ -144,9 +149,10 @@ class Counters:
             ]
             if buckets:
                 await db[collection].bulk_write(buckets, ordered=False)
-            updates = []
+            updates, targets = [], []
             for key, ops in docs.items():
-                new = [(op, incs) for op, incs in ops if op not in applied.get(key, set())]
+                applied = set(read.get(key, ()))
+                new = [(op, incs) for op, incs in ops if op not in applied]
                 if not new:
                     continue
                 total: defaultdict[str, int] = defaultdict(int)
@@ -154,16 +160,17 @@ class Counters:
                     for field, delta in incs.items():
                         total[field] += delta
                 ids = [op for op, _ in new]
+                targets.append(dict(key))
                 updates.append(
                     UpdateOne(
-                        {**dict(key), OPS: {"$nin": ids}},
+                        {**dict(key), **_unchanged(read.get(key, []))},
                         {"$inc": dict(total), "$push": {OPS: {"$each": ids, "$slice": -KEEP}}},
                     )
                 )
             if updates:
                 result = await db[collection].bulk_write(updates, ordered=False)
-                if result.matched_count != len(updates) and collection in _MUST_EXIST:
-                    raise CountersRaced(collection)
+                if result.matched_count != len(updates):
+                    await _check_raced(db, collection, targets, result.matched_count)
 
 
 def _turn(toggle: Toggle, applied: set[str]) -> str | None:
@@ -185,14 +192,37 @@ def _turn(toggle: Toggle, applied: set[str]) -> str | None:
 _MUST_EXIST = {"tag_trends", "user_trends", "tags"}
 
 
-async def _applied(db: Database, collection: str, keys: list[Key]) -> dict[Key, set[str]]:
-    """The op ids each of these documents has applied (one query: each key field ``$in``)."""
+def _unchanged(ops: list[str]) -> dict[str, Any]:
+    """A guard that holds while a document's applied ids are still ``ops`` as read: its last
+    id is where it was and nothing follows it (no id, when none was read)."""
+    n = len(ops)
+    guard: dict[str, Any] = {f"{OPS}.{n}": {"$exists": False}}
+    if n:
+        guard[f"{OPS}.{n - 1}"] = ops[-1]
+    return guard
+
+
+async def _check_raced(
+    db: Database, collection: str, targets: list[dict[str, Any]], matched: int
+) -> None:
+    """Some guarded updates matched nothing: fine for a document that is gone (a deleted
+    tweet's or user's counter); a document that exists changed since it was read, so its
+    increments did not land: ``CountersRaced``, the batch is retried."""
+    if collection in _MUST_EXIST:
+        raise CountersRaced(collection)
+    if await db[collection].count_documents({"$or": targets}) > matched:
+        raise CountersRaced(collection)
+
+
+async def _applied(db: Database, collection: str, keys: list[Key]) -> dict[Key, list[str]]:
+    """The op ids each of these documents has applied, in the order they were (one query:
+    each key field ``$in``)."""
     fields = [f for f, _ in keys[0]]
     query = {f: {"$in": sorted({dict(k)[f] for k in keys}, key=str)} for f in fields}
     wanted = set(keys)
-    out: dict[Key, set[str]] = {}
+    out: dict[Key, list[str]] = {}
     async for doc in db[collection].find(query, {**{f: 1 for f in fields}, OPS: 1}):
         key = tuple(sorted((f, doc[f]) for f in fields))
         if key in wanted:
-            out[key] = set(doc.get(OPS, []))
+            out[key] = list(doc.get(OPS, []))
     return out

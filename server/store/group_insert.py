@@ -23,10 +23,14 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError, WriteError
 # Documents per insert_many: bounds one command's size and the wait of the last in a batch.
 MAX_BATCH = 64
 # Commands on their way at once per collection. Few enough that requests arriving together
-# share one; enough that a round trip's fixed wait (a loaded machine's scheduling delay
-# dominates it) is not paid by each batch in turn: measured with bench/rest.py (32 clients,
-# loaded machine), 2 gave 128-138 posts/s with the database a third busy, 8 gave 201-204.
-IN_FLIGHT = 8
+# share one; enough that a round trip's fixed wait is not paid by each batch in turn.
+# SecantusDB charges ~1.4 ms a command on top of ~0.6 ms a tweet, so fewer, fuller commands
+# leave more of it to the outbox worker. Measured with bench/rest.py --phases post (32
+# clients): while the worker's counters and $in look-ups were slow, 8 beat 2 (201-204
+# posts/s against 128-138, loaded machine); once they were fixed, on a quiet machine (load
+# 1.3-1.8), 8 gave 346 posts/s at 3.7 ms of database CPU a post, 4 gave 390-409 (3.5 ms),
+# 2 gave 458 (3.0 ms), 1 gave 473 (2.9 ms). 2, so one slow command does not stall them all.
+IN_FLIGHT = 2
 
 _DUPLICATE_KEY = 11000
 

@@ -26,6 +26,7 @@ from bson import ObjectId
 from pymongo.errors import DuplicateKeyError
 
 from ..db import Database
+from . import inlists
 from .group_insert import GroupInserts
 
 
@@ -66,4 +67,4 @@ async def drop_orphans(
 async def remove(db: Database, *, tweet_ids: list[ObjectId]) -> None:
     """These tweets' effects are applied (and recorded where the tweet needs it)."""
     if tweet_ids:
-        await db.outbox.delete_many({"_id": {"$in": tweet_ids}})
+        await inlists.delete(db.outbox, "_id", tweet_ids)

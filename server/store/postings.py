@@ -25,6 +25,7 @@ from bson import ObjectId
 from pymongo import ReplaceOne, UpdateOne
 
 from ..db import Database
+from . import inlists
 
 BUCKET_SIZE = 1000
 AUTHOR_PREFIX = "~"  # the author's term ("~<user_id>"); no query word can produce it
@@ -100,7 +101,7 @@ async def add_many(db: Database, tweets: list[Indexed]) -> None:
     if not tweets:
         return
     ids = [t.tweet_id for t in tweets]
-    before = {d["_id"]: d async for d in db.search_slots.find({"_id": {"$in": ids}})}
+    before = {d["_id"]: d for d in await inlists.find(db.search_slots, "_id", ids)}
     plans = []
     new_terms: Counter[str] = Counter()
     for t in tweets:
@@ -179,9 +180,7 @@ async def _take_slots(db: Database, terms: Counter[str]) -> dict[str, int]:
         ],
         ordered=False,
     )
-    found = {
-        d["_id"]: d["slots"] async for d in db.search_terms.find({"_id": {"$in": list(terms)}})
-    }
+    found = {d["_id"]: d["slots"] for d in await inlists.find(db.search_terms, "_id", list(terms))}
     return {t: int(found[t]) - n for t, n in terms.items()}
 
 

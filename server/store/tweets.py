@@ -12,7 +12,7 @@ from pymongo import ReturnDocument, UpdateOne
 from ..db import Database
 from ..models import QuotedTweet, Tweet, TweetMedia
 from ..paging import PageQuery
-from . import idempotency, intents
+from . import idempotency, inlists, intents
 from .group_insert import GroupInserts
 
 # What reading a tweet fetches: not its edit history, nor the outbox worker's bookkeeping.
@@ -301,8 +301,8 @@ async def pending(
     entries = await intents.oldest(db, limit=limit)
     new: dict[ObjectId, dict[str, Any]] = {}
     if entries:
-        found = db.tweets.find({"_id": {"$in": [e["_id"] for e in entries]}}, {"edits": 0})
-        new = {d["_id"]: d async for d in found}
+        ids = [e["_id"] for e in entries]
+        new = {d["_id"]: d for d in await inlists.find(db.tweets, "_id", ids, None, {"edits": 0})}
         orphans = [e for e in entries if e["_id"] not in new]
         await intents.drop_orphans(db, entries=orphans, now=now, grace=grace)
         # A tombstone whose entry outlived it (the worker died in between): nothing to apply.

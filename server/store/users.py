@@ -13,7 +13,7 @@ from pymongo.errors import DuplicateKeyError
 from ..db import Database
 from ..errors import Conflict
 from ..models import DmPolicy, Me, PublicUser, Role, UserMetadata
-from . import prefixed
+from . import inlists, prefixed
 
 
 class UserRecord(BaseModel):
@@ -146,7 +146,7 @@ async def name_taken(db: Database, *, user_name: str) -> bool:
 async def by_ids(db: Database, *, user_ids: list[str]) -> dict[str, UserRecord]:
     oids = [ObjectId(u) for u in user_ids if ObjectId.is_valid(u)]
     found: dict[str, UserRecord] = {}
-    async for doc in db.users.find({"_id": {"$in": oids}}):
+    for doc in await inlists.find(db.users, "_id", oids):
         record = _record(doc)
         assert record is not None
         found[record.id] = record
@@ -221,15 +221,12 @@ async def set_role(db: Database, *, user_id: str, role: Role) -> None:
     await db.users.update_one({"_id": ObjectId(user_id)}, {"$set": {"role": role}})
 
 
-async def names_of(db: Database, *, user_ids: list[str], chunk: int = 50) -> list[dict[str, Any]]:
+async def names_of(db: Database, *, user_ids: list[str]) -> list[dict[str, Any]]:
     """``_id``, ``user_name``, display name and ``follower_count`` of these users, read in
-    chunks (SecantusDB's cost per id of a large ``_id`` ``$in`` grows with its size)."""
+    short lists (``store/inlists.py``)."""
     fields = {"user_name": 1, "user_metadata.display_name": 1, "follower_count": 1}
-    out: list[dict[str, Any]] = []
-    for start in range(0, len(user_ids), chunk):
-        oids = [ObjectId(u) for u in user_ids[start : start + chunk] if ObjectId.is_valid(u)]
-        out += await db.users.find({"_id": {"$in": oids}}, fields).to_list(length=None)
-    return out
+    oids = [ObjectId(u) for u in user_ids if ObjectId.is_valid(u)]
+    return await inlists.find(db.users, "_id", oids, None, fields)
 
 
 async def ids_with_followers_above(db: Database, *, threshold: int) -> list[str]:
