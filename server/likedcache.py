@@ -23,7 +23,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from .db import Database
-from .redisslots import REDIS_ERRORS, tagged
+from .redisslots import REDIS_ERRORS, Replies, replies_or_none, tagged
 from .store import likes as like_store
 
 log = logging.getLogger("murmur.likedcache")
@@ -73,22 +73,34 @@ class LikedCache:
 
     async def liked_among(self, db: Database, user_id: str, tweet_ids: list[str]) -> set[str]:
         """Which of ``tweet_ids`` ``user_id`` likes."""
+        pipe = self.redis.pipeline(transaction=False)
+        answer = self.queue(pipe, user_id, tweet_ids)
+        return await answer(db, await replies_or_none(pipe, log, f"{self.kind} cache"))
+
+    def queue(
+        self, pipe: Any, user_id: str, tweet_ids: list[str]
+    ) -> Callable[[Database, Replies | None], Awaitable[set[str]]]:
+        """``liked_among`` as part of a pipeline that also carries other reads (the tweets of
+        a page: ``server/seen.py``), so that together they cost one round trip. Returns what
+        answers from its part of the replies, or from the database when the set is not
+        built or the pipeline failed (replies None)."""
         version, members, marker = self._keys(user_id)
-        try:
-            pipe = self.redis.pipeline(transaction=False)
-            pipe.get(marker)
-            pipe.get(version)
-            pipe.smismember(members, tweet_ids)
-            built, seen, hits = await pipe.execute()
-        except REDIS_ERRORS as exc:
-            log.warning("liked cache unavailable, reading the database: %s", exc)
+        pipe.get(marker)
+        pipe.get(version)
+        pipe.smismember(members, tweet_ids)
+
+        async def answer(db: Database, replies: Replies | None) -> set[str]:
+            if replies is None:
+                return await self._among(db, user_id=user_id, tweet_ids=tweet_ids)
+            built, seen, hits = next(replies), next(replies), next(replies)
+            if built == "all":
+                return {t for t, hit in zip(tweet_ids, hits, strict=True) if hit}
+            liked = await self._build(db, user_id, seen or "") if built is None else None
+            if liked is not None:
+                return liked.intersection(tweet_ids)
             return await self._among(db, user_id=user_id, tweet_ids=tweet_ids)
-        if built == "all":
-            return {t for t, hit in zip(tweet_ids, hits, strict=True) if hit}
-        liked = await self._build(db, user_id, seen or "") if built is None else None
-        if liked is not None:
-            return liked.intersection(tweet_ids)
-        return await self._among(db, user_id=user_id, tweet_ids=tweet_ids)
+
+        return answer
 
     async def changed(self, user_id: str, tweet_id: str, *, liked: bool) -> None:
         """``user_id`` liked (or unliked) ``tweet_id``: every process sees it on its next read."""

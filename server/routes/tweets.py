@@ -59,7 +59,7 @@ async def list_tweets(request: Request) -> Response:
     latest_only(request)
     svc, who = services(request), await accounts.optional_caller(request)
     items, after = await pages.public(svc, who, page_query(request))
-    return page_response(request, await seen.as_seen_by(svc, who, items), after)
+    return page_response(request, items, after)
 
 
 @router.get("/tweets/{tweet_id}", "One tweet", response=Tweet, params=(TWEET_ID,), etag=True)
@@ -145,7 +145,7 @@ async def user_tweets(request: Request) -> Response:
         shown = await pins.pinned(svc, who, user.id)
         return page_response(request, await seen.as_seen_by(svc, who, shown), None)
     items, after = await pages.profile(svc, who, user.id, page_query(request))
-    return page_response(request, await seen.as_seen_by(svc, who, items), after)
+    return page_response(request, items, after)
 
 
 @router.get("/tweets/{tweet_id}/quotes", "Tweets quoting this one, newest first",
