@@ -16,7 +16,7 @@ from bson import ObjectId
 
 from . import bookmarks, likes, quotes, reposts, tweetcache
 from .accounts import Caller
-from .likedcache import LikedCache
+from .likedcache import LikedCache, queue_marks
 from .models import Tweet
 from .redisslots import replies_or_none
 from .services import Services
@@ -52,11 +52,11 @@ async def hydrate(svc: Services, caller: Caller | None, tweet_ids: list[ObjectId
     wanted = [str(t) for t in tweet_ids]
     pipe = cache.redis.pipeline(transaction=False)
     read_tweets = cache.queue_lookup(pipe, wanted)
-    answers = [c.queue(pipe, caller.id, wanted) for c in caches]
+    answer = queue_marks(pipe, caches, caller.id, wanted)
     replies = await replies_or_none(pipe, log, "tweet and marks caches")
     # Redis away: nothing seen, so nothing read now is stored.
     found, seen = ({}, {}) if replies is None else read_tweets(replies)
-    marks = Marks(*[await answer(svc.db, replies) for answer in answers])
+    marks = Marks(*await answer(svc.db, replies))
     items = await tweetcache.completed(cache, svc.db, tweet_ids, found, seen)
     return _marked(await quotes.embed(svc, caller, items), marks)
 
@@ -79,9 +79,8 @@ async def _marks(svc: Services, caller: Caller, ids: list[str]) -> Marks:
             await bookmarks.bookmarked_by_me(svc, caller, ids),
         )
     pipe = caches[0].redis.pipeline(transaction=False)
-    answers = [c.queue(pipe, caller.id, ids) for c in caches]
-    replies = await replies_or_none(pipe, log, "marks caches")
-    return Marks(*[await answer(svc.db, replies) for answer in answers])
+    answer = queue_marks(pipe, caches, caller.id, ids)
+    return Marks(*await answer(svc.db, await replies_or_none(pipe, log, "marks caches")))
 
 
 def _marked(items: list[Tweet], marks: Marks) -> list[Tweet]:
