@@ -65,8 +65,7 @@ async def list_tweets(request: Request) -> Response:
 @router.get("/tweets/{tweet_id}", "One tweet", response=Tweet, params=(TWEET_ID,), etag=True)
 async def get_tweet(request: Request) -> Response:
     svc, who = services(request), await accounts.optional_caller(request)
-    tweet = await tweets.visible(svc, who, request.path_params["tweet_id"])
-    return cached_json(request, await _as_seen(svc, who, tweet))
+    return cached_json(request, await seen.one(svc, who, request.path_params["tweet_id"]))
 
 
 async def _as_seen(svc: Services, who: Caller | None, tweet: Tweet) -> Tweet:

@@ -76,7 +76,7 @@ async def test_warm_home_single_public_and_profile_reads_query_nothing(pair, mak
     # A page the stored timeline fills: its ids, then its tweets with the reader's marks.
     home = await warm_read(b, reader, "/tweets/following", limit=2)
     assert [t["tweet_id"] for t in home["items"]] == [mine, theirs[2]]
-    one = await warm_read(b, reader, f"/tweets/{theirs[0]}")
+    one = await warm_read(b, reader, f"/tweets/{theirs[0]}", round_trips=1)  # tweet + marks
     assert one["liked_by_me"] is True and one["like_count"] == 1
     public = await warm_read(b, reader, "/tweets", sort="latest")
     assert [t["tweet_id"] for t in public["items"]] == [mine, *theirs[::-1]]
