@@ -92,32 +92,6 @@ class HiredisPackedConnection(aioredis.Connection):
         except TypeError as exc:  # None, a bool, ...: what redis-py's encoder refuses too
             raise DataError(str(exc)) from exc
 
-    async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
-        """As redis-py sends, without bounding a write that cannot wait: redis-py runs every
-        write under ``asyncio.wait_for`` (a task per command, a twentieth of a warm read's
-        CPU), but a small command written to an empty buffer never waits (the transport's
-        write buffer stays below its high-water mark, so ``drain`` returns at once). Every
-        other write, and every read, keeps the socket timeout."""
-        writer = self._writer
-        small = (
-            isinstance(command, list)
-            and writer is not None
-            and writer.transport.get_write_buffer_size() == 0
-            and sum(len(part) for part in command) <= _UNBOUNDED_WRITE
-        )
-        if not small:
-            return await super().send_packed_command(command, check_health)
-        timeout, self.socket_timeout = self.socket_timeout, None
-        try:
-            return await super().send_packed_command(command, check_health)
-        finally:
-            self.socket_timeout = timeout
-
-
-# A write this small to an empty buffer is sent whole or buffered below asyncio's default
-# 64 KiB high-water mark: its drain never waits.
-_UNBOUNDED_WRITE = 16 * 1024
-
 
 # What redis-py 8's async cluster client can raise from inside itself while a failover
 # changes the topology under concurrent commands: a connection another task closed mid-send

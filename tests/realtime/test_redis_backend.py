@@ -8,7 +8,6 @@ import uuid
 import pytest
 from broadcaster import Broadcast
 from redis.asyncio import Connection
-from redis.asyncio import connection as redis_connection
 from redis.exceptions import DataError
 
 from realtime.redis_backend import GAP_CHANNEL, HiredisPackedConnection, RedisBackend, connect_redis
@@ -87,29 +86,5 @@ async def test_commands_packed_by_hiredis_are_the_bytes_redis_py_packs(redis_ser
         pipe.set("packed:é", "ünï")
         pipe.mget(["packed:é", "packed:none"])
         assert await pipe.execute() == [True, ["ünï", None]]
-    finally:
-        await redis.aclose()
-
-
-async def test_small_writes_skip_the_write_timeout_large_ones_keep_it(redis_server, monkeypatch):
-    """A small command to an empty buffer cannot wait, so it is sent without redis-py's
-    ``wait_for`` (a task per command); a large one keeps its timeout."""
-    bounded: list[float] = []
-    wait_for = asyncio.wait_for
-
-    async def counting(awaitable, *args):
-        bounded.append(args[0])
-        return await wait_for(awaitable, *args)
-
-    monkeypatch.setattr(redis_connection.asyncio, "wait_for", counting)
-    redis = connect_redis(redis_server.url)
-    try:
-        await redis.set("small", "x")
-        assert await redis.get("small") == "x" and bounded == []
-        await redis.set("large", "x" * 100_000)
-        assert bounded and await redis.strlen("large") == 100_000
-        connection = await redis.connection_pool.get_connection()
-        assert connection.socket_timeout == bounded[0]  # restored after each small write
-        await redis.connection_pool.release(connection)
     finally:
         await redis.aclose()
