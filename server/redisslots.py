@@ -157,7 +157,7 @@ def is_cluster(redis: Any) -> bool:
 # What reads one part's replies from a pipeline shared by several parts (one round trip for
 # all): it takes exactly the replies of the commands that part queued, in order, from the
 # iterator over the pipeline's replies (``queue_mget``, ``RedisTweetCache.queue_lookup``,
-# ``LikedCache.queue``).
+# ``likedcache.queue_marks``).
 Replies = Iterator[Any]
 
 

@@ -2,7 +2,7 @@
 (``liked_by_me``, ``reposted_by_me``, ``bookmarked_by_me``) set — the same on every read
 path, each mark from the reader's cached set (``server/likedcache.py``) when warm.
 
-With Redis, the three marks are asked in one pipeline (``as_seen_by``), and a page hydrated
+With Redis, the three marks are one script (``as_seen_by``), and a page hydrated
 here (``hydrate``) asks them in the same pipeline as the tweets' bodies: a warm page's
 tweets, as its reader sees them, cost one Redis round trip.
 """
@@ -77,7 +77,7 @@ def _mark_caches(svc: Services) -> tuple[LikedCache, LikedCache, LikedCache] | N
 
 
 async def _marks(svc: Services, caller: Caller, ids: list[str]) -> Marks:
-    """The caller's marks among ``ids``: one pipeline for the three cached sets (they share
+    """The caller's marks among ``ids``: one script for the three cached sets (they share
     the reader's slot, and ``svc.cache_redis``), else each its own way."""
     caches = _mark_caches(svc)
     if caches is None:
