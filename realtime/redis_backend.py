@@ -23,6 +23,7 @@ import random
 from collections.abc import Iterable
 from typing import Any
 
+import hiredis
 from broadcaster import Event
 from broadcaster._backends.base import BroadcastBackend
 from redis import asyncio as aioredis
@@ -30,7 +31,7 @@ from redis.asyncio.cluster import ClusterPipeline, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
+from redis.exceptions import DataError, RedisError
 
 log = logging.getLogger("murmur.realtime.redis")
 
@@ -72,7 +73,24 @@ def connect_redis(url: str, retries: int = 1, *, cluster: bool = False) -> Any:
         retry=Retry(NoBackoff(), retries),
         socket_connect_timeout=2,
         health_check_interval=0,
+        connection_class=HiredisPackedConnection,  # a unix:// or rediss:// URL picks its own
     )
+
+
+class HiredisPackedConnection(aioredis.Connection):
+    """A connection whose commands are packed by hiredis, in C. redis-py's asyncio client
+    packs every argument in Python (its synchronous client uses hiredis when present): on a
+    warm read, whose keys are a page's tweet ids, that was a tenth of the app's CPU."""
+
+    def pack_command(self, *args: Any) -> list[bytes]:
+        # As redis-py does: a first argument of several words ("CONFIG GET") is split.
+        first = args[0].encode() if isinstance(args[0], str) else args[0]
+        if b" " in first:
+            args = (*first.split(), *args[1:])
+        try:
+            return [hiredis.pack_command(args)]
+        except TypeError as exc:  # None, a bool, ...: what redis-py's encoder refuses too
+            raise DataError(str(exc)) from exc
 
 
 # What redis-py 8's async cluster client can raise from inside itself while a failover

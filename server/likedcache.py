@@ -17,13 +17,13 @@ Redis away: the batched query.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from redis.asyncio import Redis
 
 from .db import Database
-from .redisslots import REDIS_ERRORS, tagged
+from .redisslots import REDIS_ERRORS, Replies, replies_or_none, tagged
 from .store import likes as like_store
 
 log = logging.getLogger("murmur.likedcache")
@@ -38,6 +38,20 @@ end
 redis.call('EXPIRE', KEYS[2], ARGV[2])
 redis.call('SET', KEYS[3], ARGV[3], 'EX', ARGV[2])
 return 1
+"""
+
+
+# KEYS: (version, set, marker) per cache; ARGV: tweet ids. Per cache {marker, version,
+# membership of each id}: a missing key is false, which Redis replies as nil.
+_READ_MARKS = """
+local reply = {}
+for i = 1, #KEYS, 3 do
+  reply[#reply + 1] = {
+    redis.call('GET', KEYS[i + 2]), redis.call('GET', KEYS[i]),
+    #ARGV > 0 and redis.call('SMISMEMBER', KEYS[i + 1], unpack(ARGV)) or {},
+  }
+end
+return reply
 """
 
 
@@ -73,21 +87,24 @@ class LikedCache:
 
     async def liked_among(self, db: Database, user_id: str, tweet_ids: list[str]) -> set[str]:
         """Which of ``tweet_ids`` ``user_id`` likes."""
-        version, members, marker = self._keys(user_id)
-        try:
-            pipe = self.redis.pipeline(transaction=False)
-            pipe.get(marker)
-            pipe.get(version)
-            pipe.smismember(members, tweet_ids)
-            built, seen, hits = await pipe.execute()
-        except REDIS_ERRORS as exc:
-            log.warning("liked cache unavailable, reading the database: %s", exc)
-            return await self._among(db, user_id=user_id, tweet_ids=tweet_ids)
-        if built == "all":
-            return {t for t, hit in zip(tweet_ids, hits, strict=True) if hit}
-        liked = await self._build(db, user_id, seen or "") if built is None else None
-        if liked is not None:
-            return liked.intersection(tweet_ids)
+        pipe = self.redis.pipeline(transaction=False)
+        answer = queue_marks(pipe, [self], user_id, tweet_ids)
+        [liked] = await answer(db, await replies_or_none(pipe, log, f"{self.kind} cache"))
+        return liked
+
+    async def _answer(
+        self, db: Database, user_id: str, tweet_ids: list[str], reply: list[Any] | None
+    ) -> set[str]:
+        """Which of ``tweet_ids`` ``user_id`` marked, from this cache's part of a
+        ``_READ_MARKS`` reply (None: Redis away), or from the database when the set is not
+        built (built first when it can be)."""
+        if reply is not None:
+            built, seen, hits = reply
+            if built == "all":
+                return {t for t, hit in zip(tweet_ids, hits, strict=True) if hit}
+            liked = await self._build(db, user_id, seen or "") if built is None else None
+            if liked is not None:
+                return liked.intersection(tweet_ids)
         return await self._among(db, user_id=user_id, tweet_ids=tweet_ids)
 
     async def changed(self, user_id: str, tweet_id: str, *, liked: bool) -> None:
@@ -116,3 +133,25 @@ class LikedCache:
         except REDIS_ERRORS as exc:
             log.warning("liked cache: could not fill %s: %s", user_id, exc)
         return None if many else set(liked)
+
+
+def queue_marks(
+    pipe: Any, caches: Sequence[LikedCache], user_id: str, tweet_ids: list[str]
+) -> Callable[[Database, Replies | None], Awaitable[list[set[str]]]]:
+    """Queue on ``pipe`` one read of ``user_id``'s marks among ``tweet_ids`` in each of
+    ``caches`` (their markers, versions and memberships: one script, since every key carries
+    the user's tag), so that a page's marks ride in the pipeline of its tweets
+    (``server/seen.py``): one round trip, and one command, for all of them. Returns what
+    answers, one set per cache, from the pipeline's replies (None: Redis away, so the
+    database)."""
+    keys = [k for c in caches for k in c._keys(user_id)]
+    pipe.eval(_READ_MARKS, len(keys), *keys, *tweet_ids)
+
+    async def answer(db: Database, replies: Replies | None) -> list[set[str]]:
+        reply = None if replies is None else next(replies)
+        return [
+            await c._answer(db, user_id, tweet_ids, None if reply is None else reply[i])
+            for i, c in enumerate(caches)
+        ]
+
+    return answer

@@ -2,9 +2,10 @@
 
 With Redis, the first pages of ``GET /tweets``, of a profile and of big authors' pulled
 tweets take their ids from the recent-id sets (``server/store/recent_redis.py``) and their
-bodies from one ``MGET`` (``server/tweetcache.py``): no database query when warm. Without
-Redis, or when a page reaches below what the sets hold (or uses page numbers), the ids come
-from ``tweets`` as before.
+bodies, with the reader's marks, from one pipeline (``server/seen.py:hydrate``): no
+database query when warm, two Redis round trips. Without Redis, or when a page reaches below
+what the sets hold (or uses page numbers), the ids come from ``tweets`` as before. Pages are
+returned as the reader sees them (``server/seen.py``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Awaitable, Callable
 
 from bson import ObjectId
 
-from . import social
+from . import seen, social
 from .accounts import Caller
 from .db import Database
 from .models import Tweet
@@ -26,7 +27,6 @@ from .store import latest
 from .store import recent as recent_store
 from .store import tweets as tweet_store
 from .store.recent_redis import PUBLIC, Loader
-from .tweetcache import hydrate
 
 log = logging.getLogger("murmur.pages")
 
@@ -76,45 +76,50 @@ async def at_once(
 async def public(
     svc: Services, caller: Caller | None, page: PageQuery
 ) -> tuple[list[Tweet], ObjectId | None]:
-    """One page of ``GET /tweets`` (without authors the caller blocks or mutes)."""
+    """One page of ``GET /tweets`` as ``caller`` sees it (without authors they block or
+    mute)."""
     exclude = await social.unseen_authors(svc, caller, muted=True)
     if svc.recent is not None and not page.skip:
         ids = await svc.recent.newest(
             [PUBLIC], before=page.after, limit=page.limit + 1, exclude=exclude
         )
         if ids is not None:
-            return await _hydrated(svc, ids, page.limit)
-    return await latest.page(
+            return await _hydrated(svc, caller, ids, page.limit)
+    items, after = await latest.page(
         svc.reader("timeline"), page=page, reach=svc.public_reach, exclude_authors=exclude
     )
+    return await seen.as_seen_by(svc, caller, items), after
 
 
 async def profile(
     svc: Services, caller: Caller | None, user_id: str, page: PageQuery
 ) -> tuple[list[Tweet], ObjectId | None]:
-    """One page of a user's tweets, newest first (nothing when either blocks the other)."""
+    """One page of a user's tweets, newest first, as ``caller`` sees them (nothing when
+    either blocks the other)."""
     exclude = await social.unseen_authors(svc, caller, muted=False)
     if user_id in exclude:
         return [], None
     if svc.recent is not None and not page.skip:
         ids = await svc.recent.newest([user_id], before=page.after, limit=page.limit + 1)
         if ids is not None:
-            return await _hydrated(svc, ids, page.limit)
+            return await _hydrated(svc, caller, ids, page.limit)
     # Your own page reads the primary: it must show the tweet you have just posted.
     own = caller is not None and caller.id == user_id
     db = svc.db if own else svc.reader("profile")
-    return await tweet_store.find_page(db, query={"user_id": user_id}, page=page)
+    items, after = await tweet_store.find_page(db, query={"user_id": user_id}, page=page)
+    return await seen.as_seen_by(svc, caller, items), after
 
 
 async def hashtag(
     svc: Services, caller: Caller | None, tag: str, page: PageQuery
 ) -> tuple[list[Tweet], ObjectId | None]:
-    """One page of a hashtag's tweets: the ids from ``tweets``, the bodies from the cache."""
+    """One page of a hashtag's tweets as ``caller`` sees them: the ids from ``tweets``, the
+    bodies from the cache."""
     exclude = await social.unseen_authors(svc, caller, muted=True)
     ids = await tweet_store.page_ids(
         svc.reader("timeline"), query={"tags": tag}, page=page, exclude_authors=exclude
     )
-    return await _hydrated(svc, ids, page.limit)
+    return await _hydrated(svc, caller, ids, page.limit)
 
 
 async def pulled_ids(
@@ -132,8 +137,8 @@ async def pulled_ids(
 
 
 async def _hydrated(
-    svc: Services, ids: list[ObjectId], limit: int
+    svc: Services, caller: Caller | None, ids: list[ObjectId], limit: int
 ) -> tuple[list[Tweet], ObjectId | None]:
     more = len(ids) > limit
     ids = ids[:limit]
-    return await hydrate(svc.tweet_cache, svc.db, ids), (ids[-1] if more and ids else None)
+    return await seen.hydrate(svc, caller, ids), (ids[-1] if more and ids else None)

@@ -18,8 +18,9 @@ is refused unless they all share a slot (``CROSSSLOT``). So:
 from __future__ import annotations
 
 import contextlib
+import logging
 import secrets
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any
 
 from redis.asyncio.cluster import RedisCluster
@@ -153,12 +154,45 @@ def is_cluster(redis: Any) -> bool:
     return isinstance(redis, RedisCluster)
 
 
-async def mget(redis: Any, keys: list[str]) -> list[Any]:
-    """``MGET keys``; on a cluster (which refuses an ``MGET`` across slots) one ``MGET`` per
-    slot, pipelined: one round trip per master, not per key."""
-    if is_cluster(redis):
-        return list(await redis.mget_nonatomic(keys))
-    return list(await redis.mget(keys))
+# What reads one part's replies from a pipeline shared by several parts (one round trip for
+# all): it takes exactly the replies of the commands that part queued, in order, from the
+# iterator over the pipeline's replies (``queue_mget``, ``RedisTweetCache.queue_lookup``,
+# ``likedcache.queue_marks``).
+Replies = Iterator[Any]
+
+
+async def replies_or_none(pipe: Any, log: logging.Logger, what: str) -> Replies | None:
+    """The replies of ``pipe`` (for the parts that queued its commands), or None when Redis
+    is unreachable or failing (logged: they read the database instead)."""
+    try:
+        return iter(await pipe.execute())
+    except REDIS_ERRORS as exc:
+        log.warning("%s unavailable, reading the database: %s", what, exc)
+        return None
+
+
+def queue_mget(pipe: Any, redis: Any, keys: Sequence[str]) -> Callable[[Replies], list[Any]]:
+    """Queue ``MGET keys`` on ``pipe``; on a cluster (which refuses an ``MGET`` across slots)
+    one ``MGET`` per slot, which the cluster pipeline sends each master at once: one round
+    trip per master, not per key. Returns what reads the values, in ``keys``' order."""
+    if not is_cluster(redis):
+        pipe.mget(keys)
+        return lambda replies: list(next(replies))
+    slots: dict[int, list[int]] = {}
+    for i, key in enumerate(keys):
+        slots.setdefault(key_slot(key.encode()), []).append(i)
+    for group in slots.values():
+        # A cluster pipeline blocks its ``mget`` method (it may span slots); this one does not.
+        pipe.execute_command("MGET", *[keys[i] for i in group])
+
+    def read(replies: Replies) -> list[Any]:
+        values: list[Any] = [None] * len(keys)
+        for group in slots.values():
+            for i, value in zip(group, next(replies), strict=True):
+                values[i] = value
+        return values
+
+    return read
 
 
 def eval_each(pipe: Any, script: str, calls: Sequence[tuple[Sequence[str], Sequence[Any]]]) -> None:

@@ -21,7 +21,7 @@ import logging
 
 from bson import ObjectId
 
-from . import pages, tweetcache
+from . import pages, seen
 from .accounts import Caller
 from .models import RepostedBy, Tweet
 from .paging import PageQuery
@@ -42,8 +42,9 @@ log = logging.getLogger("murmur.timeline")
 async def home(
     svc: Services, caller: Caller, page: PageQuery
 ) -> tuple[list[Tweet], ObjectId | None]:
-    """One page of ``caller``'s home timeline, newest first, and the id to continue after
-    (an entry's id: a tweet's, or a repost's, so cursors stay stable)."""
+    """One page of ``caller``'s home timeline, newest first, as they see it (``seen``), and
+    the id to continue after (an entry's id: a tweet's, or a repost's, so cursors stay
+    stable)."""
     me = caller.id
     hidden = await hidden_authors(svc, me)
     need = page.skip + page.limit + 1
@@ -71,12 +72,13 @@ async def home(
     # their followers) and do not hide its author: the push skips them, pulled reposts and
     # relations changed since are filtered here.
     unwanted = hidden | {me, *await followees(svc, me)} if page_reposts else hidden
-    items = await _resolved(svc, ordered, page_reposts, unwanted)
+    items = await _resolved(svc, caller, ordered, page_reposts, unwanted)
     return items, (ordered[-1] if more and ordered else None)
 
 
 async def _resolved(
     svc: Services,
+    caller: Caller,
     ordered: list[ObjectId],
     reposts: dict[ObjectId, Slot],
     unwanted: frozenset[str],
@@ -85,10 +87,8 @@ async def _resolved(
     ``reposted_by``, left out when its author is ``unwanted``; an original shows once (the
     newest entry wins: the push avoids repeats, this is the backstop)."""
     wanted = [r.original if (r := reposts.get(e)) and r.original else e for e in ordered]
-    found = {
-        t.tweet_id: t
-        for t in await tweetcache.hydrate(svc.tweet_cache, svc.db, list(dict.fromkeys(wanted)))
-    }
+    # Bodies and the reader's marks in one Redis round trip when warm.
+    found = {t.tweet_id: t for t in await seen.hydrate(svc, caller, list(dict.fromkeys(wanted)))}
     by = await _reposters(svc, sorted({r.author for r in reposts.values()}))
     items: list[Tweet] = []
     shown: set[str] = set()

@@ -25,7 +25,8 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
-from typing import Protocol, cast
+from collections.abc import Callable
+from typing import Any, Protocol, cast
 from weakref import WeakKeyDictionary
 
 from bson import ObjectId
@@ -33,7 +34,15 @@ from redis.asyncio import Redis
 
 from .db import Database
 from .models import Tweet
-from .redisslots import REDIS_ERRORS, eval_each, is_cluster, mget, tagged
+from .redisslots import (
+    REDIS_ERRORS,
+    Replies,
+    eval_each,
+    is_cluster,
+    queue_mget,
+    replies_or_none,
+    tagged,
+)
 from .store import tweets as tweet_store
 from .tweetjson import Decoder, with_head
 
@@ -146,21 +155,33 @@ class RedisTweetCache:
     async def lookup(self, tweet_ids: list[str]) -> tuple[dict[str, Tweet], Seen]:
         if not tweet_ids:
             return {}, {}
+        pipe = self.redis.pipeline(transaction=False)
+        read = self.queue_lookup(pipe, tweet_ids)
+        replies = await replies_or_none(pipe, log, "tweet cache")
+        return ({}, {}) if replies is None else read(replies)  # nothing seen: nothing stored
+
+    def queue_lookup(
+        self, pipe: Any, tweet_ids: list[str]
+    ) -> Callable[[Replies], tuple[dict[str, Tweet], Seen]]:
+        """``lookup`` as part of a pipeline that also carries other reads (the reader's
+        marks: ``server/seen.py``), so that together they cost one round trip. Returns what
+        reads its part of the replies."""
         keys = [k for t in tweet_ids for k in (self._key(t), self._version_key(t))]
-        try:
-            values = cast(list[str | None], await mget(self.redis, keys))
-        except REDIS_ERRORS as exc:
-            log.warning("tweet cache unavailable, reading the database: %s", exc)
-            return {}, {}  # nothing seen: nothing read now is stored
-        found: dict[str, Tweet] = {}
-        seen: Seen = {}
-        for i, tweet_id in enumerate(tweet_ids):
-            value, version = values[2 * i], values[2 * i + 1]
-            if value is not None:
-                found[tweet_id] = self._decoder.decode(tweet_id, value)
-            else:
-                seen[tweet_id] = version or ""
-        return found, seen
+        read_values = queue_mget(pipe, self.redis, keys)
+
+        def read(replies: Replies) -> tuple[dict[str, Tweet], Seen]:
+            values = cast(list[str | None], read_values(replies))
+            found: dict[str, Tweet] = {}
+            seen: Seen = {}
+            for i, tweet_id in enumerate(tweet_ids):
+                value, version = values[2 * i], values[2 * i + 1]
+                if value is not None:
+                    found[tweet_id] = self._decoder.decode(tweet_id, value)
+                else:
+                    seen[tweet_id] = version or ""
+            return found, seen
+
+        return read
 
     async def store(self, tweets: list[Tweet], seen: Seen) -> None:
         kept = [t for t in tweets if t.tweet_id in seen]
@@ -201,8 +222,15 @@ class RedisTweetCache:
 async def hydrate(cache: TweetCache, db: Database, tweet_ids: list[ObjectId]) -> list[Tweet]:
     """The visible tweets among ``tweet_ids``, in that order: from the cache, and the misses
     with one ``find`` (then cached). Missing or hidden ones are left out."""
+    found, seen = await cache.lookup([str(t) for t in tweet_ids])
+    return await completed(cache, db, tweet_ids, found, seen)
+
+
+async def completed(
+    cache: TweetCache, db: Database, tweet_ids: list[ObjectId], found: dict[str, Tweet], seen: Seen
+) -> list[Tweet]:
+    """``hydrate`` after its lookup (``found``, ``seen``): the misses read, in order."""
     wanted = [str(t) for t in tweet_ids]
-    found, seen = await cache.lookup(wanted)
     missing = [t for t, key in zip(tweet_ids, wanted, strict=True) if key not in found]
     if missing:
         found.update(await _read(cache, db, missing, seen))

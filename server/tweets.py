@@ -124,7 +124,11 @@ def author_streams(tweet: Tweet) -> list[str]:
 
 async def get(svc: Services, tweet_id: str) -> Tweet:
     """A visible tweet by id (from the tweet cache when warm), or 404 ``tweet_not_found``."""
-    found = await tweetcache.hydrate(svc.tweet_cache, svc.db, [tweet_oid(tweet_id)])
+    return the_one(await tweetcache.hydrate(svc.tweet_cache, svc.db, [tweet_oid(tweet_id)]))
+
+
+def the_one(found: list[Tweet]) -> Tweet:
+    """The tweet a read by one id found, or 404 ``tweet_not_found``."""
     if not found:
         raise NotFound("No such tweet.", code="tweet_not_found")
     return found[0]
@@ -132,7 +136,12 @@ async def get(svc: Services, tweet_id: str) -> Tweet:
 
 async def visible(svc: Services, caller: Caller | None, tweet_id: str) -> Tweet:
     """A tweet as ``caller`` may read it: 404 (as if missing) when either blocks the other."""
-    tweet = await get(svc, tweet_id)
+    return await readable(svc, caller, await get(svc, tweet_id))
+
+
+async def readable(svc: Services, caller: Caller | None, tweet: Tweet) -> Tweet:
+    """``tweet``, when ``caller`` may read it: 404 (as if missing) when either blocks the
+    other."""
     if tweet.user_id in await social.unseen_authors(svc, caller, muted=False):
         raise NotFound("No such tweet.", code="tweet_not_found")
     return tweet

@@ -37,7 +37,7 @@ async def home(request: Request) -> Response:
     latest_only(request)
     svc, who = services(request), await accounts.caller(request)
     items, after = await timeline.home(svc, who, page_query(request))
-    return page_response(request, await seen.as_seen_by(svc, who, items), after)
+    return page_response(request, items, after)
 
 
 @router.post("/tweets/{tweet_id}/likes", "Like (idempotent)", response=Tweet, auth=True,

@@ -6,7 +6,7 @@ from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .. import accounts, pages, seen, trending
+from .. import accounts, pages, trending
 from ..api import PAGING, Param, Router
 from ..errors import Unprocessable
 from ..http import json_response, page_query, page_response, query_int
@@ -87,4 +87,4 @@ async def tag_tweets(request: Request) -> Response:
     tag = request.path_params["tag"].lstrip("#").lower()
     svc, who = services(request), await accounts.optional_caller(request)
     items, after = await pages.hashtag(svc, who, tag, page_query(request))
-    return page_response(request, await seen.as_seen_by(svc, who, items), after)
+    return page_response(request, items, after)

@@ -59,14 +59,13 @@ async def list_tweets(request: Request) -> Response:
     latest_only(request)
     svc, who = services(request), await accounts.optional_caller(request)
     items, after = await pages.public(svc, who, page_query(request))
-    return page_response(request, await seen.as_seen_by(svc, who, items), after)
+    return page_response(request, items, after)
 
 
 @router.get("/tweets/{tweet_id}", "One tweet", response=Tweet, params=(TWEET_ID,), etag=True)
 async def get_tweet(request: Request) -> Response:
     svc, who = services(request), await accounts.optional_caller(request)
-    tweet = await tweets.visible(svc, who, request.path_params["tweet_id"])
-    return cached_json(request, await _as_seen(svc, who, tweet))
+    return cached_json(request, await seen.one(svc, who, request.path_params["tweet_id"]))
 
 
 async def _as_seen(svc: Services, who: Caller | None, tweet: Tweet) -> Tweet:
@@ -145,7 +144,7 @@ async def user_tweets(request: Request) -> Response:
         shown = await pins.pinned(svc, who, user.id)
         return page_response(request, await seen.as_seen_by(svc, who, shown), None)
     items, after = await pages.profile(svc, who, user.id, page_query(request))
-    return page_response(request, await seen.as_seen_by(svc, who, items), after)
+    return page_response(request, items, after)
 
 
 @router.get("/tweets/{tweet_id}/quotes", "Tweets quoting this one, newest first",

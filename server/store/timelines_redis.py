@@ -30,9 +30,7 @@ from ..redisslots import (
     REDIS_ERRORS,
     SET_RUN_MARKER,
     eval_each,
-    queue_run_markers,
     rebuild_set,
-    run_markers,
     tagged,
 )
 from ..settings import Settings
@@ -55,6 +53,18 @@ def _parse(member: str) -> Slot:
 def _tweet_range(tweet_id: ObjectId) -> tuple[str, str]:
     """The lexicographic range holding ``tweet_id``'s member, whoever the author (';' > ':')."""
     return f"[{tweet_id}:", f"({tweet_id};"
+
+
+# KEYS: the timeline's marker, the timeline. ARGV: the range's high end, how many. The first
+# chunk of a read, or nil when the timeline is not built on this server run (``RUN_MARKERS``'
+# check and the read in one script).
+_FIRST_IF_BUILT = """
+local run_id = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')
+if redis.call('GET', KEYS[1]) ~= run_id then
+  return false
+end
+return redis.call('ZREVRANGEBYLEX', KEYS[2], ARGV[1], '-', 'LIMIT', 0, tonumber(ARGV[2]))
+"""
 
 
 class RedisTimelines:
@@ -175,16 +185,14 @@ class RedisTimelines:
 
     async def _first_if_built(self, owner: str, high: str, want: int) -> list[str] | None:
         """The first chunk of a read together with the ``ensure_built`` check, in one round
-        trip (every read but the first after a rebuild finds the timeline built); None when
-        it must be rebuilt first."""
-        pipe = self.redis.pipeline(transaction=False)
-        # The marker with the run_id of the server holding it (on a cluster, the master of
-        # the owner's slot, which holds the timeline too: they share its tag).
-        groups = queue_run_markers(pipe, self.redis, [self.built_key(owner)])
-        pipe.zrevrangebylex(self.key(owner), high, "-", start=0, num=want)
-        *replies, chunk = await pipe.execute()
-        [(marker, run_id)] = run_markers(groups, replies)
-        return cast(list[str], chunk) if marker == run_id else None
+        trip and one command (every read but the first after a rebuild finds the timeline
+        built); None when it must be rebuilt first."""
+        # The marker and the timeline share the owner's tag: one slot, so one script, and the
+        # run_id it reads is the one of the master holding both.
+        chunk = await self.redis.eval(
+            _FIRST_IF_BUILT, 2, self.built_key(owner), self.key(owner), high, want
+        )
+        return None if chunk is None else cast(list[str], chunk)
 
     async def oldest_id(self, *, owner: str) -> ObjectId | None:
         try:

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from tests import redisrounds
 from tests.dbcount import by_collection, moved, quiet
 from tests.realtime import test_rest_auth
 from tests.realtime.conftest import settle_all
@@ -39,15 +40,21 @@ async def drain(*apps: Any) -> None:
         await app.app.state.services.outbox.drain()
 
 
-async def warm_read(app: Any, user: Any, path: str, **params: Any) -> dict[str, Any]:
-    """Read twice; the second read must send no database command. Its body."""
+async def warm_read(
+    app: Any, user: Any, path: str, round_trips: int = 2, **params: Any
+) -> dict[str, Any]:
+    """Read twice; the second read must send no database command, and at most
+    ``round_trips`` to Redis (a page: its ids, then its tweets with the reader's marks). Its
+    body."""
     assert (await call(app, user, "GET", path, params=params)).status_code == 200
     async with quiet(app.app):
         before = by_collection(app.app)
-        r = await call(app, user, "GET", path, params=params)
+        with redisrounds.round_trips(*redisrounds.read_clients(app.app.state.services)) as sent:
+            r = await call(app, user, "GET", path, params=params)
         assert r.status_code == 200, r.text
         queried = moved(before, by_collection(app.app))
     assert queried == {}, path
+    assert len(sent) <= round_trips, (path, sent)
     body: dict[str, Any] = r.json()
     return body
 
@@ -62,10 +69,14 @@ async def test_warm_home_single_public_and_profile_reads_query_nothing(pair, mak
     r = await call(b, reader, "POST", f"/tweets/{theirs[0]}/likes")
     assert r.status_code == 200, r.text
 
-    home = await warm_read(b, reader, "/tweets/following")
+    # The whole timeline: it runs out, so the page also asks the followed authors' recent ids.
+    home = await warm_read(b, reader, "/tweets/following", round_trips=3)
     assert [t["tweet_id"] for t in home["items"]] == [mine, *theirs[::-1]]
     assert [t["liked_by_me"] for t in home["items"]] == [False, False, False, True]
-    one = await warm_read(b, reader, f"/tweets/{theirs[0]}")
+    # A page the stored timeline fills: its ids, then its tweets with the reader's marks.
+    home = await warm_read(b, reader, "/tweets/following", limit=2)
+    assert [t["tweet_id"] for t in home["items"]] == [mine, theirs[2]]
+    one = await warm_read(b, reader, f"/tweets/{theirs[0]}", round_trips=1)  # tweet + marks
     assert one["liked_by_me"] is True and one["like_count"] == 1
     public = await warm_read(b, reader, "/tweets", sort="latest")
     assert [t["tweet_id"] for t in public["items"]] == [mine, *theirs[::-1]]

@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import pytest
 from broadcaster import Broadcast
+from redis.asyncio import Connection
+from redis.exceptions import DataError
 
-from realtime.redis_backend import GAP_CHANNEL, RedisBackend
+from realtime.redis_backend import GAP_CHANNEL, HiredisPackedConnection, RedisBackend, connect_redis
 
 
 async def test_works_under_broadcaster_and_subscribe_is_ready_when_it_returns(redis_server):
@@ -63,3 +66,25 @@ async def test_subscribe_while_redis_is_down_takes_effect_after_reconnect(redis_
         assert (await asyncio.wait_for(backend.next_published(), 5)).message == "x"
     finally:
         await backend.disconnect()
+
+
+async def test_commands_packed_by_hiredis_are_the_bytes_redis_py_packs(redis_server):
+    ours, theirs = HiredisPackedConnection(), Connection()
+    for command in (
+        ("MGET", "murmur:t:tw:{6b16}", "twv:é"),
+        ("ZADD", b"tl", 0, "m", 2.5),
+        ("CONFIG GET", "maxmemory"),
+        (b"SET", memoryview(b"k"), b"\x00\xff"),
+    ):
+        assert b"".join(ours.pack_command(*command)) == b"".join(theirs.pack_command(*command))
+    with pytest.raises(DataError):
+        ours.pack_command("GET", None)
+    redis = connect_redis(redis_server.url)  # and a client uses it, end to end
+    assert redis.connection_pool.connection_class is HiredisPackedConnection
+    try:
+        pipe = redis.pipeline(transaction=False)
+        pipe.set("packed:é", "ünï")
+        pipe.mget(["packed:é", "packed:none"])
+        assert await pipe.execute() == [True, ["ünï", None]]
+    finally:
+        await redis.aclose()

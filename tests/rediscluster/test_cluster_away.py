@@ -5,19 +5,24 @@ per process. Real components, a real database, a cluster address nobody listens 
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
 from bson import ObjectId
 
 from realtime.redis_backend import connect_redis
-from server import spam
+from server import seen, spam
+from server.accounts import Caller
 from server.embedded import free_port
 from server.errors import RateLimited
 from server.likedcache import LikedCache
 from server.models import Tweet
 from server.ratelimit import RateLimits
 from server.redisslots import REDIS_ERRORS
+from server.store import bookmarks as bookmark_store
+from server.store import reposts as repost_store
+from server.store import users as user_store
 from server.store.recent_redis import RecentIds
 from server.store.timelines import TimelinesUnavailable
 from server.store.timelines_redis import RedisTimelines
@@ -46,6 +51,21 @@ async def test_every_cache_falls_back_while_the_cluster_is_away(
         liked = LikedCache(away, prefix="murmur:away:")
         assert await liked.liked_among(svc.db, reader.id, [tweet_id]) == {tweet_id}
         await liked.changed(reader.id, tweet_id, liked=True)
+        # A page's tweets and marks in one pipeline: both from the database.
+        reposted, bookmarked = (
+            LikedCache(away, prefix="murmur:away:", kind=kind, among=among)
+            for kind, among in (
+                ("reposted", repost_store.reposted_among),
+                ("bookmarked", bookmark_store.bookmarked_among),
+            )
+        )
+        away_svc = dataclasses.replace(
+            svc, tweet_cache=cache, liked=liked, reposted=reposted, bookmarked=bookmarked
+        )
+        record = (await user_store.by_ids(svc.db, user_ids=[reader.id]))[reader.id]
+        [shown] = await seen.hydrate(away_svc, Caller(record, "s"), [ObjectId(tweet_id)])
+        assert shown.tweet_id == tweet_id and shown.liked_by_me is True
+        assert shown.reposted_by_me is False and shown.bookmarked_by_me is False
 
         async def no_load(who: str, count: int) -> list[tuple[ObjectId, str]]:
             raise AssertionError("a set is not rebuilt while Redis is away")

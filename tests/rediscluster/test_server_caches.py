@@ -10,9 +10,11 @@ import pytest
 from bson import ObjectId
 from redis.asyncio.cluster import ClusterNode
 
-from server import spam
+from server import seen, spam
+from server.accounts import Caller
 from server.models import Tweet
 from server.store import tweets as tweet_store
+from server.store import users as user_store
 from server.tweetcache import hydrate
 from tests.rediscluster import clusterapp
 from tests.rediscluster.spread import on_every_master, same_slot
@@ -146,7 +148,11 @@ async def test_spam_repeat_counters_on_every_master(
 
 
 async def test_a_page_of_tweets_costs_one_round_trip_per_master(
-    make_user: Any, make_tweet: Any, svc: Any, monkeypatch: pytest.MonkeyPatch
+    client: httpx.AsyncClient,
+    make_user: Any,
+    make_tweet: Any,
+    svc: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A page's keys are spread over every slot, yet reading and storing it sends each master
     one request (a pipeline), not one per key."""
@@ -173,3 +179,16 @@ async def test_a_page_of_tweets_costs_one_round_trip_per_master(
     assert sent and all(sent.count(node) <= 2 for node in sent)
     found, _ = await cache.lookup(ids)
     assert set(found) == set(ids)
+
+    # A page with the reader's marks (their three sets share the reader's slot): still one
+    # request per master, once the sets are built.
+    reader = await make_user()
+    record = (await user_store.by_ids(svc.db, user_ids=[reader.id]))[reader.id]
+    caller, oids = Caller(record, "session"), [ObjectId(t) for t in ids]
+    assert (await client.post(f"/tweets/{ids[3]}/likes", headers=reader.headers)).is_success
+    await seen.hydrate(svc, caller, oids)  # builds the reader's sets
+    sent.clear()
+    shown = await seen.hydrate(svc, caller, oids)
+    assert len(sent) == len(set(sent)) <= 3, sent
+    assert [t.tweet_id for t in shown] == ids
+    assert [t.liked_by_me for t in shown] == [t == ids[3] for t in ids]
