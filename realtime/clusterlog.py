@@ -23,8 +23,9 @@ are in ``docs/realtime.md``).
 
 An append to several streams runs one script per slot (streams of one slot together), all
 with the same floor, each master's scripts in one pipeline and the masters at once (a tweet's
-fan-out to 1,000 followers' logs is a round trip per master, not 1,000 in a row). A ``once`` key is claimed first, in its own slot, with a short expiry
-that is extended once every append is done: a crash in between leaves the claim to lapse,
+fan-out to 1,000 followers' logs is a round trip per master, not 1,000 in a row). A
+``once`` key is claimed first, in its own slot, with a short expiry that is extended once
+every append is done: a crash in between leaves the claim to lapse,
 after which a retry announces again (on the streams appended before the crash, twice — a
 duplicate ``tweet.created`` for a tweet a client already shows; never an announcement lost
 for good). While the once key's own shard is away, the announcement is made without it. An
