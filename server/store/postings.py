@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bson import ObjectId
-from pymongo import ReplaceOne, UpdateOne
+from pymongo import InsertOne, ReplaceOne, UpdateOne
 
 from ..db import Database
 from . import inlists
@@ -141,9 +141,15 @@ async def add_many(db: Database, tweets: list[Indexed]) -> None:
             ordered=False,
         )
     # New entries first, then the old ones go: an edited tweet is never missing meanwhile.
+    # A tweet with no slots yet (the read above found none) gets an insert: SecantusDB pays
+    # an upsert's failed lookup on top of the insert. Only the worker (under its lease)
+    # writes here; a slot document that appeared meanwhile fails the insert, and the retried
+    # batch reads and replaces it.
     await db.search_slots.bulk_write(
         [
-            ReplaceOne(
+            InsertOne({"_id": t.tweet_id, "at": kept + added_by_tweet[t.tweet_id]})
+            if t.tweet_id not in before
+            else ReplaceOne(
                 {"_id": t.tweet_id},
                 {"_id": t.tweet_id, "at": kept + added_by_tweet[t.tweet_id]},
                 upsert=True,
