@@ -115,6 +115,7 @@ async def add_many(db: Database, tweets: list[Indexed]) -> None:
         new_terms.update(fresh)
         plans.append((t, old, wanted, kept, fresh))
     next_slot = await _take_slots(db, new_terms)
+    first_slot = dict(next_slot)
     added_by_tweet: dict[ObjectId, list[list[Any]]] = {}
     for t, _old, wanted, _kept, fresh in plans:
         added_by_tweet[t.tweet_id] = []
@@ -128,10 +129,17 @@ async def add_many(db: Database, tweets: list[Indexed]) -> None:
     by_bucket: dict[tuple[str, int], str] = {}
     for term, seq, entry in added:
         by_bucket[term, seq] = by_bucket.get((term, seq), "") + entry
+    # A bucket whose first slot is in this batch's run is new (slots only grow, and only the
+    # worker takes them): inserted, not upserted, as SecantusDB charges an upsert a failed
+    # lookup and a pipeline besides the insert. A rare term makes one such bucket per tweet.
+    # Should it exist after all, the unique (term, seq) index fails the insert and the
+    # retried batch takes later slots.
     if by_bucket:
         await db.search_postings.bulk_write(
             [
-                UpdateOne(
+                InsertOne({"term": term, "seq": seq, "s": more})
+                if seq * BUCKET_SIZE >= first_slot[term]
+                else UpdateOne(
                     {"term": term, "seq": seq},
                     [{"$set": {"s": {"$concat": [{"$ifNull": ["$s", ""]}, {"$literal": more}]}}}],
                     upsert=True,
