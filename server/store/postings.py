@@ -182,20 +182,26 @@ async def _take_slots(db: Database, terms: Counter[str]) -> dict[str, int]:
     """Count ``terms[t]`` new entries of each term in, and return the first slot number of
     each term's new run (two round trips for any number of terms).
 
-    Under concurrent writes a number read back may be a little past ours, so a bucket can
-    hold a few more than ``BUCKET_SIZE`` entries; nothing relies on the exact size.
+    Read, then counted: only the outbox worker (under its lease) indexes, so the numbers
+    read are still the term's when the counts land. A term seen for the first time is
+    inserted, not upserted (SecantusDB charges an upsert a failed lookup besides the
+    insert); should it exist after all, the unique ``_id`` fails the batch, which is
+    retried. Two workers at once (a lost lease) may number the same slots twice: a bucket
+    then holds a few more than ``BUCKET_SIZE`` entries, which nothing relies on.
     """
     if not terms:
         return {}
+    found = {d["_id"]: d["slots"] for d in await inlists.find(db.search_terms, "_id", list(terms))}
     await db.search_terms.bulk_write(
         [
-            UpdateOne({"_id": t}, {"$inc": {"df": n, "slots": n}}, upsert=True)
+            UpdateOne({"_id": t}, {"$inc": {"df": n, "slots": n}})
+            if t in found
+            else InsertOne({"_id": t, "df": n, "slots": n})
             for t, n in terms.items()
         ],
         ordered=False,
     )
-    found = {d["_id"]: d["slots"] for d in await inlists.find(db.search_terms, "_id", list(terms))}
-    return {t: int(found[t]) - n for t, n in terms.items()}
+    return {t: int(found.get(t, 0)) for t in terms}
 
 
 async def _remove_entries(db: Database, at: list[list[Any]]) -> None:
