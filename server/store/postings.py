@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bson import ObjectId
-from pymongo import ReplaceOne, UpdateOne
+from pymongo import InsertOne, ReplaceOne, UpdateOne
 
 from ..db import Database
 from . import inlists
@@ -115,6 +115,7 @@ async def add_many(db: Database, tweets: list[Indexed]) -> None:
         new_terms.update(fresh)
         plans.append((t, old, wanted, kept, fresh))
     next_slot = await _take_slots(db, new_terms)
+    first_slot = dict(next_slot)
     added_by_tweet: dict[ObjectId, list[list[Any]]] = {}
     for t, _old, wanted, _kept, fresh in plans:
         added_by_tweet[t.tweet_id] = []
@@ -128,10 +129,17 @@ async def add_many(db: Database, tweets: list[Indexed]) -> None:
     by_bucket: dict[tuple[str, int], str] = {}
     for term, seq, entry in added:
         by_bucket[term, seq] = by_bucket.get((term, seq), "") + entry
+    # A bucket whose first slot is in this batch's run is new (slots only grow, and only the
+    # worker takes them): inserted, not upserted, as SecantusDB charges an upsert a failed
+    # lookup and a pipeline besides the insert. A rare term makes one such bucket per tweet.
+    # Should it exist after all, the unique (term, seq) index fails the insert and the
+    # retried batch takes later slots.
     if by_bucket:
         await db.search_postings.bulk_write(
             [
-                UpdateOne(
+                InsertOne({"term": term, "seq": seq, "s": more})
+                if seq * BUCKET_SIZE >= first_slot[term]
+                else UpdateOne(
                     {"term": term, "seq": seq},
                     [{"$set": {"s": {"$concat": [{"$ifNull": ["$s", ""]}, {"$literal": more}]}}}],
                     upsert=True,
@@ -141,9 +149,15 @@ async def add_many(db: Database, tweets: list[Indexed]) -> None:
             ordered=False,
         )
     # New entries first, then the old ones go: an edited tweet is never missing meanwhile.
+    # A tweet with no slots yet (the read above found none) gets an insert: SecantusDB pays
+    # an upsert's failed lookup on top of the insert. Only the worker (under its lease)
+    # writes here; a slot document that appeared meanwhile fails the insert, and the retried
+    # batch reads and replaces it.
     await db.search_slots.bulk_write(
         [
-            ReplaceOne(
+            InsertOne({"_id": t.tweet_id, "at": kept + added_by_tweet[t.tweet_id]})
+            if t.tweet_id not in before
+            else ReplaceOne(
                 {"_id": t.tweet_id},
                 {"_id": t.tweet_id, "at": kept + added_by_tweet[t.tweet_id]},
                 upsert=True,
@@ -168,20 +182,26 @@ async def _take_slots(db: Database, terms: Counter[str]) -> dict[str, int]:
     """Count ``terms[t]`` new entries of each term in, and return the first slot number of
     each term's new run (two round trips for any number of terms).
 
-    Under concurrent writes a number read back may be a little past ours, so a bucket can
-    hold a few more than ``BUCKET_SIZE`` entries; nothing relies on the exact size.
+    Read, then counted: only the outbox worker (under its lease) indexes, so the numbers
+    read are still the term's when the counts land. A term seen for the first time is
+    inserted, not upserted (SecantusDB charges an upsert a failed lookup besides the
+    insert); should it exist after all, the unique ``_id`` fails the batch, which is
+    retried. Two workers at once (a lost lease) may number the same slots twice: a bucket
+    then holds a few more than ``BUCKET_SIZE`` entries, which nothing relies on.
     """
     if not terms:
         return {}
+    found = {d["_id"]: d["slots"] for d in await inlists.find(db.search_terms, "_id", list(terms))}
     await db.search_terms.bulk_write(
         [
-            UpdateOne({"_id": t}, {"$inc": {"df": n, "slots": n}}, upsert=True)
+            UpdateOne({"_id": t}, {"$inc": {"df": n, "slots": n}})
+            if t in found
+            else InsertOne({"_id": t, "df": n, "slots": n})
             for t, n in terms.items()
         ],
         ordered=False,
     )
-    found = {d["_id"]: d["slots"] for d in await inlists.find(db.search_terms, "_id", list(terms))}
-    return {t: int(found[t]) - n for t, n in terms.items()}
+    return {t: int(found.get(t, 0)) for t in terms}
 
 
 async def _remove_entries(db: Database, at: list[list[Any]]) -> None:

@@ -152,3 +152,30 @@ async def test_concurrent_tweets_with_the_same_words_are_all_indexed(client, db,
         if not cursor:
             break
     assert seen == ids
+
+
+async def test_new_buckets_are_inserted_and_partial_ones_extended(db, monkeypatch):
+    """Buckets of 3: a batch that fills one bucket and opens the next, a batch that
+    extends a partial bucket, the same batch again (a retried round), and slots taken by a
+    round that died before writing its buckets: every posting is read back exactly once."""
+    from datetime import UTC, datetime
+
+    monkeypatch.setattr(postings, "BUCKET_SIZE", 3)
+    user, when = str(ObjectId()), datetime.now(UTC)
+
+    def batch(n: int) -> list[postings.Indexed]:
+        return [postings.Indexed(ObjectId(), when, user, ["word"]) for _ in range(n)]
+
+    first, second, third = batch(4), batch(4), batch(2)
+    await postings.add_many(db, first)  # slots 0-3: bucket 0 full, bucket 1 opened
+    await postings.add_many(db, second)  # 4-7: bucket 1 extended, bucket 2 opened
+    await postings.add_many(db, second)  # a retried round: nothing new
+    # A round that died after taking slots 8-9: bucket 3 is opened by the next round's
+    # run (slots 10-11), bucket 2 never receives entries 8 and 9.
+    await db.search_terms.update_one({"_id": "word"}, {"$inc": {"slots": 2}})
+    await postings.add_many(db, third)
+    buckets = await db.search_postings.find({"term": "word"}).sort("seq", 1).to_list()
+    assert [(b["seq"], len(b["s"]) // 38) for b in buckets] == [(0, 3), (1, 3), (2, 2), (3, 2)]
+    expected = {t.tweet_id for t in first + second + third}
+    assert set((await postings.read(db, terms=["word"]))["word"]) == expected
+    assert (await postings.document_frequencies(db, terms=["word"]))["word"] == 10
