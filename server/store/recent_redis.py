@@ -144,16 +144,14 @@ class RecentIds:
                 pipe.zrevrangebylex(self._key(w), high, "-", start=0, num=want)
             results: list[Any] = await pipe.execute()
             marks = run_markers(groups, results[: len(groups)])
-            stale = [
-                (w, run) for w, (m, run) in zip(who, marks, strict=True) if not _built_on(m, run)
-            ]
+            stale = [w for w, (m, run) in zip(who, marks, strict=True) if not _built_on(m, run)]
             if not stale:
                 members = cast(list[list[str]], results[len(groups) :])
                 return [
                     (m, str(k).endswith(":1")) for m, (k, _) in zip(members, marks, strict=True)
                 ]
             if attempt == 0:
-                for w, _ in stale:
+                for w in stale:
                     await self._rebuild_once(w)
         return None
 
