@@ -19,6 +19,8 @@ CEILINGS = {
     "find_one": "`find_one` by `_id`",
     "find_page": f"`find({{key}}).sort(_id: -1).limit(20)` on index (key, _id), {PER_KEY} per key",
     "update_one": "`update_one` by `_id`, `$inc`",
+    "insert_one_noretry": "`insert_one`, retryable writes off (the embedded database's URL)",
+    "update_one_noretry": "`update_one`, retryable writes off",
 }
 
 
@@ -64,8 +66,14 @@ async def measure_ceilings(
     """ops/s and latency of each raw operation, ``concurrency`` at a time for ``seconds``."""
     from pymongo import DESCENDING, AsyncMongoClient
 
+    # The driver's defaults (retryable writes on), whatever the URL says: the ceilings the
+    # ratios are taken against. The app's embedded URL turns retryable writes off
+    # (server/embedded.py); the ``_noretry`` rows measure the database that way, last.
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-        mongo_url, maxPoolSize=max(100, concurrency)
+        mongo_url, maxPoolSize=max(100, concurrency), retryWrites=True
+    )
+    plain: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        mongo_url, maxPoolSize=max(100, concurrency), retryWrites=False
     )
     try:
         db = client[db_name]
@@ -88,8 +96,15 @@ async def measure_ceilings(
         async def update_one(rng: random.Random) -> None:
             await db.docs.update_one({"_id": rng.choice(ids)}, {"$inc": {"n": 1}})
 
+        async def insert_one_noretry(rng: random.Random) -> None:
+            await plain[db_name].inserts.insert_one(_doc(rng.randrange(concurrency)))
+
+        async def update_one_noretry(rng: random.Random) -> None:
+            await plain[db_name].docs.update_one({"_id": rng.choice(ids)}, {"$inc": {"n": 1}})
+
         ops = {"insert_one": insert_one, "find_one": find_one, "find_page": find_page,
-               "update_one": update_one}  # fmt: skip
+               "update_one": update_one, "insert_one_noretry": insert_one_noretry,
+               "update_one_noretry": update_one_noretry}  # fmt: skip
         result = {}
         for name, op in ops.items():
             result[name] = await _loop(op, concurrency, seconds)
@@ -97,3 +112,4 @@ async def measure_ceilings(
         return result
     finally:
         await client.close()
+        await plain.close()

@@ -90,9 +90,10 @@ async def run(args: argparse.Namespace, timings: Timings) -> dict[str, Any]:
                 await tweets.compose(svc, Caller(author, "bench"), f"post {k} #bench hello world")
             timings.ms.clear()
             timings.count.clear()
-            start, cpu0 = time.perf_counter(), _cpu(mongo)
+            start, cpu0, app0 = time.perf_counter(), _cpu(mongo), time.process_time()
             await Outbox(svc, batch_size=args.batch).drain()
             seconds, db_cpu = time.perf_counter() - start, _cpu(mongo) - cpu0
+            app_cpu = time.process_time() - app0
     finally:
         redis.kill()
         mongo.stop()
@@ -104,6 +105,7 @@ async def run(args: argparse.Namespace, timings: Timings) -> dict[str, Any]:
         "tweets_per_second": round(args.tweets / seconds, 1),
         "db_total": [round(total_ms, 1), total_n],
         "db_cpu_ms_per_tweet": round(db_cpu * 1000 / args.tweets, 2),
+        "app_cpu_ms_per_tweet": round(app_cpu * 1000 / args.tweets, 2),
         "db_ms": {f"{c} {coll}": [round(ms, 1), timings.count[c, coll]] for (c, coll), ms in top},
     }
 
@@ -126,7 +128,8 @@ def main() -> None:
     print(f"{result['tweets']} tweets drained in {result['seconds']} s "
           f"({result['tweets_per_second']}/s); database ms and commands:")  # fmt: skip
     ms, count = result["db_total"]
-    print(f"  database CPU {result['db_cpu_ms_per_tweet']} ms a tweet")
+    print(f"  database CPU {result['db_cpu_ms_per_tweet']} ms a tweet, "
+          f"worker (this process) {result['app_cpu_ms_per_tweet']} ms")  # fmt: skip
     print(f"  {ms:8.1f} ms  {count:4d}  all commands ({count / result['tweets']:.2f} a tweet)")
     for name, (ms, count) in result["db_ms"].items():
         print(f"  {ms:8.1f} ms  {count:4d}  {name}")

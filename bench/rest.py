@@ -361,6 +361,8 @@ async def bench_main(args: argparse.Namespace) -> dict[str, Any]:
         phases = []
         async with httpx.AsyncClient(base_url=base_url, timeout=30) as metrics:
             for phase in args.phases:
+                # Announced, so a profiler can be attached to exactly one phase.
+                print(f"phase {phase}: starting", file=sys.stderr, flush=True)
                 phases.append(
                     await run_phase(bench, phase, args, metrics, app.pid, db_pid, mongo_url)
                 )

@@ -32,7 +32,7 @@ from .hidden import HiddenSets
 from .listeners import Listeners
 from .log import EPHEMERAL_KINDS, REPLAYABLE_KINDS, EventLog, IdClock
 from .metrics import HubMetrics
-from .publisher import EventPublisher
+from .publisher import Announcement, EventPublisher
 from .redis_backend import GAP_CHANNEL, gap_channels
 from .replay import SharedReads, recover, replay, resync
 from .streams import StreamError, resolve
@@ -203,6 +203,10 @@ class Hub:
         """Log and broadcast one event to ``streams`` (``once``: see ``EventPublisher``);
         never raises into the request."""
         await self.publisher.publish(streams, event, once)
+
+    async def publish_many(self, events: Sequence[Announcement]) -> None:
+        """``publish`` for several events at once (``EventPublisher.publish_many``)."""
+        await self.publisher.publish_many(events)
 
     async def revoke_session(self, session_id: str) -> None:
         """Close the sockets of a revoked session, on every process."""

@@ -20,6 +20,8 @@ import time
 from collections import deque
 from typing import Any, Protocol
 
+from redis.exceptions import NoScriptError
+
 REPLAYABLE_KINDS = frozenset({"home", "notifications", "messages", "user"})
 # Channels of replayable streams that are never logged (typing indicators): their events
 # get an id that is not a position (``t<ms>-<seq>``), and a subscription's position ignores
@@ -225,15 +227,38 @@ class RedisLog:
         """Append (stream, body) entries with ids from the shared clock, in one round trip;
         with ``publish``, also publish each as ``<id>|<body>`` on the stream's channel. A
         ``once`` key is claimed in the same script: nothing is appended if it was taken."""
+        keys, args = self._append_call(entries, publish, once)
+        ids = await self._append(keys=keys, args=args)
+        return [str(i) for i in ids]
+
+    def _append_call(
+        self, entries: list[tuple[str, str]], publish: bool, once: str | None
+    ) -> tuple[list[str], list[Any]]:
+        """The append script's keys and arguments."""
         once_key = f"murmur:once:{once}" if once is not None else self.LAST_KEY
         keys = [self.LAST_KEY, self.EPOCH_KEY, once_key, *(self.key(s) for s, _ in entries)]
         ttl = str(ONCE_SECONDS) if once is not None else ""
-        args = [self._max, "1" if publish else "0", ttl, self._ttl]
+        args: list[Any] = [self._max, "1" if publish else "0", ttl, self._ttl]
         args += [body for _, body in entries]
         if publish:
             args += [stream for stream, _ in entries]
-        ids = await self._append(keys=keys, args=args)
-        return [str(i) for i in ids]
+        return keys, args
+
+    async def append_many(self, batch: list[tuple[list[tuple[str, str]], str | None]]) -> None:
+        """``append(entries, publish=True, once=once)`` for each of ``batch``, in one
+        pipeline: one round trip for an outbox batch's announcements."""
+        calls = [self._append_call(entries, True, once) for entries, once in batch]
+        for attempt in range(2):
+            pipe = self._redis.pipeline(transaction=False)
+            for keys, args in calls:
+                pipe.evalsha(self._append.sha, len(keys), *keys, *args)
+            try:
+                await pipe.execute()
+                return
+            except NoScriptError:  # Redis restarted: every call failed alike, none ran
+                if attempt:
+                    raise
+                await self._redis.script_load(self._APPEND)
 
     async def claim(self, once: str) -> bool:
         """As ``EventLog.claim``: ``SET NX`` with the once keys' expiry."""

@@ -52,13 +52,24 @@ class EventPublisher:
         claimed in the script that logs and publishes; on the others it is claimed just
         before publishing.
         """
-        body = event.model_dump_json()  # encoded once, for every stream and every process
-        data = getattr(event, "data", None)
-        author = getattr(data, "user_id", None) or getattr(data, "actor_id", None) or ""
-        if once is not None:
-            digest = hashlib.blake2b("\n".join(sorted(streams)).encode(), digest_size=12)
-            once = f"{once}:{digest.hexdigest()}"
-        await self._publish_entries([(s, f"{author}|{body}") for s in streams], once)
+        await self._publish_entries(*_prepared(streams, event, once))
+
+    async def publish_many(self, events: Sequence[Announcement]) -> None:
+        """``publish`` for several events (the outbox worker's batch): when every stream
+        is logged and the log publishes (one Redis), all in one round trip; else one by one.
+        Never raises."""
+        batch = [_prepared(streams, event, once) for streams, event, once in events]
+        append_many = getattr(self.log, "append_many", None)
+        logged = all(stream_kind(s) in REPLAYABLE_KINDS for entries, _ in batch for s, _ in entries)
+        if append_many is not None and self.log.publishes and logged and not self.gapped:
+            try:
+                await append_many(batch)
+                self.metrics.published.inc(sum(len(entries) for entries, _ in batch))
+                return
+            except Exception as exc:  # noqa: BLE001 (one by one says what was lost)
+                log.warning("publishing %d events at once failed (%s); one by one", len(batch), exc)
+        for entries, once in batch:  # ``once`` keeps what did land from going twice
+            await self._publish_entries(entries, once)
 
     async def flush_gaps(self) -> None:
         """Publish (and log) a resync mark on every stream whose events were lost."""
@@ -110,3 +121,20 @@ class EventPublisher:
         else:
             for channel, message in messages:
                 await self.backend.publish(channel, message)
+
+
+# (streams, event, once): one ``publish``'s arguments.
+Announcement = tuple[Sequence[str], BaseModel, str | None]
+
+
+def _prepared(
+    streams: Sequence[str], event: BaseModel, once: str | None
+) -> tuple[list[tuple[str, str]], str | None]:
+    """An event's (stream, message body) entries and its ``once`` key for these streams."""
+    body = event.model_dump_json()  # encoded once, for every stream and every process
+    data = getattr(event, "data", None)
+    author = getattr(data, "user_id", None) or getattr(data, "actor_id", None) or ""
+    if once is not None:
+        digest = hashlib.blake2b("\n".join(sorted(streams)).encode(), digest_size=12)
+        once = f"{once}:{digest.hexdigest()}"
+    return [(s, f"{author}|{body}") for s in streams], once

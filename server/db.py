@@ -56,8 +56,8 @@ INDEXES: dict[str, list[IndexModel]] = {
             partialFilterExpression={"quote_of.tweet_id": {"$exists": True}},
         ),
         IndexModel([("tags", ASCENDING), ("_id", DESCENDING)], name="by_tag"),
-        # Search's keyword back-end: the analyzed terms array (multikey).
-        IndexModel([("terms", ASCENDING), ("_id", DESCENDING)], name="by_term"),
+        # The analyzed ``terms`` have an index only with the $text back-end, which filters
+        # on them (store/search.py:create_text_index); the keyword back-end has postings.
         # The whole timeline's pages are _id ranges (store/latest.py). SecantusDB
         # plans no range on its built-in _id index (it has no entries), so this one serves
         # them; on a real mongod it duplicates _id_ (one more index entry per tweet).

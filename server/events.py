@@ -117,3 +117,9 @@ class Publisher(Protocol):
     async def publish(
         self, streams: Sequence[str], event: _Event, once: str | None = None
     ) -> None: ...
+
+    async def publish_many(self, events: Sequence[Announcement]) -> None: ...
+
+
+# (streams, event, once): one ``Publisher.publish``'s arguments.
+Announcement = tuple[Sequence[str], _Event, str | None]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from bson import ObjectId
 
@@ -45,8 +45,13 @@ def recent_loader(db: Database) -> Loader:
 async def shown(svc: Services, tweet: Tweet) -> None:
     """A tweet became visible (posted, restored): it joins the recent-id sets (the outbox
     worker's effect: a Redis failure fails its batch, which is retried)."""
-    if svc.recent is not None:
-        await svc.recent.added(tweet_id=tweet.tweet_id, author=tweet.user_id)
+    await shown_many(svc, [tweet])
+
+
+async def shown_many(svc: Services, tweets: Sequence[Tweet]) -> None:
+    """``shown`` for a batch: one round trip."""
+    if svc.recent is not None and tweets:
+        await svc.recent.added_many([(t.tweet_id, t.user_id) for t in tweets])
 
 
 async def gone(svc: Services, tweet: Tweet) -> None:

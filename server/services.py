@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 from starlette.requests import HTTPConnection
 
 from .db import Database
-from .events import Publisher, _Event
+from .events import Announcement, Publisher, _Event
 from .images import ImageProcessor
 from .keys import Keys
 from .likedcache import LikedCache
@@ -140,6 +140,11 @@ class Services:
         ``realtime/publisher.py``)."""
         if self.events is not None and streams:
             await self.events.publish(streams, event, once)
+
+    async def publish_many(self, events: Sequence[Announcement]) -> None:
+        """``publish`` for several events at once: the outbox worker's batch."""
+        if self.events is not None and events:
+            await self.events.publish_many([e for e in events if e[0]])
 
 
 def services(conn: HTTPConnection) -> Services:

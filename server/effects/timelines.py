@@ -9,17 +9,21 @@ tweet), so a retried batch never duplicates.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import NamedTuple
+
 from bson import ObjectId
 
 from realtime.channels import home_stream
 
 from .. import pages
-from ..events import TweetCreated, TweetDeleted, TweetDeletedData, TweetUpdated
+from ..events import Announcement, TweetCreated, TweetDeleted, TweetDeletedData, TweetUpdated
 from ..models import Tweet
 from ..services import Services
 from ..store import follows as follow_store
 from ..store import repost_claims
 from ..store import tweets as tweet_store
+from ..store.timelines import Push
 from ..store.users import UserRecord
 
 BATCH = 1000  # followers per timeline write and per published event
@@ -50,21 +54,45 @@ def _once(tweet: Tweet, version: int, event: str) -> str:
     return f"tweet:{tweet.tweet_id}:v{version}:{event}"
 
 
-async def shown(svc: Services, tweet: Tweet, fans: list[str] | None, version: int) -> None:
-    """A tweet became visible (posted, or restored by a moderator): into every timeline.
-    ``fans``: the author's followers, or None for an author who is pulled, not pushed;
-    ``version``: the tweet document's, which this change made."""
-    author, tid = tweet.user_id, ObjectId(tweet.tweet_id)
-    await pages.shown(svc, tweet)
-    event, once = TweetCreated(data=tweet), _once(tweet, version, "tweet.created")
-    # The author's own timeline goes with the first followers' write: one round trip less
-    # per tweet (the author's stream heard of it from the request).
-    for i, owners in enumerate(chunks(fans or []) or [[]]):
-        await svc.timelines.push(
-            owners=[author, *owners] if i == 0 else owners, tweet_id=tid, author=author
-        )
-        if owners:
-            await svc.publish([home_stream(o) for o in owners], event, once=once)
+class Shown(NamedTuple):
+    """A tweet that became visible (posted, or restored by a moderator). ``fans``: the
+    author's followers, or None for an author who is pulled, not pushed; ``version``: the
+    tweet document's, which this change made."""
+
+    tweet: Tweet
+    fans: list[str] | None
+    version: int
+
+
+async def shown(svc: Services, batch: Sequence[Shown]) -> None:
+    """Tweets that became visible: into every timeline, then announced on the home streams.
+    A worker batch's tweets go together, ``BATCH`` timelines at a time: a timeline write
+    (one round trip) and the announcements (one more), so each timeline has a tweet before
+    its stream hears of it."""
+    await pages.shown_many(svc, [s.tweet for s in batch])
+    pushes: list[Push] = []
+    events: list[Announcement] = []
+    for tweet, fans, version in batch:
+        author, tid = tweet.user_id, ObjectId(tweet.tweet_id)
+        event, once = TweetCreated(data=tweet), _once(tweet, version, "tweet.created")
+        # The author's own timeline goes with the first followers' write (the author's
+        # stream heard of it from the request).
+        for i, owners in enumerate(chunks(fans or []) or [[]]):
+            pushes.append(Push([author, *owners] if i == 0 else owners, tid, author))
+            if owners:
+                events.append(([home_stream(o) for o in owners], event, once))
+            if sum(len(p.owners) for p in pushes) >= BATCH:
+                await _push_then_announce(svc, pushes, events)
+                pushes, events = [], []
+    await _push_then_announce(svc, pushes, events)
+
+
+async def _push_then_announce(
+    svc: Services, pushes: list[Push], events: list[Announcement]
+) -> None:
+    if pushes:
+        await svc.timelines.push_many(pushes)
+    await svc.publish_many(events)
 
 
 async def edited(svc: Services, tweet: Tweet, fans: list[str] | None, version: int) -> None:

@@ -81,8 +81,15 @@ async def apply(svc: Services, docs: list[dict[str, Any]]) -> None:
     # Pulled (big) authors' followers are never read: their timelines hold none of their tweets.
     showing = [r.tweet.user_id for r in rounds if r.shows_change() and r.tweet.user_id in pushed]
     fans = await timelines.followers(svc, showing) if showing else {}
+    appearing = [r for r in rounds if r.appears()]
+    await timelines.shown(
+        svc,
+        [r.shown(fans.get(r.tweet.user_id, []) if r.tweet.user_id in pushed else None)
+         for r in appearing],
+    )  # fmt: skip
     for r in rounds:
-        await r.show(svc, fans.get(r.tweet.user_id, []), pushed=r.tweet.user_id in pushed)
+        if r not in appearing:
+            await r.show(svc, fans.get(r.tweet.user_id, []), pushed=r.tweet.user_id in pushed)
     await tweet_store.settle(svc.db, applied=[(r.doc, r.fx) for r in rounds if r.live])
     for r in rounds:
         if not r.live:
@@ -171,13 +178,21 @@ class _Round:
             self.visible and self.fx.get("announced", 1) != version
         )
 
-    async def show(self, svc: Services, fans: list[str], *, pushed: bool) -> None:
-        """Followers' timelines and home streams (none for a pulled author's new tweet)."""
+    def appears(self) -> bool:
+        """Whether followers' timelines get this tweet now (posted, restored)."""
+        return self.visible and not self.fx.get("shown")
+
+    def shown(self, fans: list[str] | None) -> timelines.Shown:
+        """What ``timelines.shown`` takes for an appearing tweet (``fans``: None for a
+        pulled author), recorded as applied: the batch's are written before it settles."""
         version = self.doc.get("v", 1)
-        if self.visible and not self.fx.get("shown"):
-            await timelines.shown(svc, self.tweet, fans if pushed else None, version)
-            self.fx.update(shown=True, announced=version)
-        elif self.visible and self.fx.get("announced", 1) != version:
+        self.fx.update(shown=True, announced=version)
+        return timelines.Shown(self.tweet, fans, version)
+
+    async def show(self, svc: Services, fans: list[str], *, pushed: bool) -> None:
+        """Followers' timelines and home streams, for a change other than appearing."""
+        version = self.doc.get("v", 1)
+        if self.visible and self.fx.get("announced", 1) != version:
             await timelines.edited(svc, self.tweet, fans if pushed else None, version)
             self.fx["announced"] = version
         elif not self.visible and self.fx.get("shown"):

@@ -41,13 +41,14 @@ async def choose_backend(db: Database, wanted: str = "auto") -> Backend:
     """Probe the server: ``$text`` when it can build a text index, else the keyword index."""
     if wanted == "keyword":
         log.info("search back-end: keyword index (configured)")
-        return "keyword"
-    if await search_store.create_text_index(db):
+    elif await search_store.create_text_index(db):
         log.info("search back-end: $text (the server supports text indexes)")
         return "text"
-    if wanted == "text":
+    elif wanted == "text":
         raise RuntimeError("SEARCH_BACKEND=text but the server has no text indexes")
-    log.info("search back-end: keyword index (the server has no text indexes)")
+    else:
+        log.info("search back-end: keyword index (the server has no text indexes)")
+    await search_store.drop_terms_index(db)
     return "keyword"
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from functools import partial
 from typing import Any, cast
 
@@ -80,11 +80,16 @@ class RecentIds:
         """A tweet became visible (posted or restored). Raises what Redis raises: a tweet
         missing from a set that is still marked built would be missing from the first
         pages until the set is rebuilt, so the outbox worker retries until it lands."""
-        member = f"{tweet_id}:{author}"
+        await self.added_many([(tweet_id, author)])
+
+    async def added_many(self, tweets: Sequence[tuple[str, str]]) -> None:
+        """``added`` for several (tweet id, author) at once: one pipeline."""
         # One script per set, its keys in one slot (a cluster's masters hold the two sets).
         pipe = self.redis.pipeline(transaction=False)
         calls = [
-            ([self._key(w), self._marker(w)], [member, self._cap(w)]) for w in (author, PUBLIC)
+            ([self._key(w), self._marker(w)], [f"{tweet_id}:{author}", self._cap(w)])
+            for tweet_id, author in tweets
+            for w in (author, PUBLIC)
         ]
         eval_each(pipe, _ADD, calls)
         await pipe.execute()

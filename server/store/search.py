@@ -7,12 +7,14 @@ only to check candidates against their text and to fetch the page.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Literal
 
 from bson import ObjectId
+from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import OperationFailure
 
 from ..db import Database
@@ -25,8 +27,12 @@ Backend = Literal["keyword", "text"]
 TEXT_INDEX = "search_text"
 
 
+TERMS_INDEX = "by_term"
+
+
 async def create_text_index(db: Database) -> bool:
-    """Try to create the text index (tags weigh more than content); False when unsupported."""
+    """Try to create the text index (tags weigh more than content) and the index on the
+    analyzed ``terms`` its filters use; False when unsupported."""
     try:
         await db.tweets.create_index(
             [("content", "text"), ("tags", "text")],
@@ -39,7 +45,15 @@ async def create_text_index(db: Database) -> bool:
         if exc.code in (67, 115, 303) or "text" in str(exc).lower():
             return False
         raise
+    await db.tweets.create_index([("terms", ASCENDING), ("_id", DESCENDING)], name=TERMS_INDEX)
     return True
+
+
+async def drop_terms_index(db: Database) -> None:
+    """The keyword back-end never filters tweets on ``terms``: an index on them (multikey, a
+    dozen entries a tweet) would only make every post dearer. Earlier versions made one."""
+    with contextlib.suppress(OperationFailure):  # 27 IndexNotFound: never made, or dropped
+        await db.tweets.drop_index(TERMS_INDEX)
 
 
 def _phrase_regex(phrase: str) -> str:

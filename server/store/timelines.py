@@ -47,6 +47,18 @@ class Slot(NamedTuple):
 Loader = Callable[[], Awaitable[list[Slot]]]
 
 
+def _crc(owner: str, tweet_id: ObjectId) -> int:
+    return zlib.crc32(f"{owner}:{tweet_id}".encode())
+
+
+class Push(NamedTuple):
+    """One tweet into several timelines (``TimelineStore.push_many``)."""
+
+    owners: Sequence[str]
+    tweet_id: ObjectId
+    author: str
+
+
 class TimelinesUnavailable(Exception):
     """The timeline store cannot be reached (Redis down); reads fall back to pulling."""
 
@@ -67,6 +79,10 @@ class TimelineStore(Protocol):
         """Write one tweet into many timelines (and keep them near the cap); how many new.
         A repost entry: ``tweet_id`` is the repost's id, ``author`` the reposter and
         ``original`` the reposted tweet."""
+        ...
+
+    async def push_many(self, pushes: Sequence[Push]) -> int:
+        """``push`` for several tweets at once (the outbox worker's batch): one write."""
         ...
 
     async def backfill(self, *, owner: str, author: str, tweet_ids: Iterable[ObjectId]) -> int:
@@ -144,16 +160,26 @@ class MongoTimelines:
         original: ObjectId | None = None,
     ) -> int:
         extra = {} if original is None else {"original": original}
-        added = await self._insert(
-            [{"owner": o, "tweet_id": tweet_id, "author": author, **extra} for o in owners]
-        )
+        docs = [{"owner": o, "tweet_id": tweet_id, "author": author, **extra} for o in owners]
+        return await self._insert_trimming(docs)
+
+    async def push_many(self, pushes: Sequence[Push]) -> int:
+        docs = [
+            {"owner": o, "tweet_id": p.tweet_id, "author": p.author}
+            for p in pushes
+            for o in p.owners
+        ]
+        return await self._insert_trimming(docs)
+
+    async def _insert_trimming(self, docs: list[dict[str, Any]]) -> int:
+        added = await self._insert(docs)
         # Trim cheaply: the owners a hash of (owner, tweet) picks, about one in
         # ``timeline_trim_every``, so every timeline is trimmed every few dozen tweets it
         # receives and never grows far past the cap (a trim per owner costs a round trip).
         every = self.settings.timeline_trim_every
-        for owner in owners:
-            if zlib.crc32(f"{owner}:{tweet_id}".encode()) % every == 0:
-                await self._trim(owner)
+        picked = {d["owner"] for d in docs if _crc(d["owner"], d["tweet_id"]) % every == 0}
+        for owner in sorted(picked):
+            await self._trim(owner)
         return added
 
     async def backfill(self, *, owner: str, author: str, tweet_ids: Iterable[ObjectId]) -> int:

@@ -34,7 +34,7 @@ from ..redisslots import (
     tagged,
 )
 from ..settings import Settings
-from .timelines import Entry, Loader, Slot, TimelinesUnavailable
+from .timelines import Entry, Loader, Push, Slot, TimelinesUnavailable
 
 log = logging.getLogger("murmur.timelines")
 
@@ -97,11 +97,18 @@ class RedisTimelines:
         author: str,
         original: ObjectId | None = None,
     ) -> int:
-        member = _member(tweet_id, author, original)
+        return await self._push([(owners, _member(tweet_id, author, original))])
+
+    async def push_many(self, pushes: Sequence[Push]) -> int:
+        return await self._push([(p.owners, _member(p.tweet_id, p.author)) for p in pushes])
+
+    async def _push(self, members: list[tuple[Sequence[str], str]]) -> int:
+        """Each member into its owners' timelines, trimmed: one pipeline."""
         pipe = self.redis.pipeline(transaction=False)
-        for owner in owners:
-            pipe.zadd(self.key(owner), {member: 0})
-            pipe.zremrangebyrank(self.key(owner), 0, self._trim_to)
+        for owners, member in members:
+            for owner in owners:
+                pipe.zadd(self.key(owner), {member: 0})
+                pipe.zremrangebyrank(self.key(owner), 0, self._trim_to)
         results = await self._run(pipe)
         return sum(int(n) for n in results[::2])
 

@@ -27,6 +27,10 @@ class Recorder:
     async def publish(self, streams: Sequence[str], event: Any, once: str | None = None) -> None:
         self.sent.append((list(streams), event))
 
+    async def publish_many(self, events: Sequence[Any]) -> None:
+        for streams, event, once in events:
+            await self.publish(streams, event, once)
+
 
 @pytest.fixture
 async def people(client, make_user) -> Any:

@@ -29,6 +29,10 @@ class Recorder:
         payload = TypeAdapter(Event).validate_json(event.model_dump_json()).model_dump(mode="json")
         self.sent += [(s, payload) for s in streams]
 
+    async def publish_many(self, events: Sequence[Any]) -> None:
+        for streams, event, once in events:
+            await self.publish(streams, event, once)
+
     def on(self, stream: str) -> list[str]:
         return [p["event"] for s, p in self.sent if s == stream]
 
