@@ -37,6 +37,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -167,8 +168,9 @@ async def scrape(http: httpx.AsyncClient) -> tuple[dict[tuple[str, str], float],
     return commands_in(text), command_seconds_in(text)
 
 
-async def settle(mongo_url: str, limit: float) -> float:
-    """Wait (up to ``limit`` s) until the outbox is drained; seconds waited.
+async def settle(mongo_url: str, limit: float) -> tuple[float, Counter[str]]:
+    """Wait (up to ``limit`` s) until the outbox is drained; seconds waited, and the queries
+    it made by collection (``top`` counts them too: they are taken off the phase's count).
 
     Asks each outbox for one pending document rather than counting them: ``outbox`` has no
     index but ``_id``, so counting read every entry, and a count every 0.1 s of thousands
@@ -180,8 +182,11 @@ async def settle(mongo_url: str, limit: float) -> float:
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url)
     db = client[DB_NAME]
 
+    asked: Counter[str] = Counter()
+
     async def pending() -> bool:
         for name in OUTBOXES:
+            asked[name] += 1
             if await db[name].find_one({"pending": True}, {"_id": 1}) is not None:
                 return True
         return False
@@ -194,7 +199,40 @@ async def settle(mongo_url: str, limit: float) -> float:
             await asyncio.sleep(0.1)
     finally:
         await client.close()
-    return time.monotonic() - t0
+    return time.monotonic() - t0, asked
+
+
+async def server_top(mongo_url: str) -> dict[tuple[str, str], tuple[int, int]]:
+    """The database's own count and microseconds of every operation on the benchmark's
+    collections, whichever process sent it (web, worker): ``top``, by (operation,
+    collection)."""
+    from pymongo import AsyncMongoClient
+
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_url)
+    try:
+        totals = (await client.admin.command("top"))["totals"]
+    finally:
+        await client.close()
+    ops = {"queries": "find", "getmore": "getMore", "insert": "insert", "update": "update",
+           "remove": "delete", "commands": "command"}  # fmt: skip
+    found = {}
+    for ns, stats in totals.items():
+        db, _, coll = ns.partition(".")
+        if db != DB_NAME or not isinstance(stats, dict):
+            continue
+        for key, op in ops.items():
+            if stats.get(key, {}).get("count"):
+                found[op, coll] = (stats[key]["count"], stats[key]["time"])
+    return found
+
+
+def children(pid: int) -> list[int]:
+    """The child processes of ``pid`` (``murmur serve``'s outbox worker)."""
+    kids: list[int] = []
+    with contextlib.suppress(OSError):
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            kids += [int(k) for k in (task / "children").read_text().split()]
+    return kids
 
 
 async def drop_database(mongo_url: str, name: str) -> None:
@@ -221,18 +259,32 @@ async def run_phase(
     bench: Bench, phase: str, args: argparse.Namespace, metrics: httpx.AsyncClient,
     app_pid: int, db_pid: int | None, mongo_url: str,
 ) -> dict[str, Any]:  # fmt: skip
-    """One phase, from a quiet app (no fan-out pending) to the end of the fan-out it caused."""
+    """One phase, from a quiet app (no fan-out pending) to the end of the fan-out it caused.
+
+    Database commands are counted twice: by the database (``top``: every process's, the
+    outbox worker's too, until it has drained what the phase wrote) and by the web process
+    (``/metrics``: what requests wait for)."""
     await settle(mongo_url, 30)
-    before, db_seconds0 = await scrape(metrics)
-    cpu0 = (cpu(app_pid), cpu(db_pid), time.process_time())
+    worker_pids = children(app_pid)
+    before, web_seconds0 = await scrape(metrics)
+    top0 = await server_top(mongo_url)
+    cpu0 = (cpu(app_pid), cpu(db_pid), time.process_time(), sum(map(cpu, worker_pids)))
     latencies, requests, errors, elapsed = await closed_loop(bench, phase, args.duration)
-    cpu1 = (cpu(app_pid), cpu(db_pid), time.process_time())
-    drained = await settle(mongo_url, 30)  # the fan-out the phase caused counts too
+    cpu1 = (cpu(app_pid), cpu(db_pid), time.process_time(), sum(map(cpu, worker_pids)))
+    drained, asked = await settle(mongo_url, 30)  # the fan-out the phase caused counts too
     db_cpu_drained = cpu(db_pid) - cpu0[1]  # the database's CPU for the phase's work, all of it
-    after, db_seconds1 = await scrape(metrics)
-    moved = {k: v - before.get(k, 0) for k, v in after.items() if v != before.get(k, 0)}
-    commands = sum(moved.values())
-    top = sorted(moved.items(), key=lambda kv: -kv[1])[:8]
+    top1 = await server_top(mongo_url)
+    after, web_seconds1 = await scrape(metrics)
+    web = sum(v - before.get(k, 0) for k, v in after.items())
+    moved = {k: (c - top0.get(k, (0, 0))[0], us - top0.get(k, (0, 0))[1])
+             for k, (c, us) in top1.items()}  # fmt: skip
+    for coll, asks in asked.items():  # this benchmark's own polling of the outboxes
+        count, us = moved.get(("find", coll), (asks, 0))
+        moved["find", coll] = (count - asks, us)
+    moved = {k: v for k, v in moved.items() if v[0] > 0}
+    commands = sum(c for c, _ in moved.values())
+    top = sorted(moved.items(), key=lambda kv: -kv[1][0])[:8]
+    n = max(1, requests)
     return {
         "phase": phase,
         "requests": requests,
@@ -240,15 +292,16 @@ async def run_phase(
         "seconds": round(elapsed, 2),
         "requests_per_second": round(requests / elapsed, 1),
         "latency_ms": {f"p{p}": round(pct(latencies, p) * 1000, 1) for p in (50, 95, 99)},
-        "db_commands_per_request": round(commands / max(1, requests), 2),
-        "db_ms_per_request": round((db_seconds1 - db_seconds0) * 1000 / max(1, requests), 2),
-        "db_commands_top": {
-            f"{c} {coll}".strip(): round(n / max(1, requests), 2) for (c, coll), n in top
-        },  # fmt: skip
+        "db_commands_per_request": round(commands / n, 2),
+        "db_ms_per_request": round(sum(us for _, us in moved.values()) / 1000 / n, 2),
+        "db_commands_top": {f"{c} {coll}": round(k / n, 2) for (c, coll), (k, _) in top},
+        "web_db_commands_per_request": round(web / n, 2),
+        "web_db_ms_per_request": round((web_seconds1 - web_seconds0) * 1000 / n, 2),
         "fanout_drained_seconds": round(drained, 2),
-        "db_cpu_ms_per_request": round(db_cpu_drained * 1000 / max(1, requests), 2),
+        "db_cpu_ms_per_request": round(db_cpu_drained * 1000 / n, 2),
         "cpu_cores": {
             "app": round((cpu1[0] - cpu0[0]) / elapsed, 2),
+            "worker": round((cpu1[3] - cpu0[3]) / elapsed, 2),
             "database": round((cpu1[1] - cpu0[1]) / elapsed, 2),
             "bench": round((cpu1[2] - cpu0[2]) / elapsed, 2),
         },
@@ -301,9 +354,10 @@ def table(result: dict[str, Any]) -> str:
     """The README's tables: the phases, then the raw ceilings."""
     ceilings = {k: v["ops_per_second"] for k, v in result["ceilings"].items()}
     rows = [
-        "| request | req/s | p50 / p95 / p99 ms | errors | DB commands / request "
-        "| DB ms / request | CPU cores: app / DB | ratio to raw ceiling |",
-        "|---|---|---|---|---|---|---|---|",
+        "| request | req/s | p50 / p95 / p99 ms | errors | DB commands / request: all "
+        "(web) | DB ms / request | drained after | CPU cores: web / worker / DB "
+        "| ratio to raw ceiling |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for ph in result["phases"]:
         lat = ph["latency_ms"]
@@ -312,9 +366,10 @@ def table(result: dict[str, Any]) -> str:
         against = "" if r is None else f"{r} × {CEILING_OF[ph['phase']]}"
         rows.append(
             f"| {label} | {ph['requests_per_second']:,} | {lat['p50']:,} / {lat['p95']:,} / "
-            f"{lat['p99']:,} | {ph['errors']} | {ph['db_commands_per_request']} | "
-            f"{ph['db_ms_per_request']} | "
-            f"{ph['cpu_cores']['app']} / {ph['cpu_cores']['database']} | {against} |"
+            f"{lat['p99']:,} | {ph['errors']} | {ph['db_commands_per_request']} "
+            f"({ph['web_db_commands_per_request']}) | {ph['db_ms_per_request']} | "
+            f"{ph['fanout_drained_seconds']} s | {ph['cpu_cores']['app']} / "
+            f"{ph['cpu_cores']['worker']} / {ph['cpu_cores']['database']} | {against} |"
         )
     rows += ["", "| raw database ceiling (same concurrency) | ops/s | p50 ms |", "|---|---|---|"]
     for name, c in result["ceilings"].items():
@@ -351,6 +406,8 @@ async def bench_main(args: argparse.Namespace) -> dict[str, Any]:
             **dict(kv.split("=", 1) for kv in args.env),
         }  # fmt: skip
         app_port = free_port()
+        if args.worker_in_app:  # not murmur serve's child process (server/workerprocess.py)
+            env["WORKER_PROCESS"] = "false"
         app = start_app(env, app_port, work / "app.log")
         procs.append(app)
         base_url = f"http://127.0.0.1:{app_port}"
@@ -416,6 +473,10 @@ def main() -> None:
     parser.add_argument("--redis-url", help="use this Redis instead of our own")
     parser.add_argument("--db-storage", choices=["disk", "memory"], default="disk")
     parser.add_argument("--env", action="append", default=[], help="KEY=VALUE for the app")
+    parser.add_argument(
+        "--worker-in-app", action="store_true",
+        help="the outbox worker in the web process (WORKER_PROCESS=false), not its child",
+    )  # fmt: skip
     parser.add_argument("--label", default="")
     parser.add_argument("--workdir", default="/tmp/murmur-bench-rest")
     parser.add_argument("--out", default="bench/rest-results.json")

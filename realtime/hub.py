@@ -15,7 +15,7 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -123,6 +123,8 @@ class Hub:
         self.auth_cache = auth_cache
         self.pull_authors = pull_authors
         self.forget_users = forget_users
+        # Called when another process stored something for the outbox worker (this one's).
+        self.on_outbox_write: Callable[[], None] | None = None
         self.on_typing = on_typing
         self.hidden = None if hidden_authors is None else HiddenSets(hidden_authors, forget_hidden)
         self.stream_visible = stream_visible
@@ -235,6 +237,12 @@ class Hub:
             log.warning("user change broadcast failed (%s); forgetting locally only", exc)
             if self.forget_users is not None:
                 self.forget_users(user_ids, counts_only)
+
+    async def outbox_written(self) -> None:
+        """Something was stored for the outbox worker: wake it, whichever process runs it
+        (best effort: the worker also polls)."""
+        with contextlib.suppress(Exception):
+            await self.backend.publish(CONTROL_CHANNEL, '{"op": "outbox"}')
 
     # --- sockets ---
 
@@ -466,6 +474,8 @@ class Hub:
             await self._revoke_local(str(command.get("session_id")))
         elif command.get("op") == "relations":
             await self._refresh_hidden([str(u) for u in command.get("users", [])])
+        elif command.get("op") == "outbox" and self.on_outbox_write is not None:
+            self.on_outbox_write()
         elif command.get("op") == "users" and self.forget_users is not None:
             users = [str(u) for u in command.get("users", [])]
             self.forget_users(users, bool(command.get("counts_only")))

@@ -24,12 +24,20 @@ def serve(args: argparse.Namespace) -> int:
         settings = settings.model_copy(update={"mongodb_url": embedded.start()})
     from . import live
     from .app import create_app
+    from .workerprocess import WorkerProcess
+
+    worker = None
+    if settings.run_worker and settings.worker_process and settings.redis_url:
+        worker = WorkerProcess(settings)
+        settings = settings.model_copy(update={"run_worker": False})
 
     # uvicorn re-raises the signal that stopped it once it has shut down; SIGTERM's default
     # action would kill us on the spot and orphan the embedded database, so make it an exit.
     signal.signal(signal.SIGTERM, _exit_on_signal)
     _raise_fd_limit()
     try:
+        if worker:
+            worker.start()
         live.run(
             create_app(settings),
             settings,
@@ -48,6 +56,8 @@ def serve(args: argparse.Namespace) -> int:
             timeout_graceful_shutdown=10,
         )
     finally:
+        if worker:
+            worker.stop()
         if embedded:
             embedded.stop()
     return 0

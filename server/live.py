@@ -6,6 +6,7 @@ pulled authors, blocks and mutes) as callables.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hmac
 import socket
@@ -186,13 +187,50 @@ async def running(app: Any, svc: Services) -> AsyncIterator[Hub]:
     svc.events, svc.auth = hub, auth
     svc.on_session_revoked, svc.on_users_changed = session_revoked, users_changed
     svc.on_relations_changed = hub.relations_changed
+    # The outbox worker may run in another process (`murmur worker`, or `murmur serve`'s
+    # child): writes here wake it through the hub, and it hears of them there.
+    pokes = WritePokes(hub)
+    svc.on_written = pokes.poke
+    hub.on_outbox_write = lambda: svc.outbox.poke() if svc.outbox is not None else None
     try:
         yield hub
     finally:
         svc.events = svc.on_session_revoked = svc.on_relations_changed = None
-        svc.auth, svc.on_users_changed = None, None
+        svc.auth, svc.on_users_changed, svc.on_written = None, None, None
+        await pokes.stop()
         await reporter.stop()
         await hub.stop()
+
+
+class WritePokes:
+    """Wakes the outbox worker of another process after writes: one control message at a
+    time, at most every ``EVERY`` seconds however many writes (the worker takes all that is
+    pending when it wakes)."""
+
+    EVERY = 0.02
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+        self._wanted = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def poke(self) -> None:
+        self._wanted.set()
+        if self._task is None:
+            self._task = asyncio.create_task(self._send(), name="murmur-outbox-pokes")
+
+    async def _send(self) -> None:
+        while True:
+            await self._wanted.wait()
+            self._wanted.clear()
+            await self.hub.outbox_written()
+            await asyncio.sleep(self.EVERY)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
 
 
 class _WebSocketApp:

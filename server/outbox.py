@@ -46,6 +46,8 @@ LEASE_ID = "worker"
 # more at a time catches up; once it has, batches shrink back (followers see a tweet sooner).
 MAX_BATCH_FACTOR = 4
 SWEEP_EVERY = timedelta(minutes=5)
+# How soon the worker looks again after a drain that found work (else ``poll_seconds``).
+BUSY_POLL_SECONDS = 0.05
 
 
 class Outbox:
@@ -102,13 +104,17 @@ class Outbox:
         self._pokes += 1
         self._wake.set()
 
-    async def drain(self) -> None:
-        """Apply batches until nothing is pending (waits for the batch in progress)."""
+    async def drain(self) -> bool:
+        """Apply batches until nothing is pending (waits for the batch in progress); whether
+        there was anything."""
+        busy = False
         while not self._stopping:
             pokes = self._pokes
             if not await self.run_once():
                 self._settled = max(self._settled, pokes)
-                return
+                return busy
+            busy = True
+        return busy
 
     async def settle(self) -> None:
         """``drain``, unless every write this process made is already known to be applied
@@ -216,17 +222,19 @@ class Outbox:
 
     async def _loop(self) -> None:
         while not self._stopping:
+            busy = False
             try:
-                await self.drain()
+                busy = await self.drain()
             except Exception:  # the database may be briefly away; keep the worker alive
                 log.exception("outbox worker: a batch failed; it is retried")
                 self._held_until = None
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
-                # Polling also picks up writes made by other processes, and the lease.
+                # Polling also picks up writes made by other processes (a worker of its own
+                # hears of no write: it polls often while writes keep coming), and the lease.
                 # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
                 # cancellation that arrives as the event is set, and stop() then waits forever.
-                async with asyncio.timeout(self.poll_seconds):
+                async with asyncio.timeout(BUSY_POLL_SECONDS if busy else self.poll_seconds):
                     await self._wake.wait()
 
 

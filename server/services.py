@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from redis.asyncio import Redis
 from starlette.requests import HTTPConnection
 
+from .backpressure import OutboxLag
 from .db import Database
 from .events import Announcement, Publisher, _Event
 from .images import ImageProcessor
@@ -71,6 +72,8 @@ class Services:
     social_cache: RelationCache = field(default_factory=RelationCache)
     # The outbox worker (server/outbox.py) when this process runs one (RUN_WORKER).
     outbox: Outbox | None = None
+    # Otherwise: tells the process that runs it (server/live.py, through the hub).
+    on_written: Callable[[], None] | None = None
     # Called after tweets' documents change: every process forgets what it cached of them.
     on_tweets_changed: Callable[[list[str]], Awaitable[None]] | None = None
     # How far back one page of GET /tweets reaches, learned (server/store/latest.py).
@@ -91,11 +94,20 @@ class Services:
     inserts: GroupInserts = field(default_factory=GroupInserts)
     # A database handle per kind of read that may go to a secondary (server/readpref.py).
     readers: dict[ReadKind, Database] = field(init=False)
+    # New tweets wait while the outbox worker is behind (server/backpressure.py).
+    backpressure: OutboxLag = field(init=False)
 
     def __post_init__(self) -> None:
         settings = self.settings
         self.readers = readers(
             self.db, settings.mongodb_secondary_reads, settings.mongodb_max_staleness_seconds
+        )
+        self.backpressure = OutboxLag(
+            self.db,
+            self.clock,
+            max_lag=settings.outbox_max_lag_seconds,
+            max_wait=settings.outbox_admission_wait_seconds,
+            grace=settings.outbox_intent_grace_seconds,
         )
 
     def reader(self, kind: ReadKind) -> Database:
@@ -128,9 +140,12 @@ class Services:
             await cache.changed(user_id, tweet_id, liked=on)
 
     def written(self) -> None:
-        """Something was stored with pending effects: wake this process's outbox worker."""
+        """Something was stored with pending effects: wake the outbox worker, this
+        process's or (through the hub) the one another process runs."""
         if self.outbox is not None:
             self.outbox.poke()
+        elif self.on_written is not None:
+            self.on_written()
 
     async def publish(
         self, streams: Sequence[str], event: _Event, *, once: str | None = None

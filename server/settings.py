@@ -142,11 +142,20 @@ class Settings(BaseSettings):
     # Whether this process runs the outbox worker (server/outbox.py); `murmur worker` runs
     # only that. One worker is active at a time; the others wait for its lease to end.
     run_worker: bool = True
+    # With REDIS_URL set, `murmur serve` runs its worker as a child process (`murmur worker`,
+    # restarted if it dies) instead of in the web process: a core and an event loop of its
+    # own (server/workerprocess.py). Without Redis it always runs in the web process.
+    worker_process: bool = True
     outbox_lease_seconds: float = Field(default=10.0, gt=0)
     # A new tweet's outbox entry whose tweet never appeared (its process died in between) is
     # dropped after this long; a request still storing the tweet then fails instead
     # (server/store/intents.py). Longer than a POST can take.
     outbox_intent_grace_seconds: float = Field(default=30.0, gt=0)
+    # New tweets wait (at most the second setting) while the oldest one the worker has not
+    # applied is older than the first: posting slows to the worker's pace instead of
+    # leaving a backlog (server/backpressure.py). 0 turns it off.
+    outbox_max_lag_seconds: float = Field(default=5.0, ge=0)
+    outbox_admission_wait_seconds: float = Field(default=1.0, ge=0)
     timeline_max_entries: int = 800
     # A push trims about one in this many of the receiving timelines (1: every one), so a
     # stored timeline stays within about this many entries of its cap without a read.

@@ -67,12 +67,13 @@ async def test_rules_are_pluggable(app, make_user, make_tweet):
     tweet = await make_tweet(u, "I shout LOUDLY")
     from server.models import Tweet
 
-    async def shouting(svc: Any, t: Tweet) -> bool:
-        return any(w.isupper() and len(w) > 3 for w in t.content.split())
+    async def shouting(svc: Any, tweets: list[Tweet]) -> list[bool]:
+        return [any(w.isupper() and len(w) > 3 for w in t.content.split()) for t in tweets]
 
     svc = app.state.services
-    hits = await spam.screen(svc, Tweet(**tweet), {"shouting": shouting, **spam.RULES})
-    assert hits == ["shouting"]
+    calm = Tweet(**{**tweet, "tweet_id": "0" * 24, "content": "calm"})
+    hits = await spam.screen(svc, [Tweet(**tweet), calm], {"shouting": shouting, **spam.RULES})
+    assert hits == [["shouting"], []]
     doc = await svc.db.reports.find_one({"tweet_id": tweet["tweet_id"]})
     assert doc["reason"] == "spam:shouting"
 
@@ -94,10 +95,12 @@ async def test_repeated_posts_are_counted_in_redis_when_there_is_one(
             assert (await http.post("/auth/user/signup", json=signup)).status_code == 201
             user = await user_store.by_name(svc.db, user_name="spammy")
             first = (await tweets.compose(svc, Caller(user, "s"), "again and again"))[0]
-            assert not await spam.repeated_post(svc, first)  # a re-run: still the first
+            assert await spam.repeated_post(svc, [first]) == [False]  # a re-run: still first
             second = (await tweets.compose(svc, Caller(user, "s"), "again and again"))[0]
-            assert not await spam.repeated_post(svc, second)
+            assert await spam.repeated_post(svc, [second]) == [False]
             third = (await tweets.compose(svc, Caller(user, "s"), "again and again"))[0]
-            assert await spam.repeated_post(svc, third)
+            assert await spam.repeated_post(svc, [third]) == [True]
+            # A batch counts each with the ones before it, whatever was screened already.
+            assert await spam.repeated_post(svc, [first, second, third]) == [False, False, True]
         await svc.cache_redis.delete(*await svc.cache_redis.keys("*repeat*"))
         await svc.db.client.drop_database(settings.mongodb_db)
