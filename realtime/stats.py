@@ -109,8 +109,12 @@ def summary(processes: list[dict[str, Any]]) -> dict[str, Any]:
     for proc in processes:
         for kind, count in proc.get("subscriptions", {}).items():
             by_kind[kind] = by_kind.get(kind, 0) + count
+    roles: dict[str, int] = {}
+    for proc in processes:
+        roles[proc.get("role", "?")] = roles.get(proc.get("role", "?"), 0) + 1
     return {
         "processes": len(processes),
+        "roles": dict(sorted(roles.items())),  # e.g. murmur serve's web process and its worker
         "connections": sum(p.get("connections", 0) for p in processes),
         "users": sum(p.get("users", 0) for p in processes),
         "subscriptions": by_kind,
@@ -146,7 +150,9 @@ def print_cluster(redis_url: str, cluster: bool | None = None) -> int:
             )
         total = summary(processes)
         print(
-            f"cluster: {total['processes']} processes, {total['connections']} connections, "
+            f"cluster: {total['processes']} processes "
+            f"({', '.join(f'{n} {role}' for role, n in total['roles'].items())}), "
+            f"{total['connections']} connections, "
             f"{total['users']} users, {total['events_per_second']} events/s"
         )
         return 0

@@ -44,6 +44,7 @@ class OutboxLag:
         # An entry older than this may be an orphan (its tweet never came: the worker drops
         # it after the grace, ``store/intents.py``); it says nothing about the worker.
         self.grace = timedelta(seconds=grace)
+        self.refresh = REFRESH_SECONDS  # how old a reading may be
         self._lag = 0.0
         self._read_at = float("-inf")
         self._reading: asyncio.Task[float] | None = None
@@ -58,14 +59,14 @@ class OutboxLag:
             return
         self.waited += 1
         while time.monotonic() < deadline:
-            await asyncio.sleep(REFRESH_SECONDS)
+            await asyncio.sleep(max(self.refresh, 0.01))
             if await self.lag() <= self.max_lag:
                 return
 
     async def lag(self) -> float:
         """Seconds since the oldest new tweet the worker has not applied was stored (0 when
         there is none), at most ``REFRESH_SECONDS`` old."""
-        if time.monotonic() - self._read_at < REFRESH_SECONDS:
+        if time.monotonic() - self._read_at < self.refresh:
             return self._lag
         if self._reading is None:
             self._reading = asyncio.create_task(self._read())

@@ -436,6 +436,9 @@ class ClusterSummary(BaseModel):
     """Totals over every live process."""
 
     processes: int
+    roles: dict[str, int] = Field(
+        description="processes by role: web, worker (the outbox worker alone), web+worker"
+    )
     connections: int
     users: int
     subscriptions: dict[str, int]

@@ -250,7 +250,7 @@ async def backlog(db: Database) -> int:
 @contextlib.asynccontextmanager
 async def running(svc: Services) -> AsyncIterator[Outbox]:
     """Run the outbox worker for the lifetime of the app."""
-    worker = Outbox(svc)
+    worker = Outbox(svc, poll_seconds=svc.settings.outbox_poll_seconds)
     svc.outbox = worker
     worker.start()
     try:

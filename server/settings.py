@@ -147,6 +147,9 @@ class Settings(BaseSettings):
     # own (server/workerprocess.py). Without Redis it always runs in the web process.
     worker_process: bool = True
     outbox_lease_seconds: float = Field(default=10.0, gt=0)
+    # How often an idle outbox worker looks for writes it was not told of (writes wake it:
+    # in its own process directly, from another through the hub's control channel).
+    outbox_poll_seconds: float = Field(default=0.5, gt=0)
     # A new tweet's outbox entry whose tweet never appeared (its process died in between) is
     # dropped after this long; a request still storing the tweet then fails instead
     # (server/store/intents.py). Longer than a POST can take.

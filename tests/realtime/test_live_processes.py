@@ -31,12 +31,14 @@ async def test_metrics_admin_stats_cluster_and_graceful_shutdown(live_app, redis
         for _ in range(50):  # processes report every 2 s
             r = await http.get("/admin/stats", headers={"Authorization": "Bearer ops-secret"})
             assert r.status_code == 200, r.text
-            if r.json()["cluster"]["connections"] == 3:
+            if r.json()["cluster"]["connections"] == 3 and r.json()["cluster"]["processes"] == 4:
                 break
             await asyncio.sleep(0.2)
         body = r.json()
         assert body["process"]["connections"] == 2
-        assert body["cluster"]["processes"] == 2 and body["cluster"]["connections"] == 3
+        # Each murmur serve runs its outbox worker as a child process, which reports too.
+        assert body["cluster"]["processes"] == 4 and body["cluster"]["connections"] == 3
+        assert body["cluster"]["roles"] == {"web": 2, "worker": 2}
         assert body["cluster"]["subscriptions"] == {"public": 3}
         metrics = (await http.get("/metrics")).text
         assert "murmur_ws_open_sockets 2.0" in metrics
@@ -52,7 +54,7 @@ async def test_metrics_admin_stats_cluster_and_graceful_shutdown(live_app, redis
     )
     out, _ = await asyncio.wait_for(cli.communicate(), 30)
     assert cli.returncode == 0
-    assert "cluster: 2 processes, 3 connections" in out.decode()
+    assert "cluster: 4 processes (2 web, 2 worker), 3 connections" in out.decode()
 
     one.stop()  # SIGTERM
     for ws in sockets[:2]:

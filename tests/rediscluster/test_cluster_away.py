@@ -95,7 +95,7 @@ async def test_every_cache_falls_back_while_the_cluster_is_away(
 
         svc.cache_redis = away  # the repeat counter: counted from the database instead
         try:
-            assert not await spam.repeated_post(svc, Tweet(**tweet))
+            assert await spam.repeated_post(svc, [Tweet(**tweet)]) == [False]
         finally:
             svc.cache_redis = None
     finally:

@@ -38,11 +38,13 @@ async def test_socket_limit_and_stats_across_processes_on_the_cluster(
             while True:
                 r = await http.get("/admin/stats")
                 assert r.status_code == 200, r.text
-                if r.json()["cluster"]["connections"] == 2:
+                cluster = r.json()["cluster"]
+                if cluster["connections"] == 2 and cluster["processes"] == 4:
                     break
                 await asyncio.sleep(0.2)
     body = r.json()
-    assert body["cluster"]["processes"] == 2
+    # Two murmur serve processes, each with its outbox worker as a child process.
+    assert body["cluster"]["roles"] == {"web": 2, "worker": 2}
     assert body["cluster"]["subscriptions"] == {"notifications": 2}
 
     out = await asyncio.to_thread(
@@ -50,7 +52,7 @@ async def test_socket_limit_and_stats_across_processes_on_the_cluster(
         [sys.executable, "-m", "realtime.stats", redis_cluster.url],  # it asks the node
         capture_output=True, text=True, timeout=30, check=True,
     )  # fmt: skip
-    assert "cluster: 2 processes, 2 connections" in out.stdout, out
+    assert "cluster: 4 processes (2 web, 2 worker), 2 connections" in out.stdout, out
 
     # A write on one process reaches a socket on the other (the request announces it).
     await second.subscribe("public")

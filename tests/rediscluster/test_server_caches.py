@@ -139,7 +139,7 @@ async def test_spam_repeat_counters_on_every_master(
     for spammer in spammers:
         first = await make_tweet(spammer, text)
         # Screening the first again (a re-run batch) still counts it once.
-        assert not await spam.repeated_post(svc, Tweet(**first))
+        assert await spam.repeated_post(svc, [Tweet(**first)]) == [False]
         for _ in range(2):
             await make_tweet(spammer, text)
         assert await svc.cache_redis.scard(digest_key(spammer)) == 3  # counted in the cluster
