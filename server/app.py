@@ -43,7 +43,6 @@ from .services import Clock, Services, utc_now
 from .settings import Settings
 from .store import bookmarks as bookmark_store
 from .store import reposts as repost_store
-from .store.group_insert import supports_pairs
 from .store.recent_redis import RecentIds
 from .store.timelines import open_timelines
 from .tweetcache import RedisTweetCache
@@ -168,8 +167,6 @@ async def _open_services(settings: Settings, db: Database, clock: Clock) -> Serv
         search_backend=await choose_backend(db, settings.search_backend),
         images=ImageProcessor(settings.media_decode_concurrency),
     )
-    # A new tweet and its outbox entry in one command where the server has one for that.
-    svc.inserts.pairs_in_one = await supports_pairs(db.tweets)
     if settings.redis_url:
         # One client for the read caches (tweets, liked sets, recent ids).
         svc.cache_redis = connect_redis(settings.redis_url, cluster=settings.redis_cluster)

@@ -33,9 +33,6 @@ def collection_of(command_name: str, command: Any) -> str:
         return str(command.get("collection", ""))
     if command_name in _NO_COLLECTION:
         return ""
-    if command_name == "bulkWrite":  # client-level: its namespaces, e.g. "outbox+tweets"
-        names = [str(ns.get("ns", "")).partition(".")[2] for ns in command.get("nsInfo", [])]
-        return "+".join(sorted(set(names)))
     value = command.get(command_name)
     return value if isinstance(value, str) else ""
 

@@ -10,22 +10,15 @@ Each caller gets its own outcome: a document that breaks a unique index (a retri
 Idempotency-Key) fails alone, with the same ``DuplicateKeyError`` ``insert_one`` would
 raise. Every caller returns only after the
 database acknowledged its document, so durability is what ``insert_one`` gives.
-
-``insert_pair`` stores two documents of different collections in that order (a new tweet's
-outbox entry, then the tweet): on a server with the client-level ``bulkWrite`` command
-(MongoDB 8.0, SecantusDB) every waiting pair goes in one ordered command, all the firsts,
-then all the seconds, so a request waits for one round trip instead of two; elsewhere the
-first, then the second, each with its own collection's group.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any, cast
+from typing import Any
 
-from pymongo import InsertOne
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import BulkWriteError, ClientBulkWriteException, DuplicateKeyError, WriteError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, WriteError
 
 # Documents per insert_many: bounds one command's size and the wait of the last in a batch.
 MAX_BATCH = 64
@@ -42,11 +35,6 @@ IN_FLIGHT = 2
 _DUPLICATE_KEY = 11000
 
 _Waiting = tuple[dict[str, Any], "asyncio.Future[None]"]
-# A pair's documents and whether its second was stored (False: its caller stores it alone).
-_Pair = tuple[dict[str, Any], dict[str, Any], "asyncio.Future[bool]"]
-
-# The wire version of MongoDB 8.0, the first with the client-level bulkWrite command.
-CLIENT_BULK_WRITE_WIRE_VERSION = 25
 
 
 class GroupInserts:
@@ -58,48 +46,7 @@ class GroupInserts:
         self.in_flight = in_flight
         self._queues: dict[str, list[_Waiting]] = {}
         self._senders: dict[str, set[asyncio.Task[None]]] = {}
-        self._pairs: dict[tuple[str, str], list[_Pair]] = {}
         self.batches = 0  # insert_many/insert_one commands sent (tests and benchmarks)
-        # Whether the server takes several collections' inserts in one command: found out
-        # at start-up (``supports_pairs``), off until then.
-        self.pairs_in_one = False
-
-    async def insert_pair(
-        self,
-        first: AsyncCollection[dict],
-        first_doc: dict[str, Any],
-        second: AsyncCollection[dict],
-        second_doc: dict[str, Any],
-    ) -> None:
-        """Insert ``first_doc``, then ``second_doc``: the second is never stored without the
-        first. Raises what either insert raised (the first's failure: neither is stored)."""
-        if not self.pairs_in_one:
-            await self.insert_one(first, first_doc)
-            await self.insert_one(second, second_doc)
-            return
-        key = (first.full_name, second.full_name)
-        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._pairs.setdefault(key, []).append((first_doc, second_doc, done))
-        senders = self._senders.setdefault(f"{key[0]}+{key[1]}", set())
-        if len(senders) < self.in_flight:
-            senders.add(asyncio.create_task(self._send_pairs(first, second), name="group-insert"))
-        if not await asyncio.shield(done):  # an earlier pair's second failed: not tried
-            await self.insert_one(second, second_doc)
-
-    async def _send_pairs(
-        self, first: AsyncCollection[dict], second: AsyncCollection[dict]
-    ) -> None:
-        key = (first.full_name, second.full_name)
-        queue = self._pairs[key]
-        try:
-            while queue:
-                batch, queue[:] = queue[: self.max_batch], queue[self.max_batch :]
-                self.batches += 1
-                await _insert_pairs(first, second, batch)
-        finally:
-            task = asyncio.current_task()
-            assert task is not None
-            self._senders[f"{key[0]}+{key[1]}"].discard(task)
 
     async def insert_one(self, collection: AsyncCollection[dict], doc: dict[str, Any]) -> None:
         """Insert ``doc`` with whatever else is waiting for ``collection``; returns once the
@@ -128,52 +75,6 @@ class GroupInserts:
             task = asyncio.current_task()
             assert task is not None
             self._senders[name].discard(task)
-
-
-async def supports_pairs(collection: AsyncCollection[dict]) -> bool:
-    """Whether the server has the client-level ``bulkWrite`` command (MongoDB 8.0)."""
-    hello = await collection.database.client.admin.command("hello")
-    return int(hello.get("maxWireVersion", 0)) >= CLIENT_BULK_WRITE_WIRE_VERSION
-
-
-async def _insert_pairs(
-    first: AsyncCollection[dict], second: AsyncCollection[dict], batch: list[_Pair]
-) -> None:
-    """One ordered command: every first document, then every second. A failure stops it
-    there: the pair whose document failed hears why; a later pair whose first is stored
-    has its second stored by its caller (``False``); one whose first is not stored fails."""
-    n = len(batch)
-    ops = [InsertOne(a, namespace=first.full_name) for a, _, _ in batch]
-    ops += [InsertOne(b, namespace=second.full_name) for _, b, _ in batch]
-    failed: dict[int, BaseException] = {}
-    stopped = 2 * n  # the index of the operation that failed: nothing after it ran
-    try:
-        await first.database.client.bulk_write(ops, ordered=True)
-    except ClientBulkWriteException as exc:
-        errors = exc.write_errors or []
-        if exc.error is not None or exc.write_concern_errors or not errors:
-            failed = dict.fromkeys(range(n), exc)  # nothing is known to be durable
-        else:
-            error = cast(dict[str, Any], errors[0])  # typed WriteError; a reply's dict
-            stopped = int(error["idx"])
-            kind = DuplicateKeyError if error.get("code") == _DUPLICATE_KEY else WriteError
-            failed[stopped % n] = kind(error.get("errmsg", ""), error.get("code"), error)
-            # A first that did not run: its pair fails (its second is not tried either).
-            failed.update((i, failed.get(i, exc)) for i in range(stopped, n))
-    except Exception as exc:  # the database away: every pair hears it
-        failed = dict.fromkeys(range(n), exc)
-    except BaseException as exc:  # the sender cancelled (shutdown): nobody waits forever
-        failed = dict.fromkeys(range(n), RuntimeError(f"insert cut short: {exc!r}"))
-        raise
-    finally:
-        for i, (_, _, done) in enumerate(batch):
-            if done.done():
-                continue
-            if i in failed:
-                done.set_exception(failed[i])
-                done.add_done_callback(lambda f: f.exception())
-            else:
-                done.set_result(n + i < stopped)  # its second ran (and was stored)
 
 
 async def _insert(collection: AsyncCollection[dict], batch: list[_Waiting]) -> None:

@@ -24,22 +24,12 @@ async def insert(
     now: datetime,
     projection: dict[str, Any] | None = None,
     grouped: GroupInserts | None = None,
-    before: tuple[AsyncCollection[dict], dict[str, Any]] | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """Insert ``doc``; with a ``key``, unless ``user_id`` stored one under it within the
     window: then ``(that document, False)``. ``grouped``: sent with other requests' inserts
-    (a duplicate key still fails only this document). ``before``: a document of another
-    collection stored first, once (``doc`` is never stored without it)."""
+    (a duplicate key still fails only this document)."""
 
     async def insert_one() -> None:
-        nonlocal before
-        if before is not None:
-            (other, first), before = before, None
-            if grouped is None:
-                await other.insert_one(first)
-            else:
-                await grouped.insert_pair(other, first, collection, doc)
-                return
         if grouped is None:
             await collection.insert_one(doc)
         else:

@@ -6,9 +6,8 @@ the worker more than any effect it applied (2.1 ms a tweet against 0.8 ms for a 
 with only ``_id``). So a new tweet is stored already saying what will have been applied
 for it (its ``fx``, not pending) and its entry is a small document here, ``{_id: the
 tweet's id, at}``, written just before the tweet (both in the request's group-commit round,
-``store/group_insert.py``: one ordered command for both on a server that takes one). While
-the entry exists nothing has been applied, whatever the tweet's ``fx`` says; the worker
-applies the tweet's effects and then deletes the entry.
+``store/group_insert.py``). While the entry exists nothing has been applied, whatever the
+tweet's ``fx`` says; the worker applies the tweet's effects and then deletes the entry.
 
 Crash windows: killed between the entry and the tweet, an entry has no tweet. The worker
 drops it once it is older than ``OUTBOX_INTENT_GRACE_SECONDS``, first inserting a tombstone
@@ -28,12 +27,18 @@ from pymongo.errors import DuplicateKeyError
 
 from ..db import Database
 from . import inlists
+from .group_insert import GroupInserts
 
 
-def entry(*, tweet_id: ObjectId, now: datetime) -> dict[str, Any]:
-    """The record that ``tweet_id`` is stored with effects pending: inserted just before it
-    (``store/tweets.py:insert``, in the same command when the server can)."""
-    return {"_id": tweet_id, "pending": True, "at": now}
+async def add(
+    db: Database, *, tweet_id: ObjectId, now: datetime, grouped: GroupInserts | None
+) -> None:
+    """Record that ``tweet_id`` is about to be stored with effects pending."""
+    entry = {"_id": tweet_id, "pending": True, "at": now}
+    if grouped is None:
+        await db.outbox.insert_one(entry)
+    else:
+        await grouped.insert_one(db.outbox, entry)
 
 
 async def oldest(db: Database, *, limit: int) -> list[dict[str, Any]]:

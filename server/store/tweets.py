@@ -110,6 +110,7 @@ async def insert(
         tweet_id=tweet_id,
     )
     # The outbox entry first: a tweet is never stored without one (store/intents.py).
+    await intents.add(db, tweet_id=doc["_id"], now=now, grouped=grouped)
     stored, created = await idempotency.insert(
         db.tweets,
         doc,
@@ -118,7 +119,6 @@ async def insert(
         now=now,
         projection=PROJECTION,
         grouped=grouped,
-        before=(db.outbox, intents.entry(tweet_id=doc["_id"], now=now)),
     )
     if not created:  # the key's first tweet: this one will never be stored
         await intents.remove(db, tweet_ids=[doc["_id"]])
