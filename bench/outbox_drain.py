@@ -90,6 +90,9 @@ async def run(args: argparse.Namespace, timings: Timings) -> dict[str, Any]:
                 await tweets.compose(svc, Caller(author, "bench"), f"post {k} #bench hello world")
             timings.ms.clear()
             timings.count.clear()
+            # Announced, so a profiler can be attached to the database for the drain alone.
+            print(f"draining (database pid {mongo.process.pid})", file=sys.stderr, flush=True)
+            await asyncio.sleep(args.pause)
             start, cpu0, app0 = time.perf_counter(), _cpu(mongo), time.process_time()
             await Outbox(svc, batch_size=args.batch).drain()
             seconds, db_cpu = time.perf_counter() - start, _cpu(mongo) - cpu0
@@ -121,6 +124,7 @@ def main() -> None:
     parser.add_argument("--tweets", type=int, default=300)
     parser.add_argument("--users", type=int, default=32)
     parser.add_argument("--batch", type=int, default=100, help="the worker's first batch size")
+    parser.add_argument("--pause", type=float, default=0.0, help="s before draining (profilers)")
     args = parser.parse_args()
     timings = Timings()
     monitoring.register(timings)
