@@ -82,7 +82,9 @@ async def apply(svc: Services, docs: list[dict[str, Any]]) -> None:
     )
     authors = sorted({r.tweet.user_id for r in rounds if r.counted_now is not None})
     await svc.users_changed(authors, counts_only=True)
-    await svc.tweets_changed([r.tweet.tweet_id for r in rounds])
+    # Cached copies of documents that changed (a new tweet's is as it was cached, unless its
+    # parent went meanwhile): dropped on every process.
+    await svc.tweets_changed([r.tweet.tweet_id for r in rounds if r.changed()])
 
 
 async def _count(
@@ -128,6 +130,7 @@ async def _birth(
         await _born(svc, r.tweet, author, parents.get(r.tweet.in_reply_to or ""), mentioned)
         if r.tweet.in_reply_to and r.tweet.in_reply_to not in parents:
             orphans.append(r.oid)  # the parent was deleted while the reply was written
+            r.orphan = True
         r.fx["born"] = True
     await tweet_store.mark_parent_deleted(svc.db, tweet_ids=orphans)
     await media.attach(svc, [r.tweet for r in born])
@@ -162,6 +165,7 @@ class _Round:
         self.live = not doc.get("deleted", False)
         self.visible = self.live and not doc.get("hidden", False)
         self.counted_now: bool | None = None  # set when this round moved the counters
+        self.orphan = False  # a reply whose parent was deleted: marked so by this round
         # Counted while not deleted (see ``count``).
         self.toggle = Toggle(
             prefix=f"t{self.oid}c",
@@ -218,6 +222,13 @@ class _Round:
         return self.visible != bool(shown) or (
             self.visible and self.fx.get("announced", 1) != version
         )
+
+    def changed(self) -> bool:
+        """Whether the tweet's document may differ from a copy cached before this round: an
+        edit, delete, hide or restore; not a new tweet (the worker leaves its document as
+        stored), unless this round marked its parent gone."""
+        new = tweet_store.NEW in self.doc and not self.doc.get("pending")
+        return not new or self.orphan
 
     def appears(self) -> bool:
         """Whether followers' timelines get this tweet now (posted, restored)."""
