@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 from redis.asyncio import Redis
 from starlette.requests import HTTPConnection
 
-from .backpressure import OutboxLag
 from .db import Database
 from .events import Announcement, Publisher, _Event
 from .images import ImageProcessor
@@ -94,20 +93,11 @@ class Services:
     inserts: GroupInserts = field(default_factory=GroupInserts)
     # A database handle per kind of read that may go to a secondary (server/readpref.py).
     readers: dict[ReadKind, Database] = field(init=False)
-    # New tweets wait while the outbox worker is behind (server/backpressure.py).
-    backpressure: OutboxLag = field(init=False)
 
     def __post_init__(self) -> None:
         settings = self.settings
         self.readers = readers(
             self.db, settings.mongodb_secondary_reads, settings.mongodb_max_staleness_seconds
-        )
-        self.backpressure = OutboxLag(
-            self.db,
-            self.clock,
-            max_lag=settings.outbox_max_lag_seconds,
-            max_wait=settings.outbox_admission_wait_seconds,
-            grace=settings.outbox_intent_grace_seconds,
         )
 
     def reader(self, kind: ReadKind) -> Database:

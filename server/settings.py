@@ -154,11 +154,6 @@ class Settings(BaseSettings):
     # dropped after this long; a request still storing the tweet then fails instead
     # (server/store/intents.py). Longer than a POST can take.
     outbox_intent_grace_seconds: float = Field(default=30.0, gt=0)
-    # New tweets wait (at most the second setting) while the oldest one the worker has not
-    # applied is older than the first: posting slows to the worker's pace instead of
-    # leaving a backlog (server/backpressure.py). 0 turns it off.
-    outbox_max_lag_seconds: float = Field(default=5.0, ge=0)
-    outbox_admission_wait_seconds: float = Field(default=1.0, ge=0)
     timeline_max_entries: int = 800
     # A push trims about one in this many of the receiving timelines (1: every one), so a
     # stored timeline stays within about this many entries of its cap without a read.

@@ -63,7 +63,6 @@ async def compose(
         extra["quote_of"] = {
             "tweet_id": quoted.tweet_id, "user_id": quoted.user_id, "user_name": quoted.user_name,
         }  # fmt: skip
-    await svc.backpressure.admit()  # while the outbox worker is behind
     tweet_id = ObjectId()
     if media_ids:
         if idempotency_key is not None:  # a retry: its images belong to the first tweet
