@@ -38,6 +38,9 @@ def live_env(
         "ARGON2_TIME_COST": "1",
         "ARGON2_MEMORY_COST_KIB": "64",
         "LOG_LEVEL": "WARNING",
+        # The worker in the app process, as the tests were written for (one process per app
+        # on a loaded 2-core machine); tests of the default's child process ask for it.
+        "WORKER_PROCESS": "false",
     }
     if redis_url:
         env["REDIS_URL"] = redis_url

@@ -65,7 +65,12 @@ async def test_the_worker_runs_apart_woken_by_writes_restarted_and_killed_with_s
 ):
     # An idle worker that only polled would not look again for a minute: anything applied
     # sooner was woken by the web process's write, through the hub.
-    app = live_app(redis_url=redis_server.url, OUTBOX_POLL_SECONDS="60", OUTBOX_LEASE_SECONDS="2")
+    app = live_app(
+        redis_url=redis_server.url,
+        WORKER_PROCESS="true",  # the default (the tests' own default is off)
+        OUTBOX_POLL_SECONDS="60",
+        OUTBOX_LEASE_SECONDS="2",
+    )
     [worker] = await until(lambda: workers_of(app.pid))
     ann = await sign_up(app, tmp_path / "outbox", "ann")
     bob = await sign_up(app, tmp_path / "outbox", "bob")
@@ -110,14 +115,14 @@ async def test_the_worker_runs_apart_woken_by_writes_restarted_and_killed_with_s
 
 
 async def test_sigterm_stops_the_worker_with_serve(live_app, redis_server):
-    app = live_app(redis_url=redis_server.url)
+    app = live_app(redis_url=redis_server.url, WORKER_PROCESS="true")
     [worker] = await until(lambda: workers_of(app.pid))
     app.stop()  # SIGTERM, and waits for murmur serve to exit
     assert gone(worker)
 
 
 async def test_without_redis_the_worker_stays_in_the_web_process(live_app):
-    app = live_app()
+    app = live_app(WORKER_PROCESS="true")
     async with httpx.AsyncClient(base_url=app.url) as http:
         assert (await http.get("/readyz")).status_code == 200
     assert workers_of(app.pid) == []

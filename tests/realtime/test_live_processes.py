@@ -16,7 +16,7 @@ pytestmark = pytest.mark.live
 
 
 async def test_metrics_admin_stats_cluster_and_graceful_shutdown(live_app, redis_server):
-    env = {"ADMIN_TOKEN": "ops-secret"}
+    env = {"ADMIN_TOKEN": "ops-secret", "WORKER_PROCESS": "true"}
     one = live_app(redis_url=redis_server.url, **env)
     two = live_app(redis_url=redis_server.url, **env)
     sockets = [await WsClient.open(one.ws_url + "/ws") for _ in range(2)]

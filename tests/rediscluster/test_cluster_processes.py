@@ -20,7 +20,8 @@ pytestmark = pytest.mark.live
 async def test_socket_limit_and_stats_across_processes_on_the_cluster(
     live_app, redis_cluster, make_user, settings
 ):
-    env = {"REDIS_CLUSTER": "true", "ADMIN_TOKEN": "ops", "WS_MAX_SOCKETS_PER_USER": "2"}
+    env = {"REDIS_CLUSTER": "true", "ADMIN_TOKEN": "ops", "WS_MAX_SOCKETS_PER_USER": "2",
+           "WORKER_PROCESS": "true"}  # fmt: skip
     env["JWT_SECRET"] = settings.jwt_secret  # the tokens make_user got are good there too
     one = live_app(redis_url=redis_cluster.url, **env)
     two = live_app(redis_url=redis_cluster.url, **env)
