@@ -16,6 +16,7 @@ import socket
 import sys
 import time
 import uuid
+from collections import Counter
 from typing import Any
 
 from .hub import Hub
@@ -109,9 +110,7 @@ def summary(processes: list[dict[str, Any]]) -> dict[str, Any]:
     for proc in processes:
         for kind, count in proc.get("subscriptions", {}).items():
             by_kind[kind] = by_kind.get(kind, 0) + count
-    roles: dict[str, int] = {}
-    for proc in processes:
-        roles[proc.get("role", "?")] = roles.get(proc.get("role", "?"), 0) + 1
+    roles = Counter(proc.get("role", "?") for proc in processes)
     return {
         "processes": len(processes),
         "roles": dict(sorted(roles.items())),  # e.g. murmur serve's web process and its worker

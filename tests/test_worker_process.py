@@ -60,6 +60,24 @@ async def home_ids(http: httpx.AsyncClient, token: str) -> list[str]:
     return [t["tweet_id"] for t in r.json()["items"]]
 
 
+async def post(http: httpx.AsyncClient, token: str, content: str) -> str:
+    r = await http.post(
+        "/tweets", json={"content": content}, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert r.status_code == 201, r.text
+    return str(r.json()["tweet_id"])
+
+
+async def until_home_has(
+    http: httpx.AsyncClient, token: str, tweet_id: str, seconds: float, why: str
+) -> None:
+    """Wait (up to ``seconds``) until the worker stored ``tweet_id`` in the reader's home."""
+    deadline = time.monotonic() + seconds
+    while tweet_id not in await home_ids(http, token):
+        assert time.monotonic() < deadline, why
+        await asyncio.sleep(0.05)
+
+
 async def test_the_worker_runs_apart_woken_by_writes_restarted_and_killed_with_serve(
     live_app, redis_server, tmp_path
 ):
@@ -80,34 +98,18 @@ async def test_the_worker_runs_apart_woken_by_writes_restarted_and_killed_with_s
             headers={"Authorization": f"Bearer {bob['access_token']}"},
         )
         assert r.status_code in (200, 201), r.text
-        r = await http.post(
-            "/tweets",
-            json={"content": "from the web process"},
-            headers={"Authorization": f"Bearer {ann['access_token']}"},
-        )
-        assert r.status_code == 201, r.text
-        first = r.json()["tweet_id"]
+        first = await post(http, ann["access_token"], "from the web process")
         # Stored in bob's timeline by the worker (the pushed path), well before its poll.
-        deadline = time.monotonic() + 10
-        while first not in await home_ids(http, bob["access_token"]):
-            assert time.monotonic() < deadline, "the worker was not woken"
-            await asyncio.sleep(0.05)
+        await until_home_has(http, bob["access_token"], first, 10, "the worker was not woken")
 
         # A worker that dies is started again, and applies what came meanwhile.
         os.kill(worker, signal.SIGKILL)
         await until(lambda: gone(worker))
-        r = await http.post(
-            "/tweets",
-            json={"content": "while the worker was down"},
-            headers={"Authorization": f"Bearer {ann['access_token']}"},
-        )
-        assert r.status_code == 201, r.text
-        second = r.json()["tweet_id"]
+        second = await post(http, ann["access_token"], "while the worker was down")
         [again] = await until(lambda: [w for w in workers_of(app.pid) if w != worker])
-        deadline = time.monotonic() + 30  # the dead worker's lease runs out first
-        while second not in await home_ids(http, bob["access_token"]):
-            assert time.monotonic() < deadline, "the restarted worker applied nothing"
-            await asyncio.sleep(0.1)
+        # The dead worker's lease runs out first.
+        why = "the restarted worker applied nothing"
+        await until_home_has(http, bob["access_token"], second, 30, why)
 
     # SIGKILL leaves murmur serve no chance to stop its worker: the kernel does.
     os.kill(app.pid, signal.SIGKILL)

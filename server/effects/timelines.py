@@ -72,6 +72,7 @@ async def shown(svc: Services, batch: Sequence[Shown]) -> None:
     await pages.shown_many(svc, [s.tweet for s in batch])
     pushes: list[Push] = []
     events: list[Announcement] = []
+    owners_queued = 0
     for tweet, fans, version in batch:
         author, tid = tweet.user_id, ObjectId(tweet.tweet_id)
         event, once = TweetCreated(data=tweet), _once(tweet, version, "tweet.created")
@@ -79,11 +80,12 @@ async def shown(svc: Services, batch: Sequence[Shown]) -> None:
         # stream heard of it from the request).
         for i, owners in enumerate(chunks(fans or []) or [[]]):
             pushes.append(Push([author, *owners] if i == 0 else owners, tid, author))
+            owners_queued += len(pushes[-1].owners)
             if owners:
                 events.append(([home_stream(o) for o in owners], event, once))
-            if sum(len(p.owners) for p in pushes) >= BATCH:
+            if owners_queued >= BATCH:
                 await _push_then_announce(svc, pushes, events)
-                pushes, events = [], []
+                pushes, events, owners_queued = [], [], 0
     await _push_then_announce(svc, pushes, events)
 
 

@@ -144,14 +144,14 @@ async def _show(svc: Services, rounds: list[_Round], writers: dict[str, UserReco
     showing = [r.tweet.user_id for r in rounds if r.shows_change() and r.tweet.user_id in pushed]
     fans = await timelines.followers(svc, showing) if showing else {}
     appearing = [r for r in rounds if r.appears()]
+    others = [r for r in rounds if not r.appears()]
     await timelines.shown(
         svc,
         [r.shown(fans.get(r.tweet.user_id, []) if r.tweet.user_id in pushed else None)
          for r in appearing],
     )  # fmt: skip
-    for r in rounds:
-        if r not in appearing:
-            await r.show(svc, fans.get(r.tweet.user_id, []), pushed=r.tweet.user_id in pushed)
+    for r in others:
+        await r.show(svc, fans.get(r.tweet.user_id, []), pushed=r.tweet.user_id in pushed)
 
 
 class _Round:
