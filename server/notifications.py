@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from bson import ObjectId
 
@@ -21,6 +24,16 @@ from .store.users import UserRecord
 DEDUPE_WINDOW = timedelta(minutes=1)
 
 
+@dataclass(frozen=True)
+class Wanted:
+    """A notification an action asks for: ``actor`` did ``kind`` to ``recipient``."""
+
+    recipient: str
+    kind: NotificationKind
+    actor: UserRecord
+    tweet_id: str | None = None
+
+
 async def notify(
     svc: Services,
     *,
@@ -29,34 +42,38 @@ async def notify(
     actor: UserRecord,
     tweet_id: str | None = None,
 ) -> Notification | None:
-    """Store and push one notification, unless it is about yourself, between users who block
-    each other, or a repeat of one made within the last minute. Safe to repeat: the outbox
-    worker may run it twice for one like, follow, reply or mention."""
-    if recipient == actor.id:
-        return None
-    if await social.blocked_between(svc, recipient, actor.id):
-        return None
+    """Store and push one notification (``notify_many`` of one)."""
+    made = await notify_many(svc, [Wanted(recipient, kind, actor, tweet_id)])
+    return made[0] if made else None
+
+
+async def notify_many(svc: Services, wanted: Sequence[Wanted]) -> list[Notification]:
+    """Store and push notifications (an outbox batch's at once: two writes for them all),
+    leaving out those about yourself, between users who block each other, and repeats of
+    one made within the last minute. Safe to repeat: the outbox worker may run a batch
+    twice, and a retry stores and pushes nothing new."""
     now = svc.clock()
-    # Claim-then-insert: identical actions within the window share one notification id, so
-    # of simultaneous ones, repeats and retries only one notification is ever stored.
-    key = f"{recipient}|{kind}|{actor.id}|{tweet_id or ''}"
-    doc = store.new_document(
-        recipient=recipient,
-        kind=kind,
-        actor_id=actor.id,
-        actor_name=actor.user_name,
-        tweet_id=tweet_id,
-        now=now,
-    )
-    claimed = await store.claim(svc.db, key=key, now=now, window=DEDUPE_WINDOW)
-    if claimed is None:
-        return None
-    doc["_id"] = claimed
-    if not await store.insert_once(svc.db, doc):
-        return None
-    note = store.to_model(doc)
-    await svc.publish([notifications_stream(recipient)], NotificationCreated(data=note))
-    return note
+    docs: dict[str, dict[str, Any]] = {}  # claim key -> the notification it would store
+    for w in wanted:
+        if w.recipient == w.actor.id or await social.blocked_between(svc, w.recipient, w.actor.id):
+            continue
+        # Claim-then-insert: identical actions within the window share one notification id,
+        # so of simultaneous ones, repeats and retries only one notification is ever stored.
+        key = f"{w.recipient}|{w.kind}|{w.actor.id}|{w.tweet_id or ''}"
+        docs.setdefault(key, store.new_document(
+            recipient=w.recipient, kind=w.kind, actor_id=w.actor.id,
+            actor_name=w.actor.user_name, tweet_id=w.tweet_id, now=now,
+        ))  # fmt: skip
+    claimed = await store.claim_many(svc.db, keys=list(docs), now=now, window=DEDUPE_WINDOW)
+    for key, doc in docs.items():
+        doc["_id"] = claimed.get(key)
+    stored = await store.insert_new(svc.db, [d for d in docs.values() if d["_id"] is not None])
+    made = [store.to_model(d) for d in stored]
+    await svc.publish_many(
+        [([notifications_stream(d["recipient"])], NotificationCreated(data=n), None)
+         for d, n in zip(stored, made, strict=True)]
+    )  # fmt: skip
+    return made
 
 
 async def page(

@@ -88,11 +88,11 @@ async def _marks(
     await counters.write(svc.db)
     changed = _changed(docs, toggles)
     actors = await user_store.by_ids(svc.db, user_ids=sorted({d["user_id"] for d, _ in new}))
-    for doc, author in new:
-        if (actor := actors.get(doc["user_id"])) is not None:
-            await notifications.notify(
-                svc, recipient=author, kind=kind, actor=actor, tweet_id=doc["tweet_id"]
-            )
+    await notifications.notify_many(
+        svc,
+        [notifications.Wanted(author, kind, actor, doc["tweet_id"])
+         for doc, author in new if (actor := actors.get(doc["user_id"])) is not None],
+    )  # fmt: skip
     await counts.announce(svc, [d["tweet_id"] for d in changed])
     if then is not None:
         await then(svc, changed)
@@ -118,6 +118,7 @@ async def follows(svc: Services, docs: list[dict[str, Any]]) -> None:
     involved = sorted({u for d in changed for u in (d["follower"], d["followee"])})
     await svc.users_changed(involved, counts_only=True)
     actors = await user_store.by_ids(svc.db, user_ids=involved) if changed else {}
+    wanted: list[notifications.Wanted] = []
     for doc in changed:
         owner, author = doc["follower"], doc["followee"]
         if not edges.is_on(doc):
@@ -126,5 +127,6 @@ async def follows(svc: Services, docs: list[dict[str, Any]]) -> None:
         push = timelines.pushed(svc, actors.get(author))
         await timelines.followed(svc, owner, author, push=push)
         if (actor := actors.get(owner)) is not None:
-            await notifications.notify(svc, recipient=author, kind="follow", actor=actor)
+            wanted.append(notifications.Wanted(author, "follow", actor))
+    await notifications.notify_many(svc, wanted)
     await edges.settle(svc.db.follows, docs, {i: t.reached for i, t in toggles.items()})

@@ -30,7 +30,7 @@ from bson import ObjectId
 from realtime.channels import tweet_stream
 
 from .. import media, notifications, spam
-from ..events import ReplyCreated
+from ..events import Announcement, ReplyCreated
 from ..models import Tweet
 from ..services import Services
 from ..store import bookmarks as bookmark_store
@@ -125,13 +125,20 @@ async def _birth(
     notifications, a reply whose parent went meanwhile marked so, its images attached."""
     await spam.screen(svc, [r.tweet for r in born])
     orphans: list[ObjectId] = []
+    events: list[Announcement] = []
+    wanted: list[notifications.Wanted] = []
     for r in born:
         author = writers.get(r.tweet.user_id)
-        await _born(svc, r.tweet, author, parents.get(r.tweet.in_reply_to or ""), mentioned)
+        parent = parents.get(r.tweet.in_reply_to or "")
+        if author is not None:
+            events += _reply_event(r.tweet, parent)
+            wanted += _notifications(r.tweet, author, parent, mentioned)
         if r.tweet.in_reply_to and r.tweet.in_reply_to not in parents:
             orphans.append(r.oid)  # the parent was deleted while the reply was written
             r.orphan = True
         r.fx["born"] = True
+    await svc.publish_many(events)
+    await notifications.notify_many(svc, wanted)
     await tweet_store.mark_parent_deleted(svc.db, tweet_ids=orphans)
     await media.attach(svc, [r.tweet for r in born])
 
@@ -295,28 +302,23 @@ def _engagement(
         trend_store.count_user(counters, user_id=user_id, when=when, op=op, field="engagement")
 
 
-async def _born(
-    svc: Services,
-    tweet: Tweet,
-    author: UserRecord | None,
-    parent: Tweet | None,
-    mentioned: dict[str, UserRecord],
-) -> None:
-    """What happens once per tweet besides the spam screen (a batch's at once): the reply
-    event and notifications."""
-    if author is None:
-        return
+def _reply_event(tweet: Tweet, parent: Tweet | None) -> list[Announcement]:
+    """A reply is announced on its parent's stream."""
+    if parent is None:
+        return []
+    return [([tweet_stream(parent.tweet_id)], ReplyCreated(data=tweet), None)]
+
+
+def _notifications(
+    tweet: Tweet, author: UserRecord, parent: Tweet | None, mentioned: dict[str, UserRecord]
+) -> list[notifications.Wanted]:
+    """Whom a new tweet notifies: its parent's author, its quoted author, those mentioned."""
+    wanted = []
     if parent is not None:
-        await svc.publish([tweet_stream(parent.tweet_id)], ReplyCreated(data=tweet))
-        await notifications.notify(
-            svc, recipient=parent.user_id, kind="reply", actor=author, tweet_id=tweet.tweet_id
-        )
+        wanted.append(notifications.Wanted(parent.user_id, "reply", author, tweet.tweet_id))
     if (quote := tweet.quote_of) is not None and quote.user_id:
-        await notifications.notify(
-            svc, recipient=quote.user_id, kind="quote", actor=author, tweet_id=tweet.tweet_id
-        )
+        wanted.append(notifications.Wanted(quote.user_id, "quote", author, tweet.tweet_id))
     for name in dict.fromkeys(m.lower() for m in tweet.mentions):
         if (user := mentioned.get(name)) is not None:
-            await notifications.notify(
-                svc, recipient=user.id, kind="mention", actor=author, tweet_id=tweet.tweet_id
-            )
+            wanted.append(notifications.Wanted(user.id, "mention", author, tweet.tweet_id))
+    return wanted

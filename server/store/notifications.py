@@ -7,11 +7,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bson import ObjectId
-from pymongo.errors import DuplicateKeyError
+from pymongo import UpdateOne
+from pymongo.errors import BulkWriteError
 
 from ..db import Database
 from ..models import Notification
 from ..paging import PageQuery
+from . import inlists
+
+_DUPLICATE = 11000
 
 
 def to_model(doc: dict[str, Any]) -> Notification:
@@ -53,34 +57,57 @@ def new_document(
     }
 
 
-async def claim(db: Database, *, key: str, now: datetime, window: timedelta) -> ObjectId | None:
-    """The id the notification for ``key`` gets: a new one, or the one of an earlier claim
-    that still holds (so a repeat inside the window, and a retried claim, reuse it).
+async def claim_many(
+    db: Database, *, keys: list[str], now: datetime, window: timedelta
+) -> dict[str, ObjectId | None]:
+    """The id each key's notification gets: a new one, or the one of an earlier claim that
+    still holds (so a repeat inside the window, and a retried claim, reuse it). One write for
+    them all, and one read only when some claims were held.
 
     One document per key (``_id``): the update takes an expired claim, the upsert creates a
     missing one, and when a live claim exists the upsert's insert hits the ``_id`` and fails,
     so of many simultaneous callers exactly one gets a new id."""
-    fresh = ObjectId()
+    if not keys:
+        return {}
+    fresh = {key: ObjectId() for key in keys}
+    held: list[str] = []
     try:
-        await db.notification_claims.update_one(
-            {"_id": key, "until": {"$lte": now}},
-            {"$set": {"until": now + window, "note": fresh}},
-            upsert=True,
-        )
-        return fresh
-    except DuplicateKeyError:
-        held = await db.notification_claims.find_one({"_id": key})
+        await db.notification_claims.bulk_write(
+            [UpdateOne({"_id": key, "until": {"$lte": now}},
+                       {"$set": {"until": now + window, "note": note}}, upsert=True)
+             for key, note in fresh.items()],
+            ordered=False,
+        )  # fmt: skip
+    except BulkWriteError as exc:
+        order = list(fresh)
+        held = [order[i] for i in _duplicates(exc)]
+    claimed: dict[str, ObjectId | None] = dict(fresh)
+    if held:
+        notes = await inlists.find(db.notification_claims, "_id", held)
+        found = {d["_id"]: d.get("note") for d in notes}
         # None: a claim made before claims remembered their note (that one was sent).
-        return held.get("note") if held else None
+        claimed.update({key: found.get(key) for key in held})
+    return claimed
 
 
-async def insert_once(db: Database, doc: dict[str, Any]) -> bool:
-    """Store a notification under its claimed id; False when it is stored already."""
+async def insert_new(db: Database, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Store notifications under their claimed ids; the ones not stored already."""
+    if not docs:
+        return []
     try:
-        await db.notifications.insert_one(doc)
-    except DuplicateKeyError:
-        return False
-    return True
+        await db.notifications.insert_many(docs, ordered=False)
+    except BulkWriteError as exc:
+        there = set(_duplicates(exc))
+        return [d for i, d in enumerate(docs) if i not in there]
+    return docs
+
+
+def _duplicates(exc: BulkWriteError) -> list[int]:
+    """The indexes of the writes that failed on a unique key; anything else is raised."""
+    errors = exc.details.get("writeErrors", [])
+    if exc.details.get("writeConcernErrors") or any(e.get("code") != _DUPLICATE for e in errors):
+        raise exc
+    return [e["index"] for e in errors]
 
 
 async def page(

@@ -10,8 +10,10 @@ from typing import Any
 import httpx
 from bson import ObjectId
 
+from server.notifications import Wanted, notify_many
 from server.social import hidden_authors
-from server.store.notifications import claim
+from server.store import users as user_store
+from server.store.notifications import claim_many
 
 
 async def home_ids(client: httpx.AsyncClient, user: Any) -> list[str]:
@@ -169,10 +171,46 @@ async def test_notification_dedupe_is_atomic(
     await asyncio.gather(*(flip(f) for f in fans))
     got = await notes(client, alice, limit=100)
     assert Counter(n["actor_id"] for n in got) == Counter([bob.id, *(f.id for f in fans)])
-    # The store's claim directly: 50 simultaneous claims all get the one notification id.
+    # The store's claims directly: 50 simultaneous batches of claims all get the one
+    # notification id per key, held or new alike.
     now = svc.clock()
+    window = timedelta(minutes=1)
+    first = await claim_many(svc.db, keys=["k"], now=now, window=window)
     won = await asyncio.gather(
-        *(claim(svc.db, key="k", now=now, window=timedelta(minutes=1)) for _ in range(50))
+        *(claim_many(svc.db, keys=["k", "k2"], now=now, window=window) for _ in range(50))
     )
-    assert len(set(won)) == 1 and None not in won
-    assert await claim(svc.db, key="k", now=now + timedelta(minutes=1), window=timedelta(0))
+    assert {w["k"] for w in won} == {first["k"]} and first["k"] is not None
+    assert len({w["k2"] for w in won}) == 1 and None not in {w["k2"] for w in won}
+    # Once the window has passed, a claim is new again.
+    later = await claim_many(svc.db, keys=["k"], now=now + window, window=timedelta(0))
+    assert later["k"] not in (None, first["k"])
+
+
+async def test_a_batch_of_replies_and_mentions_notifies_each_once(
+    client: httpx.AsyncClient, app: Any, make_user: Any, make_tweet: Any, svc: Any, drain: Any
+) -> None:
+    alice, bob, carol = await make_user(), await make_user(), await make_user()
+    parent = await make_tweet(alice, "reply to me")
+    # Written while the worker waits (a client that does not wait for the worker after each
+    # write), so one round applies them all: one batch of notifications.
+    unsettled = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://m.test")
+    async with unsettled, svc.outbox.paused():
+        for k in range(5):
+            r = await unsettled.post(
+                f"/tweets/{parent['tweet_id']}/comments",
+                json={"content": f"reply {k} cc @{carol.user_name}"},
+                headers=bob.headers,
+            )
+            assert r.status_code == 201, r.text
+    await drain()
+    got = await notes(client, alice, limit=100)
+    assert sorted(n["kind"] for n in got) == ["reply"] * 5
+    assert len({n["tweet_id"] for n in got}) == 5
+    mentions = await notes(client, carol, limit=100)
+    assert [n["kind"] for n in mentions] == ["mention"] * 5
+    # The worker retrying the same batch (killed before recording it) stores nothing new.
+    actor = await user_store.by_id(svc.db, user_id=bob.id)
+    assert actor is not None
+    again = [Wanted(alice.id, "reply", actor, n["tweet_id"]) for n in got]
+    assert await notify_many(svc, again) == []
+    assert len(await notes(client, alice, limit=100)) == 5
