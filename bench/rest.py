@@ -275,7 +275,8 @@ async def run_phase(
     db_cpu_drained = cpu(db_pid) - cpu0[1]  # the database's CPU for the phase's work, all of it
     top1 = await server_top(mongo_url)
     after, web_seconds1 = await scrape(metrics)
-    web = sum(v - before.get(k, 0) for k, v in after.items())
+    web_moved = {k: v - before.get(k, 0) for k, v in after.items()}
+    web = sum(web_moved.values())
     moved = {k: (c - top0.get(k, (0, 0))[0], us - top0.get(k, (0, 0))[1])
              for k, (c, us) in top1.items()}  # fmt: skip
     for coll, asks in asked.items():  # this benchmark's own polling of the outboxes
@@ -300,6 +301,11 @@ async def run_phase(
         # with commands overlapping, so a ranking of where it goes rather than CPU.
         "db_ms_top": {f"{c} {coll}": round(us / 1000 / n, 3) for (c, coll), (_, us) in slowest},
         "web_db_commands_per_request": round(web / n, 2),
+        "web_db_commands_top": {
+            f"{c} {coll}": round(k / n, 2)
+            for (c, coll), k in sorted(web_moved.items(), key=lambda kv: -kv[1])[:8]
+            if k > 0
+        },
         "web_db_ms_per_request": round((web_seconds1 - web_seconds0) * 1000 / n, 2),
         "fanout_drained_seconds": round(drained, 2),
         "db_cpu_ms_per_request": round(db_cpu_drained * 1000 / n, 2),

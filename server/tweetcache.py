@@ -7,8 +7,11 @@
 
 Only visible tweets are cached (what ``store.tweets.by_ids`` returns), without ``liked_by_me``
 (that is per reader, ``server/likedcache.py``). Every write to a tweet document calls
-``Services.tweets_changed`` right after it, so counters, edits, deletes and hides show on the
-next read; the TTL only bounds what a lost ``DEL`` (Redis away at that moment) leaves behind.
+``Services.tweets_changed`` right after it, so edits, deletes and hides show on the next
+read; the TTL only bounds what a lost ``DEL`` (Redis away at that moment) leaves behind.
+Counters are the exception: the outbox worker that moved them reads the tweets again and
+replaces their copies (``refreshed``), so a tweet liked or replied to many times a second
+stays cached, its counters behind by at most the worker's batch.
 
 A read that raced with a change must not store what it read. Each tweet has a version, bumped
 by every change (in Redis ``murmur:<db>:twv:<id>``, read in the same ``MGET``); a miss is read
@@ -80,6 +83,10 @@ class TweetCache(Protocol):
         """These tweets changed: drop them, and refuse racing reads' copies."""
         ...
 
+    async def versions(self, tweet_ids: list[str]) -> Seen:
+        """What ``store`` needs to replace these tweets' copies, cached or not."""
+        ...
+
 
 class MemoryTweetCache:
     """The cache of a process without Redis: bounded, least recently used goes first."""
@@ -116,6 +123,9 @@ class MemoryTweetCache:
             self._entries.move_to_end(tweet.tweet_id)
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
+
+    async def versions(self, tweet_ids: list[str]) -> Seen:
+        return {tweet_id: self._seen(tweet_id) for tweet_id in tweet_ids}
 
     async def forget(self, tweet_ids: list[str]) -> None:
         for tweet_id in tweet_ids:
@@ -204,6 +214,17 @@ class RedisTweetCache:
         except REDIS_ERRORS as exc:
             log.warning("tweet cache unavailable, not storing: %s", exc)
 
+    async def versions(self, tweet_ids: list[str]) -> Seen:
+        if not tweet_ids:
+            return {}
+        pipe = self.redis.pipeline(transaction=False)
+        read = queue_mget(pipe, self.redis, [self._version_key(t) for t in tweet_ids])
+        replies = await replies_or_none(pipe, log, "tweet cache")
+        if replies is None:
+            return {}  # nothing seen: nothing stored
+        values = cast(list[str | None], read(replies))
+        return {t: v or "" for t, v in zip(tweet_ids, values, strict=True)}
+
     async def forget(self, tweet_ids: list[str]) -> None:
         if not tweet_ids:
             return
@@ -224,6 +245,21 @@ async def hydrate(cache: TweetCache, db: Database, tweet_ids: list[ObjectId]) ->
     with one ``find`` (then cached). Missing or hidden ones are left out."""
     found, seen = await cache.lookup([str(t) for t in tweet_ids])
     return await completed(cache, db, tweet_ids, found, seen)
+
+
+async def refreshed(cache: TweetCache, db: Database, tweet_ids: list[ObjectId]) -> list[Tweet]:
+    """The visible tweets among ``tweet_ids``, read again after their counters moved and put
+    in the cache in place of the copies there (unless an edit, delete or hide dropped them
+    meanwhile). A tweet being liked or replied to many times a second is the one every reader
+    wants: dropped at each change and left for readers to fill, it sent all of them to the
+    database (every reply's parent check too). Until the new copy is stored readers get
+    the old one, counters behind by this one change: the batch's latency, under a second."""
+    seen = await cache.versions([str(t) for t in tweet_ids])
+    try:
+        return list((await _from_database(cache, db, tweet_ids, seen)).values())
+    except BaseException:
+        await cache.forget([str(t) for t in tweet_ids])  # no stale counters for long
+        raise
 
 
 async def completed(

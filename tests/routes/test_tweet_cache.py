@@ -41,6 +41,25 @@ async def test_a_warm_single_tweet_reads_nothing_and_changes_show_at_once(
     assert (await client.get(path)).status_code == 404
 
 
+async def test_a_tweet_whose_counters_moved_is_cached_again_by_the_worker(
+    client, app, make_user, make_tweet
+):
+    """A like or a reply drops the tweet's cached copy; the worker that moved the counter
+    reads it once and caches it again, so readers (and the next reply's parent check) do
+    not each go to the database."""
+    author, fan = await make_user(), await make_user()
+    made = await make_tweet(author, "popular")
+    path = f"/tweets/{made['tweet_id']}"
+    assert (await client.post(f"{path}/likes", headers=fan.headers)).status_code == 200
+    r = await client.post(f"{path}/comments", json={"content": "yes"}, headers=fan.headers)
+    assert r.status_code == 201, r.text
+    async with quiet(app):
+        before = by_collection(app)
+        got = (await client.get(path)).json()
+        assert (got["like_count"], got["reply_count"]) == (1, 1)
+        assert moved(before, by_collection(app)) == {}
+
+
 async def check_race_guard(cache: TweetCache) -> None:
     old = tweet("old")
     found, seen = await cache.lookup([old.tweet_id])
@@ -51,6 +70,16 @@ async def check_race_guard(cache: TweetCache) -> None:
     found, seen = await cache.lookup([old.tweet_id])
     await cache.store([old], seen)
     assert (await cache.lookup([old.tweet_id]))[0] == {old.tweet_id: old}
+    # A copy replaced in place (counters moved: ``refreshed``) is replaced unless a change
+    # dropped it meanwhile.
+    newer = tweet("newer", old.tweet_id)
+    seen = await cache.versions([old.tweet_id])
+    await cache.store([newer], seen)
+    assert (await cache.lookup([old.tweet_id]))[0][old.tweet_id].content == "newer"
+    seen = await cache.versions([old.tweet_id])
+    await cache.forget([old.tweet_id])  # an edit while the counters were being read
+    await cache.store([tweet("stale", old.tweet_id)], seen)
+    assert (await cache.lookup([old.tweet_id]))[0] == {}
 
 
 async def test_a_read_that_raced_with_a_change_is_not_stored_in_memory():
