@@ -89,9 +89,10 @@ class Authenticator:
         """``user`` with counters as stored (read again only if they moved since cached)."""
         return await self.user(user.id) or user
 
-    async def user(self, user_id: str) -> UserRecord | None:
-        """Anyone's record with current counters (a profile): cached, or read and cached."""
-        cached = self.users.get(user_id, counts=True)
+    async def user(self, user_id: str, *, counts: bool = True) -> UserRecord | None:
+        """Anyone's record, with current counters unless ``counts`` is False (a profile
+        needs them, the other end of a follow does not): cached, or read and cached."""
+        cached = self.users.get(user_id, counts=counts)
         if cached is not None:
             return cached
         seen = self.users.epoch(user_id)

@@ -23,8 +23,12 @@ _BIG = "big-authors"
 
 
 async def target_user(svc: Services, caller: Caller, user_id: str, verb: str) -> UserRecord:
-    """The other end of a relationship: 404 when unknown, 422 when it is the caller."""
-    user = await user_store.by_id(svc.db, user_id=user_id)
+    """The other end of a relationship (from the users' cache when warm): 404 when unknown,
+    422 when it is the caller."""
+    if svc.auth is not None:
+        user = await svc.auth.user(user_id, counts=False)
+    else:
+        user = await user_store.by_id(svc.db, user_id=user_id)
     if user is None:
         raise NotFound("No such user.", code="user_not_found")
     if user.id == caller.id:
@@ -32,13 +36,18 @@ async def target_user(svc: Services, caller: Caller, user_id: str, verb: str) ->
     return user
 
 
-async def relationship(svc: Services, me: str, other: str) -> Relationship:
-    """How ``me`` and ``other`` are related, from ``me``'s side."""
+async def relationship(
+    svc: Services, me: str, other: str, *, following: bool | None = None
+) -> Relationship:
+    """How ``me`` and ``other`` are related, from ``me``'s side (``following`` when the
+    caller has just written it)."""
     rels = await relation_store.between(svc.db, a=me, b=other)
     have = {(r["owner"], r["kind"]) for r in rels}
+    if following is None:
+        following = await follow_store.exists(svc.db, follower=me, followee=other)
     return Relationship(
         user_id=other,
-        following=await follow_store.exists(svc.db, follower=me, followee=other),
+        following=following,
         followed_by=await follow_store.exists(svc.db, follower=other, followee=me),
         blocking=(me, "block") in have,
         blocked_by=(other, "block") in have,
@@ -73,14 +82,15 @@ async def follow(svc: Services, caller: Caller, user_id: str) -> Relationship:
         await svc.limits.hit(svc.settings.rate_limit_follow, "follow", caller.id)
     if await follow_store.add(svc.db, follower=caller.id, followee=user.id, now=svc.clock()):
         svc.written()
-    return await relationship(svc, caller.id, user.id)
+        forget_follows(svc, [caller.id, user.id])  # here at once; elsewhere by the broadcast
+    return await relationship(svc, caller.id, user.id, following=True)
 
 
 async def unfollow(svc: Services, caller: Caller, user_id: str) -> Relationship:
     """Unfollow (idempotent): the edge and counters go, the followee leaves the timeline."""
     user = await target_user(svc, caller, user_id, "follow")
     await _drop_edge(svc, caller.id, user.id)
-    return await relationship(svc, caller.id, user.id)
+    return await relationship(svc, caller.id, user.id, following=False)
 
 
 async def set_relation(

@@ -8,6 +8,8 @@ from typing import Any
 import httpx
 from bson import ObjectId
 
+from tests.dbcount import by_collection, moved, quiet
+
 
 async def profile(client: httpx.AsyncClient, user_id: str) -> dict[str, Any]:
     r = await client.get(f"/users/{user_id}")
@@ -125,3 +127,28 @@ async def test_follow_rate_limited(
     assert r.json()["error"]["code"] == "rate_limited"
     assert int(r.headers["Retry-After"]) >= 1
     assert (await profile(client, stars[3].id))["follower_count"] == 0
+
+
+async def test_a_follow_and_an_unfollow_cost_few_commands(
+    client: httpx.AsyncClient, app: Any, make_user: Any
+) -> None:
+    """Warm, a follow is: is the edge there (the rate limit counts new ones), the write, the
+    relations between the two and the other way's edge; the target's record comes from the
+    users' cache, and ``following`` is what was just written. An unfollow: the write, the
+    relations and the other edge."""
+    alice, bob = await make_user(), await make_user()
+    assert (await client.post(f"/users/{bob.id}/follow", headers=alice.headers)).status_code == 200
+    assert (await client.delete(f"/users/{bob.id}/follow", headers=alice.headers)).json()[
+        "following"
+    ] is False
+    # A client that does not wait for the (held) worker after each write.
+    unsettled = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://m.test")
+    async with unsettled:
+        for method, following, edges in (("POST", True, 3), ("DELETE", False, 2)):
+            async with quiet(app):
+                before = by_collection(app)
+                url = f"/users/{bob.id}/follow"
+                r = await unsettled.request(method, url, headers=alice.headers)
+                assert r.status_code == 200 and r.json()["following"] is following, r.text
+                assert moved(before, by_collection(app)) == {"follows": edges, "relations": 1}
+            await app.state.services.outbox.drain()
