@@ -112,8 +112,9 @@ class Services:
             await self.on_users_changed(user_ids, counts_only)
 
     async def tweets_changed(self, tweet_ids: list[str]) -> None:
-        """Tell every process that these tweets' documents changed (text, counters, hidden,
-        deleted), so none serves them from the cache. Call it right after every such write."""
+        """Tell every process that these tweets' documents changed (text, hidden, deleted),
+        so none serves them from the cache. Call it right after every such write (counters
+        moved by the outbox worker replace the copies instead: ``tweetcache.refreshed``)."""
         if tweet_ids:
             await self.tweet_cache.forget(tweet_ids)
 
