@@ -34,19 +34,6 @@ class Wanted:
     tweet_id: str | None = None
 
 
-async def notify(
-    svc: Services,
-    *,
-    recipient: str,
-    kind: NotificationKind,
-    actor: UserRecord,
-    tweet_id: str | None = None,
-) -> Notification | None:
-    """Store and push one notification (``notify_many`` of one)."""
-    made = await notify_many(svc, [Wanted(recipient, kind, actor, tweet_id)])
-    return made[0] if made else None
-
-
 async def notify_many(svc: Services, wanted: Sequence[Wanted]) -> list[Notification]:
     """Store and push notifications (an outbox batch's at once: two writes for them all),
     leaving out those about yourself, between users who block each other, and repeats of
