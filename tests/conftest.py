@@ -99,6 +99,16 @@ async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
+@pytest.fixture
+async def raw(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """A client that does not wait for the worker after a write (tests of the outbox, and
+    of what a batch of writes costs while the worker is held)."""
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://murmur.test"
+    ) as c:
+        yield c
+
+
 def mails_to(outbox: Path, to: str) -> list[tuple[str, str]]:
     """(subject, body) of every message e-mailed to ``to``, newest first."""
     found = []

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import httpx
 import pytest
 from bson import ObjectId
 
@@ -31,14 +30,6 @@ async def worker(app: Any) -> Any:
     outbox = app.state.services.outbox
     await outbox.stop()
     return outbox
-
-
-@pytest.fixture
-async def raw(app: Any) -> Any:
-    """A client whose writes the worker does not apply on its own."""
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://murmur.test") as c:
-        yield c
 
 
 async def die_before_recording(worker: Any, monkeypatch: Any, module: Any, name: str) -> None:

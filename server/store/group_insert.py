@@ -20,6 +20,8 @@ from typing import Any
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError, WriteError
 
+from .duplicates import DUPLICATE_KEY
+
 # Documents per insert_many: bounds one command's size and the wait of the last in a batch.
 MAX_BATCH = 64
 # Commands on their way at once per collection. Few enough that requests arriving together
@@ -32,7 +34,6 @@ MAX_BATCH = 64
 # 2 gave 458 (3.0 ms), 1 gave 473 (2.9 ms). 2, so one slow command does not stall them all.
 IN_FLIGHT = 2
 
-_DUPLICATE_KEY = 11000
 
 _Waiting = tuple[dict[str, Any], "asyncio.Future[None]"]
 
@@ -89,7 +90,7 @@ async def _insert(collection: AsyncCollection[dict], batch: list[_Waiting]) -> N
         failed[0] = exc
     except BulkWriteError as exc:
         for error in exc.details.get("writeErrors", []):
-            kind = DuplicateKeyError if error.get("code") == _DUPLICATE_KEY else WriteError
+            kind = DuplicateKeyError if error.get("code") == DUPLICATE_KEY else WriteError
             failed[error["index"]] = kind(error.get("errmsg", ""), error.get("code"), error)
         if exc.details.get("writeConcernErrors"):
             failed = dict.fromkeys(range(len(batch)), exc)  # nothing is known to be durable

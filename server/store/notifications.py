@@ -14,8 +14,7 @@ from ..db import Database
 from ..models import Notification
 from ..paging import PageQuery
 from . import inlists
-
-_DUPLICATE = 11000
+from .duplicates import only_duplicates
 
 
 def to_model(doc: dict[str, Any]) -> Notification:
@@ -80,7 +79,7 @@ async def claim_many(
         )  # fmt: skip
     except BulkWriteError as exc:
         order = list(fresh)
-        held = [order[i] for i in _duplicates(exc)]
+        held = [order[i] for i in only_duplicates(exc)]
     claimed: dict[str, ObjectId | None] = dict(fresh)
     if held:
         notes = await inlists.find(db.notification_claims, "_id", held)
@@ -97,17 +96,9 @@ async def insert_new(db: Database, docs: list[dict[str, Any]]) -> list[dict[str,
     try:
         await db.notifications.insert_many(docs, ordered=False)
     except BulkWriteError as exc:
-        there = set(_duplicates(exc))
+        there = set(only_duplicates(exc))
         return [d for i, d in enumerate(docs) if i not in there]
     return docs
-
-
-def _duplicates(exc: BulkWriteError) -> list[int]:
-    """The indexes of the writes that failed on a unique key; anything else is raised."""
-    errors = exc.details.get("writeErrors", [])
-    if exc.details.get("writeConcernErrors") or any(e.get("code") != _DUPLICATE for e in errors):
-        raise exc
-    return [e["index"] for e in errors]
 
 
 async def page(

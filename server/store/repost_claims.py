@@ -15,9 +15,8 @@ from bson import ObjectId
 from pymongo.errors import BulkWriteError
 
 from ..db import Database
+from .duplicates import only_duplicates
 from .timelines import Slot
-
-_DUPLICATE_KEY = 11000
 
 
 async def claim(
@@ -34,8 +33,7 @@ async def claim(
     try:
         await db.repost_claims.insert_many(docs, ordered=False)
     except BulkWriteError as exc:
-        if any(e.get("code") != _DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
-            raise
+        only_duplicates(exc)  # a re-run's claims, or another repost's: read below
     query = {"tweet_id": tweet_id, "owner": {"$in": list(owners)}, "repost_id": repost_id}
     return [d["owner"] async for d in db.repost_claims.find(query, {"owner": 1})]
 

@@ -24,10 +24,10 @@ from pymongo.errors import BulkWriteError
 
 from ..db import Database
 from ..settings import Settings
+from .duplicates import only_duplicates
 
 log = logging.getLogger("murmur.timelines")
 
-_DUPLICATE_KEY = 11000
 
 # (owner, tweet_id, author): one stored timeline entry.
 Entry = tuple[str, ObjectId, str]
@@ -145,9 +145,7 @@ class MongoTimelines:
         try:
             result = await self.db.timelines.insert_many(docs, ordered=False)
         except BulkWriteError as exc:
-            errors = exc.details.get("writeErrors", [])
-            if any(e.get("code") != _DUPLICATE_KEY for e in errors):
-                raise
+            only_duplicates(exc)  # entries a re-run fan-out stored already
             return int(exc.details.get("nInserted", 0))
         return len(result.inserted_ids)
 

@@ -187,16 +187,15 @@ async def test_notification_dedupe_is_atomic(
 
 
 async def test_a_batch_of_replies_and_mentions_notifies_each_once(
-    client: httpx.AsyncClient, app: Any, make_user: Any, make_tweet: Any, svc: Any, drain: Any
+    client: httpx.AsyncClient, raw: Any, make_user: Any, make_tweet: Any, svc: Any, drain: Any
 ) -> None:
     alice, bob, carol = await make_user(), await make_user(), await make_user()
     parent = await make_tweet(alice, "reply to me")
     # Written while the worker waits (a client that does not wait for the worker after each
     # write), so one round applies them all: one batch of notifications.
-    unsettled = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://m.test")
-    async with unsettled, svc.outbox.paused():
+    async with svc.outbox.paused():
         for k in range(5):
-            r = await unsettled.post(
+            r = await raw.post(
                 f"/tweets/{parent['tweet_id']}/comments",
                 json={"content": f"reply {k} cc @{carol.user_name}"},
                 headers=bob.headers,
