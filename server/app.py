@@ -6,6 +6,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -37,6 +38,7 @@ from .routes import pins as pin_routes
 from .routes import reposts as repost_routes
 from .routes import search as search_routes
 from .routes import trending as trending_routes
+from .routing import IndexedRouter
 from .search.engine import choose_backend
 from .security import AccessTokens, Passwords
 from .services import Clock, Services, utc_now
@@ -135,6 +137,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> S
 
 
 class _App(Starlette):
+    def __init__(self, *, routes: list[BaseRoute], lifespan: Any, **kwargs: Any) -> None:
+        super().__init__(routes=routes, lifespan=lifespan, **kwargs)
+        self.router = IndexedRouter(routes, lifespan=lifespan)
+
     def build_middleware_stack(self) -> ASGIApp:
         # Outside Starlette's error middleware, so a 500 (and its log line) has the id too.
         return RequestId(super().build_middleware_stack())

@@ -8,6 +8,7 @@ import warnings
 import httpx
 import pytest
 from openapi_spec_validator import validate
+from starlette.routing import Match
 
 from server.api import ApiRoute
 from server.app import create_app
@@ -75,6 +76,39 @@ async def test_unknown_paths_and_methods_get_the_error_envelope(client):
     r = await client.put("/tweets", json={})
     assert r.status_code == 405
     assert error_code(r) == "method_not_allowed"
+    # A fixed path that a parameterised route also matches (server/routing.py).
+    r = await client.put("/tweets/following", json={})
+    assert r.status_code == 405
+    assert error_code(r) == "method_not_allowed"
+
+
+def _decision(routes, scope):
+    """Which route Starlette's loop hands ``scope`` to: the first full match, else the first
+    partial one (405), else none."""
+    partial = None
+    for route in routes:
+        match, _ = route.matches(scope)
+        if match is Match.FULL:
+            return route, match
+        if match is Match.PARTIAL and partial is None:
+            partial = route
+    return partial, Match.PARTIAL if partial else Match.NONE
+
+
+async def test_the_router_narrowed_to_a_fixed_path_decides_as_the_whole_list(app):
+    """Every path a route names without parameters, with every method: the few routes the
+    router asks first pick what the whole list would."""
+    router = app.router
+    narrowed = router._index()
+    assert "/tweets/following" in narrowed and "/users/me" in narrowed
+    for path, narrow in narrowed.items():
+        assert len(narrow.routes) < len(router.routes)
+        for method in ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]:
+            scope = {"type": "http", "path": path, "root_path": "", "method": method}
+            assert _decision(narrow.routes, scope) == _decision(router.routes, scope), (
+                path,
+                method,
+            )
 
 
 # --- OpenAPI ---------------------------------------------------------------------------------
