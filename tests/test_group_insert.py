@@ -59,3 +59,23 @@ async def test_concurrent_posts_share_inserts_and_keys_hold(
     for user in users:
         profile = (await client.get(f"/users/{user.id}")).json()
         assert profile["tweet_count"] == concurrent // 4
+
+
+async def test_packed_items_are_one_document_and_share_its_outcome(app: Any) -> None:
+    """``insert_packed``: the items that wait together become one document (its id is every
+    caller's answer); when that document fails, every caller hears it."""
+    db = app.state.services.db
+    inserts = GroupInserts(max_batch=8, in_flight=1)
+
+    def pack(items: list[int]) -> dict[str, Any]:
+        return {"_id": items[0], "items": items}
+
+    ids = await asyncio.gather(*(inserts.insert_packed(db.packed, i, pack) for i in range(10)))
+    docs = await db.packed.find().sort("_id", 1).to_list(None)
+    assert [d["items"] for d in docs] == [list(range(8)), [8, 9]]  # 8 a command
+    assert ids == [0] * 8 + [8] * 2
+    outcomes = await asyncio.gather(
+        *(inserts.insert_packed(db.packed, i, pack) for i in (0, 20, 21)), return_exceptions=True
+    )
+    assert all(isinstance(o, DuplicateKeyError) for o in outcomes)  # one document, _id 0 again
+    assert await db.packed.count_documents({}) == 2

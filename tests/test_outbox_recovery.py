@@ -178,6 +178,56 @@ async def test_an_entry_whose_tweet_never_came_is_dropped_and_its_id_refused(
     assert await db.outbox.count_documents({}) == 0
 
 
+async def test_a_round_of_posts_shares_one_entry_and_each_tweet_is_applied_once(
+    app, raw, worker, make_user
+):
+    """Posts stored in one group-commit round have one outbox entry between them: fewer
+    entries than tweets, each tweet named once, and all of them applied (and the entries
+    gone) in one drain."""
+    authors = [await make_user() for _ in range(3)]
+    await worker.drain()
+    db = app.state.services.db
+    posts = [
+        raw.post("/tweets", json={"content": f"round {i}"}, headers=authors[i % 3].headers)
+        for i in range(12)
+    ]
+    ids = {r.json()["tweet_id"] for r in await asyncio.gather(*posts)}
+    entries = await db.outbox.find({}).to_list(None)
+    named = [str(t) for e in entries for t in e["tweets"]]
+    assert sorted(named) == sorted(ids)
+    assert len(entries) < len(ids)
+    await worker.drain()
+    assert await db.outbox.count_documents({}) == 0
+    for author in authors:
+        user = await db.users.find_one({"_id": ObjectId(author.id)})
+        assert user["tweet_count"] == 4
+
+
+async def test_an_entry_waits_for_all_its_tweets_then_buries_the_missing_one(
+    app, raw, worker, clock, make_user
+):
+    """Killed while a round's tweets were on their way, with one of them never stored: the
+    entry's stored tweets wait (the missing one may still come), then past the grace the
+    missing id gets a tombstone and the others are applied, once."""
+    author = await make_user()
+    await worker.drain()
+    db, svc = app.state.services.db, app.state.services
+    r = await raw.post("/tweets", json={"content": "kept"}, headers=author.headers)
+    kept = ObjectId(r.json()["tweet_id"])
+    lost = ObjectId()
+    await db.outbox.update_one({"tweets": kept}, {"$push": {"tweets": lost}})
+    await worker.drain()
+    user = await db.users.find_one({"_id": ObjectId(author.id)})
+    assert user["tweet_count"] == 0 and await db.outbox.count_documents({}) == 1
+    clock.advance(seconds=svc.settings.outbox_intent_grace_seconds + 1)
+    await worker.drain()
+    await worker.drain()
+    user = await db.users.find_one({"_id": ObjectId(author.id)})
+    assert user["tweet_count"] == 1 and await db.outbox.count_documents({}) == 0
+    assert (await db.tweets.find_one({"_id": lost}))["tombstone"] is True
+    assert [t["tweet_id"] for t in (await raw.get("/tweets")).json()["items"]] == [str(kept)]
+
+
 async def test_a_new_tweet_changed_before_its_first_round_is_applied_once(
     app, raw, worker, make_user
 ):

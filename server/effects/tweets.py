@@ -75,6 +75,7 @@ async def apply(svc: Services, docs: list[dict[str, Any]]) -> None:
             await media.remove_for_tweets(svc, [r.tweet.tweet_id])
             replies = await tweet_store.remove(svc.db, tweet_id=r.oid, version=r.doc.get("v", 1))
             await svc.tweets_changed(replies)
+    await tweet_store.clear_entries(svc.db, docs=[r.doc for r in rounds])
     moved = [r for r in rounds if r.counted_now is not None]
     await counts.announce(
         svc,

@@ -15,6 +15,7 @@ database acknowledged its document, so durability is what ``insert_one`` gives.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
@@ -35,7 +36,9 @@ MAX_BATCH = 64
 IN_FLIGHT = 2
 
 
-_Waiting = tuple[dict[str, Any], "asyncio.Future[None]"]
+_Waiting = tuple[Any, "asyncio.Future[Any]"]
+# Makes one document of a batch's items (``insert_packed``); its ``_id`` is each caller's.
+Pack = Callable[[list[Any]], dict[str, Any]]
 
 
 class GroupInserts:
@@ -52,30 +55,63 @@ class GroupInserts:
     async def insert_one(self, collection: AsyncCollection[dict], doc: dict[str, Any]) -> None:
         """Insert ``doc`` with whatever else is waiting for ``collection``; returns once the
         database acknowledged it, or raises what inserting it alone would have raised."""
-        name = collection.full_name
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queues.setdefault(name, []).append((doc, done))
+        await self._queued(collection, doc, None)
+
+    async def insert_packed(self, collection: AsyncCollection[dict], item: Any, pack: Pack) -> Any:
+        """Queue ``item``; each batch of items is stored as the one document ``pack`` makes of
+        them (a batch of new tweets' outbox entries is one entry: ``store/intents.py``).
+        Returns that document's ``_id`` once it is acknowledged."""
+        return await self._queued(collection, item, pack)
+
+    async def _queued(self, collection: AsyncCollection[dict], item: Any, pack: Pack | None) -> Any:
+        name = collection.full_name if pack is None else f"{collection.full_name}#packed"
+        done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._queues.setdefault(name, []).append((item, done))
         senders = self._senders.setdefault(name, set())
         if len(senders) < self.in_flight:
             # A task of its own, not the first caller: a caller cancelled (its client gone)
             # must not strand the documents of the others.
-            senders.add(asyncio.create_task(self._send(collection), name="group-insert"))
+            send = self._send(name, collection, pack)
+            senders.add(asyncio.create_task(send, name="group-insert"))
         # shield: a cancelled caller stops waiting; its document is still sent (as an
         # insert_one cancelled mid-flight may still land).
-        await asyncio.shield(done)
+        return await asyncio.shield(done)
 
-    async def _send(self, collection: AsyncCollection[dict]) -> None:
-        name = collection.full_name
+    async def _send(self, name: str, collection: AsyncCollection[dict], pack: Pack | None) -> None:
         queue = self._queues[name]
         try:
             while queue:
                 batch, queue[:] = queue[: self.max_batch], queue[self.max_batch :]
                 self.batches += 1
-                await _insert(collection, batch)
+                if pack is None:
+                    await _insert(collection, batch)
+                else:
+                    await _insert_packed(collection, batch, pack)
         finally:
             task = asyncio.current_task()
             assert task is not None
             self._senders[name].discard(task)
+
+
+async def _insert_packed(
+    collection: AsyncCollection[dict], batch: list[_Waiting], pack: Pack
+) -> None:
+    """One document for the batch: every caller gets its ``_id``, or the same error."""
+    try:
+        doc = pack([item for item, _ in batch])
+        await collection.insert_one(doc)
+    except BaseException as exc:
+        failure = exc if isinstance(exc, Exception) else RuntimeError(f"insert cut short: {exc!r}")
+        for _, done in batch:
+            if not done.done():
+                done.set_exception(failure)
+                done.add_done_callback(lambda f: f.exception())
+        if not isinstance(exc, Exception):
+            raise
+    else:
+        for _, done in batch:
+            if not done.done():
+                done.set_result(doc["_id"])
 
 
 async def _insert(collection: AsyncCollection[dict], batch: list[_Waiting]) -> None:

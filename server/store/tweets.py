@@ -110,7 +110,7 @@ async def insert(
         tweet_id=tweet_id,
     )
     # The outbox entry first: a tweet is never stored without one (store/intents.py).
-    await intents.add(db, tweet_id=doc["_id"], now=now, grouped=grouped)
+    entry_id = await intents.add(db, tweet_id=doc["_id"], now=now, grouped=grouped)
     stored, created = await idempotency.insert(
         db.tweets,
         doc,
@@ -121,7 +121,7 @@ async def insert(
         grouped=grouped,
     )
     if not created:  # the key's first tweet: this one will never be stored
-        await intents.remove(db, tweet_ids=[doc["_id"]])
+        await intents.forget(db, entry_id=entry_id, tweet_id=doc["_id"])
     return to_model(stored), created
 
 
@@ -282,43 +282,46 @@ async def remove(db: Database, *, tweet_id: ObjectId, version: int) -> list[str]
             {"in_reply_to": str(tweet_id)}, {"$set": {"parent_deleted": True}}
         )
     await db.tweets.delete_one({"_id": tweet_id, "v": version, "deleted": True})
-    await intents.remove(db, tweet_ids=[tweet_id])  # deleted before its first round
     return replies
 
 
 # Marks a document ``pending`` read for an outbox entry (store/intents.py); its value is
 # the ``fx`` the tweet was stored with (the worker's reading of it is ``{}``: nothing applied).
 NEW = "_new_fx"
+ENTRY = intents.ENTRY
 
 
 async def pending(
     db: Database, *, limit: int, now: datetime, grace: timedelta
 ) -> list[dict[str, Any]]:
     """The oldest tweets whose effects the worker has not applied yet (whole documents):
-    changed ones (``pending``) and new ones (an outbox entry), oldest first."""
+    changed ones (``pending``) and new ones (named by an outbox entry, whose id they carry
+    as ``ENTRY``: ``clear_entries`` deletes it), oldest first."""
     cursor = db.tweets.find({"pending": True}, {"edits": 0}).sort("_id", 1).limit(limit)
     changed = await cursor.to_list(length=limit)
-    entries = await intents.oldest(db, limit=limit)
-    new: dict[ObjectId, dict[str, Any]] = {}
-    if entries:
-        ids = [e["_id"] for e in entries]
-        new = {d["_id"]: d for d in await inlists.find(db.tweets, "_id", ids, None, {"edits": 0})}
-        orphans = [e for e in entries if e["_id"] not in new]
-        await intents.drop_orphans(db, entries=orphans, now=now, grace=grace)
-        # A tombstone whose entry outlived it (the worker died in between): nothing to apply.
-        if buried := [oid for oid, d in new.items() if d.get("tombstone")]:
-            await intents.remove(db, tweet_ids=buried)
-            new = {oid: d for oid, d in new.items() if oid not in buried}
     docs = {d["_id"]: d for d in changed}
-    for oid, doc in new.items():
-        docs[oid] = {**doc, "fx": {}, NEW: doc.get("fx") or {}}
+    entries = await intents.oldest(db, limit=limit)
+    if entries:
+        ids = [t for e in entries for t in intents.tweet_ids(e)]
+        found = {d["_id"]: d for d in await inlists.find(db.tweets, "_id", ids, None, {"edits": 0})}
+        for entry in await intents.ready(db, entries=entries, found=found, now=now, grace=grace):
+            for t in intents.tweet_ids(entry):
+                if (doc := found.get(t)) is not None and not doc.get("tombstone"):
+                    docs[t] = {**doc, "fx": {}, NEW: doc.get("fx") or {}, ENTRY: entry["_id"]}
     return [docs[k] for k in sorted(docs)]
+
+
+async def clear_entries(db: Database, *, docs: list[dict[str, Any]]) -> None:
+    """The worker applied (and recorded) these tweets: their outbox entries go. Last: while
+    its entry exists a new tweet counts as not applied at all."""
+    await intents.remove(db, entry_ids=sorted({d[ENTRY] for d in docs if ENTRY in d}))
 
 
 async def settle(db: Database, *, applied: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
     """Record what the worker applied for each (document as read, its new ``fx``): no longer
     pending unless it changed again since it was read (then the next round takes it). A new
-    tweet's record is already on it (``applied_when_new``): only its outbox entry goes."""
+    tweet's record is already on it (``applied_when_new``): its outbox entry goes after
+    (``clear_entries``)."""
     done, fixes = [], []
     for doc, fx in applied:
         if NEW in doc and not doc.get("pending"):
@@ -347,8 +350,6 @@ async def settle(db: Database, *, applied: list[tuple[dict[str, Any], dict[str, 
                 ],
                 ordered=False,
             )
-    # Last: while its entry exists a tweet counts as not applied at all.
-    await intents.remove(db, tweet_ids=[doc["_id"] for doc, _ in applied if NEW in doc])
 
 
 async def find_page(
