@@ -228,6 +228,36 @@ async def test_an_entry_waits_for_all_its_tweets_then_buries_the_missing_one(
     assert [t["tweet_id"] for t in (await raw.get("/tweets")).json()["items"]] == [str(kept)]
 
 
+async def test_a_new_tweet_deleted_while_its_entry_waits_behind_others_is_never_counted(
+    app, raw, worker, make_user
+):
+    """The worker behind (rounds of one tweet here): a new tweet edited or deleted before its
+    entry's round shows up as changed first. Taken then, its stored ``fx`` (what will have
+    been applied) would read as counted, and the delete would take back a count never
+    made; it waits for its entry instead, and the author's count ends right."""
+    author = await make_user()
+    await worker.drain()
+    db = app.state.services.db
+    posted = []
+    for text in ["kept #a", "gone #b"]:
+        r = await raw.post("/tweets", json={"content": text}, headers=author.headers)
+        posted.append(r.json()["tweet_id"])
+    r = await raw.delete(f"/tweets/{posted[1]}", headers=author.headers)
+    assert r.status_code == 204
+    assert await db.outbox.count_documents({}) == 2
+    worker.batch_size = worker._batch = 1
+    assert await worker.run_once()  # the first entry; the deleted tweet's is not reached
+    user = await db.users.find_one({"_id": ObjectId(author.id)})
+    assert user["tweet_count"] == 1
+    assert await db.tweets.find_one({"_id": ObjectId(posted[1])}) is not None
+    await worker.drain()
+    user = await db.users.find_one({"_id": ObjectId(author.id)})
+    assert user["tweet_count"] == 1 and await db.outbox.count_documents({}) == 0
+    assert await db.tweets.find_one({"_id": ObjectId(posted[1])}) is None
+    tags = {t["_id"]: t["count"] async for t in db.tags.find({})}
+    assert tags.get("a") == 1 and not tags.get("b")
+
+
 async def test_a_new_tweet_changed_before_its_first_round_is_applied_once(
     app, raw, worker, make_user
 ):

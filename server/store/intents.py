@@ -66,12 +66,20 @@ def tweet_ids(entry: dict[str, Any]) -> list[ObjectId]:
 async def oldest(db: Database, *, limit: int) -> list[dict[str, Any]]:
     """The oldest entries, naming about ``limit`` tweets (whole entries: at least one)."""
     entries, count = [], 0
-    async for entry in db.outbox.find({}).sort("_id", 1).limit(limit):
+    for entry in await db.outbox.find({}).sort("_id", 1).limit(limit).to_list(length=limit):
         if count >= limit:
             break
         entries.append(entry)
         count += len(tweet_ids(entry))
     return entries
+
+
+async def existing(db: Database, *, entry_ids: list[ObjectId]) -> set[ObjectId]:
+    """Which of these entries are still there (not yet applied)."""
+    if not entry_ids:
+        return set()
+    cursor = db.outbox.find({"_id": {"$in": entry_ids}}, {"_id": 1})
+    return {d["_id"] async for d in cursor}
 
 
 async def ready(

@@ -16,7 +16,7 @@ from . import idempotency, inlists, intents
 from .group_insert import GroupInserts
 
 # What reading a tweet fetches: not its edit history, nor the outbox worker's bookkeeping.
-PROJECTION = {"edits": 0, "fx": 0, "fx_ops": 0}
+PROJECTION = {"edits": 0, "fx": 0, "fx_ops": 0, "entry": 0}
 
 # Read everywhere: hidden by a moderator, or deleted and waiting for the worker to finish.
 VISIBLE = {"hidden": {"$ne": True}}
@@ -110,7 +110,7 @@ async def insert(
         tweet_id=tweet_id,
     )
     # The outbox entry first: a tweet is never stored without one (store/intents.py).
-    entry_id = await intents.add(db, tweet_id=doc["_id"], now=now, grouped=grouped)
+    doc["entry"] = await intents.add(db, tweet_id=doc["_id"], now=now, grouped=grouped)
     stored, created = await idempotency.insert(
         db.tweets,
         doc,
@@ -121,7 +121,7 @@ async def insert(
         grouped=grouped,
     )
     if not created:  # the key's first tweet: this one will never be stored
-        await intents.forget(db, entry_id=entry_id, tweet_id=doc["_id"])
+        await intents.forget(db, entry_id=doc["entry"], tweet_id=doc["_id"])
     return to_model(stored), created
 
 
@@ -296,18 +296,28 @@ async def pending(
 ) -> list[dict[str, Any]]:
     """The oldest tweets whose effects the worker has not applied yet (whole documents):
     changed ones (``pending``) and new ones (named by an outbox entry, whose id they carry
-    as ``ENTRY``: ``clear_entries`` deletes it), oldest first."""
+    as ``ENTRY``: ``clear_entries`` deletes it), oldest first.
+
+    A new tweet changed (edited, deleted) before its entry was applied is its entry's to
+    apply, whole: taken as merely changed it would be read as already counted (its stored
+    ``fx``) and a delete would take back a count never made. So a changed tweet whose entry
+    (``entry``, set at insert) still waits is left for a later round."""
     cursor = db.tweets.find({"pending": True}, {"edits": 0}).sort("_id", 1).limit(limit)
     changed = await cursor.to_list(length=limit)
-    docs = {d["_id"]: d for d in changed}
     entries = await intents.oldest(db, limit=limit)
+    found: dict[ObjectId, dict[str, Any]] = {}
     if entries:
         ids = [t for e in entries for t in intents.tweet_ids(e)]
         found = {d["_id"]: d for d in await inlists.find(db.tweets, "_id", ids, None, {"edits": 0})}
-        for entry in await intents.ready(db, entries=entries, found=found, now=now, grace=grace):
-            for t in intents.tweet_ids(entry):
-                if (doc := found.get(t)) is not None and not doc.get("tombstone"):
-                    docs[t] = {**doc, "fx": {}, NEW: doc.get("fx") or {}, ENTRY: entry["_id"]}
+    ready = await intents.ready(db, entries=entries, found=found, now=now, grace=grace)
+    read, applied_now = {e["_id"] for e in entries}, {e["_id"] for e in ready}
+    elsewhere = {e for d in changed if (e := d.get("entry")) and e not in read}
+    waiting = (read - applied_now) | await intents.existing(db, entry_ids=list(elsewhere))
+    docs = {d["_id"]: d for d in changed if d.get("entry") not in waiting}
+    for entry in ready:
+        for t in intents.tweet_ids(entry):
+            if (doc := found.get(t)) is not None and not doc.get("tombstone"):
+                docs[t] = {**doc, "fx": {}, NEW: doc.get("fx") or {}, ENTRY: entry["_id"]}
     return [docs[k] for k in sorted(docs)]
 
 
