@@ -265,6 +265,8 @@ async def run_phase(
     outbox worker's too, until it has drained what the phase wrote) and by the web process
     (``/metrics``: what requests wait for)."""
     await settle(mongo_url, 30)
+    # Announced once quiet, so a profiler can be attached to exactly one phase's load.
+    print(f"phase {phase}: starting", file=sys.stderr, flush=True)
     worker_pids = children(app_pid)
     before, web_seconds0 = await scrape(metrics)
     top0 = await server_top(mongo_url)
@@ -428,8 +430,6 @@ async def bench_main(args: argparse.Namespace) -> dict[str, Any]:
         phases = []
         async with httpx.AsyncClient(base_url=base_url, timeout=30) as metrics:
             for phase in args.phases:
-                # Announced, so a profiler can be attached to exactly one phase.
-                print(f"phase {phase}: starting", file=sys.stderr, flush=True)
                 phases.append(
                     await run_phase(bench, phase, args, metrics, app.pid, db_pid, mongo_url)
                 )
