@@ -63,10 +63,14 @@ def tweet_ids(entry: dict[str, Any]) -> list[ObjectId]:
     return list(entry.get("tweets", [entry["_id"]]))
 
 
-async def oldest(db: Database, *, limit: int) -> list[dict[str, Any]]:
-    """The oldest entries, naming about ``limit`` tweets (whole entries: at least one)."""
+async def oldest(
+    db: Database, *, limit: int, after: ObjectId | None = None
+) -> list[dict[str, Any]]:
+    """The oldest entries (after ``after``), naming about ``limit`` tweets (whole entries:
+    at least one)."""
     entries, count = [], 0
-    for entry in await db.outbox.find({}).sort("_id", 1).limit(limit).to_list(length=limit):
+    query = {} if after is None else {"_id": {"$gt": after}}
+    for entry in await db.outbox.find(query).sort("_id", 1).limit(limit).to_list(length=limit):
         if count >= limit:
             break
         entries.append(entry)

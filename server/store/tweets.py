@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
@@ -109,19 +110,28 @@ async def insert(
         extra=extra,
         tweet_id=tweet_id,
     )
-    # The outbox entry first: a tweet is never stored without one (store/intents.py).
-    doc["entry"] = await intents.add(db, tweet_id=doc["_id"], now=now, grouped=grouped)
-    stored, created = await idempotency.insert(
-        db.tweets,
-        doc,
-        user_id=user_id,
-        key=idempotency_key,
-        now=now,
-        projection=PROJECTION,
-        grouped=grouped,
-    )
-    if not created:  # the key's first tweet: this one will never be stored
-        await intents.forget(db, entry_id=doc["entry"], tweet_id=doc["_id"])
+
+    async def store() -> tuple[dict[str, Any], bool]:
+        # The outbox entry first: a tweet is never stored without one (store/intents.py).
+        doc["entry"] = await intents.add(db, tweet_id=doc["_id"], now=now, grouped=grouped)
+        stored, created = await idempotency.insert(
+            db.tweets,
+            doc,
+            user_id=user_id,
+            key=idempotency_key,
+            now=now,
+            projection=PROJECTION,
+            grouped=grouped,
+        )
+        if not created and stored["_id"] != doc["_id"]:  # the key's first tweet instead
+            await intents.forget(db, entry_id=doc["entry"], tweet_id=doc["_id"])
+        return stored, created
+
+    # To the end even if the request is cancelled (its client gone) once the entry is on
+    # its way: the entry names the round's other tweets too, and it waits for every one.
+    task = asyncio.create_task(store(), name="tweet-insert")
+    task.add_done_callback(lambda t: t.cancelled() or t.exception())
+    stored, created = await asyncio.shield(task)
     return to_model(stored), created
 
 
@@ -304,21 +314,43 @@ async def pending(
     (``entry``, set at insert) still waits is left for a later round."""
     cursor = db.tweets.find({"pending": True}, {"edits": 0}).sort("_id", 1).limit(limit)
     changed = await cursor.to_list(length=limit)
-    entries = await intents.oldest(db, limit=limit)
-    found: dict[ObjectId, dict[str, Any]] = {}
-    if entries:
-        ids = [t for e in entries for t in intents.tweet_ids(e)]
-        found = {d["_id"]: d for d in await inlists.find(db.tweets, "_id", ids, None, {"edits": 0})}
-    ready = await intents.ready(db, entries=entries, found=found, now=now, grace=grace)
-    read, applied_now = {e["_id"] for e in entries}, {e["_id"] for e in ready}
-    elsewhere = {e for d in changed if (e := d.get("entry")) and e not in read}
-    waiting = (read - applied_now) | await intents.existing(db, entry_ids=list(elsewhere))
-    docs = {d["_id"]: d for d in changed if d.get("entry") not in waiting}
+    ready, found = await _ready_entries(db, limit=limit, now=now, grace=grace)
+    # An entry of an earlier version has the tweet's own id, and a tweet of then no "entry".
+    waiting = await intents.existing(db, entry_ids=[d.get("entry", d["_id"]) for d in changed]) - {
+        e["_id"] for e in ready
+    }
+    docs = {d["_id"]: d for d in changed if d.get("entry", d["_id"]) not in waiting}
     for entry in ready:
         for t in intents.tweet_ids(entry):
             if (doc := found.get(t)) is not None and not doc.get("tombstone"):
                 docs[t] = {**doc, "fx": {}, NEW: doc.get("fx") or {}, ENTRY: entry["_id"]}
     return [docs[k] for k in sorted(docs)]
+
+
+async def _ready_entries(
+    db: Database, *, limit: int, now: datetime, grace: timedelta
+) -> tuple[list[dict[str, Any]], dict[ObjectId, dict[str, Any]]]:
+    """The oldest entries that can be applied now, naming about ``limit`` tweets, and the
+    documents read for them. Entries that wait (a tweet of theirs not stored yet) do not
+    use up the round: the read goes on past them, a few times at most."""
+    ready: list[dict[str, Any]] = []
+    found: dict[ObjectId, dict[str, Any]] = {}
+    after, want = None, limit
+    for _ in range(4):
+        entries = await intents.oldest(db, limit=want, after=after)
+        ids = [t for e in entries for t in intents.tweet_ids(e)]
+        if ids:
+            found.update(
+                {d["_id"]: d for d in await inlists.find(db.tweets, "_id", ids, None, {"edits": 0})}
+            )
+        ready += await intents.ready(db, entries=entries, found=found, now=now, grace=grace)
+        if len(ids) < want:  # nothing more is waiting
+            break
+        want = limit - sum(len(intents.tweet_ids(e)) for e in ready)
+        if want <= 0:
+            break
+        after = entries[-1]["_id"]
+    return ready, found
 
 
 async def clear_entries(db: Database, *, docs: list[dict[str, Any]]) -> None:
