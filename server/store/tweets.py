@@ -332,7 +332,9 @@ async def _ready_entries(
 ) -> tuple[list[dict[str, Any]], dict[ObjectId, dict[str, Any]]]:
     """The oldest entries that can be applied now, naming about ``limit`` tweets, and the
     documents read for them. Entries that wait (a tweet of theirs not stored yet) do not
-    use up the round: the read goes on past them, a few times at most."""
+    use up the round: the read goes on past them, a few times at most, unless the newest
+    one read waits too (rounds still on their way, as under load: reading on would find
+    only more of them)."""
     ready: list[dict[str, Any]] = []
     found: dict[ObjectId, dict[str, Any]] = {}
     after, want = None, limit
@@ -343,12 +345,13 @@ async def _ready_entries(
             found.update(
                 {d["_id"]: d for d in await inlists.find(db.tweets, "_id", ids, None, {"edits": 0})}
             )
-        ready += await intents.ready(db, entries=entries, found=found, now=now, grace=grace)
+        now_ready = await intents.ready(db, entries=entries, found=found, now=now, grace=grace)
+        ready += now_ready
         if len(ids) < want:  # nothing more is waiting
             break
         want = limit - sum(len(intents.tweet_ids(e)) for e in ready)
-        if want <= 0:
-            break
+        if want <= 0 or (now_ready and entries[-1] is not now_ready[-1]):
+            break  # the newest read waits: the rounds still on their way, not one stuck
         after = entries[-1]["_id"]
     return ready, found
 
