@@ -97,21 +97,18 @@ async def _insert_packed(
     collection: AsyncCollection[dict], batch: list[_Waiting], pack: Pack
 ) -> None:
     """One document for the batch: every caller gets its ``_id``, or the same error."""
+    failed: dict[int, Exception] = {}
+    doc: dict[str, Any] = {}
     try:
         doc = pack([item for item, _ in batch])
         await collection.insert_one(doc)
-    except BaseException as exc:
-        failure = exc if isinstance(exc, Exception) else RuntimeError(f"insert cut short: {exc!r}")
-        for _, done in batch:
-            if not done.done():
-                done.set_exception(failure)
-                done.add_done_callback(lambda f: f.exception())
-        if not isinstance(exc, Exception):
-            raise
-    else:
-        for _, done in batch:
-            if not done.done():
-                done.set_result(doc["_id"])
+    except Exception as exc:  # the database away, or the document refused
+        failed = dict.fromkeys(range(len(batch)), exc)
+    except BaseException as exc:  # the sender cancelled (shutdown): nobody waits forever
+        failed = dict.fromkeys(range(len(batch)), RuntimeError(f"insert cut short: {exc!r}"))
+        raise
+    finally:
+        _answer(batch, failed, doc.get("_id"))
 
 
 async def _insert(collection: AsyncCollection[dict], batch: list[_Waiting]) -> None:
@@ -136,12 +133,17 @@ async def _insert(collection: AsyncCollection[dict], batch: list[_Waiting]) -> N
         failed = dict.fromkeys(range(len(batch)), RuntimeError(f"insert cut short: {exc!r}"))
         raise
     finally:
-        for i, (_, done) in enumerate(batch):
-            if done.done():
-                continue
-            if i in failed:
-                done.set_exception(failed[i])
-                # Retrieved here: a caller that was cancelled meanwhile never reads it.
-                done.add_done_callback(lambda f: f.exception())
-            else:
-                done.set_result(None)
+        _answer(batch, failed, None)
+
+
+def _answer(batch: list[_Waiting], failed: dict[int, Exception], result: Any) -> None:
+    """Each caller still waiting: its error from ``failed``, else ``result``."""
+    for i, (_, done) in enumerate(batch):
+        if done.done():
+            continue
+        if i in failed:
+            done.set_exception(failed[i])
+            # Retrieved here: a caller that was cancelled meanwhile never reads it.
+            done.add_done_callback(lambda f: f.exception())
+        else:
+            done.set_result(result)

@@ -316,10 +316,9 @@ async def pending(
     changed = await cursor.to_list(length=limit)
     ready, found = await _ready_entries(db, limit=limit, now=now, grace=grace)
     # An entry of an earlier version has the tweet's own id, and a tweet of then no "entry".
-    waiting = await intents.existing(db, entry_ids=[d.get("entry", d["_id"]) for d in changed]) - {
-        e["_id"] for e in ready
-    }
-    docs = {d["_id"]: d for d in changed if d.get("entry", d["_id"]) not in waiting}
+    own = [d.get("entry", d["_id"]) for d in changed]
+    waiting = await intents.existing(db, entry_ids=own) - {e["_id"] for e in ready}
+    docs = {d["_id"]: d for d, entry in zip(changed, own, strict=True) if entry not in waiting}
     for entry in ready:
         for t in intents.tweet_ids(entry):
             if (doc := found.get(t)) is not None and not doc.get("tombstone"):
