@@ -262,8 +262,14 @@ class RedisLog:
 
     async def claim(self, once: str) -> bool:
         """As ``EventLog.claim``: ``SET NX`` with the once keys' expiry."""
-        taken = await self._redis.set(f"murmur:once:{once}", "1", nx=True, ex=ONCE_SECONDS)
-        return bool(taken)
+        return (await self.claim_many([once]))[0]
+
+    async def claim_many(self, keys: list[str]) -> list[bool]:
+        """``claim`` for each of ``keys``, in one pipeline."""
+        pipe = self._redis.pipeline(transaction=False)
+        for once in keys:
+            pipe.set(f"murmur:once:{once}", "1", nx=True, ex=ONCE_SECONDS)
+        return [bool(taken) for taken in await pipe.execute()]
 
     async def epoch(self) -> tuple[int, int]:
         """When the current logs began (set now if Redis lost it)."""

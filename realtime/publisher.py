@@ -55,21 +55,46 @@ class EventPublisher:
         await self._publish_entries(*_prepared(streams, event, once))
 
     async def publish_many(self, events: Sequence[Announcement]) -> None:
-        """``publish`` for several events (the outbox worker's batch): when every stream
-        is logged and the log publishes (one Redis), all in one round trip; else one by one.
-        Never raises."""
+        """``publish`` for several events (an outbox batch, the requests of a moment): when
+        the log publishes (one Redis), three round trips for them all, whatever their
+        number: the logged entries appended and published, the other streams' ``once``
+        keys claimed, their messages broadcast. Else one by one. Never raises."""
         batch = [_prepared(streams, event, once) for streams, event, once in events]
         append_many = getattr(self.log, "append_many", None)
-        logged = all(stream_kind(s) in REPLAYABLE_KINDS for entries, _ in batch for s, _ in entries)
-        if append_many is not None and self.log.publishes and logged and not self.gapped:
-            try:
-                await append_many(batch)
-                self.metrics.published.inc(sum(len(entries) for entries, _ in batch))
-                return
-            except Exception as exc:  # noqa: BLE001 (one by one says what was lost)
-                log.warning("publishing %d events at once failed (%s); one by one", len(batch), exc)
-        for entries, once in batch:  # ``once`` keeps what did land from going twice
-            await self._publish_entries(entries, once)
+        claim_many = getattr(self.log, "claim_many", None)
+        if append_many is None or claim_many is None or not self.log.publishes or self.gapped:
+            for entries, once in batch:
+                await self._publish_entries(entries, once)
+            return
+        logged = [([e for e in entries if _replayable(e)], once) for entries, once in batch]
+        logged = [(entries, once) for entries, once in logged if entries]
+        try:
+            if logged:
+                await append_many(logged)
+        except Exception as exc:  # noqa: BLE001 (one by one says what was lost)
+            log.warning("publishing %d events at once failed (%s); one by one", len(batch), exc)
+            for entries, once in batch:  # ``once`` keeps what did land from going twice
+                await self._publish_entries(entries, once)
+            return
+        self.metrics.published.inc(sum(len(entries) for entries, _ in logged))
+        unlogged = [([e for e in entries if not _replayable(e)], once) for entries, once in batch]
+        unlogged = [(entries, once) for entries, once in unlogged if entries]
+        if not unlogged:
+            return
+        try:
+            keys = [once + ":unlogged" for _, once in unlogged if once is not None]
+            taken = iter(await claim_many(keys) if keys else [])
+            messages = [
+                (s, f"{self._unlogged_id(s)}|{e}")
+                for entries, once in unlogged
+                if once is None or next(taken)  # else announced before on these
+                for s, e in entries
+            ]
+            if messages:
+                await self._broadcast(messages)
+            self.metrics.published.inc(sum(len(entries) for entries, _ in unlogged))
+        except Exception as exc:  # noqa: BLE001 (Redis away: a resync mark once it is back)
+            self._lost([s for entries, _ in unlogged for s, _ in entries], exc)
 
     async def flush_gaps(self) -> None:
         """Publish (and log) a resync mark on every stream whose events were lost."""
@@ -82,8 +107,8 @@ class EventPublisher:
         if self.gapped:
             await self.flush_gaps()
         try:
-            logged = [e for e in entries if stream_kind(e[0]) in REPLAYABLE_KINDS]
-            unlogged = [e for e in entries if stream_kind(e[0]) not in REPLAYABLE_KINDS]
+            logged = [e for e in entries if _replayable(e)]
+            unlogged = [e for e in entries if not _replayable(e)]
             if once is not None and unlogged and not await self.log.claim(once + ":unlogged"):
                 unlogged = []  # announced before on these (the logged ones: see append)
             messages = [(s, f"{self._unlogged_id(s)}|{e}") for s, e in unlogged]
@@ -104,11 +129,16 @@ class EventPublisher:
             self.metrics.published.inc(len(entries))
         except Exception as exc:  # Redis away: remember, and mark the gap once it is back
             lost = exc.streams if isinstance(exc, PartialAppend) else [s for s, _ in entries]
-            log.warning("publishing to %d streams failed: %s", len(lost), exc)
             self.metrics.published.inc(len(entries) - len(lost))
-            self.metrics.dropped.inc(len(lost))
-            # A lost typing indicator is just lost: nothing to resync.
-            self.gapped.update(s for s in lost if stream_kind(s) not in EPHEMERAL_KINDS)
+            self._lost(lost, exc)
+
+    def _lost(self, streams: list[str], exc: Exception) -> None:
+        """Events on ``streams`` were not published: a resync mark goes on each once
+        publishing works again."""
+        log.warning("publishing to %d streams failed: %s", len(streams), exc)
+        self.metrics.dropped.inc(len(streams))
+        # A lost typing indicator is just lost: nothing to resync.
+        self.gapped.update(s for s in streams if stream_kind(s) not in EPHEMERAL_KINDS)
 
     def _unlogged_id(self, stream: str) -> str:
         event_id = self.ids.next()
@@ -121,6 +151,11 @@ class EventPublisher:
         else:
             for channel, message in messages:
                 await self.backend.publish(channel, message)
+
+
+def _replayable(entry: tuple[str, str]) -> bool:
+    """Whether a (stream, body) entry's stream keeps a log."""
+    return stream_kind(entry[0]) in REPLAYABLE_KINDS
 
 
 # (streams, event, once): one ``publish``'s arguments.

@@ -104,7 +104,7 @@ async def restore(svc: Services, caller: Caller, tweet_id: str) -> Tweet:
         return await _existing(svc, oid)
     svc.written()  # the worker puts it back into search, trending and timelines
     await svc.tweets_changed([tweet.tweet_id])
-    await pages.at_once(svc, pages.shown, tweet)
+    await pages.at_once(svc, pages.shown, [tweet])
     await svc.publish(tweets.author_streams(tweet), TweetCreated(data=tweet))
     log.info("tweet %s restored by %s", tweet.tweet_id, caller.user.user_name)
     return tweet

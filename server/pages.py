@@ -42,40 +42,39 @@ def recent_loader(db: Database) -> Loader:
     return load
 
 
-async def shown(svc: Services, tweet: Tweet) -> None:
-    """A tweet became visible (posted, restored): it joins the recent-id sets (the outbox
-    worker's effect: a Redis failure fails its batch, which is retried)."""
-    await shown_many(svc, [tweet])
-
-
-async def shown_many(svc: Services, tweets: Sequence[Tweet]) -> None:
-    """``shown`` for a batch: one round trip."""
+async def shown(svc: Services, tweets: Sequence[Tweet]) -> None:
+    """Tweets became visible (posted, restored): they join the recent-id sets, in one round
+    trip (the outbox worker's effect: a Redis failure fails its batch, which is retried)."""
     if svc.recent is not None and tweets:
         await svc.recent.added_many([(t.tweet_id, t.user_id) for t in tweets])
 
 
-async def gone(svc: Services, tweet: Tweet) -> None:
-    """A tweet is no longer visible (deleted, hidden): it leaves the recent-id sets."""
+async def gone(svc: Services, tweets: Sequence[Tweet]) -> None:
+    """Tweets are no longer visible (deleted, hidden): they leave the recent-id sets."""
     if svc.recent is not None:
-        await svc.recent.removed(tweet_id=tweet.tweet_id, author=tweet.user_id)
+        for tweet in tweets:
+            await svc.recent.removed(tweet_id=tweet.tweet_id, author=tweet.user_id)
 
 
 async def at_once(
-    svc: Services, change: Callable[[Services, Tweet], Awaitable[None]], tweet: Tweet
+    svc: Services,
+    change: Callable[[Services, Sequence[Tweet]], Awaitable[None]],
+    tweets: Sequence[Tweet],
 ) -> None:
-    """``shown`` or ``gone`` from the request that made the change, so the next read has it
+    """``shown`` or ``gone`` from the requests that made the change, so the next read has it
     (its author's above all): best effort, since the worker makes the same change again and
     retries it until Redis answers."""
     try:
-        await change(svc, tweet)
+        await change(svc, tweets)
     except REDIS_ERRORS as exc:
-        log.warning("recent ids of %s left to the worker: %s", tweet.tweet_id, exc)
+        log.warning("recent ids of %d tweets left to the worker: %s", len(tweets), exc)
         if svc.recent is not None:
             # Meanwhile the sets may lack it (a failover's transient error, their shard up):
             # readers rebuild them from the database instead. A resync's refetch missed a
             # tweet this way in the Redis Cluster failover test.
             with contextlib.suppress(*REDIS_ERRORS):
-                await svc.recent.distrust(author=tweet.user_id)
+                for author in sorted({t.user_id for t in tweets}):
+                    await svc.recent.distrust(author=author)
 
 
 async def public(

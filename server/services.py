@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from redis.asyncio import Redis
 from starlette.requests import HTTPConnection
 
+from .batching import Batches
 from .db import Database
 from .events import Announcement, Publisher, _Event
 from .images import ImageProcessor
@@ -91,6 +92,9 @@ class Services:
     images: ImageProcessor = field(default_factory=lambda: ImageProcessor(1))
     # Concurrent inserts of new tweets sent together (server/store/group_insert.py).
     inserts: GroupInserts = field(default_factory=GroupInserts)
+    # Concurrent requests' announcements of what they stored, sent together
+    # (server/batching.py; server/tweets.py:announce_own).
+    batches: Batches = field(default_factory=lambda: Batches(max_batch=64, in_flight=2))
     # A database handle per kind of read that may go to a secondary (server/readpref.py).
     readers: dict[ReadKind, Database] = field(init=False)
 

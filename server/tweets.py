@@ -4,11 +4,13 @@ A write here is one database write: the tweet's document changes and is marked p
 which is its outbox entry. What follows (counters, search, trending, notifications,
 followers' timelines) is applied by the outbox worker (``server/outbox.py`` →
 ``server/effects/tweets.py``). Only the author's own streams hear of it from here, right
-after the write is stored, so the author sees it at once.
+after the write is stored, so the author sees it at once (a new tweet together with those
+of concurrent requests: ``announce_own``).
 """
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from bson import ObjectId
@@ -23,6 +25,7 @@ from realtime.channels import (
 
 from . import markdown, media, pages, social, tweetcache
 from .accounts import Caller
+from .batching import Waiting
 from .errors import Conflict, Forbidden, NotFound
 from .events import TweetCreated, TweetDeleted, TweetDeletedData, TweetUpdated
 from .ids import tweet_oid
@@ -96,12 +99,26 @@ async def compose(
         await media.release(svc, tweet_id)  # the key's first tweet was returned instead
     if created:
         svc.written()
-        await pages.at_once(svc, pages.shown, tweet)
     # Also on a retry: the process that stored the tweet may have died before announcing it
-    # (the client's retry is what brings it here). The once key sends it only once.
-    once = f"tweet:{tweet.tweet_id}:v1:tweet.created:author"
-    await svc.publish(author_streams(tweet), TweetCreated(data=tweet), once=once)
+    # (the client's retry is what brings it here).
+    await svc.batches.submit("own-tweets", (tweet, created), partial(announce_own, svc))
     return tweet, created
+
+
+async def announce_own(svc: Services, batch: list[Waiting]) -> None:
+    """New tweets of concurrent requests (``(tweet, created)``), at once for their authors:
+    into the recent-id sets (so the next read has them), then on the authors' own streams
+    (``author_streams``; their followers' come from the outbox worker). However many they
+    are, one Redis round trip for the sets and three for the events (``publish_many``);
+    the once keys announce a retried POST's tweet only once."""
+    tweets = [tweet for (tweet, _), _ in batch]
+    await pages.at_once(svc, pages.shown, [tweet for (tweet, created), _ in batch if created])
+    await svc.publish_many(
+        [
+            (author_streams(t), TweetCreated(data=t), f"tweet:{t.tweet_id}:v1:tweet.created:author")
+            for t in tweets
+        ]
+    )
 
 
 def _derived(text: str, rendered: markdown.Rendered) -> dict[str, Any]:
@@ -213,7 +230,7 @@ async def delete(svc: Services, caller: Caller, tweet_id: str) -> Tweet:
 
 async def announce_gone(svc: Services, tweet: Tweet) -> None:
     """Deleted or hidden: the author's streams drop it now (followers' via the worker)."""
-    await pages.at_once(svc, pages.gone, tweet)
+    await pages.at_once(svc, pages.gone, [tweet])
     data = TweetDeletedData(tweet_id=tweet.tweet_id, user_id=tweet.user_id)
     streams = [*author_streams(tweet), tweet_stream(tweet.tweet_id)]
     await svc.publish(streams, TweetDeleted(data=data))

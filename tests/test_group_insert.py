@@ -10,6 +10,7 @@ import httpx
 from pymongo import ASCENDING, IndexModel
 from pymongo.errors import DuplicateKeyError
 
+from server.batching import Batches, answer
 from server.store.group_insert import GroupInserts
 
 
@@ -79,3 +80,32 @@ async def test_packed_items_are_one_document_and_share_its_outcome(app: Any) -> 
     )
     assert all(isinstance(o, DuplicateKeyError) for o in outcomes)  # one document, _id 0 again
     assert await db.packed.count_documents({}) == 2
+
+
+async def test_a_failed_batch_answers_its_callers_and_the_queue_goes_on() -> None:
+    """``Batches``: when ``send`` raises, each caller of that batch hears the error, the
+    items queued behind it are still sent, and a caller that stopped waiting still has its
+    item sent."""
+    batches = Batches(max_batch=3, in_flight=1)
+    sent: list[list[int]] = []
+
+    async def send(batch: list[Any]) -> None:
+        items = [item for item, _ in batch]
+        sent.append(items)
+        await asyncio.sleep(0)
+        if 1 in items:
+            raise RuntimeError("refused")
+        answer(batch, {}, sum(items))
+
+    outcomes = await asyncio.gather(
+        *(batches.submit("k", i, send) for i in range(5)), return_exceptions=True
+    )
+    assert sent == [[0, 1, 2], [3, 4]]
+    assert [type(o) for o in outcomes[:3]] == [RuntimeError] * 3
+    assert outcomes[3:] == [7, 7]
+    gone = asyncio.create_task(batches.submit("k", 10, send))
+    await asyncio.sleep(0)
+    gone.cancel()  # its client went away: the item is on its way all the same
+    assert await batches.submit("k", 11, send) == 10 + 11  # went together
+    assert sent[-1] == [10, 11]
+    assert batches.sent == 3

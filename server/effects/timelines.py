@@ -69,7 +69,7 @@ async def shown(svc: Services, batch: Sequence[Shown]) -> None:
     A worker batch's tweets go together, ``BATCH`` timelines at a time: a timeline write
     (one round trip) and the announcements (one more), so each timeline has a tweet before
     its stream hears of it."""
-    await pages.shown_many(svc, [s.tweet for s in batch])
+    await pages.shown(svc, [s.tweet for s in batch])
     pushes: list[Push] = []
     events: list[Announcement] = []
     owners_queued = 0
@@ -108,7 +108,7 @@ async def gone(svc: Services, tweet: Tweet, fans: list[str], version: int) -> No
     """Deleted or hidden: out of every stored timeline, and off every open one (``fans`` is
     empty for a pulled author: their followers' timelines do not hold it)."""
     tweet_id, author, tid = tweet.tweet_id, tweet.user_id, ObjectId(tweet.tweet_id)
-    await pages.gone(svc, tweet)
+    await pages.gone(svc, [tweet])
     await svc.timelines.remove_tweet(owners=[author], tweet_id=tid)
     event = TweetDeleted(data=TweetDeletedData(tweet_id=tweet_id, user_id=author))
     once = _once(tweet, version, "tweet.deleted")

@@ -5,7 +5,8 @@ SecantusDB (and any MongoDB, less so) pays per command as well as per document: 
 When many requests insert at once (``POST /tweets`` under load), each waits in
 ``insert_one`` here: the first one is sent at once, alone (an idle server adds no latency);
 those that arrive while it is on its way are sent together in the next
-``insert_many(ordered=False)`` (up to ``IN_FLIGHT`` commands on their way), and so on.
+``insert_many(ordered=False)`` (up to ``IN_FLIGHT`` commands on their way), and so on
+(the queues: ``server/batching.py``).
 Each caller gets its own outcome: a document that breaks a unique index (a retried
 Idempotency-Key) fails alone, with the same ``DuplicateKeyError`` ``insert_one`` would
 raise. Every caller returns only after the
@@ -14,13 +15,14 @@ database acknowledged its document, so durability is what ``insert_one`` gives.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError, WriteError
 
+from ..batching import Batches, Waiting, answer
 from .duplicates import DUPLICATE_KEY
 
 # Documents per insert_many: bounds one command's size and the wait of the last in a batch.
@@ -36,7 +38,6 @@ MAX_BATCH = 64
 IN_FLIGHT = 2
 
 
-_Waiting = tuple[Any, "asyncio.Future[Any]"]
 # Makes one document of a batch's items (``insert_packed``); its ``_id`` is each caller's.
 Pack = Callable[[list[Any]], dict[str, Any]]
 
@@ -46,74 +47,40 @@ class GroupInserts:
     ``in_flight`` commands on their way. One per process (``Services.inserts``)."""
 
     def __init__(self, max_batch: int = MAX_BATCH, in_flight: int = IN_FLIGHT) -> None:
-        self.max_batch = max_batch
-        self.in_flight = in_flight
-        self._queues: dict[str, list[_Waiting]] = {}
-        self._senders: dict[str, set[asyncio.Task[None]]] = {}
-        self.batches = 0  # insert_many/insert_one commands sent (tests and benchmarks)
+        self._batches = Batches(max_batch, in_flight)
+
+    @property
+    def batches(self) -> int:
+        """insert_many/insert_one commands sent (tests and benchmarks)."""
+        return self._batches.sent
 
     async def insert_one(self, collection: AsyncCollection[dict], doc: dict[str, Any]) -> None:
         """Insert ``doc`` with whatever else is waiting for ``collection``; returns once the
         database acknowledged it, or raises what inserting it alone would have raised."""
-        await self._queued(collection, doc, None)
+        await self._batches.submit(collection.full_name, doc, partial(_insert, collection))
 
     async def insert_packed(self, collection: AsyncCollection[dict], item: Any, pack: Pack) -> Any:
         """Queue ``item``; each batch of items is stored as the one document ``pack`` makes of
         them (a batch of new tweets' outbox entries is one entry: ``store/intents.py``).
         Returns that document's ``_id`` once it is acknowledged."""
-        return await self._queued(collection, item, pack)
-
-    async def _queued(self, collection: AsyncCollection[dict], item: Any, pack: Pack | None) -> Any:
-        name = collection.full_name if pack is None else f"{collection.full_name}#packed"
-        done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._queues.setdefault(name, []).append((item, done))
-        senders = self._senders.setdefault(name, set())
-        if len(senders) < self.in_flight:
-            # A task of its own, not the first caller: a caller cancelled (its client gone)
-            # must not strand the documents of the others.
-            send = self._send(name, collection, pack)
-            senders.add(asyncio.create_task(send, name="group-insert"))
-        # shield: a cancelled caller stops waiting; its document is still sent (as an
-        # insert_one cancelled mid-flight may still land).
-        return await asyncio.shield(done)
-
-    async def _send(self, name: str, collection: AsyncCollection[dict], pack: Pack | None) -> None:
-        queue = self._queues[name]
-        try:
-            while queue:
-                batch, queue[:] = queue[: self.max_batch], queue[self.max_batch :]
-                self.batches += 1
-                if pack is None:
-                    await _insert(collection, batch)
-                else:
-                    await _insert_packed(collection, batch, pack)
-        finally:
-            task = asyncio.current_task()
-            assert task is not None
-            self._senders[name].discard(task)
+        send = partial(_insert_packed, collection, pack)
+        return await self._batches.submit(f"{collection.full_name}#packed", item, send)
 
 
 async def _insert_packed(
-    collection: AsyncCollection[dict], batch: list[_Waiting], pack: Pack
+    collection: AsyncCollection[dict], pack: Pack, batch: list[Waiting]
 ) -> None:
-    """One document for the batch: every caller gets its ``_id``, or the same error."""
-    failed: dict[int, Exception] = {}
-    doc: dict[str, Any] = {}
-    try:
-        doc = pack([item for item, _ in batch])
-        await collection.insert_one(doc)
-    except Exception as exc:  # the database away, or the document refused
-        failed = dict.fromkeys(range(len(batch)), exc)
-    except BaseException as exc:  # the sender cancelled (shutdown): nobody waits forever
-        failed = dict.fromkeys(range(len(batch)), RuntimeError(f"insert cut short: {exc!r}"))
-        raise
-    finally:
-        _answer(batch, failed, doc.get("_id"))
+    """One document for the batch: every caller gets its ``_id`` (or, from ``Batches``,
+    the same error)."""
+    doc = pack([item for item, _ in batch])
+    await collection.insert_one(doc)
+    answer(batch, {}, doc["_id"])
 
 
-async def _insert(collection: AsyncCollection[dict], batch: list[_Waiting]) -> None:
-    """One command for the batch; each document's own error to its own caller."""
-    failed: dict[int, Exception] = {}
+async def _insert(collection: AsyncCollection[dict], batch: list[Waiting]) -> None:
+    """One command for the batch; each document's own error to its own caller (the database
+    away: every caller hears it, from ``Batches``)."""
+    failed: dict[int, BaseException] = {}
     try:
         if len(batch) == 1:
             await collection.insert_one(batch[0][0])
@@ -126,24 +93,5 @@ async def _insert(collection: AsyncCollection[dict], batch: list[_Waiting]) -> N
             kind = DuplicateKeyError if error.get("code") == DUPLICATE_KEY else WriteError
             failed[error["index"]] = kind(error.get("errmsg", ""), error.get("code"), error)
         if exc.details.get("writeConcernErrors"):
-            failed = dict.fromkeys(range(len(batch)), exc)  # nothing is known to be durable
-    except Exception as exc:  # the database away: every caller hears it
-        failed = dict.fromkeys(range(len(batch)), exc)
-    except BaseException as exc:  # the sender cancelled (shutdown): nobody waits forever
-        failed = dict.fromkeys(range(len(batch)), RuntimeError(f"insert cut short: {exc!r}"))
-        raise
-    finally:
-        _answer(batch, failed, None)
-
-
-def _answer(batch: list[_Waiting], failed: dict[int, Exception], result: Any) -> None:
-    """Each caller still waiting: its error from ``failed``, else ``result``."""
-    for i, (_, done) in enumerate(batch):
-        if done.done():
-            continue
-        if i in failed:
-            done.set_exception(failed[i])
-            # Retrieved here: a caller that was cancelled meanwhile never reads it.
-            done.add_done_callback(lambda f: f.exception())
-        else:
-            done.set_result(result)
+            raise  # nothing is known to be durable
+    answer(batch, failed, None)

@@ -4,7 +4,7 @@ first pages of a profile, of ``GET /tweets`` and of big authors' pulled tweets n
 Keys ``murmur:<db>:recent:{<author>}`` and ``murmur:<db>:recent:{*}`` (everyone). As in
 ``timelines_redis.py`` members are ``<tweet id hex>:<author>`` with score 0, so lexicographic
 order is id order and ``before`` cursors work. A set holds the newest ``cap`` visible tweets;
-``added`` (create, restore) and ``removed`` (delete, hide) keep it current.
+``added_many`` (create, restore) and ``removed`` (delete, hide) keep it current.
 
 Redis is a cache of ``tweets`` here: a set is read only when its marker,
 ``murmur:<db>:recent-built:{<key>}``, names the run of the Redis server holding it (else it is
@@ -76,14 +76,11 @@ class RecentIds:
     def _cap(self, who: str) -> int:
         return self.public_cap if who == PUBLIC else self.author_cap
 
-    async def added(self, *, tweet_id: str, author: str) -> None:
-        """A tweet became visible (posted or restored). Raises what Redis raises: a tweet
-        missing from a set that is still marked built would be missing from the first
-        pages until the set is rebuilt, so the outbox worker retries until it lands."""
-        await self.added_many([(tweet_id, author)])
-
     async def added_many(self, tweets: Sequence[tuple[str, str]]) -> None:
-        """``added`` for several (tweet id, author) at once: one pipeline."""
+        """Tweets (id, author) became visible (posted or restored), in one pipeline. Raises
+        what Redis raises: a tweet missing from a set that is still marked built would be
+        missing from the first pages until the set is rebuilt, so the outbox worker retries
+        until it lands."""
         # One script per set, its keys in one slot (a cluster's masters hold the two sets).
         pipe = self.redis.pipeline(transaction=False)
         calls = [
@@ -105,7 +102,7 @@ class RecentIds:
         await pipe.execute()
 
     async def removed(self, *, tweet_id: str, author: str) -> None:
-        """A tweet is gone (deleted or hidden). Raises as ``added`` does."""
+        """A tweet is gone (deleted or hidden). Raises as ``added_many`` does."""
         member = f"{tweet_id}:{author}"
         pipe = self.redis.pipeline(transaction=False)
         for who in (author, PUBLIC):

@@ -4,6 +4,7 @@ happened, even when they share a millisecond."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 
 import redis.asyncio as aioredis
@@ -163,3 +164,73 @@ async def test_a_replay_never_joins_a_read_that_began_before_it():
     assert early is not None and [e for *_, e in early] == []
     assert late is not None and [e for *_, e in late] == ["author|meanwhile"]
     assert inner.reads == 2
+
+
+async def test_a_batch_to_logged_and_unlogged_streams_goes_in_three_round_trips(redis_server):
+    """The requests of a moment announce their tweets together (``publish_many``): the
+    logged streams' entries appended and published, the others' once keys claimed, their
+    messages broadcast — three round trips for the lot. Every stream hears each event once;
+    the same batch again sends only the event named by no key."""
+    from broadcaster import Broadcast
+
+    from realtime.log import IdClock
+    from realtime.metrics import HubMetrics
+    from realtime.publisher import EventPublisher
+    from realtime.redis_backend import RedisBackend
+    from server.events import TweetCreated
+    from server.models import Tweet
+    from tests.redisrounds import round_trips
+
+    backend = RedisBackend(redis_server.url)
+    publisher = EventPublisher(
+        backend, RedisLog(backend.publisher, 1000), IdClock(), HubMetrics(lambda: 0, dict)
+    )
+    run = uuid.uuid4().hex
+    streams = [f"home:{run}", f"user:{run}", f"public:{run}", f"hashtag:{run}"]
+    tweets = [
+        Tweet(tweet_id=uuid.uuid4().hex[:24], user_id=run, user_name="ann", content=f"t{i}",
+              html=f"<p>t{i}</p>", tags=[], mentions=[], created_at="2026-12-07T00:00:00Z")
+        for i in range(3)
+    ]  # fmt: skip
+    batch = [(streams, TweetCreated(data=t), f"tweet:{t.tweet_id}:once") for t in tweets[:2]]
+    batch.append((streams, TweetCreated(data=tweets[2]), None))
+    async with Broadcast(backend=backend) as broadcast:
+        heard: dict[str, list[str]] = {s: [] for s in streams}
+
+        async def listen(stream: str, ready: asyncio.Event) -> None:
+            async with broadcast.subscribe(stream) as subscriber:
+                ready.set()
+                while True:
+                    event = await subscriber.get()
+                    heard[stream].append(event.message.split("|", 2)[2])
+
+        readies = {s: asyncio.Event() for s in streams}
+        listeners = [asyncio.create_task(listen(s, r)) for s, r in readies.items()]
+        try:
+            await asyncio.gather(*(r.wait() for r in readies.values()))
+            with round_trips(backend.publisher) as sent:
+                await publisher.publish_many(batch)
+            assert len(sent) == 3, sent
+
+            def contents(stream: str) -> list[str]:
+                return [json.loads(m)["data"]["content"] for m in heard[stream]]
+
+            deadline = asyncio.get_running_loop().time() + 5
+            while any(len(heard[s]) < 3 for s in streams):
+                assert asyncio.get_running_loop().time() < deadline, heard
+                await asyncio.sleep(0.01)
+            await publisher.publish_many(batch)  # a retry: only the unnamed one again
+            while any(len(heard[s]) < 4 for s in streams):
+                assert asyncio.get_running_loop().time() < deadline, heard
+                await asyncio.sleep(0.01)
+            await publisher.publish_many([batch[2]])  # a marker: nothing else came before it
+            while any(len(heard[s]) < 5 for s in streams):
+                assert asyncio.get_running_loop().time() < deadline, heard
+                await asyncio.sleep(0.01)
+            for stream in streams:
+                assert contents(stream) == ["t0", "t1", "t2", "t2", "t2"], stream
+            assert publisher.gapped == set()
+        finally:
+            for task in listeners:
+                task.cancel()
+            await asyncio.gather(*listeners, return_exceptions=True)

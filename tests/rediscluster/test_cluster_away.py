@@ -73,9 +73,10 @@ async def test_every_cache_falls_back_while_the_cluster_is_away(
         recent = RecentIds(away, prefix="murmur:away:", load=no_load)
         assert await recent.newest([author.id], before=None, limit=5) is None
         # The worker's effect: raised (like the timelines' push), so its batch is retried.
-        for change in (recent.added, recent.removed):
-            with pytest.raises(REDIS_ERRORS):
-                await change(tweet_id=tweet_id, author=author.id)
+        with pytest.raises(REDIS_ERRORS):
+            await recent.added_many([(tweet_id, author.id)])
+        with pytest.raises(REDIS_ERRORS):
+            await recent.removed(tweet_id=tweet_id, author=author.id)
 
         settings = svc.settings.model_copy(update={"redis_cluster": True})
         timelines = RedisTimelines(url, prefix="murmur:away:tl:", settings=settings)

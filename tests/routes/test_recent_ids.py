@@ -114,11 +114,11 @@ async def test_a_failed_add_from_the_request_makes_readers_rebuild(
         stored = await make_tweet(author, "its add fails")  # in the database, not in the set
         monkeypatch.setattr(svc, "recent", recent)
 
-        async def failing(**_: str) -> None:
+        async def failing(*_: object) -> None:
             raise RedisConnectionError("lost mid-command")
 
-        monkeypatch.setattr(recent, "added", failing)
-        await pages.at_once(svc, pages.shown, Tweet(**stored))
+        monkeypatch.setattr(recent, "added_many", failing)
+        await pages.at_once(svc, pages.shown, [Tweet(**stored)])
         newest = await recent.newest([PUBLIC], before=None, limit=5)
         assert newest is not None and ObjectId(stored["tweet_id"]) in newest
         assert ObjectId(stored["tweet_id"]) in (
