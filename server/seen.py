@@ -10,7 +10,7 @@ tweets, as its reader sees them, cost one Redis round trip.
 from __future__ import annotations
 
 import logging
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from bson import ObjectId
 
@@ -19,7 +19,7 @@ from .accounts import Caller
 from .ids import tweet_oid
 from .likedcache import LikedCache, queue_marks
 from .models import Tweet
-from .redisslots import replies_or_none
+from .redisslots import shared_replies
 from .services import Services
 from .tweetcache import RedisTweetCache
 
@@ -51,10 +51,14 @@ async def hydrate(svc: Services, caller: Caller | None, tweet_ids: list[ObjectId
     if caller is None or not tweet_ids or caches is None or not isinstance(cache, RedisTweetCache):
         return await as_seen_by(svc, caller, await tweetcache.hydrate(cache, svc.db, tweet_ids))
     wanted = [str(t) for t in tweet_ids]
-    pipe = cache.redis.pipeline(transaction=False)
-    read_tweets = cache.queue_lookup(pipe, wanted)
-    answer = queue_marks(pipe, caches, caller.id, wanted)
-    replies = await replies_or_none(pipe, log, "tweet and marks caches")
+    parts: dict[str, Any] = {}
+
+    def queue(pipe: Any) -> None:
+        parts["tweets"] = cache.queue_lookup(pipe, wanted)
+        parts["marks"] = queue_marks(pipe, caches, caller.id, wanted)
+
+    replies = await shared_replies(cache.redis, queue, log, "tweet and marks caches")
+    read_tweets, answer = parts["tweets"], parts["marks"]
     # Redis away: nothing seen, so nothing read now is stored.
     found, seen = ({}, {}) if replies is None else read_tweets(replies)
     marks = Marks(*await answer(svc.db, replies))
@@ -86,9 +90,13 @@ async def _marks(svc: Services, caller: Caller, ids: list[str]) -> Marks:
             await reposts.reposted_by_me(svc, caller, ids),
             await bookmarks.bookmarked_by_me(svc, caller, ids),
         )
-    pipe = caches[0].redis.pipeline(transaction=False)
-    answer = queue_marks(pipe, caches, caller.id, ids)
-    return Marks(*await answer(svc.db, await replies_or_none(pipe, log, "marks caches")))
+    parts: dict[str, Any] = {}
+
+    def queue(pipe: Any) -> None:
+        parts["marks"] = queue_marks(pipe, caches, caller.id, ids)
+
+    replies = await shared_replies(caches[0].redis, queue, log, "marks caches")
+    return Marks(*await parts["marks"](svc.db, replies))
 
 
 def _marked(items: list[Tweet], marks: Marks) -> list[Tweet]:

@@ -31,6 +31,7 @@ from ..redisslots import (
     queue_run_markers,
     rebuild_set,
     run_markers,
+    shared_execute,
     tagged,
 )
 
@@ -138,13 +139,19 @@ class RecentIds:
     ) -> list[tuple[list[str], bool]] | None:
         high = "+" if before is None else f"({before}"
         for attempt in range(2):
-            pipe = self.redis.pipeline(transaction=False)
-            # Each marker with the run_id of the server holding it (on a cluster, the master
-            # of that author's slot: each set is checked against its own shard).
-            groups = queue_run_markers(pipe, self.redis, [self._marker(w) for w in who])
-            for w in who:
-                pipe.zrevrangebylex(self._key(w), high, "-", start=0, num=want)
-            results: list[Any] = await pipe.execute()
+            queued: dict[str, Any] = {}
+
+            def queue(pipe: Any, queued: dict[str, Any] = queued) -> None:
+                # Each marker with the run_id of the server holding it (on a cluster, the
+                # master of that author's slot: each set is checked against its own shard).
+                queued["groups"] = queue_run_markers(
+                    pipe, self.redis, [self._marker(w) for w in who]
+                )
+                for w in who:
+                    pipe.zrevrangebylex(self._key(w), high, "-", start=0, num=want)
+
+            results = await shared_execute(self.redis, queue)
+            groups = queued["groups"]
             marks = run_markers(groups, results[: len(groups)])
             stale = [w for w, (m, run) in zip(who, marks, strict=True) if not _built_on(m, run)]
             if not stale:

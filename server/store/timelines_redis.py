@@ -31,6 +31,7 @@ from ..redisslots import (
     SET_RUN_MARKER,
     eval_each,
     rebuild_set,
+    shared_execute,
     tagged,
 )
 from ..settings import Settings
@@ -196,8 +197,9 @@ class RedisTimelines:
         built); None when it must be rebuilt first."""
         # The marker and the timeline share the owner's tag: one slot, so one script, and the
         # run_id it reads is the one of the master holding both.
-        chunk = await self.redis.eval(
-            _FIRST_IF_BUILT, 2, self.built_key(owner), self.key(owner), high, want
+        keys = (self.built_key(owner), self.key(owner))
+        (chunk,) = await shared_execute(
+            self.redis, lambda pipe: pipe.eval(_FIRST_IF_BUILT, 2, *keys, high, want)
         )
         return None if chunk is None else cast(list[str], chunk)
 
