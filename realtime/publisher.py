@@ -14,6 +14,8 @@ from collections.abc import Sequence
 
 from broadcaster._backends.base import BroadcastBackend
 from pydantic import BaseModel
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .channels import stream_kind
 from .log import (
@@ -28,6 +30,9 @@ from .metrics import HubMetrics
 from .replay import RESYNC_MARK
 
 log = logging.getLogger("murmur.realtime")
+
+# Redis not answering: a batch's events are lost together (a resync mark once it is back).
+UNREACHABLE = (RedisConnectionError, RedisTimeoutError, TimeoutError, OSError)
 
 
 class EventPublisher:
@@ -71,6 +76,9 @@ class EventPublisher:
         try:
             if logged:
                 await append_many(logged)
+        except UNREACHABLE as exc:  # one by one would wait out the same timeout each time
+            self._lost([s for entries, _ in batch for s, _ in entries], exc)
+            return
         except Exception as exc:  # noqa: BLE001 (one by one says what was lost)
             log.warning("publishing %d events at once failed (%s); one by one", len(batch), exc)
             for entries, once in batch:  # ``once`` keeps what did land from going twice

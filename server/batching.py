@@ -11,6 +11,7 @@ which the batch's ``send`` gives it (``answer``). Used for new tweets' inserts
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -40,7 +41,12 @@ class Batches:
         if len(senders) < self.in_flight:
             # A task of its own, not the first caller: a caller cancelled (its client gone)
             # must not strand the items of the others.
-            senders.add(asyncio.create_task(self._send(key, send), name=f"batch:{key}"))
+            # A context of its own: the first caller's (its request id in the logs) is not
+            # the batch's.
+            task = asyncio.create_task(
+                self._send(key, send), name=f"batch:{key}", context=contextvars.Context()
+            )
+            senders.add(task)
         # shield: a cancelled caller stops waiting; its item is still sent.
         return await asyncio.shield(done)
 
@@ -57,6 +63,9 @@ class Batches:
                 except BaseException as exc:  # the sender cancelled (shutdown)
                     cut = RuntimeError(f"cut short: {exc!r}")
                     answer(batch, dict.fromkeys(range(len(batch)), cut), None)
+                    if len(self._senders[key]) == 1:  # nobody left to send the rest
+                        answer(queue, dict.fromkeys(range(len(queue)), cut), None)
+                        queue.clear()
                     raise
                 answer(batch, {}, None)  # whoever ``send`` left unanswered
         finally:

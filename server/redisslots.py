@@ -212,19 +212,23 @@ async def _shared_round(redis: Any, batch: list[Waiting]) -> None:
     """One pipeline for the parts of ``batch``; each is answered with its own replies, or
     the first error among them (the others are not failed by it)."""
     pipe = redis.pipeline(transaction=False)
-    spans = []
-    for queue, _ in batch:
-        start = len(pipe.command_stack)
-        queue(pipe)
-        spans.append((start, len(pipe.command_stack)))
-    replies = await pipe.execute(raise_on_error=False)
+    spans: list[tuple[int, int]] = []
     failed: dict[int, BaseException] = {}
+    for i, (queue, _) in enumerate(batch):
+        start = len(pipe.command_stack)
+        try:
+            queue(pipe)
+        except Exception as exc:  # noqa: BLE001 (its own caller hears it, not the others)
+            del pipe.command_stack[start:]
+            failed[i] = exc
+        spans.append((start, len(pipe.command_stack)))
+    replies = await pipe.execute(raise_on_error=False) if pipe.command_stack else []
     for i, ((start, end), (_, done)) in enumerate(zip(spans, batch, strict=True)):
         part = replies[start:end]
         error = next((r for r in part if isinstance(r, Exception)), None)
         if error is not None:
             failed[i] = error
-        elif not done.done():
+        elif i not in failed and not done.done():
             done.set_result(part)
     answer(batch, failed, None)
 

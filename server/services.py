@@ -152,7 +152,8 @@ class Services:
             await self.events.publish(streams, event, once)
 
     async def publish_many(self, events: Sequence[Announcement]) -> None:
-        """``publish`` for several events at once: the outbox worker's batch."""
+        """``publish`` for several events at once: the outbox worker's batch, or the new
+        tweets of concurrent requests (``tweets.announce_own``)."""
         if self.events is not None and events:
             await self.events.publish_many([e for e in events if e[0]])
 

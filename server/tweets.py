@@ -1,11 +1,12 @@
 """Tweets: compose, edit with history, delete, read.
 
-A write here is one database write: the tweet's document changes and is marked pending,
-which is its outbox entry. What follows (counters, search, trending, notifications,
-followers' timelines) is applied by the outbox worker (``server/outbox.py`` →
-``server/effects/tweets.py``). Only the author's own streams hear of it from here, right
-after the write is stored, so the author sees it at once (a new tweet together with those
-of concurrent requests: ``announce_own``).
+An edit, delete or hide is one database write: the tweet's document changes and is marked
+pending, which is its outbox entry. A new tweet is stored after an outbox entry of its own
+(shared with the concurrent requests' tweets: ``store/intents.py``). What follows
+(counters, search, trending, notifications, followers' timelines) is applied by the outbox
+worker (``server/outbox.py`` → ``server/effects/tweets.py``). Only the author's own streams
+hear of it from here, right after the write is stored, so the author sees it at once (a
+new tweet together with those of concurrent requests: ``announce_own``).
 """
 
 from __future__ import annotations

@@ -109,3 +109,21 @@ async def test_a_failed_batch_answers_its_callers_and_the_queue_goes_on() -> Non
     assert await batches.submit("k", 11, send) == 10 + 11  # went together
     assert sent[-1] == [10, 11]
     assert batches.sent == 3
+
+
+async def test_a_cancelled_last_sender_answers_everyone_still_queued() -> None:
+    """At shutdown the sender is cancelled mid-batch: its batch and the items queued behind
+    it (no other sender is left to take them) hear that it was cut short, none waits on."""
+    batches = Batches(max_batch=1, in_flight=1)
+    started, never = asyncio.Event(), asyncio.Event()
+
+    async def send(batch: list[Any]) -> None:
+        started.set()
+        await never.wait()
+
+    callers = [asyncio.create_task(batches.submit("k", i, send)) for i in range(3)]
+    await started.wait()
+    [sender] = [t for t in asyncio.all_tasks() if t.get_name() == "batch:k"]
+    sender.cancel()
+    outcomes = await asyncio.wait_for(asyncio.gather(*callers, return_exceptions=True), 5)
+    assert [type(o) for o in outcomes] == [RuntimeError] * 3

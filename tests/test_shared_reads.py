@@ -48,3 +48,28 @@ async def test_concurrent_reads_share_round_trips_and_keep_their_own_replies(
     finally:
         await redis.delete(*[f"{run}:{i}" for i in range(40)], f"{run}:list")
         await redis.aclose()
+
+
+async def test_a_read_whose_queueing_fails_fails_alone(redis_server: Any) -> None:
+    """A part that raises while queueing (a bug of its own) gets that error; the reads
+    sharing its pipeline get their replies, aligned as if it had not been there."""
+    redis = connect_redis(redis_server.url)
+    run = uuid.uuid4().hex
+    try:
+        await redis.mset({f"{run}:a": "1", f"{run}:b": "2"})
+
+        def broken(pipe: Any) -> None:
+            pipe.get(f"{run}:a")  # queued, then taken back
+            raise ValueError("a bug in this read")
+
+        outcomes = await asyncio.gather(
+            shared_execute(redis, lambda pipe: pipe.get(f"{run}:a")),
+            shared_execute(redis, broken),
+            shared_execute(redis, lambda pipe: pipe.get(f"{run}:b")),
+            return_exceptions=True,
+        )
+        assert outcomes[0] == ["1"] and outcomes[2] == ["2"]
+        assert isinstance(outcomes[1], ValueError)
+    finally:
+        await redis.delete(f"{run}:a", f"{run}:b")
+        await redis.aclose()

@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from typing import Any
 
 import redis.asyncio as aioredis
+from pydantic import BaseModel
 
 from realtime.log import MemoryLog, RedisLog, parse_id
 from realtime.replay import SharedReads, read_missed
@@ -208,6 +210,7 @@ async def test_a_batch_to_logged_and_unlogged_streams_goes_in_three_round_trips(
         listeners = [asyncio.create_task(listen(s, r)) for s, r in readies.items()]
         try:
             await asyncio.gather(*(r.wait() for r in readies.values()))
+            await backend.publisher.script_load(RedisLog._APPEND)  # no NOSCRIPT retry counted
             with round_trips(backend.publisher) as sent:
                 await publisher.publish_many(batch)
             assert len(sent) == 3, sent
@@ -234,3 +237,32 @@ async def test_a_batch_to_logged_and_unlogged_streams_goes_in_three_round_trips(
             for task in listeners:
                 task.cancel()
             await asyncio.gather(*listeners, return_exceptions=True)
+
+
+async def test_a_batch_for_an_unreachable_redis_is_lost_at_once_not_one_by_one() -> None:
+    """Redis not answering: the batch's streams are marked for a resync mark at once, not
+    tried again event by event (each would wait out the same connection error)."""
+    from realtime.log import IdClock
+    from realtime.metrics import HubMetrics
+    from realtime.publisher import EventPublisher
+    from realtime.redis_backend import RedisBackend
+    from server.embedded import free_port
+
+    backend = RedisBackend(f"redis://127.0.0.1:{free_port()}")  # nothing listens there
+    publisher = EventPublisher(
+        backend, RedisLog(backend.publisher, 1000), IdClock(), HubMetrics(lambda: 0, dict)
+    )
+    tried: list[Any] = []
+
+    async def one_by_one(*args: Any) -> None:
+        tried.append(args)
+
+    publisher._publish_entries = one_by_one  # type: ignore[method-assign]
+    streams = ["home:a", "user:a", "public", "hashtag:x"]
+    await publisher.publish_many([(streams, _Event(n=i), f"e{i}") for i in range(3)])
+    assert tried == [] and publisher.gapped == set(streams)
+    await backend.publisher.aclose()
+
+
+class _Event(BaseModel):
+    n: int
