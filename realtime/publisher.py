@@ -71,8 +71,9 @@ class EventPublisher:
             for entries, once in batch:
                 await self._publish_entries(entries, once)
             return
-        logged = [([e for e in entries if _replayable(e)], once) for entries, once in batch]
-        logged = [(entries, once) for entries, once in logged if entries]
+        split = [(_split(entries), once) for entries, once in batch]
+        logged = [(parts[0], once) for parts, once in split if parts[0]]
+        unlogged = [(parts[1], once) for parts, once in split if parts[1]]
         try:
             if logged:
                 await append_many(logged)
@@ -85,8 +86,6 @@ class EventPublisher:
                 await self._publish_entries(entries, once)
             return
         self.metrics.published.inc(sum(len(entries) for entries, _ in logged))
-        unlogged = [([e for e in entries if not _replayable(e)], once) for entries, once in batch]
-        unlogged = [(entries, once) for entries, once in unlogged if entries]
         if not unlogged:
             return
         try:
@@ -115,8 +114,7 @@ class EventPublisher:
         if self.gapped:
             await self.flush_gaps()
         try:
-            logged = [e for e in entries if _replayable(e)]
-            unlogged = [e for e in entries if not _replayable(e)]
+            logged, unlogged = _split(entries)
             if once is not None and unlogged and not await self.log.claim(once + ":unlogged"):
                 unlogged = []  # announced before on these (the logged ones: see append)
             messages = [(s, f"{self._unlogged_id(s)}|{e}") for s, e in unlogged]
@@ -161,9 +159,10 @@ class EventPublisher:
                 await self.backend.publish(channel, message)
 
 
-def _replayable(entry: tuple[str, str]) -> bool:
-    """Whether a (stream, body) entry's stream keeps a log."""
-    return stream_kind(entry[0]) in REPLAYABLE_KINDS
+def _split(entries: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(stream, body) entries: those whose stream keeps a log, and the others."""
+    logged = [e for e in entries if stream_kind(e[0]) in REPLAYABLE_KINDS]
+    return logged, [e for e in entries if stream_kind(e[0]) not in REPLAYABLE_KINDS]
 
 
 # (streams, event, once): one ``publish``'s arguments.
