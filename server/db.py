@@ -8,6 +8,7 @@ from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel, WriteConcern
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import OperationFailure
 from pymongo.monitoring import CommandListener
 
 log = logging.getLogger("murmur.db")
@@ -17,6 +18,8 @@ Database = AsyncDatabase[dict]
 # A document with a write whose effects are not applied yet is its own outbox entry: only
 # those are in the outbox indexes.
 PENDING: dict[str, Any] = {"partialFilterExpression": {"pending": True}}
+# A partial index's filter for "holds a non-empty string" (see the tweets' indexes).
+ANY_STRING: dict[str, Any] = {"$gt": ""}
 
 
 def _idempotency() -> IndexModel:
@@ -49,13 +52,22 @@ INDEXES: dict[str, list[IndexModel]] = {
     "tweets": [
         IndexModel([("user_id", ASCENDING), ("_id", DESCENDING)], name="by_author"),
         IndexModel([("in_reply_to", ASCENDING), ("_id", ASCENDING)], name="replies"),
-        # Partial: only quotes carry it, so ordinary tweets' inserts pay nothing for it.
+        # Partial: only quotes and tagged tweets have an entry, so the other tweets' inserts
+        # write none. ``$gt: ""`` (a non-empty string, or an array holding one), not
+        # ``$exists``: SecantusDB uses a partial index only for a query whose conditions
+        # imply its filter by comparison (an equality does; mongod reasons the same way).
+        # Not the replies: the conversation view asks for many parents at once ($in), which
+        # SecantusDB then answers by reading every tweet.
         IndexModel(
             [("quote_of.tweet_id", ASCENDING), ("_id", DESCENDING)],
-            name="quotes",
-            partialFilterExpression={"quote_of.tweet_id": {"$exists": True}},
+            name="quoted",
+            partialFilterExpression={"quote_of.tweet_id": ANY_STRING},
         ),
-        IndexModel([("tags", ASCENDING), ("_id", DESCENDING)], name="by_tag"),
+        IndexModel(
+            [("tags", ASCENDING), ("_id", DESCENDING)],
+            name="tagged",
+            partialFilterExpression={"tags": ANY_STRING},
+        ),
         # The analyzed ``terms`` have an index only with the $text back-end, which filters
         # on them (store/search.py:create_text_index); the keyword back-end has postings.
         # The whole timeline's pages are _id ranges (store/latest.py). SecantusDB
@@ -218,10 +230,27 @@ def connect(url: str, listeners: Sequence[CommandListener] = ()) -> AsyncMongoCl
     )
 
 
+INDEX_NOT_FOUND = 27
+
+# collection name -> indexes earlier versions made that a declared one replaces: dropped
+# once the new ones exist (a query always has one of the two to use).
+RETIRED: dict[str, list[str]] = {"tweets": ["quotes", "by_tag"]}
+
+
 async def ensure_indexes(db: Database) -> None:
-    """Create every declared index (idempotent: creating an existing index is a no-op)."""
+    """Create every declared index (idempotent: creating an existing index is a no-op), then
+    drop the ones they replace."""
     for name, indexes in INDEXES.items():
         await db[name].create_indexes(indexes)
+    for name, retired in RETIRED.items():
+        existing = set(await db[name].index_information())
+        for index in retired:
+            if index in existing:
+                try:
+                    await db[name].drop_index(index)
+                except OperationFailure as exc:  # another process starting dropped it first
+                    if exc.code != INDEX_NOT_FOUND:
+                        raise
     log.info("indexes ensured on %d collections", len(INDEXES))
 
 

@@ -23,6 +23,7 @@ from bson import ObjectId
 from pymongo import AsyncMongoClient
 
 from server.outbox import backlog
+from server.store import userstats
 from tests.realtime.test_rest_auth_live import sign_up
 from tests.realtime.wsclient import WsClient
 
@@ -206,9 +207,8 @@ async def _check_invariants(db: Any, ids: list[str], acked: set[str], announced:
     tag = await db.tags.find_one({"_id": "crash"})
     assert tag is not None and tag["count"] == len(tweets)
     # Counters equal the stored edges.
-    users = {
-        str(u["_id"]): u async for u in db.users.find({"_id": {"$in": [ObjectId(i) for i in ids]}})
-    }
+    found = await db.users.find({"_id": {"$in": [ObjectId(i) for i in ids]}}).to_list(None)
+    users = {str(u["_id"]): u for u in await userstats.merged(db, found)}  # with tweet_count
     posted = Counter(t["user_id"] for t in tweets)
     follows = await db.follows.find({}).to_list(None)
     assert not [f for f in follows if "off" in f or f.get("pending")]

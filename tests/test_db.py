@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pymongo.errors import DuplicateKeyError
 
-from server.db import INDEXES, connect, ensure_indexes
+from server.db import INDEXES, RETIRED, connect, ensure_indexes
 
 OPTIONS = ("unique", "sparse", "partialFilterExpression", "expireAfterSeconds")
 
@@ -66,3 +66,35 @@ async def test_user_names_and_emails_are_unique_lower_cased(db):
 
 async def test_writes_wait_for_a_majority(db):
     assert db.write_concern.document == {"w": "majority"}
+
+
+async def test_indexes_an_earlier_version_made_are_replaced(db):
+    # As an earlier version declared them: every tweet in the tag and quote indexes.
+    await db.tweets.create_index([("tags", 1), ("_id", -1)], name="by_tag")
+    await db.tweets.create_index(
+        [("quote_of.tweet_id", 1), ("_id", -1)],
+        name="quotes",
+        partialFilterExpression={"quote_of.tweet_id": {"$exists": True}},
+    )
+    await ensure_indexes(db)
+    names = set(await db.tweets.index_information())
+    assert not names & set(RETIRED["tweets"])
+    assert {"tagged", "quoted"} <= names
+    await ensure_indexes(db)  # a second start (or another process) finds nothing to drop
+
+
+async def test_only_tagged_tweets_and_quotes_are_in_their_indexes(db):
+    await ensure_indexes(db)
+    await db.tweets.insert_many(
+        [
+            {"tags": [], "quote_of": None},
+            {"tags": ["murmur"], "quote_of": {"tweet_id": "65a000000000000000000001"}},
+            {"tags": ["murmur", "news"]},
+        ]
+    )
+    found = await db.tweets.find({"tags": "murmur"}).hint("tagged").to_list(None)
+    assert len(found) == 2
+    quoted = {"quote_of.tweet_id": "65a000000000000000000001"}
+    assert len(await db.tweets.find(quoted).hint("quoted").to_list(None)) == 1
+    # Everything the tag index holds, read through it: the untagged tweet is not there.
+    assert await db.tweets.count_documents({}, hint="tagged") == 2

@@ -18,6 +18,14 @@ from bson import ObjectId
 
 from server.store import edges
 from server.store import tweets as tweet_store
+from server.store import users as user_store
+
+
+async def _user(db: Any, user_id: str) -> dict[str, Any]:
+    """The user as stored, counters included (its tweet_count lives in user_stats)."""
+    user = await user_store.by_id(db, user_id=user_id)
+    assert user is not None
+    return user.model_dump()
 
 
 class Killed(Exception):
@@ -95,12 +103,12 @@ async def test_a_tweet_deleted_after_a_dead_round_is_uncounted(
     assert r.status_code == 201, r.text
     await die_before_recording(worker, monkeypatch, tweet_store, "settle")
     db = app.state.services.db
-    user = await db.users.find_one({"_id": ObjectId(author.id)})
+    user = await _user(db, author.id)
     assert user["tweet_count"] == 1  # the dead round counted it
     tweet_id = r.json()["tweet_id"]
     assert (await raw.delete(f"/tweets/{tweet_id}", headers=author.headers)).status_code == 204
     await worker.drain()
-    user = await db.users.find_one({"_id": ObjectId(author.id)})
+    user = await _user(db, author.id)
     assert user["tweet_count"] == 0
     assert await db.tweets.count_documents({}) == 0
 
@@ -169,7 +177,7 @@ async def test_an_entry_whose_tweet_never_came_is_dropped_and_its_id_refused(
     assert (await raw.get(f"/tweets/{lost}")).status_code == 404
     assert (await raw.get(f"/users/{author.id}/tweets")).json()["items"] == []
     assert (await raw.get("/tweets")).json()["items"] == []
-    user = await db.users.find_one({"_id": ObjectId(author.id)})
+    user = await _user(db, author.id)
     assert user["tweet_count"] == 0
     assert await tweet_store.exists(db, tweet_ids=[lost]) == set()
     # Killed after the tombstone, before the entry went: the next round just drops it.
@@ -199,7 +207,7 @@ async def test_a_round_of_posts_shares_one_entry_and_each_tweet_is_applied_once(
     await worker.drain()
     assert await db.outbox.count_documents({}) == 0
     for author in authors:
-        user = await db.users.find_one({"_id": ObjectId(author.id)})
+        user = await _user(db, author.id)
         assert user["tweet_count"] == 4
 
 
@@ -222,12 +230,12 @@ async def test_an_entry_waits_for_all_its_tweets_then_buries_the_missing_one(
     r = await raw.post("/tweets", json={"content": "later"}, headers=author.headers)
     later = r.json()["tweet_id"]
     await worker.drain()
-    user = await db.users.find_one({"_id": ObjectId(author.id)})
+    user = await _user(db, author.id)
     assert user["tweet_count"] == 1 and await db.outbox.count_documents({}) == 1
     clock.advance(seconds=svc.settings.outbox_intent_grace_seconds + 1)
     await worker.drain()
     await worker.drain()
-    user = await db.users.find_one({"_id": ObjectId(author.id)})
+    user = await _user(db, author.id)
     assert user["tweet_count"] == 2 and await db.outbox.count_documents({}) == 0
     assert (await db.tweets.find_one({"_id": lost}))["tombstone"] is True
     page = (await raw.get("/tweets")).json()["items"]
@@ -253,11 +261,11 @@ async def test_a_new_tweet_deleted_while_its_entry_waits_behind_others_is_never_
     assert await db.outbox.count_documents({}) == 2
     worker.batch_size = worker._batch = 1
     assert await worker.run_once()  # the first entry; the deleted tweet's is not reached
-    user = await db.users.find_one({"_id": ObjectId(author.id)})
+    user = await _user(db, author.id)
     assert user["tweet_count"] == 1
     assert await db.tweets.find_one({"_id": ObjectId(posted[1])}) is not None
     await worker.drain()
-    user = await db.users.find_one({"_id": ObjectId(author.id)})
+    user = await _user(db, author.id)
     assert user["tweet_count"] == 1 and await db.outbox.count_documents({}) == 0
     assert await db.tweets.find_one({"_id": ObjectId(posted[1])}) is None
     tags = {t["_id"]: t["count"] async for t in db.tags.find({})}
@@ -282,7 +290,7 @@ async def test_a_new_tweet_changed_before_its_first_round_is_applied_once(
     assert await db.outbox.count_documents({}) == 2
     await worker.drain()
     assert await db.outbox.count_documents({}) == 0
-    user = await db.users.find_one({"_id": ObjectId(author.id)})
+    user = await _user(db, author.id)
     assert user["tweet_count"] == 1
     tags = {t["_id"]: t["count"] async for t in db.tags.find({})}
     assert tags.get("two") == 1 and not tags.get("one") and not tags.get("three")
@@ -292,7 +300,7 @@ async def test_a_new_tweet_changed_before_its_first_round_is_applied_once(
     # A later delete of the kept tweet takes back exactly what was counted.
     assert (await raw.delete(f"/tweets/{kept}", headers=author.headers)).status_code == 204
     await worker.drain()
-    user = await db.users.find_one({"_id": ObjectId(author.id)})
+    user = await _user(db, author.id)
     assert user["tweet_count"] == 0
     assert {t["_id"]: t["count"] async for t in db.tags.find({})}.get("two") == 0
 
@@ -302,14 +310,7 @@ async def test_a_new_tweet_costs_the_worker_no_update_of_its_document(app, raw, 
     it needs no update of the tweet, only the entry's removal)."""
 
     def tweet_updates() -> float:
-        return sum(
-            s.value
-            for metric in app.state.db_metrics.commands.collect()
-            for s in metric.samples
-            if s.name == "murmur_db_commands_total"
-            and s.labels["collection"] == "tweets"
-            and s.labels["command"] == "update"
-        )
+        return _updates(app, "tweets")
 
     author = await make_user()
     await worker.drain()
@@ -320,5 +321,70 @@ async def test_a_new_tweet_costs_the_worker_no_update_of_its_document(app, raw, 
     await worker.drain()
     assert tweet_updates() == before
     assert await app.state.services.db.outbox.count_documents({}) == 0
-    user = await app.state.services.db.users.find_one({"_id": ObjectId(author.id)})
+    user = await _user(app.state.services.db, author.id)
     assert user["tweet_count"] == 2
+
+
+def _updates(app: Any, collection: str) -> float:
+    """``update`` commands sent to ``collection`` so far (``/metrics``' counter)."""
+    return sum(
+        s.value
+        for metric in app.state.db_metrics.commands.collect()
+        for s in metric.samples
+        if s.name == "murmur_db_commands_total"
+        and s.labels["collection"] == collection
+        and s.labels["command"] == "update"
+    )
+
+
+async def test_posts_are_counted_in_user_stats_not_on_the_user_document(
+    app, raw, client, worker, make_user
+):
+    author = await make_user()
+    await worker.drain()
+    before = _updates(app, "users")
+    for n in range(3):
+        r = await raw.post("/tweets", json={"content": f"count {n}"}, headers=author.headers)
+        assert r.status_code == 201
+    await worker.drain()
+    assert _updates(app, "users") == before  # the user's document (nine indexes) is left alone
+    db = app.state.services.db
+    stats = await db.user_stats.find_one({"_id": ObjectId(author.id)})
+    assert stats is not None and stats["tweet_count"] == 3
+    assert (await client.get(f"/users/{author.id}")).json()["tweet_count"] == 3
+
+
+async def test_a_count_kept_on_the_user_document_carries_over_exactly(
+    app, raw, client, worker, make_user
+):
+    """An earlier version counted tweets on the user's document, with the ids it applied:
+    the first count here starts from there, and a round that version applied but did not
+    record is not counted twice."""
+    author = await make_user()
+    await worker.drain()
+    r = await raw.post(
+        "/tweets", json={"content": "counted before the upgrade"}, headers=author.headers
+    )
+    assert r.status_code == 201
+    first = ObjectId(r.json()["tweet_id"])
+    db = app.state.services.db
+    # As the earlier version left it: 7 counted there, this tweet's count among them (its
+    # round died before recording it, so the tweet's entry still waits).
+    legacy = [f"t{ObjectId()}c0" for _ in range(6)] + [f"t{first}c0"]
+    await db.users.update_one(
+        {"_id": ObjectId(author.id)}, {"$set": {"tweet_count": 7, "fx_ops": legacy}}
+    )
+    await app.state.services.users_changed([author.id])  # cached copies go
+    assert (await client.get(f"/users/{author.id}")).json()["tweet_count"] == 7  # read there
+    r = await raw.post("/tweets", json={"content": "after"}, headers=author.headers)
+    assert r.status_code == 201
+    await worker.drain()
+    stats = await db.user_stats.find_one({"_id": ObjectId(author.id)})
+    assert stats["tweet_count"] == 8 and f"t{first}c0" in stats["fx_ops"]
+    user = await db.users.find_one({"_id": ObjectId(author.id)})
+    assert user["tweet_count"] == 7  # no longer moved
+    assert (await client.get(f"/users/{author.id}")).json()["tweet_count"] == 8
+    # Deleting the carried-over tweet takes its count back from the stats.
+    assert (await raw.delete(f"/tweets/{first}", headers=author.headers)).status_code == 204
+    await worker.drain()
+    assert (await db.user_stats.find_one({"_id": ObjectId(author.id)}))["tweet_count"] == 7

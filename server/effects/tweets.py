@@ -36,7 +36,7 @@ from ..services import Services
 from ..store import bookmarks as bookmark_store
 from ..store import likes as like_store
 from ..store import pins as pin_store
-from ..store import postings
+from ..store import postings, userstats
 from ..store import reposts as repost_store
 from ..store import tags as tag_store
 from ..store import trends as trend_store
@@ -186,8 +186,7 @@ class _Round:
         """Counted while not deleted: decided per target at ``counters.write`` from what each
         has applied (a worker killed before recording a count, then a delete, must still
         take it back); ``counted`` records the outcome."""
-        key = {"_id": ObjectId(self.tweet.user_id)}
-        counters.add_toggle("users", key, self.toggle, {"tweet_count": 1})
+        userstats.count_tweet(counters, self.tweet.user_id, self.toggle)
         parent = self.tweet.in_reply_to
         if parent and ObjectId.is_valid(parent):
             counters.add_toggle(

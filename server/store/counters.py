@@ -16,7 +16,14 @@ bucket, is rewritten once per batch, not once per tweet), guarded by "its ids ar
 the ones read": the last id read is still last (``fx_ops.<n-1>``, ``fx_ops.<n>`` absent).
 Every counter update pushes at least one id never applied before, so any update in between
 breaks the guard; the batch is then retried from the start (``CountersRaced``) and reads
-again. Why not "none of these ids applied" (``$nin``): SecantusDB compares every id of
+again.
+
+A collection can be *seeded* (``Counters.seeded``): its document is created on its first
+increment, starting from what the seed says (``store/userstats.py``: the count an earlier
+version kept elsewhere), inserted rather than updated; should it appear meanwhile, the
+insert fails and the batch is retried.
+
+Why not "none of these ids applied" (``$nin``): SecantusDB compares every id of
 the list with every id of the array in Python, 400 x 512 for a hashtag in every tweet of a
 batch: 170 ms of the database for one update, the guard on the tail 2 ms.
 """
@@ -24,11 +31,13 @@ batch: 170 ms of the database for one update, the guard on the tail 2 ms.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pymongo import UpdateOne
+from pymongo import InsertOne, UpdateOne
+from pymongo.errors import BulkWriteError
 
 from ..db import Database
 
@@ -66,6 +75,10 @@ class CountersRaced(Exception):
 
 Key = tuple[tuple[str, Any], ...]
 
+# The first fields (counters and ``OPS``) of the documents that do not exist yet, by key;
+# a key left out has no document to create (its owner is gone).
+Seed = Callable[[Database, list[Key]], Awaitable[dict[Key, dict[str, Any]]]]
+
 
 class Counters:
     """Increments collected over one batch, written with two round trips per collection."""
@@ -82,6 +95,11 @@ class Counters:
         self._toggles: defaultdict[str, dict[Key, list[tuple[Toggle, dict[str, int]]]]] = (
             defaultdict(dict)
         )
+        self._seeds: dict[str, Seed] = {}
+
+    def seeded(self, collection: str, seed: Seed) -> None:
+        """``collection``'s documents are created on their first increment, from ``seed``."""
+        self._seeds[collection] = seed
 
     def add(self, collection: str, key: dict[str, Any], op: str, incs: dict[str, int]) -> None:
         """``$inc`` ``incs`` on the document ``key`` names, once for ``op``."""
@@ -124,7 +142,13 @@ class Counters:
         for collection in sorted(set(self._incs) | set(self._toggles)):
             docs = self._incs[collection]
             toggles = self._toggles.get(collection, {})
-            read = await _applied(db, collection, list(docs.keys() | toggles.keys()))
+            keys = list(docs.keys() | toggles.keys())
+            read = await _applied(db, collection, keys)
+            new: dict[Key, dict[str, Any]] = {}
+            missing = [k for k in keys if k not in read]
+            if (seed := self._seeds.get(collection)) and missing:
+                new = await seed(db, missing)
+                read.update({key: list(fields.get(OPS, [])) for key, fields in new.items()})
             applied = {key: set(ops) for key, ops in read.items()}
             for key, items in toggles.items():
                 for toggle, incs in items:
@@ -132,7 +156,7 @@ class Counters:
                         sign = 1 if toggle.want else -1
                         change = {f: sign * v for f, v in incs.items() if v}
                         docs.setdefault(key, []).append((turn, change))
-            await self._write(db, collection, docs, read)
+            await self._write(db, collection, docs, read, new)
 
     async def _write(
         self,
@@ -140,7 +164,10 @@ class Counters:
         collection: str,
         docs: dict[Key, list[tuple[str, dict[str, int]]]],
         read: dict[Key, list[str]],
+        new_docs: dict[Key, dict[str, Any]] | None = None,
     ) -> None:
+        """One guarded update per document (an insert for a seeded one that is new)."""
+        new_docs = new_docs or {}
         if docs:
             buckets = [
                 UpdateOne(dict(k), {"$setOnInsert": fields}, upsert=True)
@@ -149,7 +176,7 @@ class Counters:
             ]
             if buckets:
                 await db[collection].bulk_write(buckets, ordered=False)
-            updates, targets = [], []
+            updates, targets, inserts = [], [], []
             for key, ops in docs.items():
                 applied = set(read.get(key, ()))
                 new = [(op, incs) for op, incs in ops if op not in applied]
@@ -160,6 +187,12 @@ class Counters:
                     for field, delta in incs.items():
                         total[field] += delta
                 ids = [op for op, _ in new]
+                if (seed := new_docs.get(key)) is not None:
+                    created = {**seed, **dict(key), OPS: [*read[key], *ids][-KEEP:]}
+                    for field, delta in total.items():
+                        created[field] = created.get(field, 0) + delta
+                    inserts.append(InsertOne(created))
+                    continue
                 targets.append(dict(key))
                 updates.append(
                     UpdateOne(
@@ -167,8 +200,11 @@ class Counters:
                         {"$inc": dict(total), "$push": {OPS: {"$each": ids, "$slice": -KEEP}}},
                     )
                 )
-            if updates:
-                result = await db[collection].bulk_write(updates, ordered=False)
+            if updates or inserts:
+                try:
+                    result = await db[collection].bulk_write([*inserts, *updates], ordered=False)
+                except BulkWriteError as exc:  # a seeded document created meanwhile
+                    raise CountersRaced(collection) from exc
                 if result.matched_count != len(updates):
                     await _check_raced(db, collection, targets, result.matched_count)
 

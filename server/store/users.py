@@ -13,7 +13,7 @@ from pymongo.errors import DuplicateKeyError
 from ..db import Database
 from ..errors import Conflict
 from ..models import DmPolicy, Me, PublicUser, Role, UserMetadata
-from . import inlists, prefixed
+from . import inlists, prefixed, userstats
 
 
 class UserRecord(BaseModel):
@@ -58,14 +58,16 @@ _PUBLIC_FIELDS = {
 }  # fmt: skip
 
 
-def record(doc: dict[str, Any] | None) -> UserRecord | None:
-    """The model of a stored user document (None for None)."""
-    return _record(doc)
+async def records(db: Database, docs: list[dict[str, Any]]) -> list[UserRecord]:
+    """The models of stored user documents, with their counts (``store/userstats.py``)."""
+    return [_record(doc) for doc in await userstats.merged(db, docs)]
 
 
-def _record(doc: dict[str, Any] | None) -> UserRecord | None:
-    if doc is None:
-        return None
+async def _one(db: Database, doc: dict[str, Any] | None) -> UserRecord | None:
+    return None if doc is None else (await records(db, [doc]))[0]
+
+
+def _record(doc: dict[str, Any]) -> UserRecord:
     return UserRecord(id=str(doc["_id"]), **{k: v for k, v in doc.items() if k != "_id"})
 
 
@@ -110,9 +112,7 @@ async def create(
             details=[{"field": field}],
         ) from exc
     doc["_id"] = result.inserted_id
-    record = _record(doc)
-    assert record is not None
-    return record
+    return _record(doc)  # counts nothing yet
 
 
 async def by_id(db: Database, *, user_id: str | ObjectId) -> UserRecord | None:
@@ -120,11 +120,11 @@ async def by_id(db: Database, *, user_id: str | ObjectId) -> UserRecord | None:
         oid = ObjectId(user_id)
     except Exception:
         return None
-    return _record(await db.users.find_one({"_id": oid}))
+    return await _one(db, await db.users.find_one({"_id": oid}))
 
 
 async def by_name(db: Database, *, user_name: str) -> UserRecord | None:
-    return _record(await db.users.find_one({"user_name_lower": user_name.lower()}))
+    return await _one(db, await db.users.find_one({"user_name_lower": user_name.lower()}))
 
 
 async def by_names(db: Database, *, user_names: list[str]) -> list[UserRecord]:
@@ -132,11 +132,11 @@ async def by_names(db: Database, *, user_names: list[str]) -> list[UserRecord]:
     if not user_names:
         return []
     query = {"user_name_lower": {"$in": sorted({n.lower() for n in user_names})}}
-    return [r for d in await db.users.find(query).to_list(None) if (r := _record(d)) is not None]
+    return await records(db, await db.users.find(query).to_list(None))
 
 
 async def by_email(db: Database, *, email: str) -> UserRecord | None:
-    return _record(await db.users.find_one({"email_lower": email.lower()}))
+    return await _one(db, await db.users.find_one({"email_lower": email.lower()}))
 
 
 async def name_taken(db: Database, *, user_name: str) -> bool:
@@ -145,12 +145,7 @@ async def name_taken(db: Database, *, user_name: str) -> bool:
 
 async def by_ids(db: Database, *, user_ids: list[str]) -> dict[str, UserRecord]:
     oids = [ObjectId(u) for u in user_ids if ObjectId.is_valid(u)]
-    found: dict[str, UserRecord] = {}
-    for doc in await inlists.find(db.users, "_id", oids):
-        record = _record(doc)
-        assert record is not None
-        found[record.id] = record
-    return found
+    return {r.id: r for r in await records(db, await inlists.find(db.users, "_id", oids))}
 
 
 async def delete(db: Database, *, user_id: str) -> None:
@@ -196,10 +191,11 @@ async def update_metadata(
     if not update:
         record = await by_id(db, user_id=user_id)
     else:
-        record = _record(
+        record = await _one(
+            db,
             await db.users.find_one_and_update(
                 {"_id": ObjectId(user_id)}, update, return_document=ReturnDocument.AFTER
-            )
+            ),
         )
     assert record is not None
     return record
@@ -276,7 +272,7 @@ async def set_suspended(db: Database, *, user_id: str, suspended: bool) -> bool:
 
 
 async def by_github_id(db: Database, *, github_id: int) -> UserRecord | None:
-    return _record(await db.users.find_one({"github_id": github_id}))
+    return await _one(db, await db.users.find_one({"github_id": github_id}))
 
 
 async def link_github(db: Database, *, user_id: str, github_id: int) -> bool:
