@@ -58,7 +58,9 @@ def serve(port: str, storage: str, out: str) -> int:
         with lock:
             rows = dict(counted)
             counted.clear()
-        Path(out).write_text(json.dumps(rows))
+        part = Path(f"{out}.part")
+        part.write_text(json.dumps(rows))
+        os.replace(part, out)  # whole, or not there
 
     server.dispatch = timed
     signal.signal(signal.SIGUSR1, dump)
@@ -87,7 +89,6 @@ def _collect(db: subprocess.Popen[bytes], out: Path) -> dict[str, list[float]]:
     deadline = time.monotonic() + 10
     while not out.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
-    time.sleep(0.05)  # written in one call; let it finish
     return json.loads(out.read_text())
 
 
@@ -105,12 +106,15 @@ def main(argv: list[str]) -> int:
     top = 15
     if "--top" in argv:
         i = argv.index("--top")
+        if i + 1 >= len(argv) or not argv[i + 1].isdigit():
+            sys.exit("--top takes a number of rows")
         top = int(argv[i + 1])
         argv = argv[:i] + argv[i + 2 :]
     work = Path(tempfile.mkdtemp(prefix="murmur-db-cpu-"))
     port, out = _free_port(), work / "cpu.json"
     cmd = [sys.executable, __file__, "serve", str(port), str(work / "db"), str(out)]
     db = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+    bench: subprocess.Popen[str] | None = None
     try:
         _wait_ready(port, time.monotonic() + 30)
         url = f"mongodb://127.0.0.1:{port}/?directConnection=true&retryWrites=false"
@@ -128,6 +132,9 @@ def main(argv: list[str]) -> int:
                 _print(result["phase"], result["requests"], _collect(db, out), top)
         return bench.wait()
     finally:
+        if bench is not None and bench.poll() is None:
+            bench.terminate()
+            bench.wait(timeout=60)
         db.terminate()
         db.wait(timeout=30)
 

@@ -217,6 +217,8 @@ async def seed(
     like_pairs = [(str(docs[t]["_id"]), ids[u]) for t, u in sorted(liked)]
     await _chunks("likes", like_pairs,
                   lambda c: like_store.add_many(db, likes=c, now=now), progress)  # fmt: skip
+    # tweet_count too, on the user documents: new users have no stats yet, so readers take
+    # it from there and the worker's first count starts from it (store/userstats.py).
     await user_store.add_to_counters(db, deltas={u: dict(c) for u, c in counters.items()})
 
     # Stored home timelines: what the fan-out worker would have pushed (every author's

@@ -231,6 +231,8 @@ def connect(url: str, listeners: Sequence[CommandListener] = ()) -> AsyncMongoCl
 
 
 INDEX_NOT_FOUND = 27
+# A second index on the same keys with other options: refused by servers before MongoDB 5.0.
+INDEX_CONFLICTS = (85, 86)
 
 # collection name -> indexes earlier versions made that a declared one replaces: dropped
 # once the new ones exist (a query always has one of the two to use).
@@ -241,17 +243,27 @@ async def ensure_indexes(db: Database) -> None:
     """Create every declared index (idempotent: creating an existing index is a no-op), then
     drop the ones they replace."""
     for name, indexes in INDEXES.items():
-        await db[name].create_indexes(indexes)
-    for name, retired in RETIRED.items():
-        existing = set(await db[name].index_information())
-        for index in retired:
-            if index in existing:
-                try:
-                    await db[name].drop_index(index)
-                except OperationFailure as exc:  # another process starting dropped it first
-                    if exc.code != INDEX_NOT_FOUND:
-                        raise
+        try:
+            await db[name].create_indexes(indexes)
+        except OperationFailure as exc:
+            if exc.code not in INDEX_CONFLICTS or name not in RETIRED:
+                raise
+            await _drop_retired(db, name)  # first, then: the server keeps one per key pattern
+            await db[name].create_indexes(indexes)
+    for name in RETIRED:
+        await _drop_retired(db, name)
     log.info("indexes ensured on %d collections", len(INDEXES))
+
+
+async def _drop_retired(db: Database, name: str) -> None:
+    existing = set(await db[name].index_information())
+    for index in RETIRED[name]:
+        if index in existing:
+            try:
+                await db[name].drop_index(index)
+            except OperationFailure as exc:  # another process starting dropped it first
+                if exc.code != INDEX_NOT_FOUND:
+                    raise
 
 
 def majority(db: Database) -> Database:

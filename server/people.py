@@ -76,7 +76,7 @@ async def search(svc: Services, caller: Caller | None, q: str, limit: int) -> li
             # Not the large arrays: the prefixes, and the counters' remembered op ids.
             projection={prefixed.FIELD: 0, OPS: 0},
         )
-    records = await user_store.records(svc.reader("search"), others[: limit - len(followed)])
+    records = await user_store.records(svc.reader("search"), docs=others[: limit - len(followed)])
     return [u.public() for u in [*followed, *records]]
 
 

@@ -116,3 +116,10 @@ async def test_a_hashtag_timeline_is_newest_first_and_paged(client, make_user, m
     )
     assert [t["content"] for t in r.json()["items"]] == ["#Cats number 0"]
     assert r.json()["next_cursor"] is None
+
+
+@pytest.mark.parametrize("path", ["/tags/%23/tweets", "/tags/%23%23/tweets"])
+async def test_a_hashtag_timeline_needs_a_tag(client, path):
+    r = await client.get(path)
+    assert r.status_code == 400
+    assert r.json()["error"]["code"] == "invalid_tag"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from .. import media
 from ..services import Services
 from ..store import conversations as conversation_store
-from ..store import edges
+from ..store import edges, userstats
 from ..store import notifications as notification_store
 from ..store import relations as relation_store
 from ..store import tweets as tweet_store
@@ -33,5 +33,7 @@ async def apply(svc: Services, user_ids: list[str]) -> None:
         )
         if svc.on_relations_changed and others:
             await svc.on_relations_changed([uid, *others])
+        # Its tweets' counts, still being taken back, have nothing left to move.
+        await userstats.remove(svc.db, user_id=uid)
         await user_store.deletion_done(svc.db, user_id=uid)
     svc.written()  # the tweets and edges just marked are the next rounds' work

@@ -8,7 +8,7 @@ from starlette.responses import Response
 
 from .. import accounts, pages, trending
 from ..api import PAGING, Param, Router
-from ..errors import Unprocessable
+from ..errors import BadRequest, Unprocessable
 from ..http import json_response, page_query, page_response, query_int
 from ..models import Page, Tweet
 from ..services import services
@@ -85,6 +85,8 @@ async def trending_users(request: Request) -> Response:
 )
 async def tag_tweets(request: Request) -> Response:
     tag = request.path_params["tag"].lstrip("#").lower()
+    if not tag:  # no tweet has it (and the tags index holds no empty tag to answer from)
+        raise BadRequest("Name a hashtag.", code="invalid_tag", details=[{"field": "tag"}])
     svc, who = services(request), await accounts.optional_caller(request)
     items, after = await pages.hashtag(svc, who, tag, page_query(request))
     return page_response(request, items, after)

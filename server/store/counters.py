@@ -40,6 +40,7 @@ from pymongo import InsertOne, UpdateOne
 from pymongo.errors import BulkWriteError
 
 from ..db import Database
+from .duplicates import DUPLICATE_KEY
 
 OPS = "fx_ops"
 KEEP = 512
@@ -75,6 +76,12 @@ class CountersRaced(Exception):
 
 Key = tuple[tuple[str, Any], ...]
 
+
+def key_of(key: dict[str, Any]) -> Key:
+    """How a document's key (``{"_id": ...}``, ``{"tag": ..., "bucket": ...}``) is held here."""
+    return tuple(sorted(key.items()))
+
+
 # The first fields (counters and ``OPS``) of the documents that do not exist yet, by key;
 # a key left out has no document to create (its owner is gone).
 Seed = Callable[[Database, list[Key]], Awaitable[dict[Key, dict[str, Any]]]]
@@ -105,7 +112,7 @@ class Counters:
         """``$inc`` ``incs`` on the document ``key`` names, once for ``op``."""
         incs = {k: v for k, v in incs.items() if v}
         if incs:
-            self._incs[collection].setdefault(tuple(sorted(key.items())), []).append((op, incs))
+            self._incs[collection].setdefault(key_of(key), []).append((op, incs))
 
     def add_bucket(
         self,
@@ -127,7 +134,7 @@ class Counters:
         on_insert: dict[str, Any],
     ) -> None:
         """Like ``add``, on a document created with ``on_insert`` (and ``key``) when missing."""
-        self._inserts[collection, tuple(sorted(key.items()))] = on_insert
+        self._inserts[collection, key_of(key)] = on_insert
         self.add(collection, key, op, incs)
 
     def add_toggle(
@@ -135,7 +142,7 @@ class Counters:
     ) -> None:
         """Bring the document ``key`` names to ``toggle.want``: ``incs`` while on (decided at
         ``write``, from what the document has really applied)."""
-        self._toggles[collection].setdefault(tuple(sorted(key.items())), []).append((toggle, incs))
+        self._toggles[collection].setdefault(key_of(key), []).append((toggle, incs))
 
     async def write(self, db: Database) -> None:
         """Apply everything collected (any failure raises: the worker retries the batch)."""
@@ -144,11 +151,11 @@ class Counters:
             toggles = self._toggles.get(collection, {})
             keys = list(docs.keys() | toggles.keys())
             read = await _applied(db, collection, keys)
-            new: dict[Key, dict[str, Any]] = {}
+            created: dict[Key, dict[str, Any]] = {}
             missing = [k for k in keys if k not in read]
             if (seed := self._seeds.get(collection)) and missing:
-                new = await seed(db, missing)
-                read.update({key: list(fields.get(OPS, [])) for key, fields in new.items()})
+                created = await seed(db, missing)
+                read.update({key: list(fields.get(OPS, [])) for key, fields in created.items()})
             applied = {key: set(ops) for key, ops in read.items()}
             for key, items in toggles.items():
                 for toggle, incs in items:
@@ -156,7 +163,7 @@ class Counters:
                         sign = 1 if toggle.want else -1
                         change = {f: sign * v for f, v in incs.items() if v}
                         docs.setdefault(key, []).append((turn, change))
-            await self._write(db, collection, docs, read, new)
+            await self._write(db, collection, docs, read, created)
 
     async def _write(
         self,
@@ -164,10 +171,10 @@ class Counters:
         collection: str,
         docs: dict[Key, list[tuple[str, dict[str, int]]]],
         read: dict[Key, list[str]],
-        new_docs: dict[Key, dict[str, Any]] | None = None,
+        created: dict[Key, dict[str, Any]] | None = None,
     ) -> None:
-        """One guarded update per document (an insert for a seeded one that is new)."""
-        new_docs = new_docs or {}
+        """One guarded update per document; an insert for one ``created`` from its seed."""
+        created = created or {}
         if docs:
             buckets = [
                 UpdateOne(dict(k), {"$setOnInsert": fields}, upsert=True)
@@ -187,11 +194,11 @@ class Counters:
                     for field, delta in incs.items():
                         total[field] += delta
                 ids = [op for op, _ in new]
-                if (seed := new_docs.get(key)) is not None:
-                    created = {**seed, **dict(key), OPS: [*read[key], *ids][-KEEP:]}
+                if (first := created.get(key)) is not None:
+                    doc = {**first, **dict(key), OPS: [*read[key], *ids][-KEEP:]}
                     for field, delta in total.items():
-                        created[field] = created.get(field, 0) + delta
-                    inserts.append(InsertOne(created))
+                        doc[field] = doc.get(field, 0) + delta
+                    inserts.append(InsertOne(doc))
                     continue
                 targets.append(dict(key))
                 updates.append(
@@ -203,10 +210,23 @@ class Counters:
             if updates or inserts:
                 try:
                     result = await db[collection].bulk_write([*inserts, *updates], ordered=False)
-                except BulkWriteError as exc:  # a seeded document created meanwhile
-                    raise CountersRaced(collection) from exc
+                except BulkWriteError as exc:
+                    if _created_meanwhile(exc, len(inserts)):
+                        raise CountersRaced(collection) from exc
+                    raise
                 if result.matched_count != len(updates):
                     await _check_raced(db, collection, targets, result.matched_count)
+
+
+def _created_meanwhile(exc: BulkWriteError, inserts: int) -> bool:
+    """Whether every error is an insert of a seeded document (the first ``inserts`` of the
+    bulk) that found it there already: its increments must be read again and re-applied."""
+    errors = exc.details.get("writeErrors", [])
+    return (
+        bool(errors)
+        and all(e.get("code") == DUPLICATE_KEY and e["index"] < inserts for e in errors)
+        and not exc.details.get("writeConcernErrors")
+    )
 
 
 def _turn(toggle: Toggle, applied: set[str]) -> str | None:

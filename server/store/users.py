@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -58,13 +59,13 @@ _PUBLIC_FIELDS = {
 }  # fmt: skip
 
 
-async def records(db: Database, docs: list[dict[str, Any]]) -> list[UserRecord]:
+async def records(db: Database, *, docs: list[dict[str, Any]]) -> list[UserRecord]:
     """The models of stored user documents, with their counts (``store/userstats.py``)."""
     return [_record(doc) for doc in await userstats.merged(db, docs)]
 
 
 async def _one(db: Database, doc: dict[str, Any] | None) -> UserRecord | None:
-    return None if doc is None else (await records(db, [doc]))[0]
+    return None if doc is None else (await records(db, docs=[doc]))[0]
 
 
 def _record(doc: dict[str, Any]) -> UserRecord:
@@ -120,7 +121,9 @@ async def by_id(db: Database, *, user_id: str | ObjectId) -> UserRecord | None:
         oid = ObjectId(user_id)
     except Exception:
         return None
-    return await _one(db, await db.users.find_one({"_id": oid}))
+    # The stats at the same time: the id is known.
+    doc, found = await asyncio.gather(db.users.find_one({"_id": oid}), userstats.counts(db, [oid]))
+    return None if doc is None else _record(userstats.with_counts(doc, found))
 
 
 async def by_name(db: Database, *, user_name: str) -> UserRecord | None:
@@ -132,7 +135,7 @@ async def by_names(db: Database, *, user_names: list[str]) -> list[UserRecord]:
     if not user_names:
         return []
     query = {"user_name_lower": {"$in": sorted({n.lower() for n in user_names})}}
-    return await records(db, await db.users.find(query).to_list(None))
+    return await records(db, docs=await db.users.find(query).to_list(None))
 
 
 async def by_email(db: Database, *, email: str) -> UserRecord | None:
@@ -145,7 +148,7 @@ async def name_taken(db: Database, *, user_name: str) -> bool:
 
 async def by_ids(db: Database, *, user_ids: list[str]) -> dict[str, UserRecord]:
     oids = [ObjectId(u) for u in user_ids if ObjectId.is_valid(u)]
-    return {r.id: r for r in await records(db, await inlists.find(db.users, "_id", oids))}
+    return {r.id: r for r in await records(db, docs=await inlists.find(db.users, "_id", oids))}
 
 
 async def delete(db: Database, *, user_id: str) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from bson import ObjectId
 
 from tests.conftest import TestUser
 
@@ -22,7 +23,7 @@ async def _delete(client: httpx.AsyncClient, user: TestUser, password: str) -> h
 
 
 async def test_deleting_an_account_leaves_every_counter_exact(
-    client: httpx.AsyncClient, make_user: Any, make_tweet: Any
+    app: Any, client: httpx.AsyncClient, make_user: Any, make_tweet: Any
 ) -> None:
     alice, bob, carol = await make_user("alice"), await make_user(), await make_user()
     bobs = await make_tweet(bob, "bob's #news")
@@ -79,3 +80,7 @@ async def test_deleting_an_account_leaves_every_counter_exact(
     assert alice.id not in {n["actor_id"] for n in notes}
     home = (await client.get("/tweets/following", headers=carol.headers)).json()["items"]
     assert alice.id not in {t["user_id"] for t in home}
+    # Its tweet count went with it (and was not made again by the counts taken back).
+    db = app.state.services.db
+    assert await db.user_stats.find_one({"_id": ObjectId(alice.id)}) is None
+    assert await db.user_stats.find_one({"_id": ObjectId(bob.id)}) is not None
