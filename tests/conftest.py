@@ -20,6 +20,22 @@ from server.app import create_app
 from server.embedded import EmbeddedMongo
 from server.settings import Settings
 
+# Why a test ran again (``--reruns``): the summary names it only, so the failure of the
+# first attempt is kept here and printed at the end (a flake is diagnosable from CI's log).
+_RERUNS: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.outcome == "rerun":
+        _RERUNS.append(f"{report.nodeid} ({report.when}):\n{report.longreprtext}")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _RERUNS:
+        terminalreporter.section("why tests ran again")
+        for text in _RERUNS:
+            terminalreporter.write_line(text[-6000:])
+
 
 @pytest.fixture(scope="session")
 def mongo_url() -> Iterator[str]:
