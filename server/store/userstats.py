@@ -7,10 +7,11 @@ SecantusDB rewrites every index entry of a document on any update: the outbox wo
 many authors, once per post), more than storing the tweet. Here it is a small document
 with only ``_id``: ``{_id: user id, tweet_count, fx_ops}`` (``fx_ops``: ``store/counters.py``).
 
-Created by the worker on the first change to a user's count, starting from the user document's
-own ``tweet_count`` and applied ids (what an earlier version counted there, or 0 and none),
-so an upgrade loses and doubles nothing. Until then readers take the count from the user
-document (``merged``), which nothing moves any more.
+Created by the worker on the first change to a user's count, starting from the user
+document's own ``tweet_count`` and applied ids (what an earlier version counted there, or 0
+and none), so an upgrade loses and doubles nothing. Until then readers take the count from
+the user document (``merged``), which the worker no longer moves (the demo seed writes it
+there for users that have no stats yet).
 """
 
 from __future__ import annotations
