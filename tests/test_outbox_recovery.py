@@ -34,9 +34,11 @@ class Killed(Exception):
 
 @pytest.fixture
 async def worker(app: Any) -> Any:
-    """The app's outbox worker, stopped: the test runs its rounds by hand."""
+    """The app's outbox worker, stopped: the test runs its rounds by hand, each one whole
+    (new tweets finished in the round that shows them)."""
     outbox = app.state.services.outbox
     await outbox.stop()
+    outbox.finish_seconds = 0
     return outbox
 
 
@@ -388,3 +390,105 @@ async def test_a_count_kept_on_the_user_document_carries_over_exactly(
     assert (await raw.delete(f"/tweets/{first}", headers=author.headers)).status_code == 204
     await worker.drain()
     assert (await db.user_stats.find_one({"_id": ObjectId(author.id)}))["tweet_count"] == 7
+
+
+async def _home(raw: Any, user: Any) -> list[str]:
+    r = await raw.get("/tweets/following", params={"limit": 100}, headers=user.headers)
+    assert r.status_code == 200, r.text
+    return [t["tweet_id"] for t in r.json()["items"]]
+
+
+async def _found(raw: Any, words: str) -> list[str]:
+    r = await raw.get("/search/tweets", params={"q": words})
+    assert r.status_code == 200, r.text
+    return [t["tweet_id"] for t in r.json()["items"]]
+
+
+async def _mentions(raw: Any, user: Any) -> list[str]:
+    r = await raw.get("/notifications", params={"limit": 100}, headers=user.headers)
+    assert r.status_code == 200, r.text
+    return [n["tweet_id"] for n in r.json()["items"] if n["kind"] == "mention"]
+
+
+async def _posted(raw: Any, author: Any, text: str) -> str:
+    r = await raw.post("/tweets", json={"content": text}, headers=author.headers)
+    assert r.status_code == 201, r.text
+    return str(r.json()["tweet_id"])
+
+
+@pytest.fixture
+def holding(worker: Any, monkeypatch: Any) -> list[str]:
+    """The worker finishing only once nothing new is waiting (as under load, between its
+    ``FINISH_SECONDS``); the ids of the tweets each ``show`` got, in order."""
+    from server.effects import tweets as tweet_effects
+
+    worker.finish_seconds = 3600
+    shown: list[str] = []
+    show = tweet_effects.show
+
+    async def recording(svc: Any, docs: list[dict[str, Any]]) -> Any:
+        shown.extend(str(d["_id"]) for d in docs)
+        return await show(svc, docs)
+
+    monkeypatch.setattr(tweet_effects, "show", recording)
+    return shown
+
+
+async def test_new_tweets_are_shown_each_round_and_finished_together(
+    app, raw, worker, holding, make_user
+):
+    """Followers hear of a new tweet in the round that finds it; its counters, search and
+    record come with the others' once no more are waiting, and none is shown twice."""
+    author, fan, named = await make_user(), await make_user(), await make_user()
+    assert (await raw.post(f"/users/{author.id}/follow", headers=fan.headers)).status_code == 200
+    await worker.drain()
+    db = app.state.services.db
+    first = await _posted(raw, author, f"first zebra @{named.user_name}")
+    assert await worker.run_once()
+    assert await _home(raw, fan) == [first]  # shown ...
+    assert await _mentions(raw, named) == [first]
+    assert (await _user(db, author.id))["tweet_count"] == 0  # ... not finished
+    assert await _found(raw, "zebra") == []
+    assert await db.outbox.count_documents({}) == 1
+    second = await _posted(raw, author, "second zebra")
+    assert await worker.run_once()
+    assert await _home(raw, fan) == [second, first]
+    assert (await _user(db, author.id))["tweet_count"] == 0
+    assert not await worker.run_once()  # nothing new: the shown ones are finished
+    assert holding == [first, second]
+    assert (await _user(db, author.id))["tweet_count"] == 2
+    assert sorted(await _found(raw, "zebra")) == sorted([first, second])
+    assert await db.outbox.count_documents({}) == 0
+
+
+async def test_tweets_shown_by_a_worker_that_died_are_applied_once(
+    app, raw, worker, holding, make_user
+):
+    """Killed between showing and finishing, the worker leaves the entries: the next one
+    applies them whole. Counted once, notified once, in the timeline once."""
+    author, fan, named = await make_user(), await make_user(), await make_user()
+    assert (await raw.post(f"/users/{author.id}/follow", headers=fan.headers)).status_code == 200
+    await worker.drain()
+    db = app.state.services.db
+    tweet = await _posted(raw, author, f"twice shown @{named.user_name} #twice")
+    assert await worker.run_once()
+    worker._shown.clear()  # what a kill -9 takes with the process
+    await worker.drain()
+    assert holding == [tweet, tweet]
+    assert await _home(raw, fan) == [tweet]
+    assert await _mentions(raw, named) == [tweet]
+    assert (await _user(db, author.id))["tweet_count"] == 1
+    assert (await db.tags.find_one({"_id": "twice"}))["count"] == 1
+    assert await db.outbox.count_documents({}) == 0
+
+
+async def test_stopping_the_worker_finishes_what_it_showed(app, raw, worker, holding, make_user):
+    author = await make_user()
+    await worker.drain()
+    db = app.state.services.db
+    await _posted(raw, author, "before the stop")
+    assert await worker.run_once()
+    assert (await _user(db, author.id))["tweet_count"] == 0
+    await worker.stop()
+    assert (await _user(db, author.id))["tweet_count"] == 1
+    assert await db.outbox.count_documents({}) == 0

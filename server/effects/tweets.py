@@ -23,6 +23,7 @@ is idempotent on its own, so a worker killed anywhere re-runs the round safely.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Any
 
 from bson import ObjectId
@@ -48,9 +49,23 @@ from . import counts, reposts, timelines
 
 
 async def apply(svc: Services, docs: list[dict[str, Any]]) -> None:
-    """Apply every pending change of these tweets (oldest first), then record it: each
-    effect records in ``fx`` only its own part, and nothing is stored before all are done
-    (a batch that fails is run again; every effect is idempotent)."""
+    """Apply every pending change of these tweets (oldest first), then record it."""
+    await finish(svc, [await show(svc, docs)])
+
+
+@dataclass
+class Shown:
+    """Tweets whose followers have heard of them (``show``), the rest still to ``finish``."""
+
+    rounds: list[_Round]
+    born: list[_Round]
+    parents: dict[str, Tweet]
+    mentioned: dict[str, UserRecord]
+
+
+async def show(svc: Services, docs: list[dict[str, Any]]) -> Shown:
+    """The first half of a round, what people see at once: the spam screen, replies and
+    mentions notified, followers' timelines and home streams."""
     rounds = [_Round(doc) for doc in docs]
     born = [r for r in rounds if r.live and not r.fx.get("born")]
     parents, mentioned, writers = await asyncio.gather(
@@ -60,11 +75,25 @@ async def apply(svc: Services, docs: list[dict[str, Any]]) -> None:
     )
     # One effect after another: run at once (their round trips overlapping), they cost
     # SecantusDB a third more CPU a tweet (2.2 -> 2.9 ms, bench/rest.py --phases post).
-    await _count(svc, rounds, born, parents, mentioned)
-    await _index(svc, rounds)
     await _media(svc, rounds)
     await _birth(svc, born, writers, parents, mentioned)
     await _show(svc, rounds, writers)
+    return Shown(rounds, born, parents, mentioned)
+
+
+async def finish(svc: Services, shown: list[Shown]) -> None:
+    """The second half, for one or several ``show``s at once: counters, trending and search,
+    then the record of it all. Each effect records in ``fx`` only its own part, and nothing
+    is stored before all are done (a round that fails is run again, ``show`` included:
+    every effect is idempotent). What this half costs is mostly per call, not per tweet
+    (a counter update per author, a posting-bucket rewrite per term)."""
+    rounds = [r for s in shown for r in s.rounds]
+    born = [r for s in shown for r in s.born]
+    parents = {k: v for s in shown for k, v in s.parents.items()}
+    mentioned = {k: v for s in shown for k, v in s.mentioned.items()}
+    docs = [r.doc for r in rounds]
+    await _count(svc, rounds, born, parents, mentioned)
+    await _index(svc, rounds)
     await tweet_store.settle(svc.db, applied=[(r.doc, r.fx) for r in rounds if r.live])
     for r in rounds:
         if not r.live:
@@ -75,7 +104,7 @@ async def apply(svc: Services, docs: list[dict[str, Any]]) -> None:
             await media.remove_for_tweets(svc, [r.tweet.tweet_id])
             replies = await tweet_store.remove(svc.db, tweet_id=r.oid, version=r.doc.get("v", 1))
             await svc.tweets_changed(replies)
-    await tweet_store.clear_entries(svc.db, docs=[r.doc for r in rounds])
+    await tweet_store.clear_entries(svc.db, docs=docs)
     moved = [r for r in rounds if r.counted_now is not None]
     await counts.announce(
         svc,

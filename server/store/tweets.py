@@ -302,7 +302,7 @@ ENTRY = intents.ENTRY
 
 
 async def pending(
-    db: Database, *, limit: int, now: datetime, grace: timedelta
+    db: Database, *, limit: int, now: datetime, grace: timedelta, after: ObjectId | None = None
 ) -> list[dict[str, Any]]:
     """The oldest tweets whose effects the worker has not applied yet (whole documents):
     changed ones (``pending``) and new ones (named by an outbox entry, whose id they carry
@@ -311,10 +311,13 @@ async def pending(
     A new tweet changed (edited, deleted) before its entry was applied is its entry's to
     apply, whole: taken as merely changed it would be read as already counted (its stored
     ``fx``) and a delete would take back a count never made. So a changed tweet whose entry
-    (``entry``, set at insert) still waits is left for a later round."""
+    (``entry``, set at insert) still waits is left for a later round.
+
+    ``after``: only entries after that one (the worker's, shown and not yet finished,
+    still exist)."""
     cursor = db.tweets.find({"pending": True}, {"edits": 0}).sort("_id", 1).limit(limit)
     changed = await cursor.to_list(length=limit)
-    ready, found = await _ready_entries(db, limit=limit, now=now, grace=grace)
+    ready, found = await _ready_entries(db, limit=limit, now=now, grace=grace, after=after)
     # An entry of an earlier version has the tweet's own id, and a tweet of then no "entry".
     own = [d.get("entry", d["_id"]) for d in changed]
     waiting = await intents.existing(db, entry_ids=own) - {e["_id"] for e in ready}
@@ -327,7 +330,7 @@ async def pending(
 
 
 async def _ready_entries(
-    db: Database, *, limit: int, now: datetime, grace: timedelta
+    db: Database, *, limit: int, now: datetime, grace: timedelta, after: ObjectId | None
 ) -> tuple[list[dict[str, Any]], dict[ObjectId, dict[str, Any]]]:
     """The oldest entries that can be applied now, naming about ``limit`` tweets, and the
     documents read for them. Entries that wait (a tweet of theirs not stored yet) do not
@@ -336,7 +339,7 @@ async def _ready_entries(
     only more of them)."""
     ready: list[dict[str, Any]] = []
     found: dict[ObjectId, dict[str, Any]] = {}
-    after, want = None, limit
+    want = limit
     for _ in range(4):
         entries = await intents.oldest(db, limit=want, after=after)
         ids = [t for e in entries for t in intents.tweet_ids(e)]
