@@ -51,17 +51,18 @@ SWEEP_EVERY = timedelta(minutes=5)
 BUSY_POLL_SECONDS = 0.05
 # New tweets keep coming: the worker shows each round's at once (``tweet_effects.show``:
 # followers' timelines and streams, notifications) and finishes them (counters, trending,
-# search, the record) together every this often, or once nothing more is waiting. Finishing
-# costs mostly per call, not per tweet: at ~450 posts/s, rounds of ~200 spent 0.6-0.7 ms of
-# the database a tweet on it. Counts and search lag by at most about this much.
-FINISH_SECONDS = 0.5
+# search, the record) together every this often, or once a round finds nothing new.
+# Finishing costs mostly per call, not per tweet (a posting-bucket rewrite per term, a
+# counter update per author): bench/db_cpu.py --phases post, rounds of ~200 applied whole
+# spent 0.30 + 0.12 + 0.12 ms of the database a post on postings, user_stats and terms;
+# finishes of ~330 spent 0.20 + 0.10 + 0.08 (1.63 against 1.85 ms a post in all). Counts
+# and search lag new tweets by up to about this much under load (and not at all otherwise).
+FINISH_SECONDS = 0.6
 # Under that load rounds follow each other at most every PACE_SECONDS once one brings
 # PACE_AT tweets or more: a round's reads (who follows the authors, the authors, each
 # kind's pending writes) cost the same for 20 tweets as for 200. Fewer tweets a round, as
 # when posts come a few a second, and the next round starts at once: followers hear of a
-# tweet a round trip after it was posted. Measured with bench/rest.py --phases post, A/B in
-# one hour: 0.3 s, 0.5 s to finish: 540 and 457 posts/s against 483 and 407 for rounds that
-# applied everything at once, 1.42-1.67 against 1.88-2.15 ms of database CPU a post.
+# tweet a round trip after it was posted.
 PACE_SECONDS = 0.3
 PACE_AT = 32
 # Tweets shown and not finished, at most (about: whole entries), so one finishing call stays
@@ -165,6 +166,10 @@ class Outbox:
         """Apply one batch of each kind; False when nothing was pending (or the lease is
         another process's)."""
         async with self._lock:
+            if self._held_until is None or self.svc.clock() >= self._held_until:
+                # The lease may have lapsed since they were shown, and another worker applied
+                # them meanwhile: their counters' ids may be forgotten by now. Shown again.
+                self._shown = []
             if not await self._hold_lease():
                 self._shown = []  # the lease's next holder applies them, shown or not
                 return False
@@ -201,14 +206,18 @@ class Outbox:
         """Up to about ``n`` pending tweets, the tweets read. Only new ones: shown now,
         finished with the others shown since (``FINISH_SECONDS``). Changed ones too: the
         round is applied whole, after those shown are finished."""
-        if self._shown and sum(len(s.rounds) for s in self._shown) + n > FINISH_AT:
+        # Holding, a round takes what waits, up to FINISH_AT with those shown (at least n).
+        held = sum(len(s.rounds) for s in self._shown)
+        if held and held + n > FINISH_AT:
             await self._finish()
+            held = 0
+        limit = max(n, FINISH_AT - held) if self.finish_seconds > 0 else n
         grace = timedelta(seconds=self.svc.settings.outbox_intent_grace_seconds)
         # Past the shown ones' entries: they exist until their tweets are finished.
         after = max((r.doc[tweet_store.ENTRY] for s in self._shown for r in s.rounds), default=None)
         now, clock = self.svc.clock(), asyncio.get_running_loop().time
         tweets = await tweet_store.pending(
-            db=self.svc.db, limit=n, now=now, grace=grace, after=after
+            db=self.svc.db, limit=limit, now=now, grace=grace, after=after
         )
         self._found = len(tweets)
         if not tweets or any(tweet_store.ENTRY not in d for d in tweets):
