@@ -178,6 +178,13 @@ INDEXES: dict[str, list[IndexModel]] = {
     "notifications": [
         IndexModel([("recipient", ASCENDING), ("_id", DESCENDING)], name="inbox"),
         IndexModel([("recipient", ASCENDING), ("read", ASCENDING)], name="unread"),
+        # A tweet's reply, quote and mention notifications, once each (server/notifications.py).
+        IndexModel(
+            [("once", ASCENDING)],
+            unique=True,
+            name="once",
+            partialFilterExpression={"once": ANY_STRING},
+        ),
     ],
     # --- direct messages (issue 12) ---
     "conversations": [

@@ -207,6 +207,8 @@ async def test_a_batch_of_replies_and_mentions_notifies_each_once(
     assert len({n["tweet_id"] for n in got}) == 5
     mentions = await notes(client, carol, limit=100)
     assert [n["kind"] for n in mentions] == ["mention"] * 5
+    # A tweet's own notifications are kept to one each by a unique key, not by claims.
+    assert await svc.db.notification_claims.count_documents({}) == 0
     # The worker retrying the same batch (killed before recording it) stores nothing new.
     actor = await user_store.by_id(svc.db, user_id=bob.id)
     assert actor is not None
