@@ -179,8 +179,11 @@ async def followees(svc: Services, user_id: str) -> frozenset[str]:
 
 
 def forget_follows(svc: Services, user_ids: list[str]) -> None:
-    """These users followed or unfollowed someone (or were): drop their cached followees."""
-    svc.social_cache.invalidate(*(f"{k}:{u}" for u in user_ids for k in ("follows", "cards")))
+    """These users followed or unfollowed someone (or were): drop their cached followees,
+    and the big authors (one may have crossed the threshold: its tweets are no longer
+    pushed, so readers must pull them now, not within the cache's TTL)."""
+    keys = [f"{k}:{u}" for u in user_ids for k in ("follows", "cards")]
+    svc.social_cache.invalidate(_BIG, *keys)
 
 
 # People search reads at most this many followees' cards per caller.

@@ -129,14 +129,14 @@ async def _stored(
         # trip as the read).
         return await svc.timelines.newest(
             owner=owner, before=before, limit=limit, exclude=exclude,
-            rebuild=lambda: _rebuild(svc, owner),
+            rebuild=lambda: rebuild(svc, owner),
         )  # fmt: skip
     except TimelinesUnavailable as exc:
         log.warning("timeline store unavailable, pulling %s's timeline: %s", owner, exc)
         return []
 
 
-async def _rebuild(svc: Services, owner: str) -> list[Slot]:
+async def rebuild(svc: Services, owner: str) -> list[Slot]:
     """What the fan-out worker would have pushed to ``owner``: the newest tweets of the
     followed authors below the threshold (big authors are pulled anyway), and ``owner``'s,
     and the reposts it claimed."""

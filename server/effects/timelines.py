@@ -16,14 +16,14 @@ from bson import ObjectId
 
 from realtime.channels import home_stream
 
-from .. import pages
+from .. import pages, timeline
 from ..events import Announcement, TweetCreated, TweetDeleted, TweetDeletedData, TweetUpdated
 from ..models import Tweet
 from ..services import Services
 from ..store import follows as follow_store
 from ..store import repost_claims
 from ..store import tweets as tweet_store
-from ..store.timelines import Push
+from ..store.timelines import Push, TimelinesUnavailable
 from ..store.users import UserRecord
 
 BATCH = 1000  # followers per timeline write and per published event
@@ -120,13 +120,22 @@ async def gone(svc: Services, tweet: Tweet, fans: list[str], version: int) -> No
 async def followed(svc: Services, owner: str, author: str, *, push: bool) -> None:
     """A new follow: copy the author's recent tweets into the follower's stored timeline.
 
-    Only tweets newer than the timeline's oldest entry: anything older is pulled from
+    A timeline not built yet (never read, or lost with its Redis) is built here, from
+    durable state, this follow included: its first read then rebuilds nothing (32 readers'
+    first reads after a busy hour took seconds). Else only tweets newer than its oldest
+    entry (all of the author's recent ones when it is empty): anything older is pulled from
     ``tweets`` at read time anyway, and this keeps the stored range complete."""
     if not push:
         return
-    oldest = await svc.timelines.oldest_id(owner=owner)
-    if oldest is None:
+    try:
+        loaded = await svc.timelines.ensure_built(
+            owner=owner, rebuild=lambda: timeline.rebuild(svc, owner)
+        )
+    except TimelinesUnavailable:
+        loaded = False  # a reader is rebuilding it: what is added meanwhile is kept
+    if loaded:
         return
+    oldest = await svc.timelines.oldest_id(owner=owner)
     keep = svc.settings.timeline_max_entries
     ids = await tweet_store.since_ids(svc.db, author=author, after=oldest, limit=keep)
     await svc.timelines.backfill(owner=owner, author=author, tweet_ids=ids)

@@ -121,3 +121,32 @@ async def test_a_timeline_another_process_rebuilds_is_pulled_not_emptied(
         assert await redis.get(marker) == run_id
     finally:
         await redis.aclose()
+
+
+async def test_a_follow_builds_a_timeline_never_read(
+    client: httpx.AsyncClient, make_user: Any, make_tweet: Any, svc: Any, drain: Any
+) -> None:
+    """The follow that finds its follower's timeline not built has the worker build it,
+    from follows and tweets: the first read rebuilds nothing. A timeline built empty (read
+    while following nobody) gets the followee's recent tweets."""
+    reader, lonely, a, b = [await make_user() for _ in range(4)]
+    by_a = [(await make_tweet(a, f"a {i}"))["tweet_id"] for i in range(3)]
+    by_b = [(await make_tweet(b, f"b {i}"))["tweet_id"] for i in range(2)]
+    await drain()
+    redis = connect_redis(svc.settings.redis_url)
+    try:
+        assert not await redis.exists(svc.timelines.built_key(reader.id))
+        await follow(client, reader, a)
+        await drain()
+        assert await redis.exists(svc.timelines.built_key(reader.id))
+        assert await svc.timelines.count(owner=reader.id) == 3
+        assert await home(client, reader) == by_a[::-1]
+
+        assert await home(client, lonely) == []  # read: built, and empty
+        assert await redis.exists(svc.timelines.built_key(lonely.id))
+        await follow(client, lonely, b)
+        await drain()
+        assert await svc.timelines.count(owner=lonely.id) == 2
+        assert await home(client, lonely) == by_b[::-1]
+    finally:
+        await redis.aclose()
