@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import email
 import re
+import socket
+import traceback
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Generator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,18 +25,45 @@ from server.settings import Settings
 # Why a test ran again (``--reruns``): the summary names it only, so the failure of the
 # first attempt is kept here and printed at the end (a flake is diagnosable from CI's log).
 _RERUNS: list[str] = []
+# Where each open file descriptor's socket was made: a socket left unclosed is reported by
+# the garbage collector in whichever test happens to run then ("unclosed <socket.socket
+# fd=N ...>"), seen once in a few whole runs; its fd is still its own then, so this names
+# the code that opened it (``_socket_origin``).
+_SOCKET_STACKS: dict[int, str] = {}
+_UNCLOSED = re.compile(r"unclosed <socket\.socket fd=(\d+)")
+_socket_init = socket.socket.__init__
+
+
+def _recording_socket_init(self: socket.socket, *args: Any, **kwargs: Any) -> None:
+    _socket_init(self, *args, **kwargs)
+    _SOCKET_STACKS[self.fileno()] = "".join(traceback.format_stack(limit=24)[:-1])
+
+
+socket.socket.__init__ = _recording_socket_init  # type: ignore[method-assign]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: Any, call: Any) -> Generator[None, Any, None]:
+    outcome = yield
+    report = outcome.get_result()
+    if report.longrepr is not None and (found := _UNCLOSED.search(report.longreprtext)):
+        origin = _SOCKET_STACKS.get(int(found.group(1)), "(not recorded)")
+        report.sections.append(("unclosed socket opened at", origin))
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if report.outcome == "rerun":
-        _RERUNS.append(f"{report.nodeid} ({report.when}):\n{report.longreprtext}")
+        origin = "".join(
+            f"\n--- {name} ---\n{text}" for name, text in report.sections if "socket" in name
+        )
+        _RERUNS.append(f"{report.nodeid} ({report.when}):\n{report.longreprtext[-5000:]}{origin}")
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if _RERUNS:
         terminalreporter.section("why tests ran again")
         for text in _RERUNS:
-            terminalreporter.write_line(text[-6000:])
+            terminalreporter.write_line(text[-8000:])
 
 
 @pytest.fixture(scope="session")
