@@ -295,7 +295,7 @@ async def _index(svc: Services, rounds: list[_Round]) -> None:
     if svc.search_backend != "keyword":
         return  # the $text index keeps itself
     wanted = [
-        postings.Indexed(r.oid, r.tweet.created_at, r.tweet.user_id, r.doc.get("terms", []))
+        postings.Indexed(r.oid, r.tweet.created_at, r.doc.get("terms", []))
         for r in rounds
         if r.visible
     ]

@@ -45,11 +45,11 @@ async def newest(
     before: ObjectId | None = None,
 ) -> list[Match]:
     """Up to ``limit`` tweets matching ``q``, newest first, with ids below ``before``."""
-    positive = list(q.terms)
     if user_id is not None:
-        positive.append(postings.author_term(user_id))
-    # A blocked author is one more excluded term: the postings know each tweet's author.
-    excluded = q.excluded + [postings.author_term(u) for u in sorted(exclude_authors)]
+        return await _by_author(
+            db, q, user_id=user_id, since=since, until=until, limit=limit, before=before
+        )
+    positive, excluded, blocked = list(q.terms), list(q.excluded), frozenset(exclude_authors)
     df = await postings.document_frequencies(db, terms=positive + excluded)
     if not positive or any(t not in df for t in positive):
         return []
@@ -81,15 +81,20 @@ async def newest(
 
     residual = [t for t in q.terms if t not in read]
     residual_excluded = [t for t in excluded if t in df and t not in excluded_read]
-    if not (residual or residual_excluded or q.phrases or q.excluded_phrases):
+    on_tweets = residual or residual_excluded or q.phrases or q.excluded_phrases
+    if not (on_tweets or blocked):
         return [Match(i, found[i].created_at, counts_of(i)) for i in ids[:limit]]
+    # Only authors to check: most candidates pass, so a page's worth at a time.
+    step = CHECK_CHUNK if on_tweets else max(limit, CHECK_CHUNK)
     out: list[Match] = []
-    for start in range(0, len(ids), CHECK_CHUNK):
-        chunk = ids[start : start + CHECK_CHUNK]
+    for start in range(0, len(ids), step):
+        chunk = ids[start : start + step]
         docs = await search_store.check_fields(db, ids=chunk)
         for i in chunk:
             doc = docs.get(i)
-            if doc is None or not _passes(doc, q, residual, residual_excluded):
+            if doc is None or doc["user_id"] in blocked:
+                continue
+            if not _passes(doc, q, residual, residual_excluded):
                 continue
             terms = Counter(doc["terms"])
             out.append(
@@ -100,12 +105,38 @@ async def newest(
     return out
 
 
+async def _by_author(
+    db: Database,
+    q: SearchQuery,
+    *,
+    user_id: str,
+    since: datetime | None,
+    until: datetime | None,
+    limit: int,
+    before: ObjectId | None,
+) -> list[Match]:
+    """``from:``: the author's visible tweets, newest first, that match ``q`` (words and
+    exclusions in the query, phrases checked here)."""
+    out: list[Match] = []
+    async for doc in search_store.by_author(
+        db, user_id=user_id, terms=q.terms, excluded=q.excluded, since=since, until=until,
+        before=before,
+    ):  # fmt: skip
+        if not _passes(doc, q, [], []):
+            continue
+        terms = Counter(doc["terms"])
+        out.append(Match(doc["_id"], doc["created_at"], {t: terms[t] for t in q.terms}))
+        if len(out) == limit:
+            break
+    return out
+
+
 def _passes(
     doc: dict[str, object], q: SearchQuery, residual: list[str], residual_excluded: list[str]
 ) -> bool:
-    text, user_id = doc.get("search_text"), doc.get("user_id")
-    assert isinstance(doc.get("terms"), list) and isinstance(text, str) and isinstance(user_id, str)
-    terms = {*doc["terms"], postings.author_term(user_id)}  # type: ignore[misc]
+    text, found = doc.get("search_text"), doc.get("terms")
+    assert isinstance(found, list) and isinstance(text, str)
+    terms = set(found)
     padded = f" {text} "
     return (
         all(t in terms for t in residual)

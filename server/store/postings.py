@@ -11,12 +11,16 @@ before anything is read; ``slots`` only grows and numbers the entries, so a buck
 is ``slot // BUCKET_SIZE``. ``search_slots`` remembers where each tweet's entries went, so a
 delete, hide or edit removes exactly those entries without scanning a term's buckets.
 Every read and write is a single-equality (or ``$in``) lookup on an index.
+
+A tweet's terms are its analyzed words, tags and mentions, not its author: ``from:`` reads
+the author's tweets (``search/keyword.py``). Entries of an author term (``~<user id>``)
+written by earlier versions are left where they are: no query reads them, and a tweet's
+slots still remove them with it.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -28,7 +32,6 @@ from ..db import Database
 from . import inlists
 
 BUCKET_SIZE = 1000
-AUTHOR_PREFIX = "~"  # the author's term ("~<user_id>"); no query word can produce it
 _MAX_COUNT = 0xFF
 
 
@@ -36,17 +39,6 @@ _MAX_COUNT = 0xFF
 class Posting:
     created_at: datetime
     count: int  # how often the term occurs in the tweet
-
-
-def author_term(user_id: str) -> str:
-    return AUTHOR_PREFIX + user_id
-
-
-def tweet_terms(terms: Iterable[str], user_id: str) -> Counter[str]:
-    """A tweet's posting terms with their counts: its analyzed terms plus its author."""
-    counts = Counter(terms)
-    counts[author_term(user_id)] = 1
-    return counts
 
 
 def encode(tweet_id: ObjectId, created_at: datetime, count: int) -> str:
@@ -83,19 +75,12 @@ class Indexed:
 
     tweet_id: ObjectId
     created_at: datetime
-    user_id: str
     terms: list[str]
 
 
-async def add(
-    db: Database, *, tweet_id: ObjectId, created_at: datetime, user_id: str, terms: list[str]
-) -> None:
-    """Index a tweet (on create, edit and restore); entries it no longer has are removed."""
-    await add_many(db, [Indexed(tweet_id, created_at, user_id, terms)])
-
-
 async def add_many(db: Database, tweets: list[Indexed]) -> None:
-    """Index several tweets in five round trips (plus two when edits drop entries).
+    """Index tweets (on create, edit and restore) in five round trips (plus two when edits
+    drop entries they no longer have).
 
     Safe to repeat: what a tweet already has is kept, only what is new is written."""
     if not tweets:
@@ -108,7 +93,7 @@ async def add_many(db: Database, tweets: list[Indexed]) -> None:
         old = {term: [term, seq, e] for term, seq, e in before.get(t.tweet_id, {}).get("at", [])}
         wanted = {
             term: encode(t.tweet_id, t.created_at, count)
-            for term, count in tweet_terms(t.terms, t.user_id).items()
+            for term, count in Counter(t.terms).items()
         }
         kept = [old[term] for term, e in wanted.items() if term in old and old[term][2] == e]
         fresh = [term for term in wanted if term not in old or old[term][2] != wanted[term]]
@@ -238,7 +223,7 @@ async def bulk_load(db: Database, tweets: list[dict[str, Any]]) -> None:
     slots: list[dict[str, Any]] = []
     for doc in sorted(tweets, key=lambda d: d["_id"]):
         at = []
-        for term, count in tweet_terms(doc["terms"], doc["user_id"]).items():
+        for term, count in Counter(doc["terms"]).items():
             entry = encode(doc["_id"], doc["created_at"], count)
             at.append([term, len(by_term[term]) // BUCKET_SIZE, entry])
             by_term[term].append(entry)

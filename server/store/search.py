@@ -2,14 +2,15 @@
 
 The ``$text`` back-end filters on a text index created at start-up when the server has
 them; the keyword back-end finds ids in its postings (``store/postings.py``) and comes here
-only to check candidates against their text and to fetch the page.
+only to check candidates against their text, to read an author's tweets (``from:``) and to
+fetch the page.
 """
 
 from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from datetime import datetime
 from typing import Any, Literal
 
@@ -117,6 +118,36 @@ async def check_fields(db: Database, *, ids: list[ObjectId]) -> dict[ObjectId, d
         {"terms": 1, "search_text": 1, "user_id": 1},
     )
     return {d["_id"]: d async for d in docs}
+
+
+def by_author(
+    db: Database,
+    *,
+    user_id: str,
+    terms: list[str],
+    excluded: list[str],
+    since: datetime | None,
+    until: datetime | None,
+    before: ObjectId | None,
+) -> AsyncIterator[dict[str, Any]]:
+    """``terms``, ``search_text``, ``created_at`` of ``user_id``'s visible tweets holding every
+    one of ``terms`` and none of ``excluded``, newest first (below ``before``), on the
+    ``by_author`` index."""
+    query: dict[str, Any] = {"user_id": user_id, "hidden": {"$ne": True}, "deleted": {"$ne": True}}
+    if terms or excluded:  # (an empty $all matches nothing)
+        query["terms"] = {
+            **({"$all": terms} if terms else {}),
+            **({"$nin": excluded} if excluded else {}),
+        }
+    if before is not None:
+        query["_id"] = {"$lt": before}
+    if since is not None or until is not None:
+        query["created_at"] = {
+            **({"$gte": since} if since is not None else {}),
+            **({"$lt": until} if until is not None else {}),
+        }
+    fields = {"terms": 1, "search_text": 1, "created_at": 1}
+    return aiter(db.tweets.find(query, fields).sort("_id", DESCENDING).hint("by_author"))
 
 
 async def by_ids(db: Database, *, ids: list[ObjectId]) -> list[Tweet]:

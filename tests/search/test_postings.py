@@ -36,7 +36,7 @@ async def test_create_edit_delete_keep_the_postings_in_step(client, db, make_use
     u = await make_user()
     t = await make_tweet(u, "cats and cats, #pets @bob")
     tid = t["tweet_id"]
-    for term in ("cat", "#pets", "@bob", postings.author_term(u.id)):
+    for term in ("cat", "#pets", "@bob"):
         assert await holders(db, term) == {tid}
     [entry] = [e for term, _seq, e in (await slots(db, tid)) if term == "cat"]
     assert entry == postings.encode(ObjectId(tid), entry_time(entry), 2)  # counted twice
@@ -49,7 +49,7 @@ async def test_create_edit_delete_keep_the_postings_in_step(client, db, make_use
 
     r = await client.delete(f"/tweets/{tid}", headers=u.headers)
     assert r.status_code == 204
-    for term in ("dog", "cat", postings.author_term(u.id)):
+    for term in ("dog", "cat"):
         assert await holders(db, term) == set()
     assert await db.search_slots.count_documents({}) == 0
 
@@ -161,10 +161,10 @@ async def test_new_buckets_are_inserted_and_partial_ones_extended(db, monkeypatc
     from datetime import UTC, datetime
 
     monkeypatch.setattr(postings, "BUCKET_SIZE", 3)
-    user, when = str(ObjectId()), datetime.now(UTC)
+    when = datetime.now(UTC)
 
     def batch(n: int) -> list[postings.Indexed]:
-        return [postings.Indexed(ObjectId(), when, user, ["word"]) for _ in range(n)]
+        return [postings.Indexed(ObjectId(), when, ["word"]) for _ in range(n)]
 
     first, second, third = batch(4), batch(4), batch(2)
     await postings.add_many(db, first)  # slots 0-3: bucket 0 full, bucket 1 opened
@@ -179,3 +179,41 @@ async def test_new_buckets_are_inserted_and_partial_ones_extended(db, monkeypatc
     expected = {t.tweet_id for t in first + second + third}
     assert set((await postings.read(db, terms=["word"]))["word"]) == expected
     assert (await postings.document_frequencies(db, terms=["word"]))["word"] == 10
+
+
+async def test_from_reads_the_authors_tweets_and_blocked_authors_are_checked_on_tweets(
+    client, db, make_user, make_tweet, clock
+):
+    """Postings carry no author term: ``from:`` walks the author's own tweets (words,
+    exclusions, phrases, pages), and a reader's blocked author is dropped from full pages."""
+    ann, ben, reader = await make_user("ann"), await make_user("ben"), await make_user()
+    texts = ["green tea at noon", "green apples", "green tea, black tea", "a tea garden"]
+    for text in texts:
+        await make_tweet(ann, text)
+        clock.advance(seconds=1)
+    for i in range(6):
+        await make_tweet(ben, f"green tea {i}")
+        clock.advance(seconds=1)
+    assert await db.search_terms.count_documents({"_id": {"$regex": "^~"}}) == 0
+
+    async def contents(params: dict[str, str], headers: Any = None) -> tuple[list[str], Any]:
+        r = await client.get("/search/tweets", params={"sort": "latest", **params}, headers=headers)
+        assert r.status_code == 200, r.text
+        return [t["content"] for t in r.json()["items"]], r.json()["next_cursor"]
+
+    by_ann = {"from_user": "ann"}
+    assert (await contents({"q": "green tea", **by_ann}))[0] == texts[2::-2]
+    assert (await contents({"q": "tea -black", **by_ann}))[0] == [texts[3], texts[0]]
+    assert (await contents({"q": '"black tea"', **by_ann}))[0] == [texts[2]]
+    assert (await contents({"q": "green tea", "from_user": "ben"}))[0][0] == "green tea 5"
+    first, cursor = await contents({"q": "tea", "limit": "2", **by_ann})
+    rest, _ = await contents({"q": "tea", "limit": "2", "cursor": cursor, **by_ann})
+    assert first + rest == [texts[3], texts[2], texts[0]]
+
+    # ben's six are the newest "green" tweets: blocking him still leaves a full page of ann's.
+    r = await client.post(f"/users/{ben.id}/block", headers=reader.headers)
+    assert r.status_code == 200
+    page, _ = await contents({"q": "green", "limit": "2"}, reader.headers)
+    assert page == [texts[2], texts[1]]
+    r = await client.get("/search/tweets", params={"q": "green"}, headers=reader.headers)
+    assert {t["user_id"] for t in r.json()["items"]} == {ann.id}
