@@ -45,6 +45,7 @@ from .services import Clock, Services, utc_now
 from .settings import Settings
 from .store import bookmarks as bookmark_store
 from .store import reposts as repost_store
+from .store import tweets as tweet_store
 from .store.recent_redis import RecentIds
 from .store.timelines import open_timelines
 from .tweetcache import RedisTweetCache
@@ -148,6 +149,7 @@ class _App(Starlette):
 
 async def _open_services(settings: Settings, db: Database, clock: Clock) -> Services:
     await ensure_indexes(db)
+    await tweet_store.backfill_links(db)
     keys = Keys.derive(settings.resolved_jwt_secret())
     svc = Services(
         settings=settings,

@@ -121,7 +121,10 @@ async def hashtag(
     bodies from the cache."""
     exclude = await social.unseen_authors(svc, caller, muted=True)
     ids = await tweet_store.page_ids(
-        svc.reader("timeline"), query={"tags": tag}, page=page, exclude_authors=exclude
+        svc.reader("timeline"),
+        query={"links": tweet_store.tag_link(tag)},
+        page=page,
+        exclude_authors=exclude,
     )
     return await _hydrated(svc, caller, ids, page.limit)
 

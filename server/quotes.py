@@ -53,5 +53,8 @@ async def page(
     quoted = await tweets.visible(svc, caller, tweet_id)
     exclude = await social.unseen_authors(svc, caller, muted=False)
     return await tweet_store.find_page(
-        svc.db, query={"quote_of.tweet_id": quoted.tweet_id}, page=page, exclude_authors=exclude
+        svc.db,
+        query={"links": tweet_store.quote_link(quoted.tweet_id)},
+        page=page,
+        exclude_authors=exclude,
     )

@@ -41,7 +41,7 @@ async def comments(
     hidden = await unseen_authors(svc, caller, muted=True)
     items, after = await tweet_store.find_page(
         svc.db,
-        query={"in_reply_to": parent_id},
+        query={"links": tweet_store.reply_link(parent_id)},
         page=page,
         oldest_first=True,
         exclude_authors=hidden,

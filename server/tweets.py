@@ -183,6 +183,7 @@ async def edit(
     if text == current.content:
         return current
     rendered = markdown.render(text)
+    quoted = current.quote_of.tweet_id if current.quote_of else None
     updated = await tweet_store.edit(
         svc.db,
         tweet_id=tweet_oid(tweet_id),
@@ -190,6 +191,7 @@ async def edit(
         content=text,
         html=rendered.html,
         tags=rendered.tags,
+        links=tweet_store.links(rendered.tags, current.in_reply_to, quoted),
         mentions=rendered.mentions,
         now=svc.clock(),
         extra=_derived(text, rendered),

@@ -64,6 +64,10 @@ async def test_counts_follow_edits_and_deletes(client, make_user, make_tweet):
     )
     assert r.status_code == 200
     assert sorted(await top(client)) == [("three", 1), ("two", 1)]
+    # The hashtag timelines follow the edit too (the tweet's ``links``).
+    for tag, expected in (("one", []), ("three", [a["tweet_id"]])):
+        r = await client.get(f"/tags/{tag}/tweets")
+        assert [t["tweet_id"] for t in r.json()["items"]] == expected, tag
     assert (await client.delete(f"/tweets/{a['tweet_id']}", headers=u.headers)).status_code == 204
     assert await top(client) == [("two", 1)]
 

@@ -13,7 +13,7 @@ from pymongo import ReturnDocument, UpdateOne
 from ..db import Database
 from ..models import QuotedTweet, Tweet, TweetMedia
 from ..paging import PageQuery
-from . import idempotency, inlists, intents
+from . import backfills, idempotency, inlists, intents
 from .group_insert import GroupInserts
 
 # What reading a tweet fetches: not its edit history, nor the outbox worker's bookkeeping.
@@ -196,11 +196,52 @@ def new_document(
         "like_count": 0,
         "reply_count": 0,
         "in_reply_to": in_reply_to,
+        "links": links(tags, in_reply_to, _quoted(extra or {})),
         "hidden": False,
         "v": 1,
         **outbox,
         **(extra or {}),
     }
+
+
+def links(tags: list[str], in_reply_to: str | None, quoted: str | None) -> list[str]:
+    """What a tweet points at, as keys of the ``links`` index (``server/db.py``): ``#tag``
+    for each tag, ``r:<id>`` for the tweet it replies to, ``q:<id>`` for the one it quotes."""
+    out = [tag_link(t) for t in tags]
+    if in_reply_to:
+        out.append(reply_link(in_reply_to))
+    if quoted:
+        out.append(quote_link(quoted))
+    return out
+
+
+def _quoted(doc: dict[str, Any]) -> str | None:
+    return (doc.get("quote_of") or {}).get("tweet_id")
+
+
+def tag_link(tag: str) -> str:
+    return f"#{tag}"
+
+
+def reply_link(parent_id: str) -> str:
+    return f"r:{parent_id}"
+
+
+def quote_link(quoted_id: str) -> str:
+    return f"q:{quoted_id}"
+
+
+async def backfill_links(db: Database) -> None:
+    """Give ``links`` to the tweets stored before it existed (at start-up: the hashtag
+    timeline, replies and quotes are read on it)."""
+    await backfills.complete(
+        db,
+        name="tweets.links",
+        collection="tweets",
+        field="links",
+        reads={"tags": 1, "in_reply_to": 1, "quote_of": 1},
+        value=lambda d: links(d.get("tags") or [], d.get("in_reply_to"), _quoted(d)),
+    )
 
 
 async def get(db: Database, *, tweet_id: ObjectId, include_hidden: bool = False) -> Tweet | None:
@@ -225,15 +266,18 @@ async def edit(
     content: str,
     html: str,
     tags: list[str],
+    links: list[str],
     mentions: list[str],
     now: datetime,
     extra: dict[str, Any] | None = None,
 ) -> Tweet | None:
-    """Replace the text, but only if it is still ``previous`` (no lost concurrent edit)."""
+    """Replace the text, but only if it is still ``previous`` (no lost concurrent edit).
+    ``links``: the tweet's (``links``) with the new tags."""
     fields = {
         "content": content,
         "html": html,
         "tags": tags,
+        "links": links,
         "mentions": mentions,
         "edited": True,
         "edited_at": now,
@@ -285,12 +329,10 @@ async def remove(db: Database, *, tweet_id: ObjectId, version: int) -> list[str]
     """The worker's last step for a deleted tweet: its replies are marked ``parent_deleted``
     (their ids are returned: caches drop them), then the document goes (unless it changed
     since the worker read it)."""
-    cursor = db.tweets.find({"in_reply_to": str(tweet_id)}, {"_id": 1})
-    replies = [str(d["_id"]) async for d in cursor]
+    replying = {"links": reply_link(str(tweet_id))}
+    replies = [str(d["_id"]) async for d in db.tweets.find(replying, {"_id": 1})]
     if replies:
-        await db.tweets.update_many(
-            {"in_reply_to": str(tweet_id)}, {"$set": {"parent_deleted": True}}
-        )
+        await db.tweets.update_many(replying, {"$set": {"parent_deleted": True}})
     await db.tweets.delete_one({"_id": tweet_id, "v": version, "deleted": True})
     return replies
 
@@ -479,7 +521,7 @@ async def reply_links(
 ) -> list[tuple[ObjectId, str]]:
     """(id, parent id) of the visible direct replies to any of ``parents``, oldest first, up
     to ``limit`` (one level of a conversation, in one query)."""
-    query: dict[str, Any] = {"in_reply_to": {"$in": parents}, **VISIBLE}
+    query: dict[str, Any] = {"links": {"$in": [reply_link(p) for p in parents]}, **VISIBLE}
     if excluded := sorted(exclude_authors):
         query["user_id"] = {"$nin": excluded}
     cursor = db.tweets.find(query, {"in_reply_to": 1}).sort("_id", 1).limit(limit)

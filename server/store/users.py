@@ -14,7 +14,7 @@ from pymongo.errors import DuplicateKeyError
 from ..db import Database
 from ..errors import Conflict
 from ..models import DmPolicy, Me, PublicUser, Role, UserMetadata
-from . import inlists, prefixed, userstats
+from . import backfills, inlists, prefixed, userstats
 
 
 class UserRecord(BaseModel):
@@ -315,28 +315,20 @@ async def delete_unverified(db: Database, *, user_id: str) -> bool:
     return result.deleted_count == 1
 
 
-_BACKFILL = "users.search_prefixes"
-
-
 async def backfill_search_prefixes(db: Database, *, limit: int = 500) -> bool:
     """Give ``search_prefixes`` to up to ``limit`` users stored before people search existed;
-    True once none is left (the outbox worker calls it a batch a round until then).
+    True once none is left (the outbox worker calls it a batch a round until then)."""
 
-    When it finds none it leaves a marker in ``migrations``, so later calls cost one read:
-    finding users without the field reads the whole collection. Safe to repeat, and to run
-    in several processes at once (each update is the same ``$set``)."""
-    if await db.migrations.find_one({"_id": _BACKFILL}) is not None:
-        return True
-    query = {prefixed.FIELD: {"$exists": False}}
-    fields = {"user_name": 1, "user_metadata.display_name": 1}
-    ops = []
-    async for d in db.users.find(query, fields).limit(limit):
+    def keys(d: dict[str, Any]) -> list[str]:
         display = (d.get("user_metadata") or {}).get("display_name")
-        keys = search_prefixes(d.get("user_name", ""), display)
-        ops.append(UpdateOne({"_id": d["_id"]}, {"$set": {prefixed.FIELD: keys}}))
-    if ops:
-        await db.users.bulk_write(ops, ordered=False)
-    if len(ops) == limit:
-        return False
-    await db.migrations.update_one({"_id": _BACKFILL}, {"$set": {"done": True}}, upsert=True)
-    return True
+        return search_prefixes(d.get("user_name", ""), display)
+
+    return await backfills.batch(
+        db,
+        name="users.search_prefixes",
+        collection="users",
+        field=prefixed.FIELD,
+        reads={"user_name": 1, "user_metadata.display_name": 1},
+        value=keys,
+        limit=limit,
+    )

@@ -373,7 +373,13 @@ async def test_an_edit_based_on_stale_text_is_refused_not_lost(app, make_user, m
     alice = await make_user()
     tweet = await make_tweet(alice, "first")
     db = app.state.services.db
-    fields = {"html": "<p>x</p>", "tags": [], "mentions": [], "now": app.state.services.clock()}
+    fields = {
+        "html": "<p>x</p>",
+        "tags": [],
+        "links": [],
+        "mentions": [],
+        "now": app.state.services.clock(),
+    }
     oid = ObjectId(tweet["tweet_id"])
     assert await tweet_store.edit(db, tweet_id=oid, previous="first", content="second", **fields)
     stale = await tweet_store.edit(db, tweet_id=oid, previous="first", content="third", **fields)
