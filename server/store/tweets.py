@@ -386,9 +386,9 @@ async def _ready_entries(
         entries = await intents.oldest(db, limit=want, after=after)
         ids = [t for e in entries for t in intents.tweet_ids(e)]
         if ids:
-            found.update(
-                {d["_id"]: d for d in await inlists.find(db.tweets, "_id", ids, None, {"edits": 0})}
-            )
+            # Whole documents: a new tweet's ``edits`` is empty, and SecantusDB copies every
+            # document it projects (0.08 against 0.11 ms a tweet read).
+            found.update({d["_id"]: d for d in await inlists.find(db.tweets, "_id", ids)})
         now_ready = await intents.ready(db, entries=entries, found=found, now=now, grace=grace)
         ready += now_ready
         if len(ids) < want:  # nothing more is waiting
