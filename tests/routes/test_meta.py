@@ -111,6 +111,38 @@ async def test_the_router_narrowed_to_a_fixed_path_decides_as_the_whole_list(app
             )
 
 
+async def test_the_router_narrowed_to_a_first_segment_decides_as_the_whole_list(app, client):
+    """Every route's path with its parameters filled in (and with a trailing slash, and
+    paths no route names), with every method: the routes of its first segment pick what the
+    whole list would."""
+    import re
+
+    router = app.router
+    router._index()
+    paths = {"/", "/nothing/here", "/tweets", "/static/app.js", "/%7Bx%7D/y"}
+    for route in router.routes:
+        path = getattr(route, "path", None)
+        if isinstance(path, str) and "{" in path:
+            filled = re.sub(r"\{[^}:]+:path\}", "a/b", path)
+            filled = re.sub(r"\{[^}]+\}", "65a000000000000000000001", filled)
+            paths |= {filled, filled + "/"}
+    assert len(router._by_segment[None].routes) < len(router.routes)
+    for path in sorted(paths):
+        first = path.split("/", 2)[1]
+        narrow = router._by_segment.get(first, router._by_segment[None])
+        for method in ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]:
+            scope = {"type": "http", "path": path, "root_path": "", "method": method}
+            assert _decision(narrow.routes, scope) == _decision(router.routes, scope), (
+                path,
+                method,
+            )
+    # And through the app: a parameterised route, its 405, a path no route names.
+    assert (await client.get("/tweets/65a000000000000000000001")).status_code == 404
+    assert (await client.put("/tweets/65a000000000000000000001", json={})).status_code == 405
+    r = await client.get("/nothing/here", headers={"accept": "application/json"})
+    assert r.status_code == 404 and error_code(r) == "not_found"
+
+
 # --- OpenAPI ---------------------------------------------------------------------------------
 
 
