@@ -261,6 +261,22 @@ class Tweet(BaseModel):
     # splices the reader's fields onto it instead of serialising the tweet again. Any change
     # to another field drops it.
     _head: str | None = PrivateAttr(default=None)
+    # This tweet as a reader with none of the three marks sees it, made by the first such
+    # read and shared by the next ones (``marked``).
+    _unmarked: Tweet | None = PrivateAttr(default=None)
+
+    def marked(self, liked: bool, reposted: bool, bookmarked: bool) -> Tweet:
+        """A copy with a reader's marks. Most tweets carry none for most readers: that copy
+        is made once per tweet and shared (read paths copy tweets, never change them), which
+        took a copy per tweet off every signed-in read."""
+        marks = {"liked_by_me": liked, "reposted_by_me": reposted, "bookmarked_by_me": bookmarked}
+        private = self.__pydantic_private__
+        if liked or reposted or bookmarked or private is None:
+            return self.model_copy(update=marks)
+        unmarked = private.get("_unmarked")
+        if unmarked is None:
+            unmarked = private["_unmarked"] = self.model_copy(update=marks)
+        return unmarked
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
         """A copy; it keeps the rendered head only while the update is per-reader fields."""
@@ -271,9 +287,13 @@ class Tweet(BaseModel):
             _set(copied, "__dict__", {**self.__dict__, **update})
             _set(copied, "__pydantic_fields_set__", self.__pydantic_fields_set__ | update.keys())
             _set(copied, "__pydantic_extra__", None)
-            _set(copied, "__pydantic_private__", copy(self.__pydantic_private__))
+            private = copy(self.__pydantic_private__)
+            if private:  # the copy's own unmarked copy is its own to make
+                private["_unmarked"] = None
+            _set(copied, "__pydantic_private__", private)
             return copied
         copied = super().model_copy(update=update, deep=deep)
+        copied._unmarked = None
         if update and not READER_FIELDS.issuperset(update):
             copied._head = None
         return copied

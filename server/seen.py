@@ -100,14 +100,13 @@ async def _marks(svc: Services, caller: Caller, ids: list[str]) -> Marks:
 
 
 def _marked(items: list[Tweet], marks: Marks) -> list[Tweet]:
-    # One copy per tweet (it keeps the tweet's pre-rendered JSON: server/tweetjson.py).
+    # Copies keep the tweet's pre-rendered JSON (server/tweetjson.py); one without marks is
+    # shared (``Tweet.marked``).
     return [
-        t.model_copy(
-            update={
-                "liked_by_me": t.tweet_id in marks.liked,
-                "reposted_by_me": t.tweet_id in marks.reposted,
-                "bookmarked_by_me": t.tweet_id in marks.bookmarked,
-            }
+        t.marked(
+            t.tweet_id in marks.liked,
+            t.tweet_id in marks.reposted,
+            t.tweet_id in marks.bookmarked,
         )
         for t in items
     ]

@@ -113,3 +113,21 @@ def test_a_copy_with_reader_fields_is_pydantics_copy() -> None:
     assert ours.model_dump() == theirs.model_dump() and base.liked_by_me is None
     ours.content = "changed"  # a copy of its own: the original is untouched
     assert base.content != "changed" and base._head is not None
+
+
+def test_the_copy_without_marks_is_made_once_and_never_inherited() -> None:
+    base = with_head(_tweet(1))
+    plain = base.marked(False, False, False)
+    assert plain is base.marked(False, False, False)  # shared by the next readers
+    assert (plain.liked_by_me, plain.reposted_by_me, plain.bookmarked_by_me) == (False,) * 3
+    assert base.liked_by_me is None  # the cached tweet itself is unchanged
+    assert tweet_json(plain) == plain.model_dump_json()
+    liked = base.marked(True, False, False)
+    assert liked is not plain and liked.liked_by_me and liked is not base.marked(True, False, False)
+    # A copy (a repost entry here) makes its own: it differs from the tweet it was copied from.
+    by = RepostedBy(user_id="u3", user_name="cy")
+    entry = base.model_copy(update={"reposted_by": by})
+    assert entry.marked(False, False, False).reposted_by == by
+    assert base.marked(False, False, False).reposted_by is None
+    edited = base.model_copy(update={"content": "changed"})
+    assert edited.marked(False, False, False).content == "changed"
