@@ -117,7 +117,7 @@ async def test_tweets_stored_before_links_get_them_at_start_up(db):
         {"tags": ["tea", "green"], "in_reply_to": None, "quote_of": None},
     ]
     await db.tweets.insert_many(old)
-    await tweet_store.backfill_links(db)
+    await tweet_store.backfill_links(db, chunk=2)  # two chunks
     found = [d["links"] async for d in db.tweets.find({}).sort("_id", 1)]
     assert found == [["#tea"], [f"r:{parent}", f"q:{parent}"], ["#tea", "#green"]]
     await db.tweets.insert_one({"tags": ["late"]})

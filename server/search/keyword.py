@@ -117,24 +117,29 @@ async def _by_author(
 ) -> list[Match]:
     """``from:``: the author's visible tweets, newest first, that match ``q`` (words and
     exclusions in the query, phrases checked here)."""
-    out: list[Match] = []
-    async for doc in search_store.by_author(
+    phrases = bool(q.phrases or q.excluded_phrases)
+    cursor = search_store.by_author(
         db, user_id=user_id, terms=q.terms, excluded=q.excluded, since=since, until=until,
-        before=before,
-    ):  # fmt: skip
-        if not _passes(doc, q, [], []):
-            continue
-        terms = Counter(doc["terms"])
-        out.append(Match(doc["_id"], doc["created_at"], {t: terms[t] for t in q.terms}))
-        if len(out) == limit:
-            break
+        before=before, limit=None if phrases else limit,
+    )  # fmt: skip
+    out: list[Match] = []
+    try:
+        async for doc in cursor:
+            if phrases and not _passes(doc, q, [], []):
+                continue
+            terms = Counter(doc.get("terms") or [])
+            out.append(Match(doc["_id"], doc["created_at"], {t: terms[t] for t in q.terms}))
+            if len(out) == limit:
+                break
+    finally:
+        await cursor.close()
     return out
 
 
 def _passes(
     doc: dict[str, object], q: SearchQuery, residual: list[str], residual_excluded: list[str]
 ) -> bool:
-    text, found = doc.get("search_text"), doc.get("terms")
+    text, found = doc.get("search_text") or "", doc.get("terms") or []
     assert isinstance(found, list) and isinstance(text, str)
     terms = set(found)
     padded = f" {text} "

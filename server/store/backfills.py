@@ -28,19 +28,51 @@ async def batch(
 ) -> bool:
     """Set ``field`` to ``value(doc)`` (``doc`` holds the ``reads`` fields) on up to ``limit``
     documents of ``collection`` that lack it; True once none is left."""
-    if await db.migrations.find_one({"_id": name}) is not None:
+    if await _done(db, name):
         return True
     docs = db[collection].find({field: {"$exists": False}}, reads).limit(limit)
-    ops = [UpdateOne({"_id": d["_id"]}, {"$set": {field: value(d)}}) async for d in docs]
+    ops = [_set(field, value, d) async for d in docs]
     if ops:
         await db[collection].bulk_write(ops, ordered=False)
     if len(ops) == limit:
         return False
-    await db.migrations.update_one({"_id": name}, {"$set": {"done": True}}, upsert=True)
+    await _mark_done(db, name)
     return True
 
 
-async def complete(db: Database, **spec: Any) -> None:
-    """``batch`` until none is left (at start-up, before anything reads the field)."""
-    while not await batch(db, **spec):
-        pass
+async def complete(
+    db: Database,
+    *,
+    name: str,
+    collection: str,
+    field: str,
+    reads: dict[str, int],
+    value: Callable[[dict[str, Any]], Any],
+    chunk: int = 500,
+) -> None:
+    """The same for every such document, at once (at start-up, before anything reads the
+    field): one pass of one cursor, the updates ``chunk`` at a time (asking again for what
+    still lacks the field would read the collection once a chunk)."""
+    if await _done(db, name):
+        return
+    ops: list[UpdateOne] = []
+    async for d in db[collection].find({field: {"$exists": False}}, reads, batch_size=chunk):
+        ops.append(_set(field, value, d))
+        if len(ops) == chunk:
+            await db[collection].bulk_write(ops, ordered=False)
+            ops = []
+    if ops:
+        await db[collection].bulk_write(ops, ordered=False)
+    await _mark_done(db, name)
+
+
+def _set(field: str, value: Callable[[dict[str, Any]], Any], doc: dict[str, Any]) -> UpdateOne:
+    return UpdateOne({"_id": doc["_id"]}, {"$set": {field: value(doc)}})
+
+
+async def _done(db: Database, name: str) -> bool:
+    return await db.migrations.find_one({"_id": name}) is not None
+
+
+async def _mark_done(db: Database, name: str) -> None:
+    await db.migrations.update_one({"_id": name}, {"$set": {"done": True}}, upsert=True)

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Literal
 
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.cursor import AsyncCursor
 from pymongo.errors import OperationFailure
 
 from ..db import Database
@@ -129,10 +130,11 @@ def by_author(
     since: datetime | None,
     until: datetime | None,
     before: ObjectId | None,
-) -> AsyncIterator[dict[str, Any]]:
+    limit: int | None,
+) -> AsyncCursor[dict[str, Any]]:
     """``terms``, ``search_text``, ``created_at`` of ``user_id``'s visible tweets holding every
-    one of ``terms`` and none of ``excluded``, newest first (below ``before``), on the
-    ``by_author`` index."""
+    one of ``terms`` and none of ``excluded``, newest first (below ``before``, at most
+    ``limit``), on the ``by_author`` index. The caller closes the cursor."""
     query: dict[str, Any] = {"user_id": user_id, "hidden": {"$ne": True}, "deleted": {"$ne": True}}
     if terms or excluded:  # (an empty $all matches nothing)
         query["terms"] = {
@@ -147,7 +149,8 @@ def by_author(
             **({"$lt": until} if until is not None else {}),
         }
     fields = {"terms": 1, "search_text": 1, "created_at": 1}
-    return aiter(db.tweets.find(query, fields).sort("_id", DESCENDING).hint("by_author"))
+    cursor = db.tweets.find(query, fields).sort("_id", DESCENDING).hint("by_author")
+    return cursor if limit is None else cursor.limit(limit)
 
 
 async def by_ids(db: Database, *, ids: list[ObjectId]) -> list[Tweet]:

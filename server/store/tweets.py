@@ -231,7 +231,7 @@ def quote_link(quoted_id: str) -> str:
     return f"q:{quoted_id}"
 
 
-async def backfill_links(db: Database) -> None:
+async def backfill_links(db: Database, *, chunk: int = 500) -> None:
     """Give ``links`` to the tweets stored before it existed (at start-up: the hashtag
     timeline, replies and quotes are read on it)."""
     await backfills.complete(
@@ -241,6 +241,7 @@ async def backfill_links(db: Database) -> None:
         field="links",
         reads={"tags": 1, "in_reply_to": 1, "quote_of": 1},
         value=lambda d: links(d.get("tags") or [], d.get("in_reply_to"), _quoted(d)),
+        chunk=chunk,
     )
 
 
