@@ -9,6 +9,7 @@ same ``$set`` of a value computed from the document.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from pymongo import UpdateOne
@@ -16,63 +17,52 @@ from pymongo import UpdateOne
 from ..db import Database
 
 
-async def batch(
-    db: Database,
-    *,
-    name: str,
-    collection: str,
-    field: str,
-    reads: dict[str, int],
-    value: Callable[[dict[str, Any]], Any],
-    limit: int = 500,
-) -> bool:
-    """Set ``field`` to ``value(doc)`` (``doc`` holds the ``reads`` fields) on up to ``limit``
-    documents of ``collection`` that lack it; True once none is left."""
-    if await _done(db, name):
+@dataclass(frozen=True)
+class Backfill:
+    """Give ``field`` = ``value(doc)`` (``doc`` holds the ``reads`` fields) to the documents
+    of ``collection`` that lack it."""
+
+    name: str
+    collection: str
+    field: str
+    reads: dict[str, int]
+    value: Callable[[dict[str, Any]], Any]
+
+    async def batch(self, db: Database, *, limit: int = 500) -> bool:
+        """Up to ``limit`` of them; True once none is left."""
+        if await self._done(db):
+            return True
+        docs = db[self.collection].find({self.field: {"$exists": False}}, self.reads)
+        ops = [self._set(d) async for d in docs.limit(limit)]
+        if ops:
+            await db[self.collection].bulk_write(ops, ordered=False)
+        if len(ops) == limit:
+            return False
+        await self._mark_done(db)
         return True
-    docs = db[collection].find({field: {"$exists": False}}, reads).limit(limit)
-    ops = [_set(field, value, d) async for d in docs]
-    if ops:
-        await db[collection].bulk_write(ops, ordered=False)
-    if len(ops) == limit:
-        return False
-    await _mark_done(db, name)
-    return True
 
+    async def complete(self, db: Database, *, chunk: int = 500) -> None:
+        """All of them at once (at start-up, before anything reads the field): one pass of
+        one cursor, the updates ``chunk`` at a time (asking again for what still lacks the
+        field would read the collection once a chunk)."""
+        if await self._done(db):
+            return
+        ops: list[UpdateOne] = []
+        query = {self.field: {"$exists": False}}
+        async for d in db[self.collection].find(query, self.reads, batch_size=chunk):
+            ops.append(self._set(d))
+            if len(ops) == chunk:
+                await db[self.collection].bulk_write(ops, ordered=False)
+                ops = []
+        if ops:
+            await db[self.collection].bulk_write(ops, ordered=False)
+        await self._mark_done(db)
 
-async def complete(
-    db: Database,
-    *,
-    name: str,
-    collection: str,
-    field: str,
-    reads: dict[str, int],
-    value: Callable[[dict[str, Any]], Any],
-    chunk: int = 500,
-) -> None:
-    """The same for every such document, at once (at start-up, before anything reads the
-    field): one pass of one cursor, the updates ``chunk`` at a time (asking again for what
-    still lacks the field would read the collection once a chunk)."""
-    if await _done(db, name):
-        return
-    ops: list[UpdateOne] = []
-    async for d in db[collection].find({field: {"$exists": False}}, reads, batch_size=chunk):
-        ops.append(_set(field, value, d))
-        if len(ops) == chunk:
-            await db[collection].bulk_write(ops, ordered=False)
-            ops = []
-    if ops:
-        await db[collection].bulk_write(ops, ordered=False)
-    await _mark_done(db, name)
+    def _set(self, doc: dict[str, Any]) -> UpdateOne:
+        return UpdateOne({"_id": doc["_id"]}, {"$set": {self.field: self.value(doc)}})
 
+    async def _done(self, db: Database) -> bool:
+        return await db.migrations.find_one({"_id": self.name}) is not None
 
-def _set(field: str, value: Callable[[dict[str, Any]], Any], doc: dict[str, Any]) -> UpdateOne:
-    return UpdateOne({"_id": doc["_id"]}, {"$set": {field: value(doc)}})
-
-
-async def _done(db: Database, name: str) -> bool:
-    return await db.migrations.find_one({"_id": name}) is not None
-
-
-async def _mark_done(db: Database, name: str) -> None:
-    await db.migrations.update_one({"_id": name}, {"$set": {"done": True}}, upsert=True)
+    async def _mark_done(self, db: Database) -> None:
+        await db.migrations.update_one({"_id": self.name}, {"$set": {"done": True}}, upsert=True)

@@ -231,18 +231,19 @@ def quote_link(quoted_id: str) -> str:
     return f"q:{quoted_id}"
 
 
+_LINKS = backfills.Backfill(
+    name="tweets.links",
+    collection="tweets",
+    field="links",
+    reads={"tags": 1, "in_reply_to": 1, "quote_of": 1},
+    value=lambda d: links(d.get("tags") or [], d.get("in_reply_to"), _quoted(d)),
+)
+
+
 async def backfill_links(db: Database, *, chunk: int = 500) -> None:
     """Give ``links`` to the tweets stored before it existed (at start-up: the hashtag
     timeline, replies and quotes are read on it)."""
-    await backfills.complete(
-        db,
-        name="tweets.links",
-        collection="tweets",
-        field="links",
-        reads={"tags": 1, "in_reply_to": 1, "quote_of": 1},
-        value=lambda d: links(d.get("tags") or [], d.get("in_reply_to"), _quoted(d)),
-        chunk=chunk,
-    )
+    await _LINKS.complete(db, chunk=chunk)
 
 
 async def get(db: Database, *, tweet_id: ObjectId, include_hidden: bool = False) -> Tweet | None:

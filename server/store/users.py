@@ -315,20 +315,21 @@ async def delete_unverified(db: Database, *, user_id: str) -> bool:
     return result.deleted_count == 1
 
 
+def _prefixes(d: dict[str, Any]) -> list[str]:
+    display = (d.get("user_metadata") or {}).get("display_name")
+    return search_prefixes(d.get("user_name", ""), display)
+
+
+_PREFIXES = backfills.Backfill(
+    name="users.search_prefixes",
+    collection="users",
+    field=prefixed.FIELD,
+    reads={"user_name": 1, "user_metadata.display_name": 1},
+    value=_prefixes,
+)
+
+
 async def backfill_search_prefixes(db: Database, *, limit: int = 500) -> bool:
     """Give ``search_prefixes`` to up to ``limit`` users stored before people search existed;
     True once none is left (the outbox worker calls it a batch a round until then)."""
-
-    def keys(d: dict[str, Any]) -> list[str]:
-        display = (d.get("user_metadata") or {}).get("display_name")
-        return search_prefixes(d.get("user_name", ""), display)
-
-    return await backfills.batch(
-        db,
-        name="users.search_prefixes",
-        collection="users",
-        field=prefixed.FIELD,
-        reads={"user_name": 1, "user_metadata.display_name": 1},
-        value=keys,
-        limit=limit,
-    )
+    return await _PREFIXES.batch(db, limit=limit)
